@@ -1,0 +1,62 @@
+/* Internal: recurrent cell kernels over packed sequences (llm.c style: plain
+ * functions over flat float arrays, backward accumulates with +=).
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Packed layout (torch's PackedSequence): sequences sorted by length,
+ * longest first; step t holds the first batch_sizes[t] sequences; row r of a
+ * packed N x D array is (step t, sequence b) with r = step_offset[t] + b.
+ * No row exists for padding. */
+#pragma once
+
+#include <glib.h>
+#include "seqnn/model.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  gint T;                 /* steps = longest length */
+  gint B;                 /* sequences = batch_sizes[0] */
+  gint N;                 /* rows = sum of lengths */
+  const gint *batch_sizes;/* T entries, non-increasing, >= 1 */
+  const gint *step_offset;/* T + 1 entries: prefix sums of batch_sizes */
+  const gint *lengths;    /* B entries, sorted descending */
+} SeqnnPack;
+
+/* One direction of one layer; G = seqnn_cell_n_gates(cell). Row-major as torch. */
+typedef struct {
+  const gfloat *w_ih;  /* G*H x I */
+  const gfloat *w_hh;  /* G*H x H */
+  const gfloat *b_ih;  /* G*H */
+  const gfloat *b_hh;  /* G*H */
+} SeqnnCellWeights;
+
+typedef struct {
+  gfloat *w_ih, *w_hh, *b_ih, *b_hh;  /* same shapes, accumulated with += */
+} SeqnnCellGrads;
+
+/* Floats of per-run cache the backward pass needs (activations, gates). */
+gsize seqnn_cell_cache_size (SeqnnCell cell, gint N, gint B, gint H);
+/* Floats of scratch space either pass needs. */
+gsize seqnn_cell_scratch_size (SeqnnCell cell, gint N, gint B, gint I, gint H);
+
+/* Forward over the packed batch. x: N x I (row stride I). Writes the H outputs
+ * of row r at y[r * y_stride + 0 .. H-1] (the caller offsets y for the reverse
+ * half of a bidirectional layer). reverse: each sequence runs from its own last
+ * step back to step 0, starting from a zero state. h_n, c_n: B x H final
+ * states in packed (sorted) order; c_n only for LSTM, else may be NULL.
+ * cache may be NULL when no backward will follow. */
+void seqnn_cell_forward (SeqnnCell cell, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
+    const gfloat *x, const SeqnnCellWeights *w,
+    gfloat *y, gint y_stride, gfloat *h_n, gfloat *c_n,
+    gfloat *cache, gfloat *scratch);
+
+/* Backward through time. dy: gradient of y (same layout/stride as forward);
+ * dh_n, dc_n: gradients of the final states (either may be NULL = zero).
+ * dx (N x I) and grads are accumulated (+=); dx may be NULL (layer 0 input
+ * whose embedding gradient is not needed). */
+void seqnn_cell_backward (SeqnnCell cell, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
+    const gfloat *x, const SeqnnCellWeights *w,
+    const gfloat *dy, gint dy_stride, const gfloat *dh_n, const gfloat *dc_n,
+    const gfloat *cache, gfloat *dx, SeqnnCellGrads *grads, gfloat *scratch);
+
+G_END_DECLS

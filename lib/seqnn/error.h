@@ -1,0 +1,25 @@
+/* libseqnn: recurrent text classifiers over OpenBLAS.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Every failing libseqnn call sets a GError in this domain; the library
+ * never prints, exits or aborts on bad input. */
+#define SEQNN_ERROR (seqnn_error_quark ())
+GQuark seqnn_error_quark (void);
+
+typedef enum {
+  SEQNN_ERROR_INVALID_ARGUMENT, /* NULL, bad sizes, empty sequence, bad option */
+  SEQNN_ERROR_OUT_OF_RANGE,     /* token id or label outside the model's range */
+  SEQNN_ERROR_NUMERIC,          /* NaN or infinite loss or gradient */
+  SEQNN_ERROR_PARSE,            /* malformed input record (message names file and line) */
+  SEQNN_ERROR_CORRUPT,          /* damaged or inconsistent model file */
+  SEQNN_ERROR_IO,               /* a file could not be read or written */
+  SEQNN_ERROR_UNSUPPORTED,      /* valid but not supported (e.g. newer format version) */
+  SEQNN_ERROR_CANCELLED,        /* a callback asked to stop */
+} SeqnnError;
+
+G_END_DECLS

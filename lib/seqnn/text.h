@@ -1,0 +1,70 @@
+/* libseqnn: tokenizer and vocabulary.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include "seqnn/error.h"
+
+G_BEGIN_DECLS
+
+/* ---- Tokenizer: torchtext's basic_english ------------------------------- */
+
+typedef struct {
+  gboolean lowercase;    /* TRUE: str.lower() first, as basic_english */
+  gboolean strip_markup; /* FALSE: when TRUE, Pango/HTML tags (<i>, <font ...>) are removed
+                          * and entities (&amp; &#39; &#x2019;) decoded before tokenizing */
+  gint max_tokens;       /* 0 = no cap; else keep the first max_tokens */
+} SeqnnTokenizerConfig;
+
+void seqnn_tokenizer_config_init_default (SeqnnTokenizerConfig *config);
+
+/* A reusable list of tokens (one string arena), cleared by each tokenize. */
+typedef struct _SeqnnTokens SeqnnTokens;
+
+SeqnnTokens *seqnn_tokens_new (void);
+void seqnn_tokens_free (SeqnnTokens *tokens);
+void seqnn_tokens_clear (SeqnnTokens *tokens);
+void seqnn_tokens_append (SeqnnTokens *tokens, const gchar *token, gssize len);
+guint seqnn_tokens_get_n (const SeqnnTokens *tokens);
+/* NUL-terminated, valid UTF-8, owned by tokens. */
+const gchar *seqnn_tokens_get (const SeqnnTokens *tokens, guint index);
+
+/* Never fails: invalid UTF-8 is replaced by U+FFFD; len -1 for NUL-terminated. */
+void seqnn_tokenize (const SeqnnTokenizerConfig *config, const gchar *text, gssize len,
+    SeqnnTokens *out);
+
+/* ---- Vocabulary ----------------------------------------------------------- */
+
+#define SEQNN_VOCAB_UNK "<unk>"
+#define SEQNN_VOCAB_PAD "<pad>"
+#define SEQNN_VOCAB_UNK_ID 0
+#define SEQNN_VOCAB_PAD_ID 1
+
+/* Immutable token <-> id map with <unk> = 0 and <pad> = 1. */
+typedef struct _SeqnnVocab SeqnnVocab;
+
+/* tokens[0] must be "<unk>", tokens[1] "<pad>"; duplicates or invalid UTF-8 are errors. */
+SeqnnVocab *seqnn_vocab_new_from_tokens (const gchar *const *tokens, gsize n, GError **error);
+SeqnnVocab *seqnn_vocab_ref (SeqnnVocab *vocab);
+void seqnn_vocab_unref (SeqnnVocab *vocab);
+gsize seqnn_vocab_get_size (const SeqnnVocab *vocab);
+/* SEQNN_VOCAB_UNK_ID when absent; len -1 for NUL-terminated. */
+gint32 seqnn_vocab_lookup (const SeqnnVocab *vocab, const gchar *token, gssize len);
+/* NULL when id is out of range. */
+const gchar *seqnn_vocab_get_token (const SeqnnVocab *vocab, gint32 id);
+/* Appends one gint32 id per token to ids (a GArray of gint32). */
+void seqnn_vocab_encode (const SeqnnVocab *vocab, const SeqnnTokens *tokens, GArray *ids);
+
+/* Counts tokens, then builds a vocabulary ordered by frequency (ties broken by
+ * token bytes ascending, as torchtext's build_vocab_from_iterator), after the two specials. */
+typedef struct _SeqnnVocabBuilder SeqnnVocabBuilder;
+
+SeqnnVocabBuilder *seqnn_vocab_builder_new (void);
+void seqnn_vocab_builder_free (SeqnnVocabBuilder *builder);
+void seqnn_vocab_builder_add (SeqnnVocabBuilder *builder, const gchar *token, gssize len, guint64 count);
+void seqnn_vocab_builder_add_tokens (SeqnnVocabBuilder *builder, const SeqnnTokens *tokens);
+/* min_freq >= 1; max_size 0 = unlimited, else the total size including the specials (>= 2). */
+SeqnnVocab *seqnn_vocab_builder_build (const SeqnnVocabBuilder *builder, guint64 min_freq,
+    gsize max_size, GError **error);
+
+G_END_DECLS

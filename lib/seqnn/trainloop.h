@@ -1,0 +1,83 @@
+/* libseqnn: epochs over a dataset, validation, metrics.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include "seqnn/error.h"
+#include "seqnn/model.h"
+#include "seqnn/dataset.h"
+
+G_BEGIN_DECLS
+
+/* ---- Confusion matrix and per-class metrics ------------------------------- */
+
+typedef struct _SeqnnConfusion SeqnnConfusion;
+
+SeqnnConfusion *seqnn_confusion_new (gint n_classes);
+void seqnn_confusion_free (SeqnnConfusion *confusion);
+void seqnn_confusion_reset (SeqnnConfusion *confusion);
+void seqnn_confusion_add (SeqnnConfusion *confusion, gint true_label, gint predicted);
+gint seqnn_confusion_get_n_classes (const SeqnnConfusion *confusion);
+guint64 seqnn_confusion_get_count (const SeqnnConfusion *confusion); /* total */
+guint64 seqnn_confusion_get (const SeqnnConfusion *confusion, gint true_label, gint predicted);
+gdouble seqnn_confusion_accuracy (const SeqnnConfusion *confusion);
+/* 0 when undefined (no predictions / no examples of the class). */
+gdouble seqnn_confusion_precision (const SeqnnConfusion *confusion, gint cls);
+gdouble seqnn_confusion_recall (const SeqnnConfusion *confusion, gint cls);
+gdouble seqnn_confusion_f1 (const SeqnnConfusion *confusion, gint cls);
+gdouble seqnn_confusion_macro_f1 (const SeqnnConfusion *confusion);
+
+/* ---- Evaluation ------------------------------------------------------------- */
+
+/* Runs the model over a dataset that has a vocabulary applied; empty sequences
+ * are fed as one <unk>. mean_loss (may be NULL) is the mean cross-entropy;
+ * confusion (may be NULL) receives every (label, prediction). */
+gboolean seqnn_evaluate (const SeqnnModel *model, const SeqnnDataset *dataset,
+    const gsize *indices, gsize n_indices, /* NULL: the whole dataset */
+    gint batch_size, gint n_threads, gdouble *mean_loss, SeqnnConfusion *confusion,
+    GError **error);
+
+/* ---- Training loop ---------------------------------------------------------- */
+
+typedef struct {
+  gint batch_size;              /* 16 */
+  gint epochs;                  /* 1 */
+  guint64 seed;                 /* shuffling, validation split, dropout: 0 */
+  gdouble validation_fraction;  /* 0: none; else that share held out (seeded) */
+  gint n_threads;               /* 0 = all cores */
+  SeqnnOptimizerConfig optimizer;
+  guint64 progress_interval;    /* samples between progress reports: 2000 */
+  guint64 checkpoint_interval;  /* samples between checkpoint callbacks; 0 = off */
+} SeqnnTrainOptions;
+
+void seqnn_train_options_init_default (SeqnnTrainOptions *options);
+
+typedef struct {
+  gint epoch;                   /* 1-based */
+  gint epochs;
+  guint64 samples_seen;         /* over all epochs */
+  guint64 samples_total;        /* epochs * training samples */
+  gdouble running_loss;         /* mean over the current epoch so far */
+  gdouble running_accuracy;
+  gdouble samples_per_second;
+  gdouble seconds_left;
+  gboolean epoch_end;           /* TRUE on the report at an epoch's end */
+  gdouble validation_loss;      /* NaN unless epoch_end and a validation split */
+  gdouble validation_accuracy;
+} SeqnnTrainProgress;
+
+/* Return FALSE to cancel (the loop then fails with SEQNN_ERROR_CANCELLED). */
+typedef gboolean (*SeqnnTrainProgressFunc) (const SeqnnTrainProgress *progress, gpointer user_data);
+/* Called every checkpoint_interval samples with the model as trained so far;
+ * returning FALSE with error set stops training with that error. */
+typedef gboolean (*SeqnnCheckpointFunc) (const SeqnnModel *model, const SeqnnTrainProgress *progress,
+    gpointer user_data, GError **error);
+
+/* Trains model in place on dataset (vocabulary applied, labels in range).
+ * Empty sequences are fed as one <unk>. Fails on no data, fewer than two
+ * classes present, a NaN loss (the message gives epoch and step). */
+gboolean seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOptions *options,
+    SeqnnTrainProgressFunc progress, SeqnnCheckpointFunc checkpoint, gpointer user_data,
+    GError **error);
+
+G_END_DECLS
