@@ -1,2 +1,80 @@
+/* GStreamer seqnn metas: tokens attached by seqtokenize, classes attached by
+ * lstmclassify. Installed as <gst/seqnn/gstseqnnmeta.h>; link with
+ * gstreamer-seqnn-1.0.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
-/* placeholder */
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/* ---- GstSeqnnTokensMeta --------------------------------------------------- */
+
+#define GST_SEQNN_TOKENS_META_API_TYPE (gst_seqnn_tokens_meta_api_get_type ())
+#define GST_SEQNN_TOKENS_META_INFO (gst_seqnn_tokens_meta_get_info ())
+
+/**
+ * GstSeqnnTokensMeta:
+ * @meta: parent
+ * @n_tokens: number of tokens (0 for a record with no tokens)
+ * @tokens: @n_tokens NUL-terminated UTF-8 strings, then a NULL (a GStrv)
+ * @ids: @n_tokens vocabulary ids, or NULL when no vocabulary was given
+ * @label: the record's label as written in the data (CSV: its class name), or NULL
+ * @label_id: the label's class index (0-based), -1 when unknown or absent
+ *
+ * The tokens of one record (one text buffer). The buffer's text is left unchanged.
+ */
+typedef struct {
+  GstMeta meta;
+  guint n_tokens;
+  gchar **tokens;
+  gint32 *ids;
+  gchar *label;
+  gint label_id;
+} GstSeqnnTokensMeta;
+
+GType gst_seqnn_tokens_meta_api_get_type (void);
+const GstMetaInfo *gst_seqnn_tokens_meta_get_info (void);
+/* Copies tokens (n entries; may be NULL when n == 0), ids (may be NULL) and label (may be NULL). */
+GstSeqnnTokensMeta *gst_buffer_add_seqnn_tokens_meta (GstBuffer *buffer, const gchar *const *tokens,
+    guint n_tokens, const gint32 *ids, const gchar *label, gint label_id);
+#define gst_buffer_get_seqnn_tokens_meta(b) \
+  ((GstSeqnnTokensMeta *) gst_buffer_get_meta ((b), GST_SEQNN_TOKENS_META_API_TYPE))
+
+/* ---- GstSeqnnClassMeta ---------------------------------------------------- */
+
+#define GST_SEQNN_CLASS_META_API_TYPE (gst_seqnn_class_meta_api_get_type ())
+#define GST_SEQNN_CLASS_META_INFO (gst_seqnn_class_meta_get_info ())
+
+/**
+ * GstSeqnnClassMeta:
+ * @meta: parent
+ * @class_id: predicted class (argmax of @probabilities)
+ * @label: its name
+ * @confidence: @probabilities[@class_id]
+ * @n_classes: length of @probabilities and @labels
+ * @probabilities: softmax over the classes, in label order
+ * @labels: every class name in order, NULL-terminated
+ *
+ * The class of one text buffer, attached by lstmclassify.
+ */
+typedef struct {
+  GstMeta meta;
+  gint class_id;
+  gchar *label;
+  gfloat confidence;
+  guint n_classes;
+  gfloat *probabilities;
+  gchar **labels;
+} GstSeqnnClassMeta;
+
+GType gst_seqnn_class_meta_api_get_type (void);
+const GstMetaInfo *gst_seqnn_class_meta_get_info (void);
+/* Copies probabilities (n_classes floats) and labels (n_classes names); class_id
+ * and confidence are derived from the probabilities (first maximum). */
+GstSeqnnClassMeta *gst_buffer_add_seqnn_class_meta (GstBuffer *buffer, const gfloat *probabilities,
+    const gchar *const *labels, guint n_classes);
+#define gst_buffer_get_seqnn_class_meta(b) \
+  ((GstSeqnnClassMeta *) gst_buffer_get_meta ((b), GST_SEQNN_CLASS_META_API_TYPE))
+
+G_END_DECLS
