@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages gst-seqnn needs that are not installed yet.
+# Usage: tools/deps.sh [--bench]   (--bench adds python3-torch for the PyTorch reference)
+# Sourced or run; needs root (or sudo) only when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential meson ninja-build pkg-config
+  libglib2.0-dev libjson-glib-dev libopenblas-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  valgrind python3 python3-numpy gnuplot-nox
+)
+if [[ ${1:-} == --bench ]]; then
+  packages+=(python3-torch)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "Installing missing Debian packages: ${missing[*]}"
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update
+"${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
