@@ -7,12 +7,8 @@
 #include <gst/gst.h>
 
 #include "gstseqtokenize.h"
-#include "gstlstmtrain.h"
-#if __has_include ("gstlstmclassify.h")
 #include "gstlstmclassify.h"
-#else
-GST_ELEMENT_REGISTER_DECLARE (lstmclassify);
-#endif
+#include "gstlstmtrain.h"
 
 static gboolean
 plugin_init (GstPlugin *plugin)
