@@ -48,6 +48,10 @@ typedef struct {
   SeqnnOptimizerConfig optimizer;
   guint64 progress_interval;    /* samples between progress reports: 2000 */
   guint64 checkpoint_interval;  /* samples between checkpoint callbacks; 0 = off */
+  /* When not NULL, checked (atomically) before every batch: non-zero stops the
+   * loop with SEQNN_ERROR_CANCELLED. Lets another thread cancel promptly
+   * between progress reports (e.g. a GStreamer element going to NULL). */
+  const gint *cancel_flag;
 } SeqnnTrainOptions;
 
 void seqnn_train_options_init_default (SeqnnTrainOptions *options);
@@ -64,6 +68,10 @@ typedef struct {
   gboolean epoch_end;           /* TRUE on the report at an epoch's end */
   gdouble validation_loss;      /* NaN unless epoch_end and a validation split */
   gdouble validation_accuracy;
+  gdouble elapsed_seconds;      /* since training started, validation included */
+  guint64 step;                 /* batches done, over all epochs */
+  guint64 n_train;              /* training samples per epoch (after the validation split) */
+  guint64 n_validation;         /* held-out samples */
 } SeqnnTrainProgress;
 
 /* Return FALSE to cancel (the loop then fails with SEQNN_ERROR_CANCELLED). */
