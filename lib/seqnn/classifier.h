@@ -7,7 +7,35 @@
  * map of strings holding the architecture, tokenizer settings, vocabulary,
  * labels, format version and a checksum), then raw little-endian float32 data.
  * Tensor names are the torch state_dict's (see model.h), so Python reads a
- * model with json and numpy alone. */
+ * model with json and numpy alone (models/README-format.md).
+ *
+ * Layout, byte for byte:
+ *   u64 little-endian N | N bytes of UTF-8 JSON, padded with spaces to a multiple of 8 |
+ *   data section: each tensor's float32 little-endian values, row-major
+ * JSON header, one entry per tensor plus "__metadata__":
+ *   "embedding.weight": {"dtype": "F32", "shape": [V, E], "data_offsets": [begin, end]}
+ *   offsets in bytes from the start of the data section; the tensors cover it
+ *   exactly, without gaps or overlaps.
+ * "__metadata__" (every value a string, as safetensors requires):
+ *   "format": "seqnn", "seqnn.version": "1",
+ *   "seqnn.cell": "rnn-tanh" | "rnn-relu" | "lstm" | "gru",
+ *   "seqnn.embed_dim", "seqnn.hidden_dim", "seqnn.num_layers", "seqnn.num_classes",
+ *   "seqnn.vocab_size", "seqnn.padding_idx" (-1 for none): decimal integers,
+ *   "seqnn.bidirectional": "true" | "false", "seqnn.head": "last" | "mean" | "max",
+ *   "seqnn.dropout": decimal float,
+ *   "seqnn.tokenizer": JSON object as a string:
+ *       {"name": "basic_english", "lowercase": true, "strip_markup": false, "max_tokens": 0},
+ *   "seqnn.labels": JSON array of num_classes strings, as a string,
+ *   "seqnn.vocab": JSON array of vocab_size tokens in id order, as a string,
+ *   "seqnn.checksum": "sha256:" + 64 lowercase hex digits,
+ *   plus free-form user keys (any key not starting with "seqnn." other than "format").
+ * The checksum is SHA-256 over, in this order, with field(s) = u64le(byte length) || UTF-8 bytes:
+ *   for each tensor in ascending name order (byte order):
+ *     field(name) field(dtype) field(shape as "d0" or "d0,d1") field("begin,end");
+ *   for each metadata key except "seqnn.checksum" in ascending key order:
+ *     field(key) field(value);
+ *   then the data section's bytes as stored.
+ * So a flipped data byte, an edited label or a swapped tensor is detected. */
 #pragma once
 
 #include <glib.h>
@@ -21,8 +49,10 @@ G_BEGIN_DECLS
 
 typedef struct _SeqnnClassifier SeqnnClassifier;
 
-/* Takes ownership of model; takes a reference on vocab. labels: num_classes
- * names. The vocabulary size must equal the model's vocab_size. */
+/* Takes ownership of model (also on failure: it is then freed); takes a
+ * reference on vocab. labels: at least num_classes valid UTF-8 names (only
+ * the first num_classes are used). tokenizer NULL for the default. The
+ * vocabulary size must equal the model's vocab_size. */
 SeqnnClassifier *seqnn_classifier_new (SeqnnModel *model, SeqnnVocab *vocab,
     const SeqnnTokenizerConfig *tokenizer, const gchar *const *labels, GError **error);
 void seqnn_classifier_free (SeqnnClassifier *classifier);
@@ -35,6 +65,7 @@ SeqnnClassifier *seqnn_classifier_load (const gchar *path, GError **error);
  * existing file at path untouched. */
 gboolean seqnn_classifier_save (const SeqnnClassifier *classifier, const gchar *path, GError **error);
 
+/* Borrowed pointers, valid while the classifier lives. */
 SeqnnModel *seqnn_classifier_get_model (SeqnnClassifier *classifier);
 const SeqnnModel *seqnn_classifier_peek_model (const SeqnnClassifier *classifier);
 SeqnnVocab *seqnn_classifier_get_vocab (const SeqnnClassifier *classifier);
@@ -45,10 +76,16 @@ const gchar *seqnn_classifier_get_label (const SeqnnClassifier *classifier, gint
 /* Free-form string metadata kept in the file (training command, data, accuracy...).
  * Keys starting with "seqnn." are reserved. */
 void seqnn_classifier_set_metadata (SeqnnClassifier *classifier, const gchar *key, const gchar *value);
+/* value NULL removes the key. Keys starting with "seqnn." and "format" are
+ * reserved: setting one is a programming error (g_return_if_fail). Keys and
+ * values must be valid UTF-8. */
 const gchar *seqnn_classifier_get_metadata (const SeqnnClassifier *classifier, const gchar *key);
+/* The user metadata keys, sorted; free with g_strfreev. */
+gchar **seqnn_classifier_list_metadata (const SeqnnClassifier *classifier);
 
 /* Tokenizes text with the classifier's settings and appends the ids (gint32)
- * to ids; tokens is scratch space. */
+ * to ids; tokens is scratch space. A text without tokens appends nothing
+ * (a batch needs length >= 1: the caller decides, e.g. one <unk>). */
 void seqnn_classifier_encode (const SeqnnClassifier *classifier, const gchar *text, gssize len,
     SeqnnTokens *tokens, GArray *ids);
 
@@ -58,6 +95,12 @@ void seqnn_classifier_encode (const SeqnnClassifier *classifier, const gchar *te
  * "count dim" first line is recognised) and copies the vectors of vocabulary
  * words into the embedding; other rows keep their values. D must equal
  * embed_dim. n_found (may be NULL) receives how many vocabulary words were found. */
+/* Lines hold exactly D + 1 space/tab separated fields (no words with
+ * spaces); every value must be a finite number; a word2vec header's count
+ * must match the number of vector lines. Malformed content fails with
+ * SEQNN_ERROR_PARSE naming file and line, and then the embedding is left
+ * untouched. The padding row (padding_idx) is never overwritten. Later
+ * duplicates of a word win. */
 gboolean seqnn_model_load_word_vectors (SeqnnModel *model, const SeqnnVocab *vocab,
     const gchar *path, gsize *n_found, GError **error);
 
