@@ -1,3 +1,188 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-typedef int seqnn_placeholder_vectors;
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Pretrained word vectors (GloVe or word2vec text) into the embedding. The
+ * file is parsed completely into a staging copy first, so a malformed line
+ * leaves the model untouched. */
+#include "seqnn/classifier.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static gboolean
+parse_error (GError **error, const gchar *path, guint64 line, const gchar *format, ...) G_GNUC_PRINTF (4, 5);
+
+static gboolean
+parse_error (GError **error, const gchar *path, guint64 line, const gchar *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  gchar *message = g_strdup_vprintf (format, args);
+  va_end (args);
+  gchar *display = g_filename_display_name (path);
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE, "%s:%" G_GUINT64_FORMAT ": %s", display, line, message);
+  g_free (display);
+  g_free (message);
+  return FALSE;
+}
+
+/* Splits line in place on spaces and tabs; returns the number of fields. */
+static guint
+split_fields (gchar *line, GPtrArray *fields)
+{
+  g_ptr_array_set_size (fields, 0);
+  gchar *p = line;
+  while (*p) {
+    while (*p == ' ' || *p == '\t')
+      *p++ = '\0';
+    if (*p == '\0')
+      break;
+    g_ptr_array_add (fields, p);
+    while (*p && *p != ' ' && *p != '\t')
+      p++;
+  }
+  return fields->len;
+}
+
+static gboolean
+parse_float (const gchar *text, gfloat *value)
+{
+  gchar *end = NULL;
+  errno = 0;
+  gdouble number = g_ascii_strtod (text, &end);
+  if (end == text || *end != '\0' || !isfinite (number) || fabs (number) > G_MAXFLOAT)
+    return FALSE;
+  *value = (gfloat) number;
+  return TRUE;
+}
+
+static gboolean
+is_count (const gchar *text, guint64 *value)
+{
+  return g_ascii_string_to_unsigned (text, 10, 0, G_MAXUINT64, value, NULL);
+}
+
+gboolean
+seqnn_model_load_word_vectors (SeqnnModel *model, const SeqnnVocab *vocab,
+    const gchar *path, gsize *n_found, GError **error)
+{
+  if (model == NULL || vocab == NULL || path == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "word vectors need a model, a vocabulary and a path");
+    return FALSE;
+  }
+  const SeqnnConfig *config = seqnn_model_get_config (model);
+  gsize vocab_size = seqnn_vocab_get_size (vocab);
+  if (vocab_size != (gsize) config->vocab_size) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "vocabulary has %" G_GSIZE_FORMAT " tokens but the model's vocab_size is %d",
+        vocab_size, config->vocab_size);
+    return FALSE;
+  }
+  const SeqnnTensorInfo *embedding = seqnn_model_find_tensor (model, "embedding.weight");
+  if (embedding == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "model has no embedding.weight");
+    return FALSE;
+  }
+  FILE *file = fopen (path, "re");
+  if (file == NULL) {
+    int errsv = errno;
+    gchar *display = g_filename_display_name (path);
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "cannot open '%s': %s", display, g_strerror (errsv));
+    g_free (display);
+    return FALSE;
+  }
+
+  const gint dim = config->embed_dim;
+  gfloat *staging = g_new (gfloat, vocab_size * (gsize) dim);
+  guint8 *found = g_new0 (guint8, vocab_size);
+  GPtrArray *fields = g_ptr_array_new ();
+  gchar *line = NULL;
+  size_t capacity = 0;
+  ssize_t len;
+  guint64 line_number = 0, n_vectors = 0, declared_count = 0;
+  gboolean has_header = FALSE, ok = TRUE;
+
+  while ((len = getline (&line, &capacity, file)) >= 0) {
+    line_number++;
+    if (memchr (line, '\0', (gsize) len) != NULL || !g_utf8_validate (line, len, NULL)) {
+      ok = parse_error (error, path, line_number, "not text (binary word2vec files are not supported)");
+      break;
+    }
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+      line[--len] = '\0';
+    guint n = split_fields (line, fields);
+    if (n == 0)
+      continue; /* blank lines, e.g. a trailing one */
+    guint64 count = 0, header_dim = 0;
+    if (line_number == 1 && n == 2 && is_count (fields->pdata[0], &count) &&
+        is_count (fields->pdata[1], &header_dim)) {
+      if (header_dim != (guint64) dim) {
+        ok = parse_error (error, path, line_number, "word2vec header says %" G_GUINT64_FORMAT
+            " dimensions, the embedding has %d", header_dim, dim);
+        break;
+      }
+      has_header = TRUE;
+      declared_count = count;
+      continue;
+    }
+    if (n != (guint) dim + 1) {
+      if (n_vectors == 0 && !has_header)
+        ok = parse_error (error, path, line_number, "vectors have %u dimensions, the embedding has %d", n - 1, dim);
+      else
+        ok = parse_error (error, path, line_number, "expected a word and %d values, found %u fields", dim, n);
+      break;
+    }
+    const gchar *word = fields->pdata[0];
+    gint32 id = seqnn_vocab_lookup (vocab, word, -1);
+    gboolean in_vocab = id != SEQNN_VOCAB_UNK_ID || strcmp (word, SEQNN_VOCAB_UNK) == 0;
+    gfloat scratch;
+    for (gint d = 0; d < dim; d++) {
+      gfloat *target = in_vocab ? &staging[(gsize) id * dim + d] : &scratch;
+      if (!parse_float (fields->pdata[d + 1], target)) {
+        ok = parse_error (error, path, line_number, "value %d \"%.32s\" is not a finite number", d + 1,
+            (const gchar *) fields->pdata[d + 1]);
+        break;
+      }
+    }
+    if (!ok)
+      break;
+    if (in_vocab && id != config->padding_idx)
+      found[id] = 1;
+    n_vectors++;
+  }
+  if (ok && ferror (file)) {
+    int errsv = errno;
+    gchar *display = g_filename_display_name (path);
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "cannot read '%s': %s", display, g_strerror (errsv));
+    g_free (display);
+    ok = FALSE;
+  }
+  if (ok && has_header && n_vectors != declared_count)
+    ok = parse_error (error, path, line_number, "word2vec header announces %" G_GUINT64_FORMAT
+        " vectors, the file holds %" G_GUINT64_FORMAT, declared_count, n_vectors);
+  if (ok && n_vectors == 0)
+    ok = parse_error (error, path, line_number, "no vectors in the file");
+
+  if (ok) {
+    gsize n_params = 0;
+    gfloat *params = seqnn_model_get_params (model, &n_params);
+    gfloat *rows = params + embedding->offset;
+    gsize n = 0;
+    for (gsize id = 0; id < vocab_size; id++) {
+      if (!found[id])
+        continue;
+      memcpy (rows + id * dim, staging + id * dim, (gsize) dim * sizeof (gfloat));
+      n++;
+    }
+    if (n_found)
+      *n_found = n;
+  }
+  free (line);
+  fclose (file);
+  g_ptr_array_unref (fields);
+  g_free (found);
+  g_free (staging);
+  return ok;
+}
