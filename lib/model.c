@@ -1,3 +1,400 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-typedef int seqnn_placeholder_model;
+/* The model: configuration, the flat parameter buffer and its tensor table,
+ * torch's initialisation, batch validation.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "seqnn/model.h"
+#include "network.h"
+#include "rng.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+struct _SeqnnModel {
+  SeqnnConfig config;
+  SeqnnLayout layout;
+  gfloat *params;
+  guint n_tensors;
+  SeqnnTensorInfo *tensors;
+  gchar **names;         /* owned strings behind tensors[i].name */
+};
+
+static const gchar *const cell_names[] = { "rnn-tanh", "rnn-relu", "lstm", "gru" };
+static const gchar *const head_names[] = { "last", "mean", "max" };
+
+const gchar *
+seqnn_cell_to_string (SeqnnCell cell)
+{
+  return (guint) cell < G_N_ELEMENTS (cell_names) ? cell_names[cell] : NULL;
+}
+
+gboolean
+seqnn_cell_from_string (const gchar *str, SeqnnCell *cell)
+{
+  for (guint i = 0; str && i < G_N_ELEMENTS (cell_names); i++)
+    if (g_ascii_strcasecmp (str, cell_names[i]) == 0) {
+      if (cell)
+        *cell = (SeqnnCell) i;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+const gchar *
+seqnn_head_to_string (SeqnnHead head)
+{
+  return (guint) head < G_N_ELEMENTS (head_names) ? head_names[head] : NULL;
+}
+
+gboolean
+seqnn_head_from_string (const gchar *str, SeqnnHead *head)
+{
+  for (guint i = 0; str && i < G_N_ELEMENTS (head_names); i++)
+    if (g_ascii_strcasecmp (str, head_names[i]) == 0) {
+      if (head)
+        *head = (SeqnnHead) i;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+gint
+seqnn_cell_n_gates (SeqnnCell cell)
+{
+  switch (cell) {
+    case SEQNN_CELL_LSTM:
+      return 4;
+    case SEQNN_CELL_GRU:
+      return 3;
+    default:
+      return 1;
+  }
+}
+
+void
+seqnn_config_init_default (SeqnnConfig *config)
+{
+  g_return_if_fail (config != NULL);
+  memset (config, 0, sizeof *config);
+  config->cell = SEQNN_CELL_LSTM;
+  config->vocab_size = 0;
+  config->embed_dim = 64;
+  config->hidden_dim = 32;
+  config->num_layers = 1;
+  config->bidirectional = FALSE;
+  config->head = SEQNN_HEAD_LAST;
+  config->num_classes = 4;
+  config->padding_idx = -1;
+  config->dropout = 0.0f;
+}
+
+#define MAX_DIM (1 << 16)
+
+gboolean
+seqnn_config_validate (const SeqnnConfig *c, GError **error)
+{
+  const gchar *what = NULL;
+  if (c == NULL) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "config is NULL");
+    return FALSE;
+  }
+  if ((guint) c->cell > SEQNN_CELL_GRU)
+    what = "cell: unknown cell type";
+  else if ((guint) c->head > SEQNN_HEAD_MAX)
+    what = "head: unknown head type";
+  else if (c->vocab_size < 1)
+    what = "vocab_size must be >= 1";
+  else if (c->embed_dim < 1 || c->embed_dim > MAX_DIM)
+    what = "embed_dim must be in [1, 65536]";
+  else if (c->hidden_dim < 1 || c->hidden_dim > MAX_DIM)
+    what = "hidden_dim must be in [1, 65536]";
+  else if (c->num_layers < 1 || c->num_layers > SEQNN_MAX_LAYERS)
+    what = "num_layers must be in [1, 16]";
+  else if (c->num_classes < 1 || c->num_classes > MAX_DIM)
+    what = "num_classes must be in [1, 65536]";
+  else if (c->padding_idx < -1 || c->padding_idx >= c->vocab_size)
+    what = "padding_idx must be -1 or in [0, vocab_size)";
+  else if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
+    what = "dropout must be in [0, 1)";
+  else if ((guint64) c->vocab_size * (guint64) c->embed_dim > (G_GUINT64_CONSTANT (1) << 34))
+    what = "vocab_size * embed_dim is too large";
+  if (what) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "invalid model config: %s", what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+void
+seqnn_layout_init (SeqnnLayout *lay, const SeqnnConfig *c)
+{
+  memset (lay, 0, sizeof *lay);
+  lay->cell = c->cell;
+  lay->head = c->head;
+  lay->V = c->vocab_size;
+  lay->E = c->embed_dim;
+  lay->H = c->hidden_dim;
+  lay->G = seqnn_cell_n_gates (c->cell);
+  lay->L = c->num_layers;
+  lay->D = c->bidirectional ? 2 : 1;
+  lay->C = c->num_classes;
+  lay->F = lay->D * lay->H;
+  lay->padding_idx = c->padding_idx;
+  lay->dropout = c->dropout;
+
+  gsize off = 0;
+  lay->emb = off;
+  lay->emb_numel = (gsize) lay->V * lay->E;
+  off += lay->emb_numel;
+  const gsize GH = (gsize) lay->G * lay->H;
+  for (gint l = 0; l < lay->L; l++) {
+    lay->in_dim[l] = l == 0 ? lay->E : lay->F;
+    for (gint d = 0; d < lay->D; d++) {
+      gint k = l * lay->D + d;
+      lay->w_ih[k] = off;
+      off += GH * lay->in_dim[l];
+      lay->w_hh[k] = off;
+      off += GH * lay->H;
+      lay->b_ih[k] = off;
+      off += GH;
+      lay->b_hh[k] = off;
+      off += GH;
+    }
+  }
+  lay->fc_w = off;
+  off += (gsize) lay->C * lay->F;
+  lay->fc_b = off;
+  off += lay->C;
+  lay->total = off;
+  lay->dense_numel = off - lay->emb_numel;
+}
+
+static void
+add_tensor (SeqnnModel *m, gchar *name, gint ndim, gint rows, gint cols, gsize offset)
+{
+  SeqnnTensorInfo *t = &m->tensors[m->n_tensors];
+  m->names[m->n_tensors] = name;
+  t->name = name;
+  t->ndim = ndim;
+  t->shape[0] = rows;
+  t->shape[1] = ndim == 2 ? cols : 1;
+  t->offset = offset;
+  t->numel = (gsize) rows * (ndim == 2 ? cols : 1);
+  m->n_tensors++;
+}
+
+static void
+build_table (SeqnnModel *m)
+{
+  const SeqnnLayout *lay = &m->layout;
+  guint n = 1 + 4 * lay->L * lay->D + 2;
+  m->tensors = g_new0 (SeqnnTensorInfo, n);
+  m->names = g_new0 (gchar *, n + 1);
+  m->n_tensors = 0;
+  const gint GH = lay->G * lay->H;
+  add_tensor (m, g_strdup ("embedding.weight"), 2, lay->V, lay->E, lay->emb);
+  for (gint l = 0; l < lay->L; l++)
+    for (gint d = 0; d < lay->D; d++) {
+      gint k = l * lay->D + d;
+      const gchar *sfx = d ? "_reverse" : "";
+      add_tensor (m, g_strdup_printf ("rnn.weight_ih_l%d%s", l, sfx), 2, GH, lay->in_dim[l], lay->w_ih[k]);
+      add_tensor (m, g_strdup_printf ("rnn.weight_hh_l%d%s", l, sfx), 2, GH, lay->H, lay->w_hh[k]);
+      add_tensor (m, g_strdup_printf ("rnn.bias_ih_l%d%s", l, sfx), 1, GH, 1, lay->b_ih[k]);
+      add_tensor (m, g_strdup_printf ("rnn.bias_hh_l%d%s", l, sfx), 1, GH, 1, lay->b_hh[k]);
+    }
+  add_tensor (m, g_strdup ("fc.weight"), 2, lay->C, lay->F, lay->fc_w);
+  add_tensor (m, g_strdup ("fc.bias"), 1, lay->C, 1, lay->fc_b);
+}
+
+SeqnnModel *
+seqnn_model_new (const SeqnnConfig *config, GError **error)
+{
+  if (!seqnn_config_validate (config, error))
+    return NULL;
+  SeqnnModel *m = g_new0 (SeqnnModel, 1);
+  m->config = *config;
+  seqnn_layout_init (&m->layout, config);
+  m->params = g_try_new0 (gfloat, m->layout.total);
+  if (m->params == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "cannot allocate %" G_GSIZE_FORMAT " parameters", m->layout.total);
+    g_free (m);
+    return NULL;
+  }
+  build_table (m);
+  return m;
+}
+
+SeqnnModel *
+seqnn_model_copy (const SeqnnModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  SeqnnModel *m = seqnn_model_new (&model->config, NULL);
+  if (m)
+    memcpy (m->params, model->params, sizeof (gfloat) * model->layout.total);
+  return m;
+}
+
+void
+seqnn_model_free (SeqnnModel *model)
+{
+  if (model == NULL)
+    return;
+  g_free (model->params);
+  g_free (model->tensors);
+  g_strfreev (model->names);
+  g_free (model);
+}
+
+void
+seqnn_model_init_params (SeqnnModel *model, guint64 seed)
+{
+  g_return_if_fail (model != NULL);
+  const SeqnnLayout *lay = &model->layout;
+  gfloat *p = model->params;
+  /* One stream per tensor, so adding layers leaves earlier tensors unchanged. */
+  for (guint i = 0; i < model->n_tensors; i++) {
+    const SeqnnTensorInfo *t = &model->tensors[i];
+    SeqnnRng rng;
+    seqnn_rng_init (&rng, seqnn_rng_hash (seed, 0x5eedULL, i));
+    if (i == 0) {
+      seqnn_rng_fill_normal (&rng, p + t->offset, t->numel, 0.0f, 1.0f);
+      if (lay->padding_idx >= 0)
+        memset (p + t->offset + (gsize) lay->padding_idx * lay->E, 0, sizeof (gfloat) * lay->E);
+    } else if (t->offset >= lay->fc_w) {
+      /* nn.Linear: kaiming_uniform(a = sqrt(5)) for the weight and
+       * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias: both bound 1/sqrt(F). */
+      gfloat bound = 1.0f / sqrtf ((gfloat) lay->F);
+      seqnn_rng_fill_uniform (&rng, p + t->offset, t->numel, -bound, bound);
+    } else {
+      gfloat bound = 1.0f / sqrtf ((gfloat) lay->H);
+      seqnn_rng_fill_uniform (&rng, p + t->offset, t->numel, -bound, bound);
+    }
+  }
+}
+
+const SeqnnConfig *
+seqnn_model_get_config (const SeqnnModel *model)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return &model->config;
+}
+
+gfloat *
+seqnn_model_get_params (SeqnnModel *model, gsize *n_params)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  if (n_params)
+    *n_params = model->layout.total;
+  return model->params;
+}
+
+const gfloat *
+seqnn_model_peek_params (const SeqnnModel *model, gsize *n_params)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  if (n_params)
+    *n_params = model->layout.total;
+  return model->params;
+}
+
+guint
+seqnn_model_get_n_tensors (const SeqnnModel *model)
+{
+  g_return_val_if_fail (model != NULL, 0);
+  return model->n_tensors;
+}
+
+const SeqnnTensorInfo *
+seqnn_model_get_tensor (const SeqnnModel *model, guint index)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  return index < model->n_tensors ? &model->tensors[index] : NULL;
+}
+
+const SeqnnTensorInfo *
+seqnn_model_find_tensor (const SeqnnModel *model, const gchar *name)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  for (guint i = 0; name && i < model->n_tensors; i++)
+    if (strcmp (model->tensors[i].name, name) == 0)
+      return &model->tensors[i];
+  return NULL;
+}
+
+const SeqnnLayout *
+seqnn_model_get_layout (const SeqnnModel *model)
+{
+  return &model->layout;
+}
+
+gboolean
+seqnn_batch_validate (const SeqnnBatch *batch, const SeqnnConfig *config, GError **error)
+{
+  if (batch == NULL || config == NULL) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        batch == NULL ? "batch is NULL" : "config is NULL");
+    return FALSE;
+  }
+  if (batch->n < 1) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "batch has %d sequences; at least one is needed", batch->n);
+    return FALSE;
+  }
+  if (batch->lengths == NULL || batch->ids == NULL) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        batch->lengths == NULL ? "batch lengths are NULL" : "batch ids are NULL");
+    return FALSE;
+  }
+  const gint32 *ids = batch->ids;
+  gint64 total = 0;
+  for (gint i = 0; i < batch->n; i++) {
+    gint len = batch->lengths[i];
+    if (len < 1) {
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+          "sequence %d is empty (length %d); every sequence needs at least one token", i, len);
+      return FALSE;
+    }
+    total += len;
+    if (total > G_MAXINT) {
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+          "batch has too many tokens (more than %d)", G_MAXINT);
+      return FALSE;
+    }
+    for (gint t = 0; t < len; t++)
+      if ((guint32) ids[t] >= (guint32) config->vocab_size) {
+        g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+            "sequence %d, position %d: token id %d is outside the vocabulary [0, %d)",
+            i, t, ids[t], config->vocab_size);
+        return FALSE;
+      }
+    ids += len;
+    if (batch->labels && (batch->labels[i] < 0 || batch->labels[i] >= config->num_classes)) {
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+          "sequence %d: label %d is outside [0, %d)", i, batch->labels[i], config->num_classes);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static gpointer
+blas_init_once (gpointer data)
+{
+  openblas_set_num_threads (1);
+  return NULL;
+}
+
+void
+seqnn_blas_init (void)
+{
+  static GOnce once = G_ONCE_INIT;
+  g_once (&once, blas_init_once, NULL);
+}
+
+gint
+seqnn_resolve_n_threads (gint n_threads)
+{
+  if (n_threads <= 0)
+    n_threads = (gint) g_get_num_processors ();
+  return CLAMP (n_threads, 1, SEQNN_MAX_THREADS);
+}

@@ -1,3 +1,574 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-typedef int seqnn_placeholder_network;
+/* The network over one shard of a batch: embedding gather, recurrent layers
+ * (through the cell kernels), dropout, head, fc, softmax cross-entropy, and
+ * the backward pass through all of it. Plus the shard thread pool.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "network.h"
+#include "rng.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* ---- Workspace ----------------------------------------------------------------- */
+
+SeqnnNet *
+seqnn_net_new (const SeqnnLayout *layout)
+{
+  SeqnnNet *net = g_new0 (SeqnnNet, 1);
+  net->lay = layout;
+  seqnn_packer_init (&net->packer);
+  return net;
+}
+
+void
+seqnn_net_free (SeqnnNet *net)
+{
+  if (net == NULL)
+    return;
+  seqnn_packer_clear (&net->packer);
+  g_free (net->x0);
+  g_free (net->out);
+  g_free (net->drop_in);
+  g_free (net->drop_mask);
+  g_free (net->h_n);
+  g_free (net->c_n);
+  g_free (net->cache);
+  g_free (net->scratch);
+  g_free (net->feat);
+  g_free (net->argmax_row);
+  g_free (net->logits);
+  g_free (net->probs);
+  g_free (net->dlogits);
+  g_free (net->dfeat);
+  g_free (net->dh_n);
+  g_free (net->dy_a);
+  g_free (net->dy_b);
+  g_free (net->demb);
+  g_free (net);
+}
+
+guint64
+seqnn_net_get_n_allocs (const SeqnnNet *net)
+{
+  return net->n_allocs + net->packer.n_allocs;
+}
+
+#define RENEW(ptr, type, count) ((ptr) = g_renew (type, (ptr), MAX ((gsize) (count), 1)))
+
+/* Grows every buffer to hold N rows and B sequences; nothing happens when
+ * they already fit, so a warmed-up workspace allocates nothing. */
+static void
+net_reserve (SeqnnNet *net, gint N, gint B, gboolean training)
+{
+  const SeqnnLayout *lay = net->lay;
+  gboolean grow_rows = N > net->cap_N, grow_seqs = B > net->cap_B;
+  gboolean grow_train = training && !net->cap_train;
+  if (!grow_rows && !grow_seqs && !grow_train)
+    return;
+  gint cap_N = grow_rows ? MAX (N, net->cap_N + net->cap_N / 2) : net->cap_N;
+  gint cap_B = grow_seqs ? MAX (B, net->cap_B + net->cap_B / 2) : net->cap_B;
+  gboolean train = net->cap_train || training;
+  const gsize F = lay->F, LD = (gsize) lay->L * lay->D;
+  gint max_in = MAX (lay->E, lay->F);
+
+  if (grow_rows) {
+    RENEW (net->x0, gfloat, (gsize) cap_N * lay->E);
+    RENEW (net->out, gfloat, (gsize) lay->L * cap_N * F);
+  }
+  if (grow_seqs) {
+    RENEW (net->h_n, gfloat, LD * cap_B * lay->H);
+    if (lay->cell == SEQNN_CELL_LSTM)
+      RENEW (net->c_n, gfloat, LD * cap_B * lay->H);
+    RENEW (net->feat, gfloat, (gsize) cap_B * F);
+    RENEW (net->logits, gfloat, (gsize) cap_B * lay->C);
+    RENEW (net->probs, gfloat, (gsize) cap_B * lay->C);
+    if (lay->head == SEQNN_HEAD_MAX)
+      RENEW (net->argmax_row, gint, (gsize) cap_B * F);
+  }
+  /* Kernel scratch depends on both. */
+  gsize scratch = 0;
+  for (gint l = 0; l < lay->L; l++)
+    scratch = MAX (scratch, seqnn_cell_scratch_size (lay->cell, cap_N, cap_B, lay->in_dim[l], lay->H));
+  RENEW (net->scratch, gfloat, scratch);
+
+  if (train && (grow_rows || grow_seqs || grow_train)) {
+    net->cache_block = seqnn_cell_cache_size (lay->cell, cap_N, cap_B, lay->H);
+    RENEW (net->cache, gfloat, LD * net->cache_block);
+    if (grow_rows || grow_train) {
+      if (lay->L > 1 && lay->dropout > 0.0f) {
+        RENEW (net->drop_in, gfloat, (gsize) lay->L * cap_N * F);
+        RENEW (net->drop_mask, gfloat, (gsize) lay->L * cap_N * F);
+      }
+      RENEW (net->dy_a, gfloat, (gsize) cap_N * max_in);
+      RENEW (net->dy_b, gfloat, (gsize) cap_N * max_in);
+      RENEW (net->demb, gfloat, (gsize) cap_N * lay->E);
+    }
+    if (grow_seqs || grow_train) {
+      RENEW (net->dlogits, gfloat, (gsize) cap_B * lay->C);
+      RENEW (net->dfeat, gfloat, (gsize) cap_B * F);
+      RENEW (net->dh_n, gfloat, (gsize) lay->D * cap_B * lay->H);
+    }
+  }
+  net->cap_N = cap_N;
+  net->cap_B = cap_B;
+  net->cap_train = train;
+  net->n_allocs++;
+}
+
+static inline void
+layer_weights (const SeqnnLayout *lay, const gfloat *params, gint k, SeqnnCellWeights *w)
+{
+  w->w_ih = params + lay->w_ih[k];
+  w->w_hh = params + lay->w_hh[k];
+  w->b_ih = params + lay->b_ih[k];
+  w->b_hh = params + lay->b_hh[k];
+}
+
+/* Inverted dropout on x (N x F) into dst; masks drawn per sequence so they
+ * follow the sequence, not its position in a shard. */
+static void
+apply_dropout (SeqnnNet *net, const gfloat *x, gfloat *dst, gfloat *mask, gint layer,
+    guint64 seed, gint first_index)
+{
+  const SeqnnLayout *lay = net->lay;
+  const SeqnnPacker *p = &net->packer;
+  const gint F = lay->F;
+  const gfloat keep = 1.0f - lay->dropout, scale = 1.0f / keep;
+  for (gint b = 0; b < p->n; b++) {
+    SeqnnRng rng;
+    seqnn_rng_init (&rng, seqnn_rng_hash (seed, (guint64) (first_index + p->order[b]), (guint64) layer));
+    for (gint t = 0; t < p->lengths[b]; t++) {
+      gsize r = (gsize) (p->step_offset[t] + b) * F;
+      for (gint j = 0; j < F; j++) {
+        gfloat m = seqnn_rng_uniform (&rng) < keep ? scale : 0.0f;
+        mask[r + j] = m;
+        dst[r + j] = x[r + j] * m;
+      }
+    }
+  }
+}
+
+void
+seqnn_net_forward (SeqnnNet *net, const gfloat *params, const gint32 *ids,
+    const gint *lengths, gint n, gboolean training, gboolean use_dropout,
+    guint64 dropout_seed, gint first_index)
+{
+  const SeqnnLayout *lay = net->lay;
+  SeqnnPacker *p = &net->packer;
+  seqnn_packer_build (p, ids, lengths, n);
+  net_reserve (net, p->N, n, training);
+
+  const gint N = p->N, B = n, H = lay->H, F = lay->F, D = lay->D;
+  const gsize NF = (gsize) N * F;
+  gboolean dropping = training && use_dropout && lay->dropout > 0.0f && lay->L > 1;
+  net->dropped = dropping;
+
+  seqnn_packer_gather (p, params + lay->emb, lay->E, net->x0);
+
+  const gfloat *x = net->x0;
+  for (gint l = 0; l < lay->L; l++) {
+    gfloat *y = net->out + l * NF;
+    if (l > 0) {
+      x = net->out + (l - 1) * NF;
+      if (dropping) {
+        apply_dropout (net, x, net->drop_in + l * NF, net->drop_mask + l * NF, l,
+            dropout_seed, first_index);
+        x = net->drop_in + l * NF;
+      }
+    }
+    for (gint d = 0; d < D; d++) {
+      gint k = l * D + d;
+      SeqnnCellWeights w;
+      layer_weights (lay, params, k, &w);
+      seqnn_cell_forward (lay->cell, &p->view, d == 1, lay->in_dim[l], H, x, &w,
+          y + d * H, F, net->h_n + (gsize) k * B * H,
+          net->c_n ? net->c_n + (gsize) k * B * H : NULL,
+          training ? net->cache + k * net->cache_block : NULL, net->scratch);
+    }
+  }
+
+  /* Head: B x F features in sorted order. */
+  const gint top = lay->L - 1;
+  const gfloat *y = net->out + top * NF;
+  gfloat *feat = net->feat;
+  switch (lay->head) {
+    case SEQNN_HEAD_LAST:
+      for (gint d = 0; d < D; d++) {
+        const gfloat *hn = net->h_n + (gsize) (top * D + d) * B * H;
+        for (gint b = 0; b < B; b++)
+          memcpy (feat + (gsize) b * F + d * H, hn + (gsize) b * H, sizeof (gfloat) * H);
+      }
+      break;
+    case SEQNN_HEAD_MEAN:
+      memset (feat, 0, sizeof (gfloat) * B * F);
+      for (gint t = 0; t < p->T; t++) {
+        const gfloat *row = y + (gsize) p->step_offset[t] * F;
+        gint bs = p->batch_sizes[t];
+        for (gint b = 0; b < bs; b++)
+          for (gint j = 0; j < F; j++)
+            feat[(gsize) b * F + j] += row[(gsize) b * F + j];
+      }
+      for (gint b = 0; b < B; b++) {
+        gfloat inv = 1.0f / (gfloat) p->lengths[b];
+        for (gint j = 0; j < F; j++)
+          feat[(gsize) b * F + j] *= inv;
+      }
+      break;
+    case SEQNN_HEAD_MAX:
+      memcpy (feat, y, sizeof (gfloat) * B * F);  /* step 0 holds every sequence */
+      for (gint i = 0; i < B * F; i++)
+        net->argmax_row[i] = i / F;
+      for (gint t = 1; t < p->T; t++) {
+        gint off = p->step_offset[t], bs = p->batch_sizes[t];
+        for (gint b = 0; b < bs; b++) {
+          const gfloat *row = y + (gsize) (off + b) * F;
+          for (gint j = 0; j < F; j++)
+            if (row[j] > feat[(gsize) b * F + j]) {
+              feat[(gsize) b * F + j] = row[j];
+              net->argmax_row[(gsize) b * F + j] = off + b;
+            }
+        }
+      }
+      break;
+  }
+
+  /* logits = feat @ fc_w^T + fc_b */
+  const gint C = lay->C;
+  const gfloat *fc_w = params + lay->fc_w, *fc_b = params + lay->fc_b;
+  for (gint b = 0; b < B; b++)
+    memcpy (net->logits + (gsize) b * C, fc_b, sizeof (gfloat) * C);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, B, C, F,
+      1.0f, feat, F, fc_w, F, 1.0f, net->logits, C);
+
+  /* softmax */
+  for (gint b = 0; b < B; b++) {
+    const gfloat *z = net->logits + (gsize) b * C;
+    gfloat *pr = net->probs + (gsize) b * C;
+    gfloat zmax = z[0];
+    for (gint c = 1; c < C; c++)
+      zmax = MAX (zmax, z[c]);
+    gfloat sum = 0.0f;
+    for (gint c = 0; c < C; c++) {
+      pr[c] = expf (z[c] - zmax);
+      sum += pr[c];
+    }
+    gfloat inv = 1.0f / sum;
+    for (gint c = 0; c < C; c++)
+      pr[c] *= inv;
+  }
+}
+
+gdouble
+seqnn_net_loss (SeqnnNet *net, const gint *labels, gfloat scale, gint *n_correct)
+{
+  const SeqnnLayout *lay = net->lay;
+  const SeqnnPacker *p = &net->packer;
+  const gint C = lay->C;
+  gdouble loss = 0.0;
+  gint correct = 0;
+  for (gint b = 0; b < p->n; b++) {
+    const gfloat *z = net->logits + (gsize) b * C;
+    const gfloat *pr = net->probs + (gsize) b * C;
+    gfloat *dz = net->dlogits + (gsize) b * C;
+    gint label = labels[p->order[b]];
+    /* log-sum-exp in double: the loss is reported, not back-propagated */
+    gdouble zmax = z[0];
+    gint arg = 0;
+    for (gint c = 1; c < C; c++)
+      if (z[c] > zmax) {
+        zmax = z[c];
+        arg = c;
+      }
+    gdouble sum = 0.0;
+    for (gint c = 0; c < C; c++)
+      sum += exp ((gdouble) z[c] - zmax);
+    loss += zmax + log (sum) - (gdouble) z[label];
+    correct += arg == label;
+    for (gint c = 0; c < C; c++)
+      dz[c] = (pr[c] - (c == label ? 1.0f : 0.0f)) * scale;
+  }
+  if (n_correct)
+    *n_correct = correct;
+  return loss;
+}
+
+void
+seqnn_net_backward (SeqnnNet *net, const gfloat *params, gfloat *dgrad, gboolean want_embedding)
+{
+  const SeqnnLayout *lay = net->lay;
+  const SeqnnPacker *p = &net->packer;
+  const gint N = p->N, B = p->n, H = lay->H, F = lay->F, D = lay->D, C = lay->C;
+  const gsize NF = (gsize) N * F;
+  const gsize base = lay->emb_numel;  /* dgrad[0] is params[base] */
+  const gint top = lay->L - 1;
+
+  /* fc: dW += dlogits^T @ feat, db += sum dlogits, dfeat = dlogits @ W */
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, C, F, B,
+      1.0f, net->dlogits, C, net->feat, F, 1.0f, dgrad + (lay->fc_w - base), F);
+  gfloat *db = dgrad + (lay->fc_b - base);
+  for (gint b = 0; b < B; b++)
+    for (gint c = 0; c < C; c++)
+      db[c] += net->dlogits[(gsize) b * C + c];
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, B, F, C,
+      1.0f, net->dlogits, C, params + lay->fc_w, F, 0.0f, net->dfeat, F);
+
+  /* Head backward into dy (N x F) and, for LAST, dh_n. */
+  gfloat *dy = net->dy_a, *dx_buf = net->dy_b;
+  const gfloat *dfeat = net->dfeat;
+  gboolean last = lay->head == SEQNN_HEAD_LAST;
+  switch (lay->head) {
+    case SEQNN_HEAD_LAST:
+      memset (dy, 0, sizeof (gfloat) * NF);
+      for (gint d = 0; d < D; d++)
+        for (gint b = 0; b < B; b++)
+          memcpy (net->dh_n + (gsize) (d * B + b) * H, dfeat + (gsize) b * F + d * H, sizeof (gfloat) * H);
+      break;
+    case SEQNN_HEAD_MEAN:
+      for (gint t = 0; t < p->T; t++) {
+        gfloat *row = dy + (gsize) p->step_offset[t] * F;
+        for (gint b = 0; b < p->batch_sizes[t]; b++) {
+          gfloat inv = 1.0f / (gfloat) p->lengths[b];
+          for (gint j = 0; j < F; j++)
+            row[(gsize) b * F + j] = dfeat[(gsize) b * F + j] * inv;
+        }
+      }
+      break;
+    case SEQNN_HEAD_MAX:
+      memset (dy, 0, sizeof (gfloat) * NF);
+      for (gint b = 0; b < B; b++)
+        for (gint j = 0; j < F; j++)
+          dy[(gsize) net->argmax_row[(gsize) b * F + j] * F + j] += dfeat[(gsize) b * F + j];
+      break;
+  }
+
+  net->have_demb = FALSE;
+  for (gint l = top; l >= 0; l--) {
+    const gint in_dim = lay->in_dim[l];
+    const gfloat *x;
+    gfloat *dx;
+    if (l == 0) {
+      x = net->x0;
+      dx = want_embedding ? net->demb : NULL;
+    } else {
+      x = net->dropped ? net->drop_in + l * NF : net->out + (l - 1) * NF;
+      dx = dx_buf;
+    }
+    if (dx)
+      memset (dx, 0, sizeof (gfloat) * N * in_dim);
+    for (gint d = 0; d < D; d++) {
+      gint k = l * D + d;
+      SeqnnCellWeights w;
+      layer_weights (lay, params, k, &w);
+      SeqnnCellGrads g = {
+        dgrad + (lay->w_ih[k] - base), dgrad + (lay->w_hh[k] - base),
+        dgrad + (lay->b_ih[k] - base), dgrad + (lay->b_hh[k] - base),
+      };
+      const gfloat *dh_n = (l == top && last) ? net->dh_n + (gsize) d * B * H : NULL;
+      seqnn_cell_backward (lay->cell, &p->view, d == 1, in_dim, H, x, &w, dy + d * H, F, dh_n, NULL,
+          net->cache + k * net->cache_block, dx, &g, net->scratch);
+    }
+    if (l > 0) {
+      if (net->dropped) {
+        const gfloat *mask = net->drop_mask + l * NF;
+        for (gsize i = 0; i < NF; i++)
+          dx[i] *= mask[i];
+      }
+      gfloat *swap = dy;
+      dy = dx;
+      dx_buf = swap;
+    }
+  }
+  net->have_demb = want_embedding;
+}
+
+void
+seqnn_net_copy_probs (const SeqnnNet *net, gfloat *dst)
+{
+  const SeqnnPacker *p = &net->packer;
+  const gint C = net->lay->C;
+  for (gint b = 0; b < p->n; b++)
+    memcpy (dst + (gsize) p->order[b] * C, net->probs + (gsize) b * C, sizeof (gfloat) * C);
+}
+
+void
+seqnn_net_copy_logits (const SeqnnNet *net, gfloat *dst)
+{
+  const SeqnnPacker *p = &net->packer;
+  const gint C = net->lay->C;
+  for (gint b = 0; b < p->n; b++)
+    memcpy (dst + (gsize) p->order[b] * C, net->logits + (gsize) b * C, sizeof (gfloat) * C);
+}
+
+void
+seqnn_net_copy_final_states (const SeqnnNet *net, gfloat *h_dst, gfloat *c_dst,
+    gint n_total, gint first)
+{
+  const SeqnnLayout *lay = net->lay;
+  const SeqnnPacker *p = &net->packer;
+  const gint H = lay->H, B = p->n;
+  for (gint k = 0; k < lay->L * lay->D; k++)
+    for (gint b = 0; b < B; b++) {
+      gsize dst = ((gsize) k * n_total + first + p->order[b]) * H;
+      gsize src = ((gsize) k * B + b) * H;
+      memcpy (h_dst + dst, net->h_n + src, sizeof (gfloat) * H);
+      if (c_dst && net->c_n)
+        memcpy (c_dst + dst, net->c_n + src, sizeof (gfloat) * H);
+    }
+}
+
+void
+seqnn_net_copy_outputs (const SeqnnNet *net, gint i, gfloat *dst)
+{
+  const SeqnnLayout *lay = net->lay;
+  const gsize NF = (gsize) net->packer.N * lay->F;
+  seqnn_packer_copy_sequence (&net->packer, net->out + (lay->L - 1) * NF, lay->F, lay->F, i, dst);
+}
+
+/* ---- Shards ------------------------------------------------------------------ */
+
+void
+seqnn_split_shards (const gint *lengths, gint n, gint n_shards, gint *first)
+{
+  gint64 total = 0;
+  for (gint i = 0; i < n; i++)
+    total += lengths[i];
+  first[0] = 0;
+  gint i = 0;
+  gint64 acc = 0;
+  for (gint s = 1; s < n_shards; s++) {
+    gint64 target = total * s / n_shards;
+    /* at least one sequence per shard, and leave one for each shard after */
+    while (i < n - (n_shards - s) && (i < s || acc + lengths[i] / 2 < target))
+      acc += lengths[i++];
+    first[s] = i;
+  }
+  first[n_shards] = n;
+}
+
+gint
+seqnn_choose_n_shards (const SeqnnLayout *layout, gint n, gsize n_tokens, gint n_threads)
+{
+  /* A shard must carry enough work to pay for the hand-off to a thread
+   * (a few microseconds); measured on the lesson's sizes by bench_engine. */
+  const gsize min_work = 150000; /* floats of gate pre-activations, roughly */
+  gsize work = n_tokens * (gsize) layout->G * layout->H * layout->L * layout->D;
+  gint by_work = (gint) MAX ((gsize) 1, work / min_work);
+  gint s = MIN (MIN (n_threads, n), by_work);
+  return MAX (s, 1);
+}
+
+/* ---- Thread pool ------------------------------------------------------------- */
+
+struct _SeqnnPool {
+  gint n_threads;
+  GThread **threads;
+  GMutex lock;
+  GCond start_cond, done_cond;
+  guint64 generation;
+  gint n_tasks, pending;
+  gboolean quit;
+  SeqnnTaskFunc func;
+  gpointer data;
+};
+
+typedef struct {
+  SeqnnPool *pool;
+  gint index;
+} Worker;
+
+static gpointer
+worker_main (gpointer user_data)
+{
+  Worker *w = user_data;
+  SeqnnPool *pool = w->pool;
+  gint index = w->index;
+  g_free (w);
+  guint64 seen = 0;
+  g_mutex_lock (&pool->lock);
+  for (;;) {
+    while (!pool->quit && pool->generation == seen)
+      g_cond_wait (&pool->start_cond, &pool->lock);
+    if (pool->quit)
+      break;
+    seen = pool->generation;
+    if (index < pool->n_tasks) {
+      SeqnnTaskFunc func = pool->func;
+      gpointer data = pool->data;
+      g_mutex_unlock (&pool->lock);
+      func (data, index);
+      g_mutex_lock (&pool->lock);
+      if (--pool->pending == 0)
+        g_cond_signal (&pool->done_cond);
+    }
+  }
+  g_mutex_unlock (&pool->lock);
+  return NULL;
+}
+
+SeqnnPool *
+seqnn_pool_new (gint n_threads)
+{
+  SeqnnPool *pool = g_new0 (SeqnnPool, 1);
+  pool->n_threads = MAX (n_threads, 1);
+  g_mutex_init (&pool->lock);
+  g_cond_init (&pool->start_cond);
+  g_cond_init (&pool->done_cond);
+  pool->threads = g_new0 (GThread *, pool->n_threads);
+  for (gint i = 1; i < pool->n_threads; i++) {
+    Worker *w = g_new (Worker, 1);
+    w->pool = pool;
+    w->index = i;
+    pool->threads[i] = g_thread_new ("seqnn-shard", worker_main, w);
+  }
+  return pool;
+}
+
+void
+seqnn_pool_free (SeqnnPool *pool)
+{
+  if (pool == NULL)
+    return;
+  g_mutex_lock (&pool->lock);
+  pool->quit = TRUE;
+  g_cond_broadcast (&pool->start_cond);
+  g_mutex_unlock (&pool->lock);
+  for (gint i = 1; i < pool->n_threads; i++)
+    g_thread_join (pool->threads[i]);
+  g_free (pool->threads);
+  g_mutex_clear (&pool->lock);
+  g_cond_clear (&pool->start_cond);
+  g_cond_clear (&pool->done_cond);
+  g_free (pool);
+}
+
+gint
+seqnn_pool_get_n_threads (const SeqnnPool *pool)
+{
+  return pool->n_threads;
+}
+
+void
+seqnn_pool_run (SeqnnPool *pool, gint n_tasks, SeqnnTaskFunc func, gpointer data)
+{
+  n_tasks = MIN (n_tasks, pool->n_threads);
+  if (n_tasks <= 1) {
+    if (n_tasks == 1)
+      func (data, 0);
+    return;
+  }
+  g_mutex_lock (&pool->lock);
+  pool->func = func;
+  pool->data = data;
+  pool->n_tasks = n_tasks;
+  pool->pending = n_tasks - 1;
+  pool->generation++;
+  g_cond_broadcast (&pool->start_cond);
+  g_mutex_unlock (&pool->lock);
+
+  func (data, 0);
+
+  g_mutex_lock (&pool->lock);
+  while (pool->pending > 0)
+    g_cond_wait (&pool->done_cond, &pool->lock);
+  g_mutex_unlock (&pool->lock);
+}

@@ -1,3 +1,139 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-typedef int seqnn_placeholder_packed;
+#include "packed.h"
+
+#include <string.h>
+
+void
+seqnn_packer_init (SeqnnPacker *packer)
+{
+  memset (packer, 0, sizeof *packer);
+}
+
+void
+seqnn_packer_clear (SeqnnPacker *packer)
+{
+  g_free (packer->order);
+  g_free (packer->pos);
+  g_free (packer->lengths);
+  g_free (packer->batch_sizes);
+  g_free (packer->step_offset);
+  g_free (packer->seq_offset);
+  g_free (packer->row_ids);
+  g_free (packer->sort_tmp);
+  memset (packer, 0, sizeof *packer);
+}
+
+static void
+grow (SeqnnPacker *p, gint n, gint N)
+{
+  if (n > p->cap_n) {
+    gint cap = MAX (n, p->cap_n + p->cap_n / 2);
+    p->order = g_renew (gint, p->order, cap);
+    p->pos = g_renew (gint, p->pos, cap);
+    p->lengths = g_renew (gint, p->lengths, cap);
+    p->seq_offset = g_renew (gint, p->seq_offset, cap);
+    p->sort_tmp = g_renew (gint, p->sort_tmp, cap);
+    p->cap_n = cap;
+    p->n_allocs++;
+  }
+  if (N > p->cap_N) {
+    gint cap = MAX (N, p->cap_N + p->cap_N / 2);
+    p->batch_sizes = g_renew (gint, p->batch_sizes, cap);
+    p->step_offset = g_renew (gint, p->step_offset, cap + 1);
+    p->row_ids = g_renew (gint32, p->row_ids, cap);
+    p->cap_N = cap;
+    p->n_allocs++;
+  }
+}
+
+/* Stable bottom-up merge sort of indices by length, descending. */
+static void
+sort_by_length (gint *idx, gint *tmp, const gint *lengths, gint n)
+{
+  gboolean sorted = TRUE;
+  for (gint i = 1; i < n && sorted; i++)
+    sorted = lengths[idx[i - 1]] >= lengths[idx[i]];
+  if (sorted)
+    return;
+  gint *src = idx, *dst = tmp;
+  for (gint width = 1; width < n; width *= 2) {
+    for (gint lo = 0; lo < n; lo += 2 * width) {
+      gint mid = MIN (lo + width, n), hi = MIN (lo + 2 * width, n);
+      gint a = lo, b = mid, k = lo;
+      while (a < mid && b < hi)
+        dst[k++] = lengths[src[b]] > lengths[src[a]] ? src[b++] : src[a++];
+      while (a < mid)
+        dst[k++] = src[a++];
+      while (b < hi)
+        dst[k++] = src[b++];
+    }
+    gint *swap = src;
+    src = dst;
+    dst = swap;
+  }
+  if (src != idx)
+    memcpy (idx, src, sizeof (gint) * n);
+}
+
+void
+seqnn_packer_build (SeqnnPacker *p, const gint32 *ids, const gint *lengths, gint n)
+{
+  gint N = 0;
+  for (gint i = 0; i < n; i++)
+    N += lengths[i];
+  grow (p, n, N);
+  p->n = n;
+  p->N = N;
+
+  gint offset = 0;
+  for (gint i = 0; i < n; i++) {
+    p->order[i] = i;
+    p->seq_offset[i] = offset;
+    offset += lengths[i];
+  }
+  sort_by_length (p->order, p->sort_tmp, lengths, n);
+  for (gint b = 0; b < n; b++) {
+    p->pos[p->order[b]] = b;
+    p->lengths[b] = lengths[p->order[b]];
+  }
+
+  gint T = p->lengths[0];
+  p->T = T;
+  gint b = n;
+  p->step_offset[0] = 0;
+  for (gint t = 0; t < T; t++) {
+    while (b > 0 && p->lengths[b - 1] <= t)
+      b--;
+    p->batch_sizes[t] = b;
+    p->step_offset[t + 1] = p->step_offset[t] + b;
+    gint32 *row = p->row_ids + p->step_offset[t];
+    for (gint s = 0; s < b; s++)
+      row[s] = ids[p->seq_offset[p->order[s]] + t];
+  }
+
+  p->view.T = T;
+  p->view.B = n;
+  p->view.N = N;
+  p->view.batch_sizes = p->batch_sizes;
+  p->view.step_offset = p->step_offset;
+  p->view.lengths = p->lengths;
+}
+
+void
+seqnn_packer_gather (const SeqnnPacker *p, const gfloat *table, gint E, gfloat *dst)
+{
+  const gsize row_bytes = sizeof (gfloat) * E;
+  for (gint r = 0; r < p->N; r++)
+    memcpy (dst + (gsize) r * E, table + (gsize) p->row_ids[r] * E, row_bytes);
+}
+
+void
+seqnn_packer_copy_sequence (const SeqnnPacker *p, const gfloat *src, gint src_stride,
+    gint F, gint i, gfloat *dst)
+{
+  gint b = p->pos[i];
+  gint len = p->lengths[b];
+  for (gint t = 0; t < len; t++)
+    memcpy (dst + (gsize) t * F, src + (gsize) (p->step_offset[t] + b) * src_stride,
+        sizeof (gfloat) * F);
+}

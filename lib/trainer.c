@@ -1,3 +1,399 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-typedef int seqnn_placeholder_trainer;
+/* Training steps: forward and backward over shards of a batch on a
+ * kept-alive thread pool, a fixed-order reduction (bit-identical results for
+ * the same seed, data and thread count), clipping and the optimizer update.
+ * The embedding gradient is dense in layout but only the rows a batch used
+ * are zeroed and accumulated, so a step costs the same for any vocabulary.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "seqnn/model.h"
+#include "network.h"
+#include "rng.h"
+
+#include <math.h>
+#include <string.h>
+
+struct _SeqnnTrainer {
+  SeqnnModel *model;
+  const SeqnnLayout *lay;
+  SeqnnOptimizerConfig opt;
+  gfloat lr;
+  guint64 seed;
+  gboolean training;
+  guint64 step;            /* completed updates */
+  gint n_threads;
+  SeqnnPool *pool;
+  SeqnnNet *nets[SEQNN_MAX_THREADS];
+  gfloat *shard_grad[SEQNN_MAX_THREADS]; /* dense parts of shards 1..; shard 0 uses grad */
+
+  gfloat *grad;            /* total floats, the parameters' layout */
+  gfloat *m, *v;           /* optimizer state, same layout (v: Adam only) */
+  guint8 *row_touched;     /* V flags */
+  gint32 *touched;         /* rows with a gradient this step, in first-touch order */
+  gsize n_touched;
+  gboolean have_grads;
+
+  /* the batch being run */
+  const SeqnnBatch *batch;
+  gint n_shards;
+  gint first[SEQNN_MAX_THREADS + 1];
+  gint id_offset[SEQNN_MAX_THREADS];
+  gfloat scale;
+  guint64 dropout_seed;
+  gdouble shard_loss[SEQNN_MAX_THREADS];
+  gint shard_correct[SEQNN_MAX_THREADS];
+};
+
+static gboolean
+optimizer_config_validate (const SeqnnOptimizerConfig *c, GError **error)
+{
+  const gchar *what = NULL;
+  if ((guint) c->kind > SEQNN_OPTIMIZER_SGD)
+    what = "kind: unknown optimizer";
+  else if (!(c->learning_rate >= 0.0f && isfinite (c->learning_rate)))
+    what = "learning_rate must be finite and >= 0";
+  else if (c->kind == SEQNN_OPTIMIZER_ADAM && !(c->beta1 >= 0.0f && c->beta1 < 1.0f))
+    what = "beta1 must be in [0, 1)";
+  else if (c->kind == SEQNN_OPTIMIZER_ADAM && !(c->beta2 >= 0.0f && c->beta2 < 1.0f))
+    what = "beta2 must be in [0, 1)";
+  else if (c->kind == SEQNN_OPTIMIZER_ADAM && !(c->eps >= 0.0f && isfinite (c->eps)))
+    what = "eps must be finite and >= 0";
+  else if (!(c->momentum >= 0.0f && isfinite (c->momentum)))
+    what = "momentum must be finite and >= 0";
+  else if (!(c->weight_decay >= 0.0f && isfinite (c->weight_decay)))
+    what = "weight_decay must be finite and >= 0";
+  else if (!(c->clip_norm >= 0.0f && isfinite (c->clip_norm)))
+    what = "clip_norm must be finite and >= 0 (0 = off)";
+  if (what) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "invalid optimizer config: %s", what);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+SeqnnTrainer *
+seqnn_trainer_new (SeqnnModel *model, const SeqnnOptimizerConfig *config,
+    gint n_threads, guint64 seed, GError **error)
+{
+  if (model == NULL || config == NULL) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        model == NULL ? "model is NULL" : "optimizer config is NULL");
+    return NULL;
+  }
+  if (!optimizer_config_validate (config, error))
+    return NULL;
+  seqnn_blas_init ();
+  const SeqnnLayout *lay = seqnn_model_get_layout (model);
+  SeqnnTrainer *tr = g_new0 (SeqnnTrainer, 1);
+  tr->model = model;
+  tr->lay = lay;
+  tr->opt = *config;
+  tr->lr = config->learning_rate;
+  tr->seed = seed;
+  tr->training = TRUE;
+  tr->grad = g_try_new0 (gfloat, lay->total);
+  tr->m = g_try_new0 (gfloat, lay->total);
+  if (config->kind == SEQNN_OPTIMIZER_ADAM)
+    tr->v = g_try_new0 (gfloat, lay->total);
+  tr->row_touched = g_try_new0 (guint8, lay->V);
+  tr->touched = g_try_new (gint32, lay->V);
+  if (!tr->grad || !tr->m || (config->kind == SEQNN_OPTIMIZER_ADAM && !tr->v)
+      || !tr->row_touched || !tr->touched) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "cannot allocate training state for %" G_GSIZE_FORMAT " parameters", lay->total);
+    seqnn_trainer_free (tr);
+    return NULL;
+  }
+  seqnn_trainer_set_n_threads (tr, n_threads);
+  return tr;
+}
+
+void
+seqnn_trainer_free (SeqnnTrainer *tr)
+{
+  if (tr == NULL)
+    return;
+  seqnn_pool_free (tr->pool);
+  for (gint s = 0; s < SEQNN_MAX_THREADS; s++) {
+    seqnn_net_free (tr->nets[s]);
+    g_free (tr->shard_grad[s]);
+  }
+  g_free (tr->grad);
+  g_free (tr->m);
+  g_free (tr->v);
+  g_free (tr->row_touched);
+  g_free (tr->touched);
+  g_free (tr);
+}
+
+void
+seqnn_trainer_set_training (SeqnnTrainer *tr, gboolean training)
+{
+  g_return_if_fail (tr != NULL);
+  tr->training = training;
+}
+
+void
+seqnn_trainer_set_learning_rate (SeqnnTrainer *tr, gfloat lr)
+{
+  g_return_if_fail (tr != NULL);
+  tr->lr = lr;
+}
+
+void
+seqnn_trainer_set_n_threads (SeqnnTrainer *tr, gint n_threads)
+{
+  g_return_if_fail (tr != NULL);
+  n_threads = seqnn_resolve_n_threads (n_threads);
+  if (n_threads == tr->n_threads)
+    return;
+  tr->n_threads = n_threads;
+  seqnn_pool_free (tr->pool);
+  tr->pool = n_threads > 1 ? seqnn_pool_new (n_threads) : NULL;
+}
+
+guint64
+seqnn_trainer_get_step (const SeqnnTrainer *tr)
+{
+  g_return_val_if_fail (tr != NULL, 0);
+  return tr->step;
+}
+
+const gfloat *
+seqnn_trainer_get_gradients (SeqnnTrainer *tr, gsize *n)
+{
+  g_return_val_if_fail (tr != NULL, NULL);
+  if (n)
+    *n = tr->lay->total;
+  return tr->grad;
+}
+
+/* Zeroes the rows the last batch touched: the rest of the embedding gradient is zero already. */
+static void
+clear_embedding_grad (SeqnnTrainer *tr)
+{
+  const gint E = tr->lay->E;
+  for (gsize i = 0; i < tr->n_touched; i++) {
+    gint32 row = tr->touched[i];
+    memset (tr->grad + (gsize) row * E, 0, sizeof (gfloat) * E);
+    tr->row_touched[row] = 0;
+  }
+  tr->n_touched = 0;
+}
+
+static void
+shard_task (gpointer data, gint s)
+{
+  SeqnnTrainer *tr = data;
+  const SeqnnLayout *lay = tr->lay;
+  const SeqnnBatch *batch = tr->batch;
+  SeqnnNet *net = tr->nets[s];
+  gint first = tr->first[s], n = tr->first[s + 1] - first;
+  const gfloat *params = seqnn_model_peek_params (tr->model, NULL);
+  gfloat *dgrad = s == 0 ? tr->grad + lay->emb_numel : tr->shard_grad[s];
+  if (s > 0)
+    memset (dgrad, 0, sizeof (gfloat) * lay->dense_numel);
+  seqnn_net_forward (net, params, batch->ids + tr->id_offset[s], batch->lengths + first, n,
+      TRUE, tr->training, tr->dropout_seed, first);
+  tr->shard_loss[s] = seqnn_net_loss (net, batch->labels + first, tr->scale, &tr->shard_correct[s]);
+  seqnn_net_backward (net, params, dgrad, !tr->opt.freeze_embedding);
+}
+
+/* Adds a shard's embedding-row gradients into the dense buffer, in packed row order. */
+static void
+scatter_embedding_grad (SeqnnTrainer *tr, const SeqnnNet *net)
+{
+  const gint E = tr->lay->E, pad = tr->lay->padding_idx;
+  const SeqnnPacker *p = &net->packer;
+  for (gint r = 0; r < p->N; r++) {
+    gint32 row = p->row_ids[r];
+    if (row == pad)
+      continue;
+    gfloat *dst = tr->grad + (gsize) row * E;
+    const gfloat *src = net->demb + (gsize) r * E;
+    if (!tr->row_touched[row]) {
+      tr->row_touched[row] = 1;
+      tr->touched[tr->n_touched++] = row;
+      memcpy (dst, src, sizeof (gfloat) * E);
+    } else {
+      for (gint j = 0; j < E; j++)
+        dst[j] += src[j];
+    }
+  }
+}
+
+gboolean
+seqnn_trainer_compute_gradients (SeqnnTrainer *tr, const SeqnnBatch *batch,
+    SeqnnStepResult *result, GError **error)
+{
+  if (tr == NULL) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "trainer is NULL");
+    return FALSE;
+  }
+  const SeqnnLayout *lay = tr->lay;
+  if (!seqnn_batch_validate (batch, seqnn_model_get_config (tr->model), error))
+    return FALSE;
+  if (batch->labels == NULL) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "a training batch needs labels");
+    return FALSE;
+  }
+  tr->have_grads = FALSE;
+  const gint n = batch->n;
+
+  clear_embedding_grad (tr);
+  memset (tr->grad + lay->emb_numel, 0, sizeof (gfloat) * lay->dense_numel);
+
+  gsize n_tokens = 0;
+  for (gint i = 0; i < n; i++)
+    n_tokens += batch->lengths[i];
+  gint n_shards = tr->pool ? seqnn_choose_n_shards (lay, n, n_tokens, tr->n_threads) : 1;
+  if (n_shards == 1) {
+    tr->first[0] = 0;
+    tr->first[1] = n;
+  } else {
+    seqnn_split_shards (batch->lengths, n, n_shards, tr->first);
+  }
+  gint offset = 0;
+  for (gint s = 0; s < n_shards; s++) {
+    tr->id_offset[s] = offset;
+    for (gint i = tr->first[s]; i < tr->first[s + 1]; i++)
+      offset += batch->lengths[i];
+    if (tr->nets[s] == NULL)
+      tr->nets[s] = seqnn_net_new (lay);
+    if (s > 0 && tr->shard_grad[s] == NULL)
+      tr->shard_grad[s] = g_new (gfloat, lay->dense_numel);
+  }
+  tr->n_shards = n_shards;
+  tr->batch = batch;
+  tr->scale = 1.0f / (gfloat) n;
+  tr->dropout_seed = seqnn_rng_hash (tr->seed, tr->step, 0xd0d0);
+  if (n_shards == 1)
+    shard_task (tr, 0);
+  else
+    seqnn_pool_run (tr->pool, n_shards, shard_task, tr);
+  tr->batch = NULL;
+
+  /* Fixed-order reduction: shard 0, then 1, ... */
+  gdouble loss = 0.0;
+  gint correct = 0;
+  gfloat *dense = tr->grad + lay->emb_numel;
+  for (gint s = 0; s < n_shards; s++) {
+    loss += tr->shard_loss[s];
+    correct += tr->shard_correct[s];
+    if (s > 0) {
+      const gfloat *src = tr->shard_grad[s];
+      for (gsize i = 0; i < lay->dense_numel; i++)
+        dense[i] += src[i];
+    }
+    if (!tr->opt.freeze_embedding)
+      scatter_embedding_grad (tr, tr->nets[s]);
+  }
+  loss /= n;
+  if (result) {
+    result->loss = loss;
+    result->n_correct = correct;
+    result->n = n;
+  }
+  if (!isfinite (loss)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC,
+        "step %" G_GUINT64_FORMAT ": the loss is not finite (%g)", tr->step + 1, loss);
+    return FALSE;
+  }
+  tr->have_grads = TRUE;
+  return TRUE;
+}
+
+/* Squared L2 norm of the gradient (touched embedding rows + dense part), in double. */
+static gdouble
+grad_norm_sq (const SeqnnTrainer *tr)
+{
+  const SeqnnLayout *lay = tr->lay;
+  gdouble sum = 0.0;
+  for (gsize i = 0; i < tr->n_touched; i++) {
+    const gfloat *g = tr->grad + (gsize) tr->touched[i] * lay->E;
+    for (gint j = 0; j < lay->E; j++)
+      sum += (gdouble) g[j] * g[j];
+  }
+  const gfloat *g = tr->grad + lay->emb_numel;
+  for (gsize i = 0; i < lay->dense_numel; i++)
+    sum += (gdouble) g[i] * g[i];
+  return sum;
+}
+
+static void
+scale_grads (SeqnnTrainer *tr, gfloat coef)
+{
+  const SeqnnLayout *lay = tr->lay;
+  for (gsize i = 0; i < tr->n_touched; i++) {
+    gfloat *g = tr->grad + (gsize) tr->touched[i] * lay->E;
+    for (gint j = 0; j < lay->E; j++)
+      g[j] *= coef;
+  }
+  gfloat *g = tr->grad + lay->emb_numel;
+  for (gsize i = 0; i < lay->dense_numel; i++)
+    g[i] *= coef;
+}
+
+gboolean
+seqnn_trainer_apply_gradients (SeqnnTrainer *tr, GError **error)
+{
+  if (tr == NULL) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "trainer is NULL");
+    return FALSE;
+  }
+  if (!tr->have_grads) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "no gradients to apply: call seqnn_trainer_compute_gradients first");
+    return FALSE;
+  }
+  const SeqnnLayout *lay = tr->lay;
+  gdouble norm = sqrt (grad_norm_sq (tr));
+  if (!isfinite (norm)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC,
+        "step %" G_GUINT64_FORMAT ": the gradient is not finite", tr->step + 1);
+    return FALSE;
+  }
+  /* torch's clip_grad_norm_ */
+  if (tr->opt.clip_norm > 0.0f) {
+    gfloat coef = (gfloat) (tr->opt.clip_norm / (norm + 1e-6));
+    if (coef < 1.0f)
+      scale_grads (tr, coef);
+  }
+
+  tr->have_grads = FALSE;
+  tr->step++;
+  gfloat *params = seqnn_model_get_params (tr->model, NULL);
+  const SeqnnOptimizerConfig *opt = &tr->opt;
+  gfloat *v = tr->v;
+  gsize b = lay->emb_numel;
+  seqnn_optim_update (opt, tr->lr, tr->step, params + b, tr->grad + b, tr->m + b,
+      v ? v + b : NULL, lay->dense_numel);
+
+  if (opt->freeze_embedding)
+    return TRUE;
+  const gint E = lay->E;
+  if (opt->dense_embedding) {
+    /* torch.optim.Adam on the whole table: every row's moments move each step. */
+    for (gint row = 0; row < lay->V; row++) {
+      if (row == lay->padding_idx)
+        continue;
+      gsize o = (gsize) row * E;
+      seqnn_optim_update (opt, tr->lr, tr->step, params + o, tr->grad + o, tr->m + o,
+          v ? v + o : NULL, E);
+    }
+  } else {
+    for (gsize i = 0; i < tr->n_touched; i++) {
+      gsize o = (gsize) tr->touched[i] * E;
+      seqnn_optim_update (opt, tr->lr, tr->step, params + o, tr->grad + o, tr->m + o,
+          v ? v + o : NULL, E);
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+seqnn_trainer_step (SeqnnTrainer *tr, const SeqnnBatch *batch,
+    SeqnnStepResult *result, GError **error)
+{
+  return seqnn_trainer_compute_gradients (tr, batch, result, error)
+      && seqnn_trainer_apply_gradients (tr, error);
+}

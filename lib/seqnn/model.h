@@ -116,6 +116,8 @@ const gfloat *seqnn_inference_get_final_hidden (SeqnnInference *inference);
 const gfloat *seqnn_inference_get_final_cell (SeqnnInference *inference);
 /* Copies sequence i's top-layer outputs: lengths[i] x (dirs * hidden). */
 void seqnn_inference_copy_outputs (SeqnnInference *inference, gint i, gfloat *dst);
+/* Buffer growth events so far (for tests: constant once warmed up). */
+guint64 seqnn_inference_get_n_allocations (const SeqnnInference *inference);
 
 /* ---- Training ----------------------------------------------------------- */
 

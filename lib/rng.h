@@ -1,0 +1,40 @@
+/* Internal: a small deterministic random number generator (xoshiro256**
+ * seeded through splitmix64) and the helpers initialisation, dropout and the
+ * training loop draw from. Same seed, same stream, on every platform.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+  guint64 s[4];
+} SeqnnRng;
+
+/* splitmix64: one step of the seed sequencer; also a good 64-bit mixer. */
+guint64 seqnn_splitmix64 (guint64 *state);
+/* A well-mixed value from several words (e.g. seed, step, sequence). */
+guint64 seqnn_rng_hash (guint64 a, guint64 b, guint64 c);
+
+void seqnn_rng_init (SeqnnRng *rng, guint64 seed);
+guint64 seqnn_rng_next (SeqnnRng *rng);
+/* Uniform in [0, 1), 24 random bits. */
+gfloat seqnn_rng_uniform (SeqnnRng *rng);
+/* Uniform in [0, 1), 53 random bits. */
+gdouble seqnn_rng_uniform_double (SeqnnRng *rng);
+/* Uniform in [lo, hi). */
+gfloat seqnn_rng_uniform_range (SeqnnRng *rng, gfloat lo, gfloat hi);
+/* Standard normal (Box-Muller in double precision). */
+gdouble seqnn_rng_normal (SeqnnRng *rng);
+/* Uniform integer in [0, n), unbiased; n >= 1. */
+guint64 seqnn_rng_below (SeqnnRng *rng, guint64 n);
+/* Fisher-Yates shuffles. */
+void seqnn_rng_shuffle_gsize (SeqnnRng *rng, gsize *items, gsize n);
+void seqnn_rng_shuffle_gint (SeqnnRng *rng, gint *items, gsize n);
+
+/* Fill helpers for parameter initialisation. */
+void seqnn_rng_fill_uniform (SeqnnRng *rng, gfloat *dst, gsize n, gfloat lo, gfloat hi);
+void seqnn_rng_fill_normal (SeqnnRng *rng, gfloat *dst, gsize n, gfloat mean, gfloat std);
+
+G_END_DECLS
