@@ -580,6 +580,13 @@ gst_seq_tokenize_ensure_events (GstSeqTokenize *self)
   }
 }
 
+/* A buffer holding a copy of data (an empty one for len 0). */
+static GstBuffer *
+buffer_new_copy (gconstpointer data, gsize len)
+{
+  return len > 0 ? gst_buffer_new_memdup (data, len) : gst_buffer_new ();
+}
+
 /* Tokenizes text into self->tokens (and self->ids with a model). */
 static void
 gst_seq_tokenize_tokenize (GstSeqTokenize *self, const gchar *text, gsize len)
@@ -664,7 +671,7 @@ gst_seq_tokenize_push_line (GstSeqTokenize *self, const guint8 *line, gsize len)
   }
   gst_seq_tokenize_tokenize (self, text, text_len);
 
-  buffer = gst_buffer_new_memdup (line, len);
+  buffer = buffer_new_copy (line, len);
   GST_BUFFER_OFFSET (buffer) = self->record_index;
   ret = gst_seq_tokenize_push_record (self, buffer, NULL, -1);
   self->record_index++;
@@ -726,7 +733,7 @@ gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GErro
   }
 
   gst_seq_tokenize_tokenize (self, record->text, record->text_len);
-  buffer = gst_buffer_new_memdup (record->text, record->text_len);
+  buffer = buffer_new_copy (record->text, record->text_len);
   GST_BUFFER_OFFSET (buffer) = self->record_index;
   ret = gst_seq_tokenize_push_record (self, buffer, label, label_id);
   self->record_index++;
