@@ -1,3 +1,117 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-typedef int seqnn_placeholder_rnn;
+/* Elman RNN cell over packed sequences, torch.nn.RNN's equation:
+ *   h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cellkernels.h"
+
+#include <cblas.h>
+#undef I /* <complex.h>'s, via cblas.h; I is the input width here */
+
+/* Cache: h_prev (N x H) | h (N x H) */
+gsize
+seqnn_rnn_cache_size (gint N, gint B, gint H)
+{
+  return (gsize) 2 * N * H;
+}
+
+/* Forward: pre-activations when no cache (N x H). Backward: dG (N x H) + dh (B x H). */
+gsize
+seqnn_rnn_scratch_size (gint N, gint B, gint I, gint H)
+{
+  return (gsize) N * H + (gsize) B * H;
+}
+
+/* One row: pre holds the pre-activations and gets h', also written to y. */
+static void
+rnn_row_forward (gboolean relu, gint H, gfloat *restrict pre, gfloat *restrict y)
+{
+  if (relu) {
+    for (gint j = 0; j < H; j++) {
+      gfloat h = pre[j] > 0.0f ? pre[j] : 0.0f;
+      pre[j] = h;
+      y[j] = h;
+    }
+  } else {
+    for (gint j = 0; j < H; j++) {
+      gfloat h = cell_tanhf (pre[j]);
+      pre[j] = h;
+      y[j] = h;
+    }
+  }
+}
+
+void
+seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
+    const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
+    gfloat *cache, gfloat *scratch)
+{
+  const gint N = pack->N;
+  gfloat *h_prev_cache = cache;
+  gfloat *pre = cache ? cache + (gsize) N * H : scratch;
+
+  seqnn_cells_input_projection (N, I, H, H, x, w, pre);
+
+  for (gint k = 0; k < pack->T; k++) {
+    const gint t = cell_step (pack, reverse, k);
+    const gint rows = pack->batch_sizes[t], off = pack->step_offset[t];
+    const gint n_cont = cell_n_cont (pack, reverse, t);
+    const gfloat *h_prev = n_cont > 0 ? y + (gsize) pack->step_offset[cell_prev_step (reverse, t)] * y_stride : NULL;
+    gfloat *p_t = pre + (gsize) off * H;
+
+    if (n_cont > 0) /* p_t[0..n_cont) += h_prev (n_cont x H) . W_hh^T (H x H) */
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n_cont, H, H,
+          1.0f, h_prev, y_stride, w->w_hh, H, 1.0f, p_t, H);
+
+    for (gint b = 0; b < rows; b++) {
+      const gsize r = (gsize) off + b;
+      if (cache)
+        cell_copy_row (h_prev_cache + r * H, b >= n_cont ? NULL : h_prev + (gsize) b * y_stride, H);
+      rnn_row_forward (relu, H, p_t + (gsize) b * H, y + r * y_stride);
+    }
+
+    if (h_n)
+      for (gint b = cell_n_final (pack, reverse, t); b < rows; b++)
+        memcpy (h_n + (gsize) b * H, y + ((gsize) off + b) * y_stride, sizeof (gfloat) * H);
+  }
+}
+
+/* One row: dG = (dh + dy) * act'(h) */
+static void
+rnn_row_backward (gboolean relu, gint H, const gfloat *restrict h, const gfloat *restrict dy,
+    const gfloat *restrict dh, gfloat *restrict dG)
+{
+  for (gint j = 0; j < H; j++) {
+    gfloat dhj = dh[j] + (dy ? dy[j] : 0.0f);
+    dG[j] = relu ? (h[j] > 0.0f ? dhj : 0.0f) : dhj * (1.0f - h[j] * h[j]);
+  }
+}
+
+void
+seqnn_rnn_backward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
+    const gfloat *x, const SeqnnCellWeights *w, const gfloat *dy, gint dy_stride,
+    const gfloat *dh_n, const gfloat *cache, gfloat *dx, SeqnnCellGrads *grads, gfloat *scratch)
+{
+  const gint N = pack->N;
+  const gfloat *h_prev_cache = cache;
+  const gfloat *h_cache = cache + (gsize) N * H;
+  gfloat *dG = scratch;                  /* N x H */
+  gfloat *dh = dG + (gsize) N * H;       /* B x H */
+
+  for (gint k = pack->T - 1; k >= 0; k--) {
+    const gint t = cell_step (pack, reverse, k);
+    const gint rows = pack->batch_sizes[t], off = pack->step_offset[t];
+    const gint n_cont = cell_n_cont (pack, reverse, t);
+
+    for (gint b = cell_n_final (pack, reverse, t); b < rows; b++)
+      cell_copy_row (dh + (gsize) b * H, dh_n ? dh_n + (gsize) b * H : NULL, H);
+    for (gint b = 0; b < rows; b++) {
+      const gsize r = (gsize) off + b;
+      rnn_row_backward (relu, H, h_cache + r * H, dy ? dy + r * dy_stride : NULL,
+          dh + (gsize) b * H, dG + r * H);
+    }
+    if (n_cont > 0) /* dh[0..n_cont) = dG_t (n_cont x H) . W_hh (H x H) */
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, H,
+          1.0f, dG + (gsize) off * H, H, w->w_hh, H, 0.0f, dh, H);
+  }
+
+  seqnn_cells_backward_params (N, I, H, H, x, h_prev_cache, dG, dG, w, dx, grads);
+}
