@@ -1,0 +1,991 @@
+/* lstmclassify element tests: GstHarness per case, models made here with libseqnn,
+ * results compared with the engine's own inference on the same ids.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
+#include <seqnn/seqnn.h>
+
+#include "gstseqnnmeta.h"
+
+#define PROB_TOLERANCE 1e-6
+
+static const gchar *const VOCAB[] = {
+  "<unk>", "<pad>", "the", "team", "won", "match", "stocks", "fell", "market", "new",
+  "chip", "launched", "by", "company", "war", "talks", "in", "city", ".", ",", "&", "!",
+};
+static const gchar *const NEWS_LABELS[] = { "World", "Sports", "Business", "Sci/Tech", NULL };
+static const gchar *const OTHER_LABELS[] = { "Alpha", "Beta", "Gamma", "Delta", NULL };
+
+static const gchar *const TEXTS[] = {
+  "the team won the match", "stocks fell in the market .", "new chip launched by the company",
+  "war talks in the city", "the company won", "market , market , market !",
+  "chip", "unknown words only", "the war", "talks fell by the team .", "company",
+  "new new new team", "match in the city", "stocks", "fell", "the the the",
+};
+#define N_TEXTS G_N_ELEMENTS (TEXTS)
+
+static gchar *tmp_dir;
+static gchar *news_model_path;  /* LSTM, NEWS_LABELS */
+static gchar *other_model_path; /* GRU, OTHER_LABELS, another seed */
+static SeqnnClassifier *news_classifier;
+static SeqnnClassifier *other_classifier;
+
+static SeqnnClassifier *
+make_classifier (SeqnnCell cell, const gchar *const *labels, guint64 seed)
+{
+  SeqnnConfig config;
+  SeqnnModel *model;
+  SeqnnVocab *vocab;
+  SeqnnTokenizerConfig tokenizer;
+  SeqnnClassifier *classifier;
+  GError *error = NULL;
+
+  seqnn_config_init_default (&config);
+  config.cell = cell;
+  config.vocab_size = G_N_ELEMENTS (VOCAB);
+  config.embed_dim = 8;
+  config.hidden_dim = 6;
+  model = seqnn_model_new (&config, &error);
+  g_assert_no_error (error);
+  seqnn_model_init_params (model, seed);
+  vocab = seqnn_vocab_new_from_tokens (VOCAB, G_N_ELEMENTS (VOCAB), &error);
+  g_assert_no_error (error);
+  seqnn_tokenizer_config_init_default (&tokenizer);
+  classifier = seqnn_classifier_new (model, vocab, &tokenizer, labels, &error);
+  g_assert_no_error (error);
+  seqnn_vocab_unref (vocab);
+  return classifier;
+}
+
+static gchar *
+save_classifier (SeqnnClassifier *classifier, const gchar *name)
+{
+  GError *error = NULL;
+  gchar *path = g_build_filename (tmp_dir, name, NULL);
+  g_assert_true (seqnn_classifier_save (classifier, path, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+static void
+setup_models (void)
+{
+  GError *error = NULL;
+  tmp_dir = g_dir_make_tmp ("lstmclassify-XXXXXX", &error);
+  g_assert_no_error (error);
+  news_classifier = make_classifier (SEQNN_CELL_LSTM, NEWS_LABELS, 7);
+  other_classifier = make_classifier (SEQNN_CELL_GRU, OTHER_LABELS, 11);
+  news_model_path = save_classifier (news_classifier, "news.model");
+  other_model_path = save_classifier (other_classifier, "other.model");
+}
+
+static void
+teardown_models (void)
+{
+  GDir *dir = g_dir_open (tmp_dir, 0, NULL);
+  const gchar *name;
+  while (dir && (name = g_dir_read_name (dir)) != NULL) {
+    gchar *path = g_build_filename (tmp_dir, name, NULL);
+    g_unlink (path);
+    g_free (path);
+  }
+  if (dir)
+    g_dir_close (dir);
+  g_rmdir (tmp_dir);
+  g_clear_pointer (&tmp_dir, g_free);
+  g_clear_pointer (&news_model_path, g_free);
+  g_clear_pointer (&other_model_path, g_free);
+  g_clear_pointer (&news_classifier, seqnn_classifier_free);
+  g_clear_pointer (&other_classifier, seqnn_classifier_free);
+}
+
+/* The engine's probabilities for ids alone (a batch of one). */
+static void
+engine_probs_ids (SeqnnClassifier *classifier, const gint32 *ids, gint length, gfloat *probs)
+{
+  SeqnnInference *inference = seqnn_inference_new (seqnn_classifier_peek_model (classifier), 1);
+  SeqnnBatch batch = { ids, &length, 1, NULL };
+  GError *error = NULL;
+  g_assert_true (seqnn_inference_run (inference, &batch, probs, NULL, &error));
+  g_assert_no_error (error);
+  seqnn_inference_free (inference);
+}
+
+/* ... and for a text, tokenized as the element must (markup stripped when asked). */
+static void
+engine_probs_text (SeqnnClassifier *classifier, const gchar *text, gboolean markup, gfloat *probs)
+{
+  SeqnnTokenizerConfig tokenizer = *seqnn_classifier_get_tokenizer (classifier);
+  SeqnnTokens *tokens = seqnn_tokens_new ();
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+
+  tokenizer.strip_markup = markup;
+  seqnn_tokenize (&tokenizer, text, -1, tokens);
+  seqnn_vocab_encode (seqnn_classifier_get_vocab (classifier), tokens, ids);
+  if (ids->len == 0) {
+    gint32 unk = SEQNN_VOCAB_UNK_ID;
+    g_array_append_val (ids, unk);
+  }
+  engine_probs_ids (classifier, (const gint32 *) ids->data, ids->len, probs);
+  g_array_free (ids, TRUE);
+  seqnn_tokens_free (tokens);
+}
+
+static gint
+argmax (const gfloat *p, guint n)
+{
+  gint best = 0;
+  for (guint i = 1; i < n; i++)
+    if (p[i] > p[best])
+      best = i;
+  return best;
+}
+
+static GstBuffer *
+text_buffer (const gchar *text, GstClockTime pts, GstClockTime duration)
+{
+  GstBuffer *buffer = gst_buffer_new_memdup (text, strlen (text));
+  GST_BUFFER_PTS (buffer) = pts;
+  GST_BUFFER_DURATION (buffer) = duration;
+  return buffer;
+}
+
+static gchar *
+buffer_string (GstBuffer *buffer)
+{
+  GstMapInfo map;
+  gchar *s;
+  g_assert_true (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  s = g_strndup ((const gchar *) map.data, map.size);
+  gst_buffer_unmap (buffer, &map);
+  return s;
+}
+
+/* Checks a class meta against the engine's probabilities. */
+static void
+assert_class_meta (GstBuffer *buffer, SeqnnClassifier *classifier, const gfloat *expected)
+{
+  GstSeqnnClassMeta *meta = gst_buffer_get_seqnn_class_meta (buffer);
+  guint n = seqnn_classifier_get_n_labels (classifier);
+
+  fail_unless (meta != NULL, "buffer without class meta");
+  fail_unless_equals_int (meta->n_classes, n);
+  for (guint i = 0; i < n; i++) {
+    fail_unless (fabsf (meta->probabilities[i] - expected[i]) <= PROB_TOLERANCE,
+        "class %u: %g != engine %g", i, meta->probabilities[i], expected[i]);
+    fail_unless_equals_string (meta->labels[i], seqnn_classifier_get_label (classifier, i));
+  }
+  fail_unless_equals_int (meta->class_id, argmax (meta->probabilities, n));
+  fail_unless_equals_string (meta->label, seqnn_classifier_get_label (classifier, meta->class_id));
+  fail_unless_equals_float (meta->confidence, meta->probabilities[meta->class_id]);
+}
+
+static GstElement *
+make_element (const gchar *model_path)
+{
+  GstElement *element = gst_element_factory_make ("lstmclassify", NULL);
+  fail_unless (element != NULL, "lstmclassify not found: is GST_PLUGIN_PATH_1_0 set?");
+  if (model_path)
+    g_object_set (element, "model", model_path, NULL);
+  return element;
+}
+
+static GstHarness *
+make_harness (GstElement *element, const gchar *caps)
+{
+  GstHarness *h = gst_harness_new_with_element (element, "sink", "src");
+  gst_harness_set_src_caps_str (h, caps);
+  return h;
+}
+
+/* Pulls events until EOS; fails when none comes. */
+static void
+wait_eos (GstHarness *h)
+{
+  for (;;) {
+    GstEvent *event = gst_harness_pull_event (h);
+    fail_unless (event != NULL, "no EOS");
+    if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
+      gst_event_unref (event);
+      return;
+    }
+    gst_event_unref (event);
+  }
+}
+
+static GstMessage *
+pop_element_message (GstBus *bus, const gchar *name)
+{
+  for (;;) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ELEMENT);
+    if (msg == NULL)
+      return NULL;
+    if (gst_message_has_name (msg, name))
+      return msg;
+    gst_message_unref (msg);
+  }
+}
+
+/* ---- Batching -------------------------------------------------------------- */
+
+GST_START_TEST (test_batching_order_and_metas)
+{
+  /* Batch sizes 1..5, 2N+k buffers: full batches, then a partial one at EOS. */
+  for (gint batch_size = 1; batch_size <= 5; batch_size++) {
+    guint n_buffers = 2 * batch_size + (batch_size > 1 ? batch_size - 1 : 0);
+    GstElement *element = make_element (news_model_path);
+    GstHarness *h;
+
+    g_object_set (element, "batch-size", batch_size, NULL);
+    h = make_harness (element, "text/x-raw, format=utf8");
+    for (guint i = 0; i < n_buffers; i++)
+      fail_unless_equals_int (gst_harness_push (h, text_buffer (TEXTS[i % N_TEXTS], i * GST_SECOND,
+                  GST_SECOND / 2)), GST_FLOW_OK);
+    gst_harness_push_event (h, gst_event_new_eos ());
+
+    for (guint i = 0; i < n_buffers; i++) {
+      GstBuffer *out = gst_harness_pull (h);
+      gfloat expected[4];
+      gchar *text;
+
+      fail_unless (out != NULL, "batch-size %d: buffer %u missing", batch_size, i);
+      fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND);
+      fail_unless_equals_uint64 (GST_BUFFER_DURATION (out), GST_SECOND / 2);
+      text = buffer_string (out);
+      fail_unless_equals_string (text, TEXTS[i % N_TEXTS]);
+      engine_probs_text (news_classifier, text, FALSE, expected);
+      assert_class_meta (out, news_classifier, expected);
+      g_free (text);
+      gst_buffer_unref (out);
+    }
+    wait_eos (h);
+    fail_unless (gst_harness_try_pull (h) == NULL);
+    gst_harness_teardown (h);
+    gst_object_unref (element);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_tokens_meta_ids_and_tokens)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h = make_harness (element, "text/x-raw, format=utf8");
+  const gchar *tokens[] = { "the", "team", "zebra", "won" };
+  const gint32 ids[] = { 2, 3, 0, 4 };
+  gfloat expected[4];
+  GstBuffer *in, *out;
+
+  /* Ids win over the text. */
+  in = text_buffer ("ignored text", 0, GST_CLOCK_TIME_NONE);
+  gst_buffer_add_seqnn_tokens_meta (in, tokens, 4, ids, NULL, -1);
+  gst_harness_push (h, in);
+  /* Tokens without ids are looked up in the model's vocabulary. */
+  in = text_buffer ("ignored text", GST_SECOND, GST_CLOCK_TIME_NONE);
+  gst_buffer_add_seqnn_tokens_meta (in, tokens, 4, NULL, NULL, -1);
+  gst_harness_push (h, in);
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  engine_probs_ids (news_classifier, ids, 4, expected);
+  for (gint i = 0; i < 2; i++) {
+    out = gst_harness_pull (h);
+    fail_unless (out != NULL);
+    assert_class_meta (out, news_classifier, expected);
+    gst_buffer_unref (out);
+  }
+  wait_eos (h);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_no_tokens_and_gap)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h = make_harness (element, "text/x-raw, format=utf8");
+  const gint32 unk = SEQNN_VOCAB_UNK_ID;
+  gfloat expected[4];
+  GstBuffer *gap, *out;
+
+  gst_harness_push (h, text_buffer ("", 0, GST_SECOND));
+  gst_harness_push (h, text_buffer ("   \n", GST_SECOND, GST_SECOND));
+  gap = gst_buffer_new ();
+  GST_BUFFER_FLAG_SET (gap, GST_BUFFER_FLAG_GAP);
+  GST_BUFFER_PTS (gap) = 2 * GST_SECOND;
+  gst_harness_push (h, gap);
+  gst_harness_push (h, text_buffer ("the team", 3 * GST_SECOND, GST_SECOND));
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  /* No tokens: classified as a single <unk>, as training and evaluation do. */
+  engine_probs_ids (news_classifier, &unk, 1, expected);
+  for (gint i = 0; i < 2; i++) {
+    out = gst_harness_pull (h);
+    fail_unless (out != NULL);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND);
+    assert_class_meta (out, news_classifier, expected);
+    gst_buffer_unref (out);
+  }
+  /* An empty GAP buffer passes, in order, without a meta. */
+  out = gst_harness_pull (h);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (out), 2 * GST_SECOND);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (out, GST_BUFFER_FLAG_GAP));
+  fail_unless (gst_buffer_get_seqnn_class_meta (out) == NULL);
+  gst_buffer_unref (out);
+  out = gst_harness_pull (h);
+  engine_probs_text (news_classifier, "the team", FALSE, expected);
+  assert_class_meta (out, news_classifier, expected);
+  gst_buffer_unref (out);
+  wait_eos (h);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_pango_markup_input)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h = make_harness (element, "text/x-raw, format=pango-markup");
+  const gchar *markup = "<i>the team</i> won &amp; <font color=\"red\">lost</font>";
+  gfloat expected[4], plain[4];
+  GstBuffer *out;
+  gchar *text;
+
+  gst_harness_push (h, text_buffer (markup, 0, GST_SECOND));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  out = gst_harness_pull (h);
+  fail_unless (out != NULL);
+  engine_probs_text (news_classifier, markup, TRUE, expected);
+  engine_probs_text (news_classifier, "the team won & lost", FALSE, plain);
+  for (gint i = 0; i < 4; i++)
+    fail_unless (fabsf (expected[i] - plain[i]) <= PROB_TOLERANCE);
+  assert_class_meta (out, news_classifier, expected);
+  text = buffer_string (out);
+  fail_unless_equals_string (text, markup); /* content unchanged */
+  g_free (text);
+  gst_buffer_unref (out);
+  wait_eos (h);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+/* ---- Flush, latency, max-latency ------------------------------------------------ */
+
+GST_START_TEST (test_flush_drops_pending)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h;
+  GstSegment segment;
+
+  g_object_set (element, "batch-size", 4, NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  gst_harness_push (h, text_buffer (TEXTS[0], 0, GST_SECOND));
+  gst_harness_push (h, text_buffer (TEXTS[1], GST_SECOND, GST_SECOND));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+  for (guint i = 10; i < 15; i++)
+    fail_unless_equals_int (gst_harness_push (h, text_buffer (TEXTS[i % N_TEXTS], i * GST_SECOND,
+                GST_SECOND)), GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  /* Only the buffers after the flush come out. */
+  for (guint i = 10; i < 15; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    fail_unless (out != NULL);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND);
+    gst_buffer_unref (out);
+  }
+  wait_eos (h);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 5);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_latency_query)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h;
+  GstQuery *query;
+  gboolean live;
+  GstClockTime min, max;
+
+  g_object_set (element, "max-latency", (guint64) (50 * GST_MSECOND), NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  gst_harness_set_upstream_latency (h, 10 * GST_MSECOND);
+  fail_unless_equals_uint64 (gst_harness_query_latency (h), 60 * GST_MSECOND);
+
+  query = gst_query_new_latency ();
+  fail_unless (gst_pad_peer_query (h->sinkpad, query));
+  gst_query_parse_latency (query, &live, &min, &max);
+  fail_unless_equals_uint64 (min, 60 * GST_MSECOND);
+  fail_unless (max == GST_CLOCK_TIME_NONE || max >= 60 * GST_MSECOND);
+  gst_query_unref (query);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_max_latency_partial_batch)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h;
+  GstTestClock *clock;
+
+  g_object_set (element, "batch-size", 8, "max-latency", (guint64) (100 * GST_MSECOND), NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  gst_harness_use_testclock (h);
+  clock = gst_harness_get_testclock (h);
+
+  for (guint i = 0; i < 3; i++)
+    gst_harness_push (h, text_buffer (TEXTS[i], i * GST_SECOND, GST_SECOND));
+  /* The partial batch waits on the clock for the oldest buffer's deadline. */
+  gst_test_clock_wait_for_next_pending_id (clock, NULL);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+  fail_unless (gst_harness_crank_single_clock_wait (h));
+  fail_unless_equals_uint64 (gst_clock_get_time (GST_CLOCK (clock)), 100 * GST_MSECOND);
+  for (guint i = 0; i < 3; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    fail_unless (out != NULL);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND);
+    fail_unless (gst_buffer_get_seqnn_class_meta (out) != NULL);
+    gst_buffer_unref (out);
+  }
+  /* A full batch does not wait. */
+  for (guint i = 3; i < 11; i++)
+    gst_harness_push (h, text_buffer (TEXTS[i], i * GST_SECOND, GST_SECOND));
+  for (guint i = 3; i < 11; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    fail_unless (out != NULL);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND);
+    gst_buffer_unref (out);
+  }
+  gst_object_unref (clock);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+/* ---- Annotations and messages ------------------------------------------------ */
+
+GST_START_TEST (test_annotate_prefix)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h;
+  gfloat expected[4];
+  GstBuffer *out;
+  gchar *text, *want, conf[G_ASCII_DTOSTR_BUF_SIZE];
+  gint cls;
+
+  g_object_set (element, "annotate", 1 /* prefix */, NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  gst_harness_push (h, text_buffer (TEXTS[0], 0, GST_SECOND));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  out = gst_harness_pull (h);
+  engine_probs_text (news_classifier, TEXTS[0], FALSE, expected);
+  cls = argmax (expected, 4);
+  g_ascii_formatd (conf, sizeof conf, "%.2f", expected[cls]);
+  want = g_strdup_printf ("[%s %s] %s", NEWS_LABELS[cls], conf, TEXTS[0]);
+  text = buffer_string (out);
+  fail_unless_equals_string (text, want);
+  assert_class_meta (out, news_classifier, expected);
+  g_free (text);
+  g_free (want);
+  gst_buffer_unref (out);
+  wait_eos (h);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_annotate_json)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h;
+  const gchar *text_in = "<b>stocks</b> fell \"hard\" in the market\n";
+  const gchar *tokens[] = { "stocks", "fell", "hard", "in", "the", "market" };
+  gfloat expected[4];
+  GstBuffer *in, *out;
+  GstCaps *caps;
+  gchar *line;
+  JsonParser *parser;
+  JsonObject *obj;
+  JsonArray *probs;
+  GError *error = NULL;
+  gint cls;
+
+  g_object_set (element, "annotate", 2 /* json */, NULL);
+  h = make_harness (element, "text/x-raw, format=pango-markup");
+  in = text_buffer (text_in, 5 * GST_SECOND, GST_CLOCK_TIME_NONE);
+  gst_buffer_add_seqnn_tokens_meta (in, tokens, G_N_ELEMENTS (tokens), NULL, "Business", 2);
+  gst_harness_push (h, in);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  out = gst_harness_pull (h);
+  fail_unless (out != NULL);
+
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless (gst_structure_has_name (gst_caps_get_structure (caps, 0), "text/x-raw"));
+  fail_unless_equals_string (gst_structure_get_string (gst_caps_get_structure (caps, 0), "format"),
+      "utf8");
+  gst_caps_unref (caps);
+
+  line = buffer_string (out);
+  fail_unless (g_str_has_suffix (line, "}\n"), "not one line: %s", line);
+  fail_unless (strchr (line, '\n') == line + strlen (line) - 1);
+  parser = json_parser_new ();
+  fail_unless (json_parser_load_from_data (parser, line, -1, &error), "bad json: %s", line);
+  g_assert_no_error (error);
+  obj = json_node_get_object (json_parser_get_root (parser));
+
+  {
+    gint32 ids[G_N_ELEMENTS (tokens)];
+    for (guint i = 0; i < G_N_ELEMENTS (tokens); i++)
+      ids[i] = seqnn_vocab_lookup (seqnn_classifier_get_vocab (news_classifier), tokens[i], -1);
+    engine_probs_ids (news_classifier, ids, G_N_ELEMENTS (tokens), expected);
+  }
+  cls = argmax (expected, 4);
+  fail_unless_equals_int64 (json_object_get_int_member (obj, "pts"), 5 * GST_SECOND);
+  fail_unless (json_object_get_null_member (obj, "duration"));
+  fail_unless_equals_string (json_object_get_string_member (obj, "label"), NEWS_LABELS[cls]);
+  fail_unless_equals_int (json_object_get_int_member (obj, "class-id"), cls);
+  fail_unless (fabs (json_object_get_double_member (obj, "confidence") - expected[cls]) <= PROB_TOLERANCE);
+  probs = json_object_get_array_member (obj, "probabilities");
+  fail_unless_equals_int (json_array_get_length (probs), 4);
+  for (guint i = 0; i < 4; i++)
+    fail_unless (fabs (json_array_get_double_element (probs, i) - expected[i]) <= PROB_TOLERANCE);
+  fail_unless_equals_string (json_object_get_string_member (obj, "text"), text_in);
+  fail_unless_equals_string (json_object_get_string_member (obj, "true-label"), "Business");
+  fail_unless_equals_int (json_object_get_size (obj), 8);
+  assert_class_meta (out, news_classifier, expected);
+
+  g_object_unref (parser);
+  g_free (line);
+  gst_buffer_unref (out);
+  wait_eos (h);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_post_messages)
+{
+  GstElement *element = make_element (news_model_path);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  GstMessage *msg;
+  const GstStructure *s;
+  const GValue *probs;
+  GstClockTime pts, duration;
+  gfloat expected[4];
+  gdouble confidence;
+  gint cls, class_id;
+
+  gst_element_set_bus (element, bus);
+  g_object_set (element, "post-messages", TRUE, NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  gst_harness_push (h, text_buffer (TEXTS[2], 3 * GST_SECOND, 2 * GST_SECOND));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  gst_buffer_unref (gst_harness_pull (h));
+  wait_eos (h);
+
+  msg = pop_element_message (bus, "lstmclassify");
+  fail_unless (msg != NULL, "no lstmclassify message");
+  fail_unless (GST_MESSAGE_SRC (msg) == GST_OBJECT (element));
+  s = gst_message_get_structure (msg);
+  engine_probs_text (news_classifier, TEXTS[2], FALSE, expected);
+  cls = argmax (expected, 4);
+  fail_unless (gst_structure_get_clock_time (s, "pts", &pts));
+  fail_unless (gst_structure_get_clock_time (s, "duration", &duration));
+  fail_unless_equals_uint64 (pts, 3 * GST_SECOND);
+  fail_unless_equals_uint64 (duration, 2 * GST_SECOND);
+  fail_unless_equals_string (gst_structure_get_string (s, "label"), NEWS_LABELS[cls]);
+  fail_unless (gst_structure_get_int (s, "class-id", &class_id));
+  fail_unless_equals_int (class_id, cls);
+  fail_unless (gst_structure_get_double (s, "confidence", &confidence));
+  fail_unless (fabs (confidence - expected[cls]) <= PROB_TOLERANCE);
+  probs = gst_structure_get_value (s, "probabilities");
+  fail_unless (GST_VALUE_HOLDS_ARRAY (probs));
+  fail_unless_equals_int (gst_value_array_get_size (probs), 4);
+  for (guint i = 0; i < 4; i++)
+    fail_unless (fabs (g_value_get_double (gst_value_array_get_value (probs, i)) - expected[i])
+        <= PROB_TOLERANCE);
+  fail_unless_equals_string (gst_structure_get_string (s, "text"), TEXTS[2]);
+  fail_unless (!gst_structure_has_field (s, "true-label"));
+  gst_message_unref (msg);
+  /* Without labels in the input there is no summary. */
+  fail_unless (pop_element_message (bus, "lstmclassify-summary") == NULL);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_eos_summary)
+{
+  GstElement *element = make_element (news_model_path);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  GstMessage *msg;
+  const GstStructure *s;
+  const GValue *rows;
+  guint64 confusion[4][4] = { { 0 } }, count, n_labelled = 0, n_correct = 0;
+  gdouble accuracy;
+
+  gst_element_set_bus (element, bus);
+  g_object_set (element, "batch-size", 3, NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  for (guint i = 0; i < N_TEXTS; i++) {
+    GstBuffer *in = text_buffer (TEXTS[i], i * GST_SECOND, GST_SECOND);
+    SeqnnTokens *tokens = seqnn_tokens_new ();
+    const gchar **strv = g_new0 (const gchar *, 64);
+    gint true_label = i % 4;
+    gfloat expected[4];
+
+    seqnn_tokenize (seqnn_classifier_get_tokenizer (news_classifier), TEXTS[i], -1, tokens);
+    for (guint t = 0; t < seqnn_tokens_get_n (tokens); t++)
+      strv[t] = seqnn_tokens_get (tokens, t);
+    if (i % 5 == 4) {
+      /* unlabelled: not counted */
+      gst_buffer_add_seqnn_tokens_meta (in, strv, seqnn_tokens_get_n (tokens), NULL, NULL, -1);
+    } else if (i % 2 == 0) {
+      /* by name only */
+      gst_buffer_add_seqnn_tokens_meta (in, strv, seqnn_tokens_get_n (tokens), NULL,
+          NEWS_LABELS[true_label], -1);
+    } else {
+      /* by id only */
+      gst_buffer_add_seqnn_tokens_meta (in, strv, seqnn_tokens_get_n (tokens), NULL, NULL,
+          true_label);
+    }
+    if (i % 5 != 4) {
+      engine_probs_text (news_classifier, TEXTS[i], FALSE, expected);
+      confusion[true_label][argmax (expected, 4)]++;
+      n_labelled++;
+      n_correct += argmax (expected, 4) == true_label;
+    }
+    g_free (strv);
+    seqnn_tokens_free (tokens);
+    gst_harness_push (h, in);
+  }
+  gst_harness_push_event (h, gst_event_new_eos ());
+  for (guint i = 0; i < N_TEXTS; i++)
+    gst_buffer_unref (gst_harness_pull (h));
+  wait_eos (h);
+
+  msg = pop_element_message (bus, "lstmclassify-summary");
+  fail_unless (msg != NULL, "no summary");
+  s = gst_message_get_structure (msg);
+  fail_unless (gst_structure_get_uint64 (s, "count", &count));
+  fail_unless_equals_uint64 (count, n_labelled);
+  fail_unless (gst_structure_get_double (s, "accuracy", &accuracy));
+  fail_unless (fabs (accuracy - (gdouble) n_correct / n_labelled) < 1e-12);
+  rows = gst_structure_get_value (s, "confusion");
+  fail_unless_equals_int (gst_value_array_get_size (rows), 4);
+  for (guint t = 0; t < 4; t++) {
+    const GValue *row = gst_value_array_get_value (rows, t);
+    fail_unless_equals_int (gst_value_array_get_size (row), 4);
+    for (guint p = 0; p < 4; p++)
+      fail_unless_equals_uint64 (g_value_get_uint64 (gst_value_array_get_value (row, p)),
+          confusion[t][p]);
+  }
+  for (guint c = 0; c < 4; c++) {
+    guint64 tp = confusion[c][c], predicted = 0, actual = 0;
+    gdouble precision, recall;
+    for (guint k = 0; k < 4; k++) {
+      predicted += confusion[k][c];
+      actual += confusion[c][k];
+    }
+    precision = predicted ? (gdouble) tp / predicted : 0.0;
+    recall = actual ? (gdouble) tp / actual : 0.0;
+    fail_unless (fabs (g_value_get_double (gst_value_array_get_value (gst_structure_get_value (s,
+                        "precision"), c)) - precision) < 1e-12);
+    fail_unless (fabs (g_value_get_double (gst_value_array_get_value (gst_structure_get_value (s,
+                        "recall"), c)) - recall) < 1e-12);
+  }
+  fail_unless_equals_string (g_value_get_string (gst_value_array_get_value (gst_structure_get_value
+              (s, "labels"), 3)), "Sci/Tech");
+  gst_message_unref (msg);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+/* ---- Model swap ------------------------------------------------------------- */
+
+GST_START_TEST (test_model_swap_while_playing)
+{
+  GstElement *element = make_element (news_model_path);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  GstMessage *msg;
+  gchar *path, *missing;
+  guint i;
+
+  gst_element_set_bus (element, bus);
+  g_object_set (element, "batch-size", 4, NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+
+  /* A full batch with the first model. */
+  for (i = 0; i < 4; i++)
+    gst_harness_push (h, text_buffer (TEXTS[i], i * GST_SECOND, GST_SECOND));
+  for (i = 0; i < 4; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    gfloat expected[4];
+    engine_probs_text (news_classifier, TEXTS[i], FALSE, expected);
+    assert_class_meta (out, news_classifier, expected);
+    gst_buffer_unref (out);
+  }
+
+  /* A file that does not load: a warning, the old model stays. */
+  missing = g_build_filename (tmp_dir, "missing.model", NULL);
+  g_object_set (element, "model", missing, NULL);
+  msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning for a bad model");
+  gst_message_unref (msg);
+  g_object_get (element, "model", &path, NULL);
+  fail_unless_equals_string (path, news_model_path);
+  g_free (path);
+  g_free (missing);
+
+  /* Two buffers queued (a partial batch), then the swap, then more: every
+   * buffer out, in order; those after the swap carry the new labels. */
+  gst_harness_push (h, text_buffer (TEXTS[4], 4 * GST_SECOND, GST_SECOND));
+  gst_harness_push (h, text_buffer (TEXTS[5], 5 * GST_SECOND, GST_SECOND));
+  g_object_set (element, "model", other_model_path, NULL);
+  for (i = 6; i < 11; i++)
+    gst_harness_push (h, text_buffer (TEXTS[i], i * GST_SECOND, GST_SECOND));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  for (i = 4; i < 11; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    GstSeqnnClassMeta *meta;
+    fail_unless (out != NULL, "buffer %u lost", i);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND);
+    meta = gst_buffer_get_seqnn_class_meta (out);
+    fail_unless (meta != NULL);
+    if (i >= 6) {
+      gfloat expected[4];
+      engine_probs_text (other_classifier, TEXTS[i], FALSE, expected);
+      assert_class_meta (out, other_classifier, expected);
+    } else {
+      /* queued before the swap, batch not complete: either model, whole batch */
+      fail_unless (g_strv_contains (NEWS_LABELS, meta->label)
+          || g_strv_contains (OTHER_LABELS, meta->label));
+    }
+    gst_buffer_unref (out);
+  }
+  wait_eos (h);
+  g_object_get (element, "model", &path, NULL);
+  fail_unless_equals_string (path, other_model_path);
+  g_free (path);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+/* ---- Errors ------------------------------------------------------------------ */
+
+static void
+assert_ready_fails (const gchar *model_path, GQuark domain, gint code, const gchar *in_message)
+{
+  GstElement *element = make_element (model_path);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *error = NULL;
+
+  gst_element_set_bus (element, bus);
+  fail_unless_equals_int (gst_element_set_state (element, GST_STATE_READY),
+      GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error message");
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (error->domain == domain && error->code == code, "error %s %d: %s",
+      g_quark_to_string (error->domain), error->code, error->message);
+  fail_unless (strstr (error->message, in_message) != NULL, "message '%s' lacks '%s'",
+      error->message, in_message);
+  g_error_free (error);
+  gst_message_unref (msg);
+  gst_element_set_state (element, GST_STATE_NULL);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (element);
+}
+
+GST_START_TEST (test_error_missing_model)
+{
+  gchar *missing = g_build_filename (tmp_dir, "nope.model", NULL);
+  assert_ready_fails (missing, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "nope.model");
+  assert_ready_fails (NULL, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND, "No model");
+  g_free (missing);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_damaged_model)
+{
+  gchar *contents, *damaged = g_build_filename (tmp_dir, "damaged.model", NULL);
+  gsize len;
+
+  fail_unless (g_file_get_contents (news_model_path, &contents, &len, NULL));
+  /* Truncated: the tensors run past the end. */
+  fail_unless (g_file_set_contents (damaged, contents, len / 2, NULL));
+  assert_ready_fails (damaged, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "damaged.model");
+  /* Garbage. */
+  fail_unless (g_file_set_contents (damaged, "not a model at all", -1, NULL));
+  assert_ready_fails (damaged, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_OPEN_READ, "damaged.model");
+  g_free (contents);
+  g_unlink (damaged);
+  g_free (damaged);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_wrong_caps)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h = gst_harness_new_with_element (element, "sink", "src");
+
+  gst_harness_set_src_caps_str (h, "audio/x-raw, format=S16LE, rate=8000, channels=1");
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_new_allocate (NULL, 16, NULL)),
+      GST_FLOW_NOT_NEGOTIATED);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_error_ids_out_of_range)
+{
+  GstElement *element = make_element (news_model_path);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  const gchar *tokens[] = { "the", "far" };
+  const gint32 ids[] = { 2, 5000 };
+  GstMessage *msg;
+  GError *error = NULL;
+  GstBuffer *in;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  gst_element_set_bus (element, bus);
+  g_object_set (element, "batch-size", 2, NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  gst_harness_push (h, text_buffer ("the team", 0, GST_SECOND));
+  in = text_buffer ("the far", GST_SECOND, GST_SECOND);
+  gst_buffer_add_seqnn_tokens_meta (in, tokens, 2, ids, NULL, -1);
+  gst_harness_push (h, in);
+
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error for an id outside the vocabulary");
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (error->domain == GST_STREAM_ERROR);
+  fail_unless (strstr (error->message, "buffer 1") != NULL, "message: %s", error->message);
+  fail_unless (strstr (error->message, "5000") != NULL, "message: %s", error->message);
+  g_error_free (error);
+  gst_message_unref (msg);
+  /* Upstream learns it too. */
+  for (gint i = 0; i < 100 && ret == GST_FLOW_OK; i++)
+    ret = gst_harness_push (h, text_buffer ("the", (2 + i) * GST_SECOND, GST_SECOND));
+  fail_unless_equals_int (ret, GST_FLOW_ERROR);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+/* ---- Life cycle ------------------------------------------------------------ */
+
+GST_START_TEST (test_repeated_states_and_instances)
+{
+  GstElement *a = make_element (news_model_path), *b = make_element (other_model_path);
+
+  for (gint round = 0; round < 3; round++) {
+    fail_unless_equals_int (gst_element_set_state (a, GST_STATE_PLAYING), GST_STATE_CHANGE_SUCCESS);
+    fail_unless_equals_int (gst_element_set_state (b, GST_STATE_PAUSED), GST_STATE_CHANGE_SUCCESS);
+    fail_unless_equals_int (gst_element_set_state (a, GST_STATE_READY), GST_STATE_CHANGE_SUCCESS);
+    fail_unless_equals_int (gst_element_set_state (b, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    fail_unless_equals_int (gst_element_set_state (a, GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  }
+  /* Both still classify after all that, side by side. */
+  for (gint round = 0; round < 2; round++) {
+    GstHarness *ha = make_harness (a, "text/x-raw, format=utf8");
+    GstHarness *hb = make_harness (b, "text/x-raw, format=utf8");
+    GstBuffer *out;
+    gfloat expected[4];
+
+    g_object_set (a, "batch-size", 1, NULL);
+    g_object_set (b, "batch-size", 1, NULL);
+    gst_harness_push (ha, text_buffer (TEXTS[3], 0, GST_SECOND));
+    gst_harness_push (hb, text_buffer (TEXTS[3], 0, GST_SECOND));
+    out = gst_harness_pull (ha);
+    engine_probs_text (news_classifier, TEXTS[3], FALSE, expected);
+    assert_class_meta (out, news_classifier, expected);
+    gst_buffer_unref (out);
+    out = gst_harness_pull (hb);
+    engine_probs_text (other_classifier, TEXTS[3], FALSE, expected);
+    assert_class_meta (out, other_classifier, expected);
+    gst_buffer_unref (out);
+    gst_harness_teardown (ha);
+    gst_harness_teardown (hb);
+  }
+  gst_object_unref (a);
+  gst_object_unref (b);
+}
+
+GST_END_TEST;
+
+static Suite *
+lstmclassify_suite (void)
+{
+  Suite *s = suite_create ("lstmclassify");
+  TCase *tc = tcase_create ("general");
+
+  tcase_add_unchecked_fixture (tc, setup_models, teardown_models);
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_batching_order_and_metas);
+  tcase_add_test (tc, test_tokens_meta_ids_and_tokens);
+  tcase_add_test (tc, test_no_tokens_and_gap);
+  tcase_add_test (tc, test_pango_markup_input);
+  tcase_add_test (tc, test_flush_drops_pending);
+  tcase_add_test (tc, test_latency_query);
+  tcase_add_test (tc, test_max_latency_partial_batch);
+  tcase_add_test (tc, test_annotate_prefix);
+  tcase_add_test (tc, test_annotate_json);
+  tcase_add_test (tc, test_post_messages);
+  tcase_add_test (tc, test_eos_summary);
+  tcase_add_test (tc, test_model_swap_while_playing);
+  tcase_add_test (tc, test_error_missing_model);
+  tcase_add_test (tc, test_error_damaged_model);
+  tcase_add_test (tc, test_error_wrong_caps);
+  tcase_add_test (tc, test_error_ids_out_of_range);
+  tcase_add_test (tc, test_repeated_states_and_instances);
+  return s;
+}
+
+GST_CHECK_MAIN (lstmclassify);
