@@ -1,3 +1,259 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-typedef int seqnn_placeholder_dataset;
+/* Labelled token sequences in one gint32 arena. Until a vocabulary is
+ * applied, ids index the dataset's own counting table (a vocabulary builder),
+ * so a file is tokenized and read once: the vocabulary is built from those
+ * counts and the ids are then remapped in place. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "seqnn/dataset.h"
+
+#define READ_CHUNK (64 * 1024)
+
+struct _SeqnnDataset {
+  GArray *ids;     /* gint32, all sequences back to back */
+  GArray *offsets; /* guint64, n + 1: sequence i is ids[offsets[i] .. offsets[i + 1]) */
+  GArray *labels;  /* gint32 */
+  SeqnnVocabBuilder *counts; /* provisional ids and counts */
+  SeqnnVocab *vocab;         /* set once applied */
+};
+
+SeqnnDataset *
+seqnn_dataset_new (void)
+{
+  SeqnnDataset *dataset = g_new0 (SeqnnDataset, 1);
+  dataset->ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  dataset->offsets = g_array_new (FALSE, FALSE, sizeof (guint64));
+  guint64 zero = 0;
+  g_array_append_val (dataset->offsets, zero);
+  dataset->labels = g_array_new (FALSE, FALSE, sizeof (gint32));
+  dataset->counts = seqnn_vocab_builder_new ();
+  return dataset;
+}
+
+void
+seqnn_dataset_free (SeqnnDataset *dataset)
+{
+  if (dataset == NULL)
+    return;
+  g_array_unref (dataset->ids);
+  g_array_unref (dataset->offsets);
+  g_array_unref (dataset->labels);
+  seqnn_vocab_builder_free (dataset->counts);
+  seqnn_vocab_unref (dataset->vocab);
+  g_free (dataset);
+}
+
+void
+seqnn_dataset_add (SeqnnDataset *dataset, const SeqnnTokens *tokens, gint label)
+{
+  g_return_if_fail (dataset != NULL);
+  g_return_if_fail (tokens != NULL);
+  if (dataset->vocab != NULL) {
+    seqnn_vocab_encode (dataset->vocab, tokens, dataset->ids);
+  } else {
+    guint n = seqnn_tokens_get_n (tokens);
+    guint base = dataset->ids->len;
+    g_array_set_size (dataset->ids, base + n);
+    gint32 *out = &g_array_index (dataset->ids, gint32, base);
+    for (guint i = 0; i < n; i++)
+      out[i] = (gint32) seqnn_vocab_builder_intern (dataset->counts, seqnn_tokens_get (tokens, i),
+          (gssize) seqnn_tokens_get_len (tokens, i), 1);
+  }
+  guint64 end = dataset->ids->len;
+  g_array_append_val (dataset->offsets, end);
+  gint32 stored = label < 0 ? -1 : label;
+  g_array_append_val (dataset->labels, stored);
+}
+
+void
+seqnn_read_options_init_default (SeqnnReadOptions *options, SeqnnFormat format)
+{
+  g_return_if_fail (options != NULL);
+  memset (options, 0, sizeof *options);
+  options->format = format;
+  seqnn_tokenizer_config_init_default (&options->tokenizer);
+  options->skip_bad_rows = FALSE;
+  options->grow_labels = format == SEQNN_FORMAT_TSV || format == SEQNN_FORMAT_FASTTEXT;
+}
+
+typedef struct {
+  SeqnnDataset *dataset;
+  const SeqnnReadOptions *options;
+  SeqnnLabelSet *labels;
+  const gchar *source_name;
+  SeqnnTokens *tokens;
+  guint64 n_bad_labels;
+} ReadContext;
+
+static gboolean
+add_record (const SeqnnRecord *record, gpointer user_data, GError **error)
+{
+  ReadContext *ctx = user_data;
+  gint label = -1;
+  if (ctx->options->format != SEQNN_FORMAT_TEXT) {
+    GError *local = NULL;
+    label = seqnn_label_set_resolve (ctx->labels, ctx->options->format, record,
+        ctx->options->grow_labels, ctx->source_name, &local);
+    if (label < 0) {
+      if (ctx->options->skip_bad_rows) {
+        g_clear_error (&local);
+        ctx->n_bad_labels++;
+        return TRUE;
+      }
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  }
+  seqnn_tokenize (&ctx->options->tokenizer, record->text, (gssize) record->text_len, ctx->tokens);
+  seqnn_dataset_add (ctx->dataset, ctx->tokens, label);
+  return TRUE;
+}
+
+gboolean
+seqnn_dataset_read_file (SeqnnDataset *dataset, const gchar *path,
+    const SeqnnReadOptions *options, SeqnnLabelSet *labels, guint64 *n_skipped, GError **error)
+{
+  if (n_skipped != NULL)
+    *n_skipped = 0;
+  if (dataset == NULL || path == NULL || options == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "seqnn_dataset_read_file needs a dataset, a path and options");
+    return FALSE;
+  }
+  if (seqnn_format_to_string (options->format) == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "unknown record format %d",
+        (int) options->format);
+    return FALSE;
+  }
+  if (options->format != SEQNN_FORMAT_TEXT && labels == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "%s records are labelled: a label set is needed", seqnn_format_to_string (options->format));
+    return FALSE;
+  }
+  FILE *file = fopen (path, "rb");
+  if (file == NULL) {
+    int saved = errno;
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "cannot open %s: %s", path, g_strerror (saved));
+    return FALSE;
+  }
+  gchar *source_name = g_path_get_basename (path);
+  SeqnnRecordReader *reader = seqnn_record_reader_new (options->format, source_name);
+  seqnn_record_reader_set_skip_bad (reader, options->skip_bad_rows);
+  ReadContext ctx = {
+    .dataset = dataset, .options = options, .labels = labels, .source_name = source_name,
+    .tokens = seqnn_tokens_new (),
+  };
+  gchar *chunk = g_malloc (READ_CHUNK);
+  gboolean ok = TRUE;
+  for (;;) {
+    size_t got = fread (chunk, 1, READ_CHUNK, file);
+    if (got > 0 && !seqnn_record_reader_feed (reader, chunk, got, add_record, &ctx, error)) {
+      ok = FALSE;
+      break;
+    }
+    if (got < READ_CHUNK) {
+      if (ferror (file)) {
+        int saved = errno;
+        g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "cannot read %s: %s", path,
+            g_strerror (saved));
+        ok = FALSE;
+      }
+      break;
+    }
+  }
+  if (ok)
+    ok = seqnn_record_reader_finish (reader, add_record, &ctx, error);
+  if (n_skipped != NULL)
+    *n_skipped = seqnn_record_reader_get_n_skipped (reader) + ctx.n_bad_labels;
+  g_free (chunk);
+  seqnn_tokens_free (ctx.tokens);
+  seqnn_record_reader_free (reader);
+  g_free (source_name);
+  fclose (file);
+  return ok;
+}
+
+SeqnnVocab *
+seqnn_dataset_build_vocab (const SeqnnDataset *dataset, guint64 min_freq, gsize max_size,
+    GError **error)
+{
+  if (dataset == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no dataset");
+    return NULL;
+  }
+  return seqnn_vocab_builder_build (dataset->counts, min_freq, max_size, error);
+}
+
+void
+seqnn_dataset_apply_vocab (SeqnnDataset *dataset, const SeqnnVocab *vocab)
+{
+  g_return_if_fail (dataset != NULL);
+  g_return_if_fail (vocab != NULL);
+  if (dataset->vocab == vocab)
+    return;
+  /* old id -> new id, through the token text */
+  gsize n_old;
+  gint32 *map;
+  if (dataset->vocab == NULL) {
+    n_old = seqnn_vocab_builder_get_n (dataset->counts);
+    map = g_new (gint32, MAX (n_old, 1));
+    for (gsize i = 0; i < n_old; i++)
+      map[i] = seqnn_vocab_lookup (vocab, seqnn_vocab_builder_get_token (dataset->counts, (guint) i), -1);
+  } else {
+    n_old = seqnn_vocab_get_size (dataset->vocab);
+    map = g_new (gint32, MAX (n_old, 1));
+    for (gsize i = 0; i < n_old; i++)
+      map[i] = seqnn_vocab_lookup (vocab, seqnn_vocab_get_token (dataset->vocab, (gint32) i), -1);
+  }
+  gint32 *ids = (gint32 *) dataset->ids->data;
+  for (guint k = 0; k < dataset->ids->len; k++)
+    ids[k] = map[ids[k]];
+  g_free (map);
+  SeqnnVocab *old = dataset->vocab;
+  dataset->vocab = seqnn_vocab_ref ((SeqnnVocab *) vocab);
+  seqnn_vocab_unref (old);
+}
+
+gboolean
+seqnn_dataset_has_vocab (const SeqnnDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, FALSE);
+  return dataset->vocab != NULL;
+}
+
+gsize
+seqnn_dataset_get_size (const SeqnnDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, 0);
+  return dataset->labels->len;
+}
+
+gsize
+seqnn_dataset_get_n_tokens (const SeqnnDataset *dataset)
+{
+  g_return_val_if_fail (dataset != NULL, 0);
+  return dataset->ids->len;
+}
+
+void
+seqnn_dataset_get (const SeqnnDataset *dataset, gsize index, const gint32 **ids, gint *length,
+    gint *label)
+{
+  if (ids != NULL)
+    *ids = NULL;
+  if (length != NULL)
+    *length = 0;
+  if (label != NULL)
+    *label = -1;
+  g_return_if_fail (dataset != NULL);
+  g_return_if_fail (index < dataset->labels->len);
+  guint64 start = g_array_index (dataset->offsets, guint64, index);
+  guint64 end = g_array_index (dataset->offsets, guint64, index + 1);
+  if (ids != NULL)
+    *ids = (const gint32 *) dataset->ids->data + start;
+  if (length != NULL)
+    *length = (gint) (end - start);
+  if (label != NULL)
+    *label = g_array_index (dataset->labels, gint32, index);
+}

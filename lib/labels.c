@@ -1,3 +1,246 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-typedef int seqnn_placeholder_labels;
+/* Class names and the mapping from a record's label to a class id. */
+#include <string.h>
+#include "seqnn/dataset.h"
+
+struct _SeqnnLabelSet {
+  GPtrArray *names;  /* owned strings, index = id */
+  GHashTable *index; /* name (borrowed from names) -> id + 1 */
+};
+
+SeqnnLabelSet *
+seqnn_label_set_new (void)
+{
+  SeqnnLabelSet *set = g_new0 (SeqnnLabelSet, 1);
+  set->names = g_ptr_array_new_with_free_func (g_free);
+  set->index = g_hash_table_new (g_str_hash, g_str_equal);
+  return set;
+}
+
+SeqnnLabelSet *
+seqnn_label_set_new_from_strv (const gchar *const *names)
+{
+  SeqnnLabelSet *set = seqnn_label_set_new ();
+  for (guint i = 0; names != NULL && names[i] != NULL; i++)
+    seqnn_label_set_add (set, names[i], -1);
+  return set;
+}
+
+SeqnnLabelSet *
+seqnn_label_set_new_ag_news (void)
+{
+  static const gchar *const names[] = { "World", "Sports", "Business", "Sci/Tech", NULL };
+  return seqnn_label_set_new_from_strv (names);
+}
+
+SeqnnLabelSet *
+seqnn_label_set_new_from_file (const gchar *path, GError **error)
+{
+  if (path == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no class file given");
+    return NULL;
+  }
+  gchar *contents = NULL;
+  gsize length = 0;
+  GError *local = NULL;
+  if (!g_file_get_contents (path, &contents, &length, &local)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "%s", local->message);
+    g_error_free (local);
+    return NULL;
+  }
+  gchar *base = g_path_get_basename (path);
+  SeqnnLabelSet *set = seqnn_label_set_new ();
+  const gchar *text = contents;
+  if (length >= 3 && memcmp (text, "\xEF\xBB\xBF", 3) == 0)
+    text += 3;
+  if (!g_utf8_validate_len (text, length - (gsize) (text - contents), NULL)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE, "%s: not UTF-8 text", base);
+    goto fail;
+  }
+  gchar **lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++) {
+    gchar *name = g_strstrip (lines[i]); /* also drops a \r */
+    if (*name == '\0')
+      continue;
+    if (seqnn_label_set_lookup (set, name, -1) >= 0) {
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE, "%s:%u: duplicate class name \"%s\"",
+          base, i + 1, name);
+      g_strfreev (lines);
+      goto fail;
+    }
+    seqnn_label_set_add (set, name, -1);
+  }
+  g_strfreev (lines);
+  if (set->names->len == 0) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE, "%s: no class names", base);
+    goto fail;
+  }
+  g_free (base);
+  g_free (contents);
+  return set;
+fail:
+  g_free (base);
+  g_free (contents);
+  seqnn_label_set_free (set);
+  return NULL;
+}
+
+void
+seqnn_label_set_free (SeqnnLabelSet *set)
+{
+  if (set == NULL)
+    return;
+  g_hash_table_destroy (set->index);
+  g_ptr_array_unref (set->names);
+  g_free (set);
+}
+
+guint
+seqnn_label_set_get_n (const SeqnnLabelSet *set)
+{
+  g_return_val_if_fail (set != NULL, 0);
+  return set->names->len;
+}
+
+const gchar *
+seqnn_label_set_get_name (const SeqnnLabelSet *set, gint id)
+{
+  g_return_val_if_fail (set != NULL, NULL);
+  if (id < 0 || (guint) id >= set->names->len)
+    return NULL;
+  return g_ptr_array_index (set->names, id);
+}
+
+gint
+seqnn_label_set_lookup (const SeqnnLabelSet *set, const gchar *name, gssize len)
+{
+  g_return_val_if_fail (set != NULL, -1);
+  if (name == NULL)
+    return -1;
+  gpointer value;
+  if (len < 0) {
+    value = g_hash_table_lookup (set->index, name);
+  } else {
+    gchar stack[128];
+    gchar *key = (gsize) len < sizeof stack ? stack : g_malloc ((gsize) len + 1);
+    memcpy (key, name, (gsize) len);
+    key[len] = '\0';
+    value = g_hash_table_lookup (set->index, key);
+    if (key != stack)
+      g_free (key);
+  }
+  return GPOINTER_TO_INT (value) - 1;
+}
+
+gint
+seqnn_label_set_add (SeqnnLabelSet *set, const gchar *name, gssize len)
+{
+  g_return_val_if_fail (set != NULL, -1);
+  g_return_val_if_fail (name != NULL, -1);
+  gint id = seqnn_label_set_lookup (set, name, len);
+  if (id >= 0)
+    return id;
+  gchar *copy = len < 0 ? g_strdup (name) : g_strndup (name, (gsize) len);
+  if (!g_utf8_validate (copy, -1, NULL)) {
+    gchar *valid = g_utf8_make_valid (copy, -1);
+    g_free (copy);
+    copy = valid;
+    id = seqnn_label_set_lookup (set, copy, -1);
+    if (id >= 0) {
+      g_free (copy);
+      return id;
+    }
+  }
+  id = (gint) set->names->len;
+  g_ptr_array_add (set->names, copy);
+  g_hash_table_insert (set->index, copy, GINT_TO_POINTER (id + 1));
+  return id;
+}
+
+gchar **
+seqnn_label_set_to_strv (const SeqnnLabelSet *set)
+{
+  g_return_val_if_fail (set != NULL, NULL);
+  gchar **strv = g_new (gchar *, set->names->len + 1);
+  for (guint i = 0; i < set->names->len; i++)
+    strv[i] = g_strdup (g_ptr_array_index (set->names, i));
+  strv[set->names->len] = NULL;
+  return strv;
+}
+
+/* A CSV class: decimal digits, spaces around allowed (as Python's int()). */
+static gboolean
+parse_class_number (const gchar *s, gsize len, guint64 *value)
+{
+  gsize i = 0;
+  while (i < len && g_ascii_isspace (s[i]))
+    i++;
+  if (i < len && s[i] == '+')
+    i++;
+  gsize digits = i;
+  guint64 v = 0;
+  while (i < len && g_ascii_isdigit (s[i])) {
+    if (v < G_MAXUINT32)
+      v = v * 10 + (guint64) (s[i] - '0');
+    i++;
+  }
+  if (i == digits)
+    return FALSE;
+  while (i < len && g_ascii_isspace (s[i]))
+    i++;
+  *value = v;
+  return i == len;
+}
+
+gint
+seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const SeqnnRecord *record,
+    gboolean grow, const gchar *source_name, GError **error)
+{
+  if (set == NULL || record == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no label set or record");
+    return -1;
+  }
+  if (source_name == NULL)
+    source_name = "<input>";
+  if (format == SEQNN_FORMAT_TEXT)
+    return -1; /* unlabelled, not an error */
+  if (record->label == NULL || record->label_len == 0) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE, "%s:%" G_GUINT64_FORMAT ": missing label",
+        source_name, record->line);
+    return -1;
+  }
+  if (format == SEQNN_FORMAT_CSV) {
+    guint64 number;
+    if (!parse_class_number (record->label, record->label_len, &number)) {
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE,
+          "%s:%" G_GUINT64_FORMAT ": class \"%.*s\" is not a number", source_name, record->line,
+          (int) MIN (record->label_len, 64), record->label);
+      return -1;
+    }
+    guint n = set->names->len;
+    if (number >= 1 && number <= n)
+      return (gint) number - 1;
+    if (grow && number >= 1 && number <= 65536) {
+      /* unnamed classes up to this one, named by their number */
+      for (guint64 k = n + 1; k <= number; k++) {
+        gchar name[24];
+        g_snprintf (name, sizeof name, "%" G_GUINT64_FORMAT, k);
+        seqnn_label_set_add (set, name, -1);
+      }
+      return (gint) number - 1;
+    }
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+        "%s:%" G_GUINT64_FORMAT ": class %" G_GUINT64_FORMAT " out of range 1..%u", source_name,
+        record->line, number, n);
+    return -1;
+  }
+  gint id = seqnn_label_set_lookup (set, record->label, (gssize) record->label_len);
+  if (id >= 0)
+    return id;
+  if (grow)
+    return seqnn_label_set_add (set, record->label, (gssize) record->label_len);
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+      "%s:%" G_GUINT64_FORMAT ": unknown class \"%.*s\"", source_name, record->line,
+      (int) MIN (record->label_len, 64), record->label);
+  return -1;
+}
