@@ -1,3 +1,121 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-typedef int seqnn_placeholder_evaluate;
+/* libseqnn: batched evaluation of a model over a labelled dataset.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "seqnn/trainloop.h"
+
+#include <math.h>
+
+/* The one id an empty sequence is fed as, so that it still gets a prediction. */
+static const gint32 empty_sequence_ids[1] = { SEQNN_VOCAB_UNK_ID };
+
+gboolean
+seqnn_evaluate (const SeqnnModel *model, const SeqnnDataset *dataset,
+    const gsize *indices, gsize n_indices, gint batch_size, gint n_threads,
+    gdouble *mean_loss, SeqnnConfusion *confusion, GError **error)
+{
+  if (model == NULL || dataset == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "evaluate: model and dataset must not be NULL");
+    return FALSE;
+  }
+  if (batch_size < 1) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "evaluate: batch size must be at least 1, got %d", batch_size);
+    return FALSE;
+  }
+  if (!seqnn_dataset_has_vocab (dataset)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "evaluate: the dataset has no vocabulary applied (seqnn_dataset_apply_vocab)");
+    return FALSE;
+  }
+  const SeqnnConfig *config = seqnn_model_get_config (model);
+  gint C = config->num_classes;
+  if (confusion != NULL && seqnn_confusion_get_n_classes (confusion) != C) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "evaluate: confusion matrix has %d classes, the model %d",
+        seqnn_confusion_get_n_classes (confusion), C);
+    return FALSE;
+  }
+  gsize dataset_size = seqnn_dataset_get_size (dataset);
+  gsize n = indices != NULL ? n_indices : dataset_size;
+  if (n == 0) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "evaluate: no samples to evaluate");
+    return FALSE;
+  }
+
+  SeqnnInference *inference = seqnn_inference_new (model, n_threads > 0 ? n_threads
+      : (gint) g_get_num_processors ());
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  gint *lengths = g_new (gint, batch_size);
+  gint *labels = g_new (gint, batch_size);
+  gfloat *logits = g_new (gfloat, (gsize) batch_size * C);
+  gdouble loss_sum = 0.0;
+  gboolean ok = TRUE;
+
+  for (gsize start = 0; start < n && ok; start += batch_size) {
+    gint b = (gint) MIN ((gsize) batch_size, n - start);
+    g_array_set_size (ids, 0);
+    for (gint i = 0; i < b; i++) {
+      gsize index = indices != NULL ? indices[start + i] : start + i;
+      if (index >= dataset_size) {
+        g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+            "evaluate: index %" G_GSIZE_FORMAT " is outside the dataset (%" G_GSIZE_FORMAT " sequences)",
+            index, dataset_size);
+        ok = FALSE;
+        break;
+      }
+      const gint32 *seq;
+      gint length, label;
+      seqnn_dataset_get (dataset, index, &seq, &length, &label);
+      if (label < 0 || label >= C) {
+        g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+            "evaluate: sequence %" G_GSIZE_FORMAT " has label %d, the model has classes 0..%d",
+            index, label, C - 1);
+        ok = FALSE;
+        break;
+      }
+      if (length == 0) {
+        seq = empty_sequence_ids;
+        length = 1;
+      }
+      g_array_append_vals (ids, seq, length);
+      lengths[i] = length;
+      labels[i] = label;
+    }
+    if (!ok)
+      break;
+
+    SeqnnBatch batch = { (const gint32 *) ids->data, lengths, b, labels };
+    if (!seqnn_inference_run (inference, &batch, NULL, logits, error)) {
+      ok = FALSE;
+      break;
+    }
+    for (gint i = 0; i < b; i++) {
+      const gfloat *row = logits + (gsize) i * C;
+      gint best = 0;
+      gfloat max = row[0];
+      for (gint c = 1; c < C; c++)
+        if (row[c] > max) {
+          max = row[c];
+          best = c;
+        }
+      /* cross-entropy = logsumexp(row) - row[label], computed stably */
+      gdouble sum = 0.0;
+      for (gint c = 0; c < C; c++)
+        sum += exp ((gdouble) row[c] - max);
+      loss_sum += (gdouble) max + log (sum) - row[labels[i]];
+      if (confusion != NULL)
+        seqnn_confusion_add (confusion, labels[i], best);
+    }
+  }
+
+  if (ok && mean_loss != NULL)
+    *mean_loss = loss_sum / (gdouble) n;
+
+  g_free (logits);
+  g_free (labels);
+  g_free (lengths);
+  g_array_unref (ids);
+  seqnn_inference_free (inference);
+  return ok;
+}

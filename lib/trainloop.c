@@ -1,3 +1,336 @@
-/* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* placeholder: being written */
-typedef int seqnn_placeholder_trainloop;
+/* libseqnn: the training loop (epochs, shuffling, validation split, progress,
+ * checkpoints, cancellation).
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "seqnn/trainloop.h"
+#include "rng.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Stream tags so the split and the epoch shuffles draw independent streams from one seed. */
+#define SPLIT_STREAM 0x73706c6974ULL   /* "split" */
+#define SHUFFLE_STREAM 0x73687566ULL   /* "shuf" */
+
+static const gint32 empty_sequence_ids[1] = { SEQNN_VOCAB_UNK_ID };
+
+void
+seqnn_train_options_init_default (SeqnnTrainOptions *options)
+{
+  g_return_if_fail (options != NULL);
+  memset (options, 0, sizeof (*options));
+  options->batch_size = 16;
+  options->epochs = 1;
+  options->seed = 0;
+  options->validation_fraction = 0.0;
+  options->n_threads = 0;
+  seqnn_optimizer_config_init_default (&options->optimizer);
+  options->progress_interval = 2000;
+  options->checkpoint_interval = 0;
+  options->cancel_flag = NULL;
+}
+
+/* Checks the whole dataset once, before any work: vocabulary, id and label ranges,
+ * at least two distinct classes. */
+static gboolean
+check_dataset (const SeqnnConfig *config, const SeqnnDataset *dataset, GError **error)
+{
+  gsize n = seqnn_dataset_get_size (dataset);
+  if (n == 0) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "no training data: the dataset is empty");
+    return FALSE;
+  }
+  if (!seqnn_dataset_has_vocab (dataset)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "the dataset has no vocabulary applied (build one and call seqnn_dataset_apply_vocab)");
+    return FALSE;
+  }
+  gboolean *present = g_new0 (gboolean, config->num_classes);
+  gint n_distinct = 0;
+  gint first_label = -1;
+  gboolean ok = TRUE;
+  for (gsize i = 0; i < n && ok; i++) {
+    const gint32 *ids;
+    gint length, label;
+    seqnn_dataset_get (dataset, i, &ids, &length, &label);
+    if (label < 0) {
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+          "sequence %" G_GSIZE_FORMAT " has no label; training needs a label on every sequence", i);
+      ok = FALSE;
+    } else if (label >= config->num_classes) {
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+          "sequence %" G_GSIZE_FORMAT " has label %d but the model has %d classes (0..%d)",
+          i, label, config->num_classes, config->num_classes - 1);
+      ok = FALSE;
+    } else {
+      if (!present[label]) {
+        present[label] = TRUE;
+        n_distinct++;
+        if (first_label < 0)
+          first_label = label;
+      }
+      for (gint t = 0; t < length; t++)
+        if (ids[t] < 0 || ids[t] >= config->vocab_size) {
+          g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+              "sequence %" G_GSIZE_FORMAT " has token id %d at position %d, outside the model's "
+              "vocabulary of %d", i, ids[t], t, config->vocab_size);
+          ok = FALSE;
+          break;
+        }
+    }
+  }
+  if (ok && n_distinct < 2) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "all %" G_GSIZE_FORMAT " sequences have the same label (%d): a classifier needs "
+        "at least two classes in the data", n, first_label);
+    ok = FALSE;
+  }
+  g_free (present);
+  return ok;
+}
+
+static gboolean
+check_options (const SeqnnTrainOptions *options, GError **error)
+{
+  if (options->batch_size < 1) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "batch size must be at least 1, got %d", options->batch_size);
+    return FALSE;
+  }
+  if (options->epochs < 1) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "epochs must be at least 1, got %d", options->epochs);
+    return FALSE;
+  }
+  if (!(options->validation_fraction >= 0.0 && options->validation_fraction < 1.0)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "validation fraction must be in [0, 1), got %g", options->validation_fraction);
+    return FALSE;
+  }
+  if (options->n_threads < 0) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "n_threads must be 0 (all cores) or more, got %d", options->n_threads);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+is_cancelled (const SeqnnTrainOptions *options)
+{
+  return options->cancel_flag != NULL && g_atomic_int_get (options->cancel_flag) != 0;
+}
+
+static void
+set_cancelled (GError **error, const SeqnnTrainProgress *p)
+{
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED,
+      "training cancelled at epoch %d after %" G_GUINT64_FORMAT " samples", p->epoch, p->samples_seen);
+}
+
+/* What went wrong in a step that failed numerically (the trainer fills the loss first). */
+static const gchar *
+describe_non_finite (gdouble loss)
+{
+  if (isnan (loss))
+    return "loss became NaN";
+  if (isinf (loss))
+    return "loss became infinite";
+  return "gradient became NaN or infinite";
+}
+
+gboolean
+seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOptions *options,
+    SeqnnTrainProgressFunc progress, SeqnnCheckpointFunc checkpoint, gpointer user_data,
+    GError **error)
+{
+  if (model == NULL || dataset == NULL || options == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "seqnn_train: model, dataset and options must not be NULL");
+    return FALSE;
+  }
+  if (!check_options (options, error))
+    return FALSE;
+  const SeqnnConfig *config = seqnn_model_get_config (model);
+  if (!check_dataset (config, dataset, error))
+    return FALSE;
+
+  gint n_threads = options->n_threads > 0 ? options->n_threads : (gint) g_get_num_processors ();
+  gsize n = seqnn_dataset_get_size (dataset);
+
+  /* Seeded split: a permutation of all indices, the first n_val held out. */
+  gsize n_val = 0;
+  if (options->validation_fraction > 0.0 && n >= 2) {
+    n_val = (gsize) llround (options->validation_fraction * (gdouble) n);
+    n_val = CLAMP (n_val, 1, n - 1);
+  }
+  gsize *order = g_new (gsize, n);
+  for (gsize i = 0; i < n; i++)
+    order[i] = i;
+  SeqnnRng rng;
+  if (n_val > 0) {
+    seqnn_rng_init (&rng, seqnn_rng_hash (options->seed, SPLIT_STREAM, 0));
+    seqnn_rng_shuffle_gsize (&rng, order, n);
+  }
+  const gsize *val_indices = order;
+  gsize *train_indices = order + n_val;
+  gsize n_train = n - n_val;
+
+  SeqnnTrainer *trainer = seqnn_trainer_new (model, &options->optimizer, n_threads,
+      options->seed, error);
+  if (trainer == NULL) {
+    g_free (order);
+    return FALSE;
+  }
+
+  gint B = options->batch_size;
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  gint *lengths = g_new (gint, B);
+  gint *labels = g_new (gint, B);
+  SeqnnConfusion *val_confusion = n_val > 0 ? seqnn_confusion_new (config->num_classes) : NULL;
+  seqnn_rng_init (&rng, seqnn_rng_hash (options->seed, SHUFFLE_STREAM, 0));
+
+  SeqnnTrainProgress p = { 0 };
+  p.epochs = options->epochs;
+  p.samples_total = (guint64) options->epochs * n_train;
+  p.validation_loss = NAN;
+  p.validation_accuracy = NAN;
+  p.n_train = n_train;
+  p.n_validation = n_val;
+
+  guint64 next_progress = options->progress_interval > 0 ? options->progress_interval : G_MAXUINT64;
+  guint64 next_checkpoint = options->checkpoint_interval > 0 ? options->checkpoint_interval
+      : G_MAXUINT64;
+  gint64 start_time = g_get_monotonic_time ();
+  gboolean ok = TRUE;
+
+  for (gint epoch = 1; epoch <= options->epochs && ok; epoch++) {
+    p.epoch = epoch;
+    p.epoch_end = FALSE;
+    p.validation_loss = NAN;
+    p.validation_accuracy = NAN;
+    seqnn_rng_shuffle_gsize (&rng, train_indices, n_train);
+    seqnn_trainer_set_training (trainer, TRUE);
+    gdouble epoch_loss_sum = 0.0;
+    guint64 epoch_correct = 0, epoch_seen = 0;
+    guint64 batch_in_epoch = 0;
+
+    for (gsize start = 0; start < n_train; start += B) {
+      if (is_cancelled (options)) {
+        set_cancelled (error, &p);
+        ok = FALSE;
+        break;
+      }
+      gint b = (gint) MIN ((gsize) B, n_train - start);
+      g_array_set_size (ids, 0);
+      for (gint i = 0; i < b; i++) {
+        const gint32 *seq;
+        gint length, label;
+        seqnn_dataset_get (dataset, train_indices[start + i], &seq, &length, &label);
+        if (length == 0) {
+          seq = empty_sequence_ids;
+          length = 1;
+        }
+        g_array_append_vals (ids, seq, length);
+        lengths[i] = length;
+        labels[i] = label;
+      }
+      batch_in_epoch++;
+
+      SeqnnBatch batch = { (const gint32 *) ids->data, lengths, b, labels };
+      SeqnnStepResult result = { NAN, 0, 0 };
+      GError *step_error = NULL;
+      if (!seqnn_trainer_step (trainer, &batch, &result, &step_error)) {
+        if (g_error_matches (step_error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC)) {
+          g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC,
+              "%s at epoch %d, step %" G_GUINT64_FORMAT " (batch of %d): "
+              "lower learning-rate or enable clip-norm (%s)", describe_non_finite (result.loss),
+              epoch, batch_in_epoch, b, step_error->message);
+          g_error_free (step_error);
+        } else {
+          g_propagate_error (error, step_error);
+        }
+        ok = FALSE;
+        break;
+      }
+      if (!isfinite (result.loss)) {
+        /* The trainer should have caught this; never let it through silently. */
+        g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC,
+            "%s at epoch %d, step %" G_GUINT64_FORMAT " (batch of %d): "
+            "lower learning-rate or enable clip-norm", describe_non_finite (result.loss),
+            epoch, batch_in_epoch, b);
+        ok = FALSE;
+        break;
+      }
+
+      epoch_loss_sum += result.loss * b;
+      epoch_correct += result.n_correct;
+      epoch_seen += b;
+      p.step++;
+      p.samples_seen += b;
+      p.running_loss = epoch_loss_sum / (gdouble) epoch_seen;
+      p.running_accuracy = (gdouble) epoch_correct / (gdouble) epoch_seen;
+      p.elapsed_seconds = (g_get_monotonic_time () - start_time) / 1e6;
+      p.samples_per_second = p.elapsed_seconds > 0 ? p.samples_seen / p.elapsed_seconds : 0.0;
+      p.seconds_left = p.samples_per_second > 0
+          ? (p.samples_total - p.samples_seen) / p.samples_per_second : 0.0;
+
+      if (p.samples_seen >= next_checkpoint) {
+        while (next_checkpoint <= p.samples_seen)
+          next_checkpoint += options->checkpoint_interval;
+        if (checkpoint != NULL) {
+          GError *cp_error = NULL;
+          if (!checkpoint (model, &p, user_data, &cp_error)) {
+            if (cp_error == NULL)
+              g_set_error (&cp_error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED,
+                  "the checkpoint callback stopped training at epoch %d", epoch);
+            g_propagate_error (error, cp_error);
+            ok = FALSE;
+            break;
+          }
+        }
+      }
+      /* The epoch-end report below covers the last batch of an epoch. */
+      if (p.samples_seen >= next_progress && start + b < n_train) {
+        while (next_progress <= p.samples_seen)
+          next_progress += options->progress_interval;
+        if (progress != NULL && !progress (&p, user_data)) {
+          set_cancelled (error, &p);
+          ok = FALSE;
+          break;
+        }
+      }
+    }
+    if (!ok)
+      break;
+    while (next_progress <= p.samples_seen)
+      next_progress += options->progress_interval;
+
+    if (n_val > 0) {
+      seqnn_confusion_reset (val_confusion);
+      if (!seqnn_evaluate (model, dataset, val_indices, n_val, MAX (B, 64), n_threads,
+              &p.validation_loss, val_confusion, error)) {
+        ok = FALSE;
+        break;
+      }
+      p.validation_accuracy = seqnn_confusion_accuracy (val_confusion);
+    }
+    p.epoch_end = TRUE;
+    p.elapsed_seconds = (g_get_monotonic_time () - start_time) / 1e6;
+    p.samples_per_second = p.elapsed_seconds > 0 ? p.samples_seen / p.elapsed_seconds : 0.0;
+    p.seconds_left = p.samples_per_second > 0
+        ? (p.samples_total - p.samples_seen) / p.samples_per_second : 0.0;
+    if (progress != NULL && !progress (&p, user_data)) {
+      set_cancelled (error, &p);
+      ok = FALSE;
+    }
+  }
+
+  seqnn_confusion_free (val_confusion);
+  g_free (labels);
+  g_free (lengths);
+  g_array_unref (ids);
+  seqnn_trainer_free (trainer);
+  g_free (order);
+  return ok;
+}
