@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Record readers (CSV as Python's csv module reads AG News, TSV, fastText,
+ * text): every input is also fed cut at every byte position and byte by
+ * byte, and must give the same records and the same error. Label sets. */
+#include <string.h>
+#include <glib/gstdio.h>
+#include <seqnn/dataset.h>
+
+/* "line|label|text" per record, label "-" when none; or "ERROR <message>". */
+static gboolean
+collect (const SeqnnRecord *record, gpointer user_data, GError **error)
+{
+  GPtrArray *out = user_data;
+  gchar *label = record->label != NULL ? g_strndup (record->label, record->label_len) : g_strdup ("-");
+  gchar *text = g_strndup (record->text, record->text_len);
+  g_assert_cmpuint (strlen (text), ==, record->text_len);
+  g_ptr_array_add (out, g_strdup_printf ("%" G_GUINT64_FORMAT "|%s|%s", record->line, label, text));
+  g_free (label);
+  g_free (text);
+  return TRUE;
+}
+
+/* Reads input fed in the pieces that cuts (sorted offsets) give. */
+static gchar *
+read_pieces (SeqnnFormat format, const gchar *input, gsize len, const gsize *cuts, guint n_cuts,
+    gboolean skip_bad, guint64 *n_skipped)
+{
+  SeqnnRecordReader *reader = seqnn_record_reader_new (format, "t.csv");
+  seqnn_record_reader_set_skip_bad (reader, skip_bad);
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  GError *error = NULL;
+  gsize at = 0;
+  gboolean ok = TRUE;
+  for (guint i = 0; i <= n_cuts && ok; i++) {
+    gsize end = i < n_cuts ? cuts[i] : len;
+    /* each piece through its own copy, so valgrind sees any overread */
+    gchar *piece = g_memdup2 (input + at, end - at);
+    ok = seqnn_record_reader_feed (reader, piece, end - at, collect, out, &error);
+    g_free (piece);
+    at = end;
+  }
+  if (ok)
+    ok = seqnn_record_reader_finish (reader, collect, out, &error);
+  if (!ok) {
+    g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE);
+    g_ptr_array_add (out, g_strdup_printf ("ERROR %s", error->message));
+    g_error_free (error);
+  }
+  if (n_skipped != NULL)
+    *n_skipped = seqnn_record_reader_get_n_skipped (reader);
+  seqnn_record_reader_free (reader);
+  g_ptr_array_add (out, NULL);
+  gchar *joined = g_strjoinv ("\n", (gchar **) out->pdata);
+  g_ptr_array_unref (out);
+  return joined;
+}
+
+/* Checks input against expected (records joined by \n) whole, in two pieces
+ * cut at every position, and byte by byte. */
+static void
+check_records_full (SeqnnFormat format, const gchar *input, gssize input_len, gboolean skip_bad,
+    const gchar *expected, guint64 expected_skipped)
+{
+  gsize len = input_len < 0 ? strlen (input) : (gsize) input_len;
+  guint64 skipped = 0;
+  gchar *whole = read_pieces (format, input, len, NULL, 0, skip_bad, &skipped);
+  g_assert_cmpstr (whole, ==, expected);
+  g_assert_cmpuint (skipped, ==, expected_skipped);
+  for (gsize cut = 0; cut <= len; cut++) {
+    gchar *got = read_pieces (format, input, len, &cut, 1, skip_bad, &skipped);
+    if (strcmp (got, expected) != 0)
+      g_test_message ("cut at byte %" G_GSIZE_FORMAT, cut);
+    g_assert_cmpstr (got, ==, expected);
+    g_assert_cmpuint (skipped, ==, expected_skipped);
+    g_free (got);
+  }
+  gsize *cuts = g_new (gsize, len + 1);
+  for (gsize i = 0; i < len; i++)
+    cuts[i] = i + 1;
+  gchar *bytewise = read_pieces (format, input, len, cuts, (guint) len, skip_bad, &skipped);
+  g_assert_cmpstr (bytewise, ==, expected);
+  g_assert_cmpuint (skipped, ==, expected_skipped);
+  g_free (bytewise);
+  g_free (cuts);
+  g_free (whole);
+}
+
+static void
+check_records (SeqnnFormat format, const gchar *input, const gchar *expected)
+{
+  check_records_full (format, input, -1, FALSE, expected, 0);
+}
+
+static void
+test_csv_basic (void)
+{
+  /* AG News rows: backslashes are plain characters, columns joined by a space */
+  check_records (SEQNN_FORMAT_CSV,
+      "\"3\",\"Wall St. Bears\",\"Reuters - Short-sellers, Wall Street's dwindling\\band\"\n"
+      "\"1\",\"T\",\"D\"\n",
+      "1|3|Wall St. Bears Reuters - Short-sellers, Wall Street's dwindling\\band\n2|1|T D");
+  check_records (SEQNN_FORMAT_CSV, "\"3\",\"a\\\",\"b\\n #36;\"",
+      "1|3|a\\ b\\n #36;");
+  /* doubled quotes, no final newline */
+  check_records (SEQNN_FORMAT_CSV, "\"2\",\"He said \"\"hi\"\"\",\"\"\"x\"\"\"",
+      "1|2|He said \"hi\" \"x\"");
+  /* unquoted and empty fields, more columns, a quote inside an unquoted field */
+  check_records (SEQNN_FORMAT_CSV, "4,,desc\n4,title,\n4,\"\",\"\"\n1,a,b,c\n1,ab\"c,d\n",
+      "1|4| desc\n2|4|title \n3|4| \n4|1|a b c\n5|1|ab\"c d");
+  /* the first column is the label even if quoted with spaces */
+  check_records (SEQNN_FORMAT_CSV, " 3 ,x", "1| 3 |x");
+}
+
+static void
+test_csv_line_breaks (void)
+{
+  /* line breaks inside quotes are kept and counted; \r\n, lone \r, empty lines */
+  check_records (SEQNN_FORMAT_CSV, "\"1\",\"a\nb\",\"c\r\nd\"\r\n\"2\",\"e\",f\r\n",
+      "1|1|a\nb c\r\nd\n4|2|e f");
+  check_records (SEQNN_FORMAT_CSV, "1,a,b\r2,c,d\r\n\r\n3,e,f", "1|1|a b\n2|2|c d\n4|3|e f");
+  check_records (SEQNN_FORMAT_CSV, "\n\n1,a,b\n\n\r\n", "3|1|a b");
+  check_records (SEQNN_FORMAT_CSV, "1,\"x\r\r\ny\",z\n2,w,v", "1|1|x\r\r\ny z\n4|2|w v");
+  check_records (SEQNN_FORMAT_CSV, "", "");
+  check_records (SEQNN_FORMAT_CSV, "\r\n", "");
+}
+
+static void
+test_csv_bom (void)
+{
+  check_records (SEQNN_FORMAT_CSV, "\xef\xbb\xbf\"1\",\"x\",\"y\"\n", "1|1|x y");
+  check_records (SEQNN_FORMAT_CSV, "\xef\xbb\xbf", "");
+  /* only at the very start */
+  check_records (SEQNN_FORMAT_CSV, "1,a,b\n\xef\xbb\xbf" "2,c,d", "1|1|a b\n2|\xef\xbb\xbf" "2|c d");
+}
+
+static void
+test_csv_errors (void)
+{
+  check_records (SEQNN_FORMAT_CSV, "1,a,b\n2,\"open\nmore\n",
+      "1|1|a b\nERROR t.csv:2: unterminated quote at the end of the input");
+  check_records (SEQNN_FORMAT_CSV, "1,a,b\n\n,a,b\n", "1|1|a b\nERROR t.csv:3: missing label");
+  check_records (SEQNN_FORMAT_CSV, "\"\",a\n", "ERROR t.csv:1: missing label");
+  check_records (SEQNN_FORMAT_CSV, "1,a\n3\n",
+      "1|1|a\nERROR t.csv:2: missing text (only one column)");
+  check_records (SEQNN_FORMAT_CSV, "1,\"a\nb\"x,b\n",
+      "ERROR t.csv:2: unexpected character after a closing quote");
+  check_records (SEQNN_FORMAT_CSV, "1,\"a\" ,b\n",
+      "ERROR t.csv:1: unexpected character after a closing quote");
+}
+
+static void
+test_csv_skip_bad (void)
+{
+  check_records_full (SEQNN_FORMAT_CSV,
+      "1,a,b\n,x,y\n2,\"q\"z,w\n3\n4,c,d\n5,\"unterminated\nline", -1, TRUE,
+      "1|1|a b\n5|4|c d", 4);
+}
+
+static void
+test_line_formats (void)
+{
+  check_records (SEQNN_FORMAT_TSV, "World\tSome text\twith tab\r\nSports\tb\n\nx\t\n",
+      "1|World|Some text\twith tab\n2|Sports|b\n4|x|");
+  check_records (SEQNN_FORMAT_TSV, "a\tb\n\tno label\n", "1|a|b\nERROR t.csv:2: missing label");
+  check_records (SEQNN_FORMAT_TSV, "nolabeltab\n",
+      "ERROR t.csv:1: missing text (no tab after the label)");
+  check_records_full (SEQNN_FORMAT_TSV, "\tx\ny\nok\tfine", -1, TRUE, "3|ok|fine", 2);
+
+  check_records (SEQNN_FORMAT_FASTTEXT,
+      "__label__sports __label__x Hello world\n__label__a\ttab text\r\n  __label__b  lead\n",
+      "1|sports|Hello world\n2|a|tab text\n3|b|lead");
+  check_records (SEQNN_FORMAT_FASTTEXT, "no label\n",
+      "ERROR t.csv:1: missing label (no __label__ prefix)");
+  check_records (SEQNN_FORMAT_FASTTEXT, "__label__ x\n",
+      "ERROR t.csv:1: missing label (empty __label__)");
+  check_records (SEQNN_FORMAT_FASTTEXT, "__label__c  \n", "ERROR t.csv:1: missing text");
+  check_records_full (SEQNN_FORMAT_FASTTEXT, "no label\n__label__ x\n__label__c\n__label__d d", -1,
+      TRUE, "4|d|d", 3);
+
+  check_records (SEQNN_FORMAT_TEXT, "\xef\xbb\xbfline one\r\n\r\nline two\r",
+      "1|-|line one\n3|-|line two");
+  /* a partial BOM is text */
+  check_records (SEQNN_FORMAT_TEXT, "\xef\xbb" "abc\n\xef", "1|-|\xef\xbb" "abc\n2|-|\xef");
+  check_records (SEQNN_FORMAT_TEXT, "a \"quoted\", text\n", "1|-|a \"quoted\", text");
+}
+
+static gboolean
+stop_at_second (const SeqnnRecord *record, gpointer user_data, GError **error)
+{
+  guint *count = user_data;
+  if (++*count == 2) {
+    if (record->line == 2)
+      return FALSE; /* no error set: the reader reports a cancellation */
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE, "custom");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+test_callback_errors (void)
+{
+  SeqnnRecordReader *reader = seqnn_record_reader_new (SEQNN_FORMAT_TSV, "x.tsv");
+  guint count = 0;
+  GError *error = NULL;
+  g_assert_false (seqnn_record_reader_feed (reader, "a\tb\nc\td\ne\tf\n", 12, stop_at_second, &count,
+      &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED);
+  g_assert_nonnull (strstr (error->message, "x.tsv:2"));
+  g_clear_error (&error);
+  seqnn_record_reader_reset (reader);
+  count = 0;
+  g_assert_false (seqnn_record_reader_feed (reader, "a\tb\n\nc\td\n", 9, stop_at_second, &count, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE);
+  g_clear_error (&error);
+  /* reset: back to line 1; a NULL callback only parses */
+  seqnn_record_reader_reset (reader);
+  g_assert_true (seqnn_record_reader_feed (reader, "a\tb\n", 4, NULL, NULL, &error));
+  g_assert_true (seqnn_record_reader_finish (reader, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (seqnn_record_reader_feed (NULL, "x", 1, NULL, NULL, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  seqnn_record_reader_free (reader);
+  seqnn_record_reader_free (NULL);
+}
+
+static void
+test_formats (void)
+{
+  SeqnnFormat format = SEQNN_FORMAT_TEXT;
+  const gchar *names[] = { "text", "csv", "tsv", "fasttext" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    g_assert_cmpstr (seqnn_format_to_string ((SeqnnFormat) i), ==, names[i]);
+    g_assert_true (seqnn_format_from_string (names[i], &format));
+    g_assert_cmpint (format, ==, (SeqnnFormat) i);
+  }
+  g_assert_true (seqnn_format_from_string ("CSV", &format));
+  g_assert_cmpint (format, ==, SEQNN_FORMAT_CSV);
+  g_assert_false (seqnn_format_from_string ("json", &format));
+  g_assert_false (seqnn_format_from_string (NULL, &format));
+  g_assert_null (seqnn_format_to_string ((SeqnnFormat) 42));
+}
+
+static gint
+resolve (SeqnnLabelSet *set, SeqnnFormat format, const gchar *label, guint64 line, gboolean grow,
+    GError **error)
+{
+  SeqnnRecord record = { .text = "t", .text_len = 1, .label = label,
+    .label_len = label != NULL ? strlen (label) : 0, .line = line };
+  return seqnn_label_set_resolve (set, format, &record, grow, "train.csv", error);
+}
+
+static void
+test_labels (void)
+{
+  SeqnnLabelSet *set = seqnn_label_set_new_ag_news ();
+  g_assert_cmpuint (seqnn_label_set_get_n (set), ==, 4);
+  g_assert_cmpstr (seqnn_label_set_get_name (set, 3), ==, "Sci/Tech");
+  g_assert_null (seqnn_label_set_get_name (set, 4));
+  g_assert_null (seqnn_label_set_get_name (set, -1));
+  g_assert_cmpint (seqnn_label_set_lookup (set, "Sports", -1), ==, 1);
+  g_assert_cmpint (seqnn_label_set_lookup (set, "Sportsman", 6), ==, 1);
+  g_assert_cmpint (seqnn_label_set_lookup (set, "sports", -1), ==, -1);
+
+  GError *error = NULL;
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_CSV, "3", 1, FALSE, &error), ==, 2);
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_CSV, "1", 1, FALSE, &error), ==, 0);
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_CSV, " 4 ", 1, FALSE, &error), ==, 3);
+  g_assert_no_error (error);
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_CSV, "7", 17, FALSE, &error), ==, -1);
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE);
+  g_assert_cmpstr (error->message, ==, "train.csv:17: class 7 out of range 1..4");
+  g_clear_error (&error);
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_CSV, "0", 2, FALSE, &error), ==, -1);
+  g_assert_cmpstr (error->message, ==, "train.csv:2: class 0 out of range 1..4");
+  g_clear_error (&error);
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_CSV, "World", 5, FALSE, &error), ==, -1);
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE);
+  g_assert_cmpstr (error->message, ==, "train.csv:5: class \"World\" is not a number");
+  g_clear_error (&error);
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_CSV, "", 6, FALSE, &error), ==, -1);
+  g_assert_cmpstr (error->message, ==, "train.csv:6: missing label");
+  g_clear_error (&error);
+  /* text records have no label, which is no error */
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_TEXT, NULL, 1, FALSE, &error), ==, -1);
+  g_assert_no_error (error);
+  /* names for TSV / fastText, grown on request */
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_TSV, "Business", 1, FALSE, &error), ==, 2);
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_FASTTEXT, "Health", 9, FALSE, &error), ==, -1);
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE);
+  g_assert_cmpstr (error->message, ==, "train.csv:9: unknown class \"Health\"");
+  g_clear_error (&error);
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_FASTTEXT, "Health", 9, TRUE, &error), ==, 4);
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_TSV, "Health", 10, FALSE, &error), ==, 4);
+  g_assert_no_error (error);
+  gchar **names = seqnn_label_set_to_strv (set);
+  g_assert_cmpuint (g_strv_length (names), ==, 5);
+  g_assert_cmpstr (names[4], ==, "Health");
+  g_strfreev (names);
+  g_assert_cmpint (seqnn_label_set_add (set, "World", -1), ==, 0);
+  g_assert_cmpint (seqnn_label_set_add (set, "Arts and more", 4), ==, 5);
+  g_assert_cmpstr (seqnn_label_set_get_name (set, 5), ==, "Arts");
+  seqnn_label_set_free (set);
+
+  /* CSV classes beyond an empty set, grown: named by their numbers */
+  set = seqnn_label_set_new ();
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_CSV, "3", 1, TRUE, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seqnn_label_set_get_n (set), ==, 3);
+  g_assert_cmpstr (seqnn_label_set_get_name (set, 0), ==, "1");
+  seqnn_label_set_free (set);
+  seqnn_label_set_free (NULL);
+
+  const gchar *strv[] = { "neg", "pos", "neg", NULL };
+  set = seqnn_label_set_new_from_strv (strv);
+  g_assert_cmpuint (seqnn_label_set_get_n (set), ==, 2);
+  seqnn_label_set_free (set);
+}
+
+static void
+test_labels_from_file (void)
+{
+  gchar *dir = g_dir_make_tmp ("seqnn-labels-XXXXXX", NULL);
+  g_assert_nonnull (dir);
+  gchar *path = g_build_filename (dir, "classes.txt", NULL);
+  GError *error = NULL;
+  g_assert_true (g_file_set_contents (path, "\xef\xbb\xbfWorld\r\nSports\n\n  Business \nSci/Tech", -1, NULL));
+  SeqnnLabelSet *set = seqnn_label_set_new_from_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seqnn_label_set_get_n (set), ==, 4);
+  g_assert_cmpstr (seqnn_label_set_get_name (set, 0), ==, "World");
+  g_assert_cmpstr (seqnn_label_set_get_name (set, 2), ==, "Business");
+  g_assert_cmpstr (seqnn_label_set_get_name (set, 3), ==, "Sci/Tech");
+  seqnn_label_set_free (set);
+
+  g_assert_true (g_file_set_contents (path, "a\nb\na\n", -1, NULL));
+  g_assert_null (seqnn_label_set_new_from_file (path, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE);
+  g_assert_cmpstr (error->message, ==, "classes.txt:3: duplicate class name \"a\"");
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (path, "\n \n", -1, NULL));
+  g_assert_null (seqnn_label_set_new_from_file (path, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE);
+  g_clear_error (&error);
+  g_assert_true (g_file_set_contents (path, "ok\n\xff\n", -1, NULL));
+  g_assert_null (seqnn_label_set_new_from_file (path, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE);
+  g_clear_error (&error);
+  g_remove (path);
+  g_assert_null (seqnn_label_set_new_from_file (path, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_IO);
+  g_clear_error (&error);
+
+  const gchar *data = g_getenv ("SEQNN_SHARED_DATA");
+  gchar *classes = data != NULL ? g_build_filename (data, "agnews", "classes.txt", NULL) : NULL;
+  if (classes != NULL && g_file_test (classes, G_FILE_TEST_IS_REGULAR)) {
+    set = seqnn_label_set_new_from_file (classes, &error);
+    g_assert_no_error (error);
+    SeqnnLabelSet *builtin = seqnn_label_set_new_ag_news ();
+    g_assert_cmpuint (seqnn_label_set_get_n (set), ==, seqnn_label_set_get_n (builtin));
+    for (guint i = 0; i < seqnn_label_set_get_n (set); i++)
+      g_assert_cmpstr (seqnn_label_set_get_name (set, (gint) i), ==,
+          seqnn_label_set_get_name (builtin, (gint) i));
+    seqnn_label_set_free (builtin);
+    seqnn_label_set_free (set);
+  } else {
+    g_test_message ("SEQNN_SHARED_DATA/agnews/classes.txt not found: not compared");
+  }
+  g_free (classes);
+  g_rmdir (dir);
+  g_free (path);
+  g_free (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/text/records/csv-basic", test_csv_basic);
+  g_test_add_func ("/text/records/csv-line-breaks", test_csv_line_breaks);
+  g_test_add_func ("/text/records/csv-bom", test_csv_bom);
+  g_test_add_func ("/text/records/csv-errors", test_csv_errors);
+  g_test_add_func ("/text/records/csv-skip-bad", test_csv_skip_bad);
+  g_test_add_func ("/text/records/line-formats", test_line_formats);
+  g_test_add_func ("/text/records/callback-errors", test_callback_errors);
+  g_test_add_func ("/text/records/formats", test_formats);
+  g_test_add_func ("/text/labels/resolve", test_labels);
+  g_test_add_func ("/text/labels/from-file", test_labels_from_file);
+  return g_test_run ();
+}
