@@ -1,0 +1,757 @@
+/* lstmtrain element tests: in-process pipelines
+ * filesrc ! seqtokenize ! lstmtrain over CSV/TSV written here, bus messages,
+ * model and metrics files, errors, fine-tuning, checkpoints, cancellation.
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <math.h>
+#include <string.h>
+#include <glib/gstdio.h>
+#include <gst/check/gstcheck.h>
+#include <seqnn/seqnn.h>
+
+static gchar *tmp_dir;
+
+static gboolean
+under_valgrind (void)
+{
+  return g_getenv ("SEQNN_UNDER_VALGRIND") != NULL;
+}
+
+static gchar *
+tmp_path (const gchar *name)
+{
+  return g_build_filename (tmp_dir, name, NULL);
+}
+
+/* Made-up news: class c (0-based; CSV writes c + 1) has marker words
+ * "c<c>w<k>" at one or two random places among 3..11 shared noise words. */
+static gchar *
+make_text (GRand *rand, gint label)
+{
+  GString *text = g_string_new (NULL);
+  gint length = g_rand_int_range (rand, 3, 12);
+  gint marker_at = g_rand_int_range (rand, 0, length);
+  gint second_at = g_rand_boolean (rand) ? g_rand_int_range (rand, 0, length) : -1;
+  for (gint t = 0; t < length; t++) {
+    if (t > 0)
+      g_string_append_c (text, ' ');
+    if (t == marker_at || t == second_at)
+      g_string_append_printf (text, "c%dw%d", label, g_rand_int_range (rand, 0, 5));
+    else
+      g_string_append_printf (text, "n%d", g_rand_int_range (rand, 0, 30));
+  }
+  return g_string_free (text, FALSE);
+}
+
+/* AG News CSV ("class","title","description") with n rows over n_classes classes. */
+static gchar *
+write_csv (const gchar *name, gint n_classes, guint n, guint32 seed)
+{
+  gchar *path = tmp_path (name);
+  GString *csv = g_string_new (NULL);
+  GRand *rand = g_rand_new_with_seed (seed);
+  for (guint i = 0; i < n; i++) {
+    gint label = i % n_classes;
+    gchar *title = make_text (rand, label);
+    g_string_append_printf (csv, "\"%d\",\"%s\",\"news\"\n", label + 1, title);
+    g_free (title);
+  }
+  g_assert_true (g_file_set_contents (path, csv->str, csv->len, NULL));
+  g_rand_free (rand);
+  g_string_free (csv, TRUE);
+  return path;
+}
+
+typedef struct {
+  GPtrArray *messages;   /* every ERROR, EOS, ELEMENT and PROGRESS message, in order */
+  gboolean got_eos;
+  GError *error;         /* the model_a ERROR */
+  gchar *error_debug;
+} Run;
+
+static void
+run_clear (Run *run)
+{
+  g_ptr_array_unref (run->messages);
+  g_clear_error (&run->error);
+  g_free (run->error_debug);
+}
+
+/* Runs a gst-launch description to EOS or ERROR and keeps the messages. */
+static void
+run_pipeline (const gchar *description, Run *run)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (description, &error);
+  g_assert_no_error (error);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  memset (run, 0, sizeof (*run));
+  run->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_message_unref);
+
+  GstStateChangeReturn ret = gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  if (ret != GST_STATE_CHANGE_FAILURE || TRUE) {
+    for (;;) {
+      GstMessage *msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+          GST_MESSAGE_ERROR | GST_MESSAGE_EOS | GST_MESSAGE_ELEMENT | GST_MESSAGE_PROGRESS);
+      g_ptr_array_add (run->messages, msg);
+      if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
+        run->got_eos = TRUE;
+        break;
+      }
+      if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+        gst_message_parse_error (msg, &run->error, &run->error_debug);
+        GST_INFO ("error: %s (%s)", run->error->message, run->error_debug);
+        break;
+      }
+    }
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
+static guint
+count_element_messages (const Run *run, const gchar *name)
+{
+  guint n = 0;
+  for (guint i = 0; i < run->messages->len; i++) {
+    GstMessage *msg = g_ptr_array_index (run->messages, i);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+        && gst_structure_has_name (gst_message_get_structure (msg), name))
+      n++;
+  }
+  return n;
+}
+
+/* Index of the last element message called name, or -1. */
+static gint
+find_element_message (const Run *run, const gchar *name)
+{
+  gint found = -1;
+  for (guint i = 0; i < run->messages->len; i++) {
+    GstMessage *msg = g_ptr_array_index (run->messages, i);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+        && gst_structure_has_name (gst_message_get_structure (msg), name))
+      found = i;
+  }
+  return found;
+}
+
+static guint
+count_progress (const Run *run, GstProgressType type)
+{
+  guint n = 0;
+  for (guint i = 0; i < run->messages->len; i++) {
+    GstMessage *msg = g_ptr_array_index (run->messages, i);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_PROGRESS) {
+      GstProgressType t;
+      gst_message_parse_progress (msg, &t, NULL, NULL);
+      if (t == type)
+        n++;
+    }
+  }
+  return n;
+}
+
+/* Accuracy of a model file on a fresh made-up set, through the classifier's
+ * own tokenizer and the inference engine. */
+static gdouble
+model_accuracy (const gchar *path, gint n_classes, guint n, guint32 seed)
+{
+  GError *error = NULL;
+  SeqnnClassifier *classifier = seqnn_classifier_load (path, &error);
+  g_assert_no_error (error);
+  SeqnnInference *inference = seqnn_inference_new (seqnn_classifier_peek_model (classifier), 1);
+  SeqnnTokens *tokens = seqnn_tokens_new ();
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  GRand *rand = g_rand_new_with_seed (seed);
+  guint correct = 0;
+  for (guint i = 0; i < n; i++) {
+    gint label = i % n_classes;
+    gchar *text = make_text (rand, label);
+    gchar *csv_text = g_strconcat (text, " news", NULL); /* as seqtokenize joins the columns */
+    g_array_set_size (ids, 0);
+    seqnn_classifier_encode (classifier, csv_text, -1, tokens, ids);
+    gint length = ids->len;
+    SeqnnBatch batch = { (const gint32 *) ids->data, &length, 1, NULL };
+    gfloat probs[8];
+    g_assert_true (seqnn_inference_run (inference, &batch, probs, NULL, &error));
+    gint best = 0;
+    for (gint c = 1; c < n_classes; c++)
+      if (probs[c] > probs[best])
+        best = c;
+    correct += best == label;
+    g_free (csv_text);
+    g_free (text);
+  }
+  g_rand_free (rand);
+  g_array_unref (ids);
+  seqnn_tokens_free (tokens);
+  seqnn_inference_free (inference);
+  seqnn_classifier_free (classifier);
+  return (gdouble) correct / n;
+}
+
+GST_START_TEST (test_train_and_write_model)
+{
+  gboolean vg = under_valgrind ();
+  guint n_rows = vg ? 48 : 400;
+  gint epochs = vg ? 1 : 6;
+  gchar *csv = write_csv ("train.csv", 2, n_rows, 1);
+  gchar *model = tmp_path ("trained.model");
+  gchar *metrics = tmp_path ("metrics.csv");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s metrics-file=%s epochs=%d learning-rate=0.005 "
+      "validation-fraction=0.25 progress-interval=100 seed=3 n-threads=1",
+      csv, model, metrics, epochs);
+  Run run;
+  run_pipeline (desc, &run);
+  fail_unless (run.error == NULL, "error: %s", run.error ? run.error->message : "");
+  fail_unless (run.got_eos);
+
+  /* Messages: progress START/CONTINUE/COMPLETE, per-report and per-epoch, done before EOS. */
+  guint n_progress = count_element_messages (&run, "lstmtrain-progress");
+  guint n_epoch = count_element_messages (&run, "lstmtrain-epoch");
+  gint done_at = find_element_message (&run, "lstmtrain-done");
+  fail_unless_equals_int (n_epoch, epochs);
+  fail_unless (vg || n_progress >= 2);
+  fail_unless_equals_int (count_progress (&run, GST_PROGRESS_TYPE_START), 1);
+  fail_unless_equals_int (count_progress (&run, GST_PROGRESS_TYPE_CONTINUE), n_progress + n_epoch);
+  fail_unless_equals_int (count_progress (&run, GST_PROGRESS_TYPE_COMPLETE), 1);
+  fail_unless (done_at >= 0 && done_at < (gint) run.messages->len - 1);
+
+  const GstStructure *epoch_s = gst_message_get_structure (
+      g_ptr_array_index (run.messages, find_element_message (&run, "lstmtrain-epoch")));
+  gint epoch;
+  guint64 samples;
+  gdouble accuracy, val_accuracy, val_loss;
+  fail_unless (gst_structure_get_int (epoch_s, "epoch", &epoch));
+  fail_unless_equals_int (epoch, epochs);
+  fail_unless (gst_structure_get_uint64 (epoch_s, "samples", &samples));
+  fail_unless_equals_uint64 (samples, (guint64) epochs * (n_rows - n_rows / 4));
+  fail_unless (gst_structure_get_double (epoch_s, "validation-loss", &val_loss));
+  fail_unless (isfinite (val_loss));
+  fail_unless (gst_structure_get_double (epoch_s, "validation-accuracy", &val_accuracy));
+
+  const GstStructure *done = gst_message_get_structure (g_ptr_array_index (run.messages, done_at));
+  fail_unless_equals_string (gst_structure_get_string (done, "location"), model);
+  fail_unless (gst_structure_get_double (done, "accuracy", &accuracy));
+  GST_INFO ("train accuracy %.4f, validation accuracy %.4f (loss %.4f)", accuracy, val_accuracy,
+      val_loss);
+  if (!vg) {
+    fail_unless (accuracy >= 0.95, "train accuracy %f", accuracy);
+    fail_unless (val_accuracy >= 0.9, "validation accuracy %f", val_accuracy);
+  }
+
+  /* The model loads, has the AG News names of the classes seen, and classifies. */
+  GError *error = NULL;
+  SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+  g_assert_no_error (error);
+  fail_unless_equals_int (seqnn_classifier_get_n_labels (classifier), 2);
+  fail_unless_equals_string (seqnn_classifier_get_label (classifier, 0), "World");
+  fail_unless_equals_string (seqnn_classifier_get_label (classifier, 1), "Sports");
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
+  fail_unless_equals_int (config->cell, SEQNN_CELL_LSTM);
+  fail_unless_equals_int (config->embed_dim, 64);
+  fail_unless_equals_int (config->hidden_dim, 32);
+  gchar *epochs_str = g_strdup_printf ("%d", epochs);
+  fail_unless_equals_string (seqnn_classifier_get_metadata (classifier, "train.epochs"), epochs_str);
+  fail_unless_equals_string (seqnn_classifier_get_metadata (classifier, "train.complete"), "true");
+  fail_unless (strstr (seqnn_classifier_get_metadata (classifier, "train.command"),
+          "learning-rate=0.005") != NULL);
+  fail_unless (seqnn_classifier_get_metadata (classifier, "train.date") != NULL);
+  fail_unless (seqnn_classifier_get_metadata (classifier, "train.validation_accuracy") != NULL);
+  g_free (epochs_str);
+  seqnn_classifier_free (classifier);
+  if (!vg) {
+    gdouble test_accuracy = model_accuracy (model, 2, 200, 99);
+    GST_INFO ("held-out accuracy %.4f", test_accuracy);
+    fail_unless (test_accuracy >= 0.95, "held-out accuracy %f", test_accuracy);
+  }
+
+  /* metrics-file: header plus one row per report, 8 columns; epoch rows have validation. */
+  gchar *contents = NULL;
+  fail_unless (g_file_get_contents (metrics, &contents, NULL, NULL));
+  gchar **lines = g_strsplit (g_strchomp (contents), "\n", -1);
+  fail_unless_equals_string (lines[0],
+      "epoch,samples,train_loss,train_accuracy,val_loss,val_accuracy,samples_per_second,elapsed_s");
+  fail_unless_equals_int (g_strv_length (lines) - 1, n_progress + n_epoch);
+  gchar **last = g_strsplit (lines[g_strv_length (lines) - 1], ",", -1);
+  fail_unless_equals_int (g_strv_length (last), 8);
+  fail_unless_equals_int (atoi (last[0]), epochs);
+  fail_unless (last[4][0] != '\0' && last[5][0] != '\0');
+  fail_unless (fabs (g_ascii_strtod (last[5], NULL) - val_accuracy) < 1e-5);
+  g_strfreev (last);
+  g_strfreev (lines);
+  g_free (contents);
+
+  run_clear (&run);
+  g_unlink (metrics);
+  g_unlink (model);
+  g_unlink (csv);
+  g_free (desc);
+  g_free (metrics);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+/* Runs a pipeline expected to fail; returns the error message (free it). */
+static gchar *
+expect_error (const gchar *description)
+{
+  Run run;
+  run_pipeline (description, &run);
+  fail_unless (run.error != NULL, "expected an error from: %s", description);
+  fail_if (run.got_eos);
+  gchar *message = g_strdup (run.error->message);
+  GST_INFO ("expected error: %s", message);
+  run_clear (&run);
+  return message;
+}
+
+static gchar *
+write_keep_file (const gchar *name)
+{
+  gchar *path = tmp_path (name);
+  g_assert_true (g_file_set_contents (path, "keep me", -1, NULL));
+  return path;
+}
+
+static void
+assert_kept (const gchar *path)
+{
+  gchar *contents = NULL;
+  fail_unless (g_file_get_contents (path, &contents, NULL, NULL));
+  fail_unless_equals_string (contents, "keep me");
+  g_free (contents);
+}
+
+GST_START_TEST (test_error_no_data)
+{
+  gchar *csv = tmp_path ("empty.csv");
+  g_assert_true (g_file_set_contents (csv, "", 0, NULL));
+  gchar *model = write_keep_file ("nodata.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s", csv, model);
+  gchar *message = expect_error (desc);
+  fail_unless (strstr (message, "No training data") != NULL, "%s", message);
+  assert_kept (model);
+  g_free (message);
+  g_free (desc);
+  g_unlink (model);
+  g_unlink (csv);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_error_single_class)
+{
+  gchar *csv = write_csv ("single.csv", 1, 20, 2);
+  gchar *model = write_keep_file ("single.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s", csv, model);
+  gchar *message = expect_error (desc);
+  fail_unless (strstr (message, "same label 'World'") != NULL, "%s", message);
+  fail_unless (strstr (message, "at least two classes") != NULL, "%s", message);
+  assert_kept (model);
+  g_free (message);
+  g_free (desc);
+  g_unlink (model);
+  g_unlink (csv);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_error_nan)
+{
+  gchar *csv = write_csv ("nan.csv", 2, 64, 3);
+  gchar *model = write_keep_file ("nan.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s learning-rate=1e30 n-threads=1", csv, model);
+  gchar *message = expect_error (desc);
+  fail_unless (strstr (message, "at epoch 1, step") != NULL, "%s", message);
+  fail_unless (strstr (message, "lower learning-rate or enable clip-norm") != NULL, "%s", message);
+  assert_kept (model);
+  g_free (message);
+  g_free (desc);
+  g_unlink (model);
+  g_unlink (csv);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+/* The folder of model-out cannot hold files: reported when the pipeline
+ * starts, before any data is read. */
+GST_START_TEST (test_error_unwritable_model_out)
+{
+  gchar *csv = write_csv ("unwritable.csv", 2, 20, 4);
+  gchar *not_a_dir = write_keep_file ("plain-file");
+  gchar *model = g_build_filename (not_a_dir, "x.model", NULL);
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s", csv, model);
+  gchar *message = expect_error (desc);
+  fail_unless (strstr (message, "Cannot write model file") != NULL, "%s", message);
+  assert_kept (not_a_dir);
+  g_free (message);
+  g_free (desc);
+
+  /* and no model-out at all */
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain", csv);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "model-out") != NULL, "%s", message);
+  g_free (message);
+  g_free (desc);
+
+  g_unlink (not_a_dir);
+  g_unlink (csv);
+  g_free (model);
+  g_free (not_a_dir);
+  g_free (csv);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_error_unlabelled_input)
+{
+  gchar *csv = write_csv ("unlabelled.csv", 2, 10, 5);
+  gchar *model = tmp_path ("unlabelled.model");
+  /* records without labels */
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=text ! "
+      "lstmtrain model-out=%s", csv, model);
+  gchar *message = expect_error (desc);
+  fail_unless (strstr (message, "has no label") != NULL, "%s", message);
+  fail_unless (strstr (message, "seqtokenize format=csv|tsv|fasttext") != NULL, "%s", message);
+  g_free (message);
+  g_free (desc);
+  /* buffers without a tokens meta at all */
+  desc = g_strdup_printf ("filesrc location=%s ! text/x-raw,format=utf8 ! "
+      "lstmtrain model-out=%s", csv, model);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "has no tokens") != NULL, "%s", message);
+  fail_unless (!g_file_test (model, G_FILE_TEST_EXISTS));
+  g_free (message);
+  g_free (desc);
+  g_unlink (csv);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+GST_START_TEST (test_error_bad_init_model_and_embeddings)
+{
+  gchar *csv = write_csv ("bad-init.csv", 2, 20, 6);
+  gchar *model = tmp_path ("bad-init.model");
+  gchar *damaged = write_keep_file ("damaged.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s init-model=%s", csv, model, damaged);
+  gchar *message = expect_error (desc);
+  fail_unless (strstr (message, "Could not load init-model") != NULL, "%s", message);
+  fail_unless (!g_file_test (model, G_FILE_TEST_EXISTS));
+  g_free (message);
+  g_free (desc);
+
+  /* GloVe vectors of dimension 3 for an embedding of 64 */
+  gchar *glove = tmp_path ("vectors.txt");
+  g_assert_true (g_file_set_contents (glove, "n1 0.1 0.2 0.3\nn2 0.3 0.2 0.1\n", -1, NULL));
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s embeddings=%s", csv, model, glove);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "Could not use embeddings") != NULL, "%s", message);
+  fail_unless (!g_file_test (model, G_FILE_TEST_EXISTS));
+  g_free (message);
+  g_free (desc);
+
+  g_unlink (glove);
+  g_unlink (damaged);
+  g_unlink (csv);
+  g_free (glove);
+  g_free (damaged);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+/* Fine-tuning: a second run starts from the first model's vocabulary, labels
+ * and weights; labels the model does not know are refused. */
+GST_START_TEST (test_init_model_fine_tuning)
+{
+  gboolean vg = under_valgrind ();
+  gchar *csv = write_csv ("tune.csv", 3, vg ? 30 : 300, 7);
+  gchar *model_a = tmp_path ("model_a.model");
+  gchar *model_b = tmp_path ("model_b.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s cell=gru hidden-dim=16 epochs=%d learning-rate=0.005 n-threads=1",
+      csv, model_a, vg ? 1 : 4);
+  Run run;
+  run_pipeline (desc, &run);
+  fail_unless (run.error == NULL, "error: %s", run.error ? run.error->message : "");
+  run_clear (&run);
+  g_free (desc);
+
+  /* Different architecture properties are ignored: the model's are used. */
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s init-model=%s cell=lstm hidden-dim=8 epochs=%d "
+      "learning-rate=0.005 n-threads=1", csv, model_b, model_a, vg ? 1 : 3);
+  run_pipeline (desc, &run);
+  fail_unless (run.error == NULL, "error: %s", run.error ? run.error->message : "");
+  run_clear (&run);
+  g_free (desc);
+
+  GError *error = NULL;
+  SeqnnClassifier *a = seqnn_classifier_load (model_a, &error);
+  g_assert_no_error (error);
+  SeqnnClassifier *b = seqnn_classifier_load (model_b, &error);
+  g_assert_no_error (error);
+  const SeqnnConfig *ca = seqnn_model_get_config (seqnn_classifier_peek_model (a));
+  const SeqnnConfig *cb = seqnn_model_get_config (seqnn_classifier_peek_model (b));
+  fail_unless_equals_int (cb->cell, SEQNN_CELL_GRU);
+  fail_unless_equals_int (cb->hidden_dim, 16);
+  fail_unless_equals_int (cb->vocab_size, ca->vocab_size);
+  fail_unless_equals_int (seqnn_classifier_get_n_labels (b), 3);
+  fail_unless_equals_string (seqnn_classifier_get_label (b, 2), "Business");
+  gsize na, nb;
+  const gfloat *pa = seqnn_model_peek_params (seqnn_classifier_peek_model (a), &na);
+  const gfloat *pb = seqnn_model_peek_params (seqnn_classifier_peek_model (b), &nb);
+  fail_unless_equals_uint64 (na, nb);
+  fail_unless (memcmp (pa, pb, na * sizeof (gfloat)) != 0);
+  seqnn_classifier_free (b);
+  seqnn_classifier_free (a);
+  if (!vg) {
+    gdouble acc_first = model_accuracy (model_a, 3, 300, 77);
+    gdouble acc_second = model_accuracy (model_b, 3, 300, 77);
+    GST_INFO ("held-out accuracy: model_a %.4f, fine-tuned %.4f", acc_first, acc_second);
+    fail_unless (acc_second >= 0.95, "fine-tuned accuracy %f", acc_second);
+  }
+
+  /* TSV data with a label the model lacks */
+  gchar *tsv = tmp_path ("tune.tsv");
+  g_assert_true (g_file_set_contents (tsv, "World\tc0w1 n2\nWeather\tc1w1 n3\n", -1, NULL));
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=tsv ! "
+      "lstmtrain model-out=%s init-model=%s", tsv, model_b, model_a);
+  gchar *message = expect_error (desc);
+  fail_unless (strstr (message, "'Weather'") != NULL, "%s", message);
+  fail_unless (strstr (message, "not one of init-model's labels") != NULL, "%s", message);
+  g_free (message);
+  g_free (desc);
+
+  g_unlink (tsv);
+  g_unlink (model_b);
+  g_unlink (model_a);
+  g_unlink (csv);
+  g_free (tsv);
+  g_free (model_b);
+  g_free (model_a);
+  g_free (csv);
+}
+GST_END_TEST;
+
+/* TSV labels by name become classes in order of appearance. */
+GST_START_TEST (test_tsv_label_names)
+{
+  gchar *tsv = tmp_path ("names.tsv");
+  GString *data = g_string_new (NULL);
+  GRand *rand = g_rand_new_with_seed (8);
+  static const gchar *const names[] = { "spam", "ham", "eggs" };
+  for (guint i = 0; i < 30; i++) {
+    gchar *text = make_text (rand, i % 3);
+    g_string_append_printf (data, "%s\t%s\n", names[i % 3], text);
+    g_free (text);
+  }
+  g_assert_true (g_file_set_contents (tsv, data->str, data->len, NULL));
+  gchar *model = tmp_path ("names.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=tsv ! "
+      "lstmtrain model-out=%s cell=rnn-tanh head=mean n-threads=1", tsv, model);
+  Run run;
+  run_pipeline (desc, &run);
+  fail_unless (run.error == NULL, "error: %s", run.error ? run.error->message : "");
+  run_clear (&run);
+
+  GError *error = NULL;
+  SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+  g_assert_no_error (error);
+  fail_unless_equals_int (seqnn_classifier_get_n_labels (classifier), 3);
+  for (gint i = 0; i < 3; i++)
+    fail_unless_equals_string (seqnn_classifier_get_label (classifier, i), names[i]);
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
+  fail_unless_equals_int (config->cell, SEQNN_CELL_RNN_TANH);
+  fail_unless_equals_int (config->head, SEQNN_HEAD_MEAN);
+  seqnn_classifier_free (classifier);
+
+  g_unlink (model);
+  g_unlink (tsv);
+  g_free (desc);
+  g_free (model);
+  g_free (tsv);
+  g_rand_free (rand);
+  g_string_free (data, TRUE);
+}
+GST_END_TEST;
+
+typedef struct {
+  const gchar *model_path;
+  gint n_checked;
+  gchar *complete;        /* "train.complete" of the checkpoint seen mid-training */
+  GMutex lock;
+  GCond cond;
+  gboolean saw_progress;
+  gboolean saw_cancelled;  /* a CANCELED progress message */
+  gboolean saw_eos_or_error;
+} Watch;
+
+/* Sync handler, in the streaming thread while it trains: on each progress
+ * report, look at the checkpoint file. */
+static GstBusSyncReply
+watch_progress (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  Watch *w = user_data;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_PROGRESS) {
+    GstProgressType type;
+    gst_message_parse_progress (msg, &type, NULL, NULL);
+    if (type == GST_PROGRESS_TYPE_CANCELED)
+      w->saw_cancelled = TRUE;
+  }
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS || GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    w->saw_eos_or_error = TRUE;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+      && gst_structure_has_name (gst_message_get_structure (msg), "lstmtrain-progress")) {
+    if (w->model_path != NULL && w->complete == NULL
+        && g_file_test (w->model_path, G_FILE_TEST_EXISTS)) {
+      SeqnnClassifier *classifier = seqnn_classifier_load (w->model_path, NULL);
+      if (classifier != NULL) {
+        w->complete = g_strdup (seqnn_classifier_get_metadata (classifier, "train.complete"));
+        seqnn_classifier_free (classifier);
+      }
+    }
+    g_mutex_lock (&w->lock);
+    w->saw_progress = TRUE;
+    g_cond_signal (&w->cond);
+    g_mutex_unlock (&w->lock);
+  }
+  return GST_BUS_PASS;
+}
+
+GST_START_TEST (test_checkpoint_written)
+{
+  gchar *csv = write_csv ("checkpoint.csv", 2, 160, 9);
+  gchar *model = tmp_path ("checkpoint.model");
+  /* checkpoint after 48 samples (3 batches), a report after 96 */
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s checkpoint-interval=48 progress-interval=96 n-threads=1",
+      csv, model);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  Watch w = { .model_path = model };
+  gst_bus_set_sync_handler (bus, watch_progress, &w, NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+      GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+
+  fail_unless (w.saw_progress);
+  fail_unless_equals_string (w.complete, "false");
+  SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+  g_assert_no_error (error);
+  fail_unless_equals_string (seqnn_classifier_get_metadata (classifier, "train.complete"), "true");
+  seqnn_classifier_free (classifier);
+
+  g_free (w.complete);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_unlink (model);
+  g_unlink (csv);
+  g_free (desc);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+/* Setting the pipeline to NULL during a long training stops it: the state
+ * change returns, no EOS, no model written. (A failure hangs until the test
+ * timeout.) */
+GST_START_TEST (test_cancel_on_state_null)
+{
+  gchar *csv = write_csv ("cancel.csv", 2, 64, 10);
+  gchar *model = tmp_path ("cancel.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s epochs=100000 progress-interval=16 n-threads=1", csv, model);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  Watch w = { .model_path = NULL };
+  g_mutex_init (&w.lock);
+  g_cond_init (&w.cond);
+  gst_bus_set_sync_handler (bus, watch_progress, &w, NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+
+  g_mutex_lock (&w.lock);
+  while (!w.saw_progress)
+    g_cond_wait (&w.cond, &w.lock);
+  g_mutex_unlock (&w.lock);
+
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  /* The bus drops what is still queued when the pipeline reaches NULL: the
+   * sync handler saw everything as it was posted. */
+  fail_unless (!g_file_test (model, G_FILE_TEST_EXISTS));
+  fail_unless (w.saw_cancelled);
+  fail_if (w.saw_eos_or_error);
+
+  g_mutex_clear (&w.lock);
+  g_cond_clear (&w.cond);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_unlink (csv);
+  g_free (desc);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+static void
+setup_tmp (void)
+{
+  GError *error = NULL;
+  tmp_dir = g_dir_make_tmp ("lstmtrain-test-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+teardown_tmp (void)
+{
+  g_rmdir (tmp_dir);
+  g_free (tmp_dir);
+}
+
+static Suite *
+lstmtrain_suite (void)
+{
+  Suite *s = suite_create ("lstmtrain");
+  TCase *tc = tcase_create ("general");
+
+  tcase_add_checked_fixture (tc, setup_tmp, teardown_tmp);
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_train_and_write_model);
+  tcase_add_test (tc, test_error_no_data);
+  tcase_add_test (tc, test_error_single_class);
+  tcase_add_test (tc, test_error_nan);
+  tcase_add_test (tc, test_error_unwritable_model_out);
+  tcase_add_test (tc, test_error_unlabelled_input);
+  tcase_add_test (tc, test_error_bad_init_model_and_embeddings);
+  tcase_add_test (tc, test_init_model_fine_tuning);
+  tcase_add_test (tc, test_tsv_label_names);
+  tcase_add_test (tc, test_checkpoint_written);
+  tcase_add_test (tc, test_cancel_on_state_null);
+  return s;
+}
+
+GST_CHECK_MAIN (lstmtrain);
