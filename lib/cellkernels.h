@@ -98,6 +98,19 @@ void seqnn_gru_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H
     const gfloat *x, const SeqnnCellWeights *w, const gfloat *dy, gint dy_stride,
     const gfloat *dh_n, const gfloat *cache, gfloat *dx, SeqnnCellGrads *grads, gfloat *scratch);
 
+/* Element-wise kernels are compiled for AVX-512, AVX2+FMA and baseline
+ * x86-64 and picked at load time, so the library runs on any x86-64.
+ * (No FMA contraction under -std=c11, so all variants round alike.) */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CELL_VECTORIZE __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CELL_VECTORIZE
+#endif
+
+/* Transposes src (rows x cols) into dst (cols x rows): W_hh^T lets the
+ * per-step product run as NoTrans x NoTrans, OpenBLAS's fastest small case. */
+void seqnn_cells_transpose (gint rows, gint cols, const gfloat *src, gfloat *dst);
+
 /* ---- Math ---------------------------------------------------------------
  * Cephes-style expf: round-to-nearest range reduction by ln 2 (split in two
  * for exactness), degree-6 polynomial, exponent built in the bits. Relative

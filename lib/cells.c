@@ -127,3 +127,11 @@ seqnn_cells_backward_params (gint N, gint I, gint H, gint GH,
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, I, GH,
         1.0f, dG, GH, w->w_ih, I, 1.0f, dx, I);
 }
+
+void
+seqnn_cells_transpose (gint rows, gint cols, const gfloat *src, gfloat *dst)
+{
+  for (gint r = 0; r < rows; r++)
+    for (gint c = 0; c < cols; c++)
+      dst[(gsize) c * rows + r] = src[(gsize) r * cols + c];
+}

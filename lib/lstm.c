@@ -14,21 +14,22 @@ seqnn_lstm_cache_size (gint N, gint B, gint H)
   return (gsize) 7 * N * H;
 }
 
-/* Forward: gates when no cache (N x 4H) + c state (B x H).
- * Backward: dG (N x 4H) + dh, dc (B x H each). */
+/* Forward: gates when no cache (N x 4H), W_hh^T (H x 4H), c state (B x H),
+ * a zero row and a sink row pair (H, 2H).
+ * Backward: dG (N x 4H) + dh, dc (B x H each) + a zero row (H). */
 gsize
 seqnn_lstm_scratch_size (gint N, gint B, gint I, gint H)
 {
-  gsize fwd = (gsize) 4 * N * H + (gsize) B * H;
-  gsize bwd = (gsize) 4 * N * H + (gsize) 2 * B * H;
+  gsize fwd = (gsize) 4 * N * H + (gsize) 4 * H * H + (gsize) B * H + (gsize) 3 * H;
+  gsize bwd = (gsize) 4 * N * H + (gsize) 2 * B * H + H;
   return MAX (fwd, bwd);
 }
 
 /* One row: gates holds the pre-activations (4H) and gets the activations;
- * c holds c_prev (ignored when fresh) and gets c'. */
-static void
-lstm_row_forward (gint H, gfloat *restrict gates, gfloat *restrict c, gboolean fresh,
-    gfloat *restrict h, gfloat *restrict c_prev_out, gfloat *restrict tanh_c_out)
+ * c holds c_prev and gets c'; c_prev and tanh(c') also go to the cache rows. */
+CELL_VECTORIZE static void
+lstm_row_forward (gint H, gfloat *restrict gates, gfloat *restrict c, gfloat *restrict h,
+    gfloat *restrict c_prev_out, gfloat *restrict tanh_c_out)
 {
   gfloat *gi = gates, *gf = gates + H, *gg = gates + 2 * H, *go = gates + 3 * H;
   for (gint j = 0; j < H; j++) {
@@ -36,7 +37,7 @@ lstm_row_forward (gint H, gfloat *restrict gates, gfloat *restrict c, gboolean f
     gfloat f = cell_sigmoidf (gf[j]);
     gfloat g = cell_tanhf (gg[j]);
     gfloat o = cell_sigmoidf (go[j]);
-    gfloat cp = fresh ? 0.0f : c[j];
+    gfloat cp = c[j];
     gfloat cn = f * cp + i * g;
     gfloat tc = cell_tanhf (cn);
     gi[j] = i;
@@ -45,10 +46,8 @@ lstm_row_forward (gint H, gfloat *restrict gates, gfloat *restrict c, gboolean f
     go[j] = o;
     c[j] = cn;
     h[j] = o * tc;
-    if (c_prev_out) {
-      c_prev_out[j] = cp;
-      tanh_c_out[j] = tc;
-    }
+    c_prev_out[j] = cp;
+    tanh_c_out[j] = tc;
   }
 }
 
@@ -57,13 +56,18 @@ seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
     gfloat *c_n, gfloat *cache, gfloat *scratch)
 {
-  const gint N = pack->N, GH = 4 * H;
+  const gint N = pack->N, B = pack->B, GH = 4 * H;
   gfloat *h_prev_cache = cache;
   gfloat *gates = cache ? cache + (gsize) N * H : scratch;
   gfloat *c_prev_cache = cache ? gates + (gsize) N * GH : NULL;
   gfloat *tanh_c_cache = cache ? c_prev_cache + (gsize) N * H : NULL;
-  gfloat *c_state = scratch + (cache ? 0 : (gsize) N * GH);   /* B x H */
+  gfloat *w_hh_t = scratch + (cache ? 0 : (gsize) N * GH);   /* H x 4H */
+  gfloat *c_state = w_hh_t + (gsize) H * GH;                  /* B x H */
+  gfloat *zeros = c_state + (gsize) B * H;                    /* H */
+  gfloat *sink = zeros + H;                                   /* 2H, cache rows when no cache */
 
+  memset (zeros, 0, sizeof (gfloat) * H);
+  seqnn_cells_transpose (GH, H, w->w_hh, w_hh_t);
   seqnn_cells_input_projection (N, I, GH, GH, x, w, gates);
 
   for (gint k = 0; k < pack->T; k++) {
@@ -74,17 +78,17 @@ seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     gfloat *g_t = gates + (gsize) off * GH;
 
     if (n_cont > 0) /* g_t[0..n_cont) += h_prev (n_cont x H) . W_hh^T (H x 4H) */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n_cont, GH, H,
-          1.0f, h_prev, y_stride, w->w_hh, H, 1.0f, g_t, GH);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, GH, H,
+          1.0f, h_prev, y_stride, w_hh_t, GH, 1.0f, g_t, GH);
+    memset (c_state + (gsize) n_cont * H, 0, sizeof (gfloat) * H * (rows - n_cont));
 
     for (gint b = 0; b < rows; b++) {
       const gsize r = (gsize) off + b;
-      const gboolean fresh = b >= n_cont;
       if (cache)
-        cell_copy_row (h_prev_cache + r * H, fresh ? NULL : h_prev + (gsize) b * y_stride, H);
-      lstm_row_forward (H, g_t + (gsize) b * GH, c_state + (gsize) b * H, fresh,
-          y + r * y_stride, cache ? c_prev_cache + r * H : NULL,
-          cache ? tanh_c_cache + r * H : NULL);
+        memcpy (h_prev_cache + r * H, b < n_cont ? h_prev + (gsize) b * y_stride : zeros,
+            sizeof (gfloat) * H);
+      lstm_row_forward (H, g_t + (gsize) b * GH, c_state + (gsize) b * H, y + r * y_stride,
+          cache ? c_prev_cache + r * H : sink, cache ? tanh_c_cache + r * H : sink + H);
     }
 
     for (gint b = cell_n_final (pack, reverse, t); b < rows; b++) {
@@ -98,7 +102,7 @@ seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
 
 /* One row: dh is the carried gradient of h (dy added here), dc the carried
  * gradient of c, which becomes that of c_prev. Writes dG (4H) of the pre-activations. */
-static void
+CELL_VECTORIZE static void
 lstm_row_backward (gint H, const gfloat *restrict gates, const gfloat *restrict c_prev,
     const gfloat *restrict tanh_c, const gfloat *restrict dy, const gfloat *restrict dh,
     gfloat *restrict dc, gfloat *restrict dG)
@@ -106,7 +110,7 @@ lstm_row_backward (gint H, const gfloat *restrict gates, const gfloat *restrict 
   const gfloat *gi = gates, *gf = gates + H, *gg = gates + 2 * H, *go = gates + 3 * H;
   for (gint j = 0; j < H; j++) {
     gfloat i = gi[j], f = gf[j], g = gg[j], o = go[j], tc = tanh_c[j];
-    gfloat dhj = dh[j] + (dy ? dy[j] : 0.0f);
+    gfloat dhj = dh[j] + dy[j];
     gfloat dcj = dc[j] + dhj * o * (1.0f - tc * tc);
     dG[j] = dcj * g * i * (1.0f - i);
     dG[H + j] = dcj * c_prev[j] * f * (1.0f - f);
@@ -130,7 +134,9 @@ seqnn_lstm_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
   gfloat *dG = scratch;                        /* N x 4H */
   gfloat *dh = dG + (gsize) N * GH;            /* B x H */
   gfloat *dc = dh + (gsize) B * H;             /* B x H */
+  gfloat *zeros = dc + (gsize) B * H;          /* H: dy when there is none */
 
+  memset (zeros, 0, sizeof (gfloat) * H);
   for (gint k = pack->T - 1; k >= 0; k--) {
     const gint t = cell_step (pack, reverse, k);
     const gint rows = pack->batch_sizes[t], off = pack->step_offset[t];
@@ -143,7 +149,7 @@ seqnn_lstm_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     for (gint b = 0; b < rows; b++) {
       const gsize r = (gsize) off + b;
       lstm_row_backward (H, gates + r * GH, c_prev_cache + r * H, tanh_c_cache + r * H,
-          dy ? dy + r * dy_stride : NULL, dh + (gsize) b * H, dc + (gsize) b * H, dG + r * GH);
+          dy ? dy + r * dy_stride : zeros, dh + (gsize) b * H, dc + (gsize) b * H, dG + r * GH);
     }
     if (n_cont > 0) /* dh[0..n_cont) = dG_t (n_cont x 4H) . W_hh (4H x H) */
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, GH,
