@@ -1,0 +1,402 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Convert between PyTorch classifiers and seqnn model files.
+
+  convert.py to-seqnn STATE_DICT.pt --vocab vocab.txt --labels labels.txt [--cell lstm] [--head last] OUT.model
+  convert.py to-torch IN.model OUT.pt [--split] [--names seqnn|lesson]
+  convert.py info IN.model
+
+The model file layout (safetensors with seqnn metadata and a SHA-256
+checksum) is described in models/README-format.md and lib/seqnn/classifier.h.
+Reading and writing model files needs json, numpy and struct only; torch is
+imported only to read or write .pt files.
+
+The architecture is inferred from the state_dict: cell from the gate rows of
+weight_hh (4H LSTM, 3H GRU, H Elman RNN; rnn-tanh unless --cell rnn-relu),
+layers and direction from the tensor names. The head (last/mean/max) is not in
+a state_dict and must be given when it is not "last". Module names of common
+classifiers ("emb.", "embeddings.", "lstm.", "gru.", "encoder.", "linear.",
+"classifier.", a "module." prefix...) are mapped onto seqnn's
+"embedding.", "rnn.", "fc.".
+"""
+import argparse
+import collections
+import hashlib
+import json
+import os
+import re
+import struct
+import sys
+import tempfile
+
+import numpy as np
+
+FORMAT_NAME = "seqnn"
+FORMAT_VERSION = 1
+TOKENIZER_NAME = "basic_english"
+HEADER_MAX_BYTES = 100 * 1024 * 1024
+CELLS = {"rnn-tanh": 1, "rnn-relu": 1, "lstm": 4, "gru": 3}
+HEADS = ("last", "mean", "max")
+RESERVED_KEYS = ("seqnn.version", "seqnn.cell", "seqnn.embed_dim", "seqnn.hidden_dim",
+                 "seqnn.num_layers", "seqnn.bidirectional", "seqnn.head", "seqnn.num_classes",
+                 "seqnn.vocab_size", "seqnn.padding_idx", "seqnn.dropout", "seqnn.tokenizer",
+                 "seqnn.labels", "seqnn.vocab", "seqnn.checksum")
+
+# Prefixes of other classifiers' module names -> seqnn's (first match wins).
+NAME_MAP = [
+    ("module.", ""),  # nn.DataParallel
+    ("embedding.", "embedding."), ("emb.", "embedding."), ("embed.", "embedding."),
+    ("embeddings.", "embedding."), ("encoder.embedding.", "embedding."),
+    ("rnn.", "rnn."), ("lstm.", "rnn."), ("gru.", "rnn."), ("encoder.", "rnn."),
+    ("fc.", "fc."), ("linear.", "fc."), ("classifier.", "fc."), ("out.", "fc."),
+    ("head.", "fc."), ("decoder.", "fc."), ("output.", "fc."),
+]
+
+
+class FormatError(Exception):
+    """A model file or state_dict that cannot be used; the message says why."""
+
+
+# ---- Architecture ---------------------------------------------------------------------------
+
+def default_config():
+    return dict(cell="lstm", vocab_size=0, embed_dim=64, hidden_dim=32, num_layers=1,
+                bidirectional=False, head="last", num_classes=4, padding_idx=-1, dropout=0.0)
+
+
+def default_tokenizer():
+    return dict(name=TOKENIZER_NAME, lowercase=True, strip_markup=False, max_tokens=0)
+
+
+def tensor_shapes(config):
+    """(name, shape) in seqnn's (= torch's state_dict) order."""
+    G, H, E = CELLS[config["cell"]], config["hidden_dim"], config["embed_dim"]
+    dirs = 2 if config["bidirectional"] else 1
+    out = [("embedding.weight", (config["vocab_size"], E))]
+    for layer in range(config["num_layers"]):
+        inp = E if layer == 0 else dirs * H
+        for d in range(dirs):
+            sfx = "_l%d%s" % (layer, "_reverse" if d else "")
+            out += [("rnn.weight_ih" + sfx, (G * H, inp)), ("rnn.weight_hh" + sfx, (G * H, H)),
+                    ("rnn.bias_ih" + sfx, (G * H,)), ("rnn.bias_hh" + sfx, (G * H,))]
+    out += [("fc.weight", (config["num_classes"], dirs * H)), ("fc.bias", (config["num_classes"],))]
+    return out
+
+
+def map_names(state_dict, extra_map=()):
+    """Renames a state_dict's keys onto seqnn's module names."""
+    rules = list(extra_map) + NAME_MAP
+    out = collections.OrderedDict()
+    for name, value in state_dict.items():
+        new = name
+        while new.startswith("module."):
+            new = new[len("module."):]
+        for old, repl in rules:
+            if old != "module." and new.startswith(old):
+                new = repl + new[len(old):]
+                break
+        if new in out:
+            raise FormatError("two tensors map to %r (second: %r)" % (new, name))
+        out[new] = value
+    return out
+
+
+def infer_config(state_dict, cell=None, head="last", padding_idx=-1, dropout=0.0):
+    """Architecture from a (seqnn-named) state_dict of numpy arrays."""
+    for needed in ("embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "fc.weight"):
+        if needed not in state_dict:
+            raise FormatError("state_dict has no %r (tensors: %s)" % (needed, ", ".join(state_dict)))
+    V, E = state_dict["embedding.weight"].shape
+    GH, H = state_dict["rnn.weight_hh_l0"].shape
+    if GH % H:
+        raise FormatError("rnn.weight_hh_l0 has %d rows, not a multiple of hidden %d" % (GH, H))
+    G = GH // H
+    by_gates = {1: "rnn-tanh", 4: "lstm", 3: "gru"}
+    if G not in by_gates:
+        raise FormatError("rnn.weight_hh_l0 has %d gates: not an RNN (1), GRU (3) or LSTM (4)" % G)
+    if cell is None:
+        cell = by_gates[G]
+    elif CELLS.get(cell) != G:
+        raise FormatError("cell %r has %s gates but the state_dict has %d" % (cell, CELLS.get(cell), G))
+    layers = set()
+    for name in state_dict:
+        m = re.match(r"rnn\.weight_ih_l(\d+)$", name)
+        if m:
+            layers.add(int(m.group(1)))
+    num_layers = max(layers) + 1
+    if layers != set(range(num_layers)):
+        raise FormatError("layers %s are not 0..%d" % (sorted(layers), num_layers - 1))
+    bidirectional = "rnn.weight_ih_l0_reverse" in state_dict
+    C = state_dict["fc.weight"].shape[0]
+    if head not in HEADS:
+        raise FormatError("head %r is not one of %s" % (head, ", ".join(HEADS)))
+    return dict(cell=cell, vocab_size=int(V), embed_dim=int(E), hidden_dim=int(H),
+                num_layers=num_layers, bidirectional=bidirectional, head=head,
+                num_classes=int(C), padding_idx=int(padding_idx), dropout=float(dropout))
+
+
+def check_tensors(tensors, config):
+    """Same names and shapes as the architecture; missing biases (bias=False) become zeros."""
+    expected = tensor_shapes(config)
+    out = collections.OrderedDict()
+    for name, shape in expected:
+        if name not in tensors:
+            if ".bias_" in name:
+                out[name] = np.zeros(shape, dtype=np.float32)
+                continue
+            raise FormatError("missing tensor %r" % name)
+        t = np.asarray(tensors[name])
+        if tuple(t.shape) != tuple(shape):
+            raise FormatError("tensor %r has shape %s, expected %s" % (name, list(t.shape), list(shape)))
+        out[name] = np.ascontiguousarray(t, dtype=np.float32)
+    extra = set(tensors) - set(out)
+    if extra:
+        raise FormatError("unexpected tensors: %s" % ", ".join(sorted(extra)))
+    return out
+
+
+# ---- Model files --------------------------------------------------------------------------
+
+def _field(h, text):
+    b = text.encode("utf-8")
+    h.update(struct.pack("<Q", len(b)))
+    h.update(b)
+
+
+def compute_checksum(entries, metadata, data):
+    """entries: {name: (dtype, shape, (begin, end))}; see classifier.h for the definition."""
+    h = hashlib.sha256()
+    for name in sorted(entries, key=lambda n: n.encode("utf-8")):
+        dtype, shape, (begin, end) = entries[name]
+        _field(h, name)
+        _field(h, dtype)
+        _field(h, ",".join(str(int(d)) for d in shape))
+        _field(h, "%d,%d" % (begin, end))
+    for key in sorted(metadata, key=lambda k: k.encode("utf-8")):
+        if key != "seqnn.checksum":
+            _field(h, key)
+            _field(h, metadata[key])
+    h.update(data)
+    return "sha256:" + h.hexdigest()
+
+
+def _bool(value):
+    return "true" if value else "false"
+
+
+def write_model(path, tensors, config, vocab, labels, tokenizer=None, metadata=None):
+    """Writes a seqnn model file atomically. tensors: {name: array} (any order)."""
+    tensors = check_tensors(tensors, config)
+    if len(vocab) != config["vocab_size"]:
+        raise FormatError("vocabulary has %d tokens, embedding %d rows" % (len(vocab), config["vocab_size"]))
+    if len(set(vocab)) != len(vocab):
+        raise FormatError("vocabulary has duplicate tokens")
+    if list(vocab[:2]) != ["<unk>", "<pad>"]:
+        raise FormatError("vocabulary must start with <unk>, <pad> (found %r)" % (list(vocab[:2]),))
+    if len(labels) != config["num_classes"]:
+        raise FormatError("%d labels for %d classes" % (len(labels), config["num_classes"]))
+    tok = default_tokenizer()
+    tok.update(tokenizer or {})
+    meta = {}
+    for key, value in (metadata or {}).items():
+        if key.startswith("seqnn.") or key == "format":
+            raise FormatError("metadata key %r is reserved" % key)
+        meta[str(key)] = str(value)
+    meta.update({
+        "format": FORMAT_NAME, "seqnn.version": str(FORMAT_VERSION),
+        "seqnn.cell": config["cell"], "seqnn.embed_dim": str(config["embed_dim"]),
+        "seqnn.hidden_dim": str(config["hidden_dim"]), "seqnn.num_layers": str(config["num_layers"]),
+        "seqnn.bidirectional": _bool(config["bidirectional"]), "seqnn.head": config["head"],
+        "seqnn.num_classes": str(config["num_classes"]), "seqnn.vocab_size": str(config["vocab_size"]),
+        "seqnn.padding_idx": str(config["padding_idx"]),
+        "seqnn.dropout": format(float(np.float32(config["dropout"])), ".9g"),
+        "seqnn.tokenizer": json.dumps(dict(name=tok["name"], lowercase=bool(tok["lowercase"]),
+                                           strip_markup=bool(tok["strip_markup"]),
+                                           max_tokens=int(tok["max_tokens"]))),
+        "seqnn.labels": json.dumps(list(labels)),
+        "seqnn.vocab": json.dumps(list(vocab)),
+    })
+    entries, chunks, offset = {}, [], 0
+    for name, t in tensors.items():
+        raw = t.astype("<f4").tobytes()
+        entries[name] = ("F32", t.shape, (offset, offset + len(raw)))
+        chunks.append(raw)
+        offset += len(raw)
+    data = b"".join(chunks)
+    meta["seqnn.checksum"] = compute_checksum(entries, meta, data)
+    header = {name: {"dtype": d, "shape": [int(x) for x in s], "data_offsets": list(o)}
+              for name, (d, s, o) in entries.items()}
+    header["__metadata__"] = dict(sorted(meta.items()))
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(struct.pack("<Q", len(text)))
+            f.write(text)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def read_model(path):
+    """Returns dict(tensors, config, vocab, labels, tokenizer, metadata); checks the checksum."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    if len(blob) < 8:
+        raise FormatError("%s: too short" % path)
+    (n,) = struct.unpack("<Q", blob[:8])
+    if n > HEADER_MAX_BYTES or n > len(blob) - 8:
+        raise FormatError("%s: header length %d is absurd" % (path, n))
+    header = json.loads(blob[8:8 + n].decode("utf-8"))
+    data = blob[8 + n:]
+    meta = header.pop("__metadata__", None)
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise FormatError("%s: not a seqnn model" % path)
+    if int(meta["seqnn.version"]) > FORMAT_VERSION:
+        raise FormatError("%s: format version %s is newer than %d" % (path, meta["seqnn.version"], FORMAT_VERSION))
+    entries, tensors = {}, {}
+    for name, e in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        if e["dtype"] != "F32":
+            raise FormatError("%s: tensor %r has dtype %s" % (path, name, e["dtype"]))
+        begin, end = e["data_offsets"]
+        entries[name] = (e["dtype"], e["shape"], (begin, end))
+        tensors[name] = np.frombuffer(data, dtype="<f4", count=(end - begin) // 4, offset=begin).reshape(e["shape"])
+    if compute_checksum(entries, meta, data) != meta.get("seqnn.checksum", ""):
+        raise FormatError("%s: checksum mismatch" % path)
+    config = dict(cell=meta["seqnn.cell"], head=meta["seqnn.head"],
+                  bidirectional=meta["seqnn.bidirectional"] == "true",
+                  dropout=float(meta["seqnn.dropout"]),
+                  **{k: int(meta["seqnn." + k]) for k in ("vocab_size", "embed_dim", "hidden_dim",
+                                                           "num_layers", "num_classes", "padding_idx")})
+    tensors = check_tensors(tensors, config)  # in seqnn order, shapes checked
+    user = {k: v for k, v in meta.items() if not k.startswith("seqnn.") and k != "format"}
+    return dict(tensors=tensors, config=config, vocab=json.loads(meta["seqnn.vocab"]),
+                labels=json.loads(meta["seqnn.labels"]), tokenizer=json.loads(meta["seqnn.tokenizer"]),
+                metadata=user)
+
+
+# ---- torch side -------------------------------------------------------------------------
+
+def read_lines(path):
+    """vocab.txt / labels.txt: one entry per line (a JSON list is accepted too)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if path.endswith(".json"):
+        return list(json.loads(text))
+    return [line for line in text.split("\n") if line != ""]
+
+
+def load_state_dict(path):
+    import torch
+    obj = torch.load(path, map_location="cpu")
+    extra = {}
+    if isinstance(obj, torch.nn.Module):
+        obj = obj.state_dict()
+    elif isinstance(obj, dict) and "state_dict" in obj:
+        extra = {k: v for k, v in obj.items() if k != "state_dict"}
+        obj = obj["state_dict"]
+    return collections.OrderedDict((k, v.detach().cpu().float().numpy()) for k, v in obj.items()), extra
+
+
+def to_seqnn(state_dict, out_path, vocab, labels, cell=None, head="last", padding_idx=-1,
+             dropout=0.0, tokenizer=None, metadata=None, name_map=()):
+    """state_dict: {name: numpy array or torch tensor}."""
+    sd = collections.OrderedDict()
+    for k, v in state_dict.items():
+        sd[k] = v.detach().cpu().float().numpy() if hasattr(v, "detach") else np.asarray(v, np.float32)
+    sd = map_names(sd, name_map)
+    config = infer_config(sd, cell=cell, head=head, padding_idx=padding_idx, dropout=dropout)
+    write_model(out_path, sd, config, vocab, labels, tokenizer, metadata)
+    return config
+
+
+LESSON_NAMES = [("embedding.", "emb.")]
+
+
+def to_torch(model_path, out_path, split=False, names="seqnn"):
+    """Writes {"state_dict", "vocab", "labels", "config", "tokenizer", "metadata"} to out_path,
+    or with split the bare state_dict there and vocab.txt / labels.txt / config.json beside it."""
+    import torch
+    m = read_model(model_path)
+    sd = collections.OrderedDict()
+    for name, t in m["tensors"].items():
+        if names == "lesson":
+            for old, new in LESSON_NAMES:
+                if name.startswith(old):
+                    name = new + name[len(old):]
+        sd[name] = torch.from_numpy(np.array(t, dtype=np.float32))
+    if split:
+        torch.save(sd, out_path)
+        base = os.path.splitext(out_path)[0]
+        for suffix, items in (("vocab.txt", m["vocab"]), ("labels.txt", m["labels"])):
+            if any("\n" in s or s == "" for s in items):
+                raise FormatError("%s: an entry holds a newline or is empty; use the single-file form" % suffix)
+            with open(base + "." + suffix, "w", encoding="utf-8") as f:
+                f.write("".join(s + "\n" for s in items))
+        with open(base + ".config.json", "w", encoding="utf-8") as f:
+            json.dump(dict(config=m["config"], tokenizer=m["tokenizer"], metadata=m["metadata"]), f, indent=1)
+    else:
+        torch.save(dict(state_dict=sd, vocab=m["vocab"], labels=m["labels"], config=m["config"],
+                        tokenizer=m["tokenizer"], metadata=m["metadata"]), out_path)
+    return m
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    a = sub.add_parser("to-seqnn", help="torch state_dict (.pt) -> seqnn model file")
+    a.add_argument("state_dict")
+    a.add_argument("out")
+    a.add_argument("--vocab", required=True, help="one token per line, <unk> and <pad> first (or .json list)")
+    a.add_argument("--labels", required=True, help="one class name per line (or .json list)")
+    a.add_argument("--cell", choices=sorted(CELLS), help="default: from the gate count (rnn-tanh for RNN)")
+    a.add_argument("--head", choices=HEADS, default="last")
+    a.add_argument("--padding-idx", type=int, default=-1)
+    a.add_argument("--dropout", type=float, default=0.0)
+    a.add_argument("--no-lowercase", action="store_true")
+    a.add_argument("--strip-markup", action="store_true")
+    a.add_argument("--max-tokens", type=int, default=0)
+    a.add_argument("--map", action="append", default=[], metavar="OLD=NEW",
+                   help="extra module-name prefix mapping, e.g. --map enc.=rnn.")
+    a.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
+    b = sub.add_parser("to-torch", help="seqnn model file -> torch .pt")
+    b.add_argument("model")
+    b.add_argument("out")
+    b.add_argument("--split", action="store_true", help="bare state_dict plus .vocab.txt/.labels.txt/.config.json")
+    b.add_argument("--names", choices=("seqnn", "lesson"), default="seqnn",
+                   help="lesson: embedding. -> emb. as the lesson's module")
+    c = sub.add_parser("info", help="print a model file's architecture and metadata")
+    c.add_argument("model")
+    args = ap.parse_args(argv)
+    try:
+        if args.command == "to-seqnn":
+            sd, extra = load_state_dict(args.state_dict)
+            name_map = [tuple(m.split("=", 1)) for m in args.map]
+            meta = dict(kv.split("=", 1) for kv in args.meta)
+            tokenizer = dict(lowercase=not args.no_lowercase, strip_markup=args.strip_markup,
+                             max_tokens=args.max_tokens)
+            config = to_seqnn(sd, args.out, read_lines(args.vocab), read_lines(args.labels),
+                              cell=args.cell, head=args.head, padding_idx=args.padding_idx,
+                              dropout=args.dropout, tokenizer=tokenizer, metadata=meta, name_map=name_map)
+            print(json.dumps(config))
+        elif args.command == "to-torch":
+            to_torch(args.model, args.out, split=args.split, names=args.names)
+        else:
+            m = read_model(args.model)
+            print(json.dumps(dict(config=m["config"], tokenizer=m["tokenizer"], labels=m["labels"],
+                                  vocab_size=len(m["vocab"]), metadata=m["metadata"]), indent=1))
+    except (FormatError, OSError, KeyError, ValueError) as e:
+        print("convert.py: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
