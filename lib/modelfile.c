@@ -1183,7 +1183,7 @@ seqnn_classifier_load (const gchar *path, GError **error)
     g_checksum_update (checksum, (const guchar *) (params + entries[i].info->offset),
         entries[i].info->numel * sizeof (gfloat));
   gchar *actual_checksum = checksum_finish (checksum);
-  gboolean checksum_ok = g_ascii_strcasecmp (actual_checksum, stored_checksum) == 0;
+  gboolean checksum_ok = strcmp (actual_checksum, stored_checksum) == 0;
   g_free (actual_checksum);
   if (!checksum_ok) {
     corrupt (error, path, "checksum mismatch: the tensors or metadata were altered or damaged");
