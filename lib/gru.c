@@ -14,19 +14,20 @@ seqnn_gru_cache_size (gint N, gint B, gint H)
   return (gsize) 5 * N * H;
 }
 
-/* Forward: gates when no cache (N x 3H) + h W_hh^T of a step (B x 3H).
- * Backward: dG, dG_hh (N x 3H each) + dh (B x H). */
+/* Forward: gates when no cache (N x 3H), W_hh^T (H x 3H), h W_hh^T of a step
+ * (B x 3H), a zero row (3H) and a sink row (H).
+ * Backward: dG, dG_hh (N x 3H each) + dh (B x H) + a zero row (H). */
 gsize
 seqnn_gru_scratch_size (gint N, gint B, gint I, gint H)
 {
-  gsize fwd = (gsize) 3 * N * H + (gsize) 3 * B * H;
-  gsize bwd = (gsize) 6 * N * H + (gsize) B * H;
+  gsize fwd = (gsize) 3 * N * H + (gsize) 3 * H * H + (gsize) 3 * B * H + (gsize) 4 * H;
+  gsize bwd = (gsize) 6 * N * H + (gsize) B * H + H;
   return MAX (fwd, bwd);
 }
 
 /* One row: gates holds x W_ih^T + b_ih (+ b_hr, b_hz) and gets r, z, n;
- * hh is h_prev W_hh^T (NULL when fresh, as is h_prev). */
-static void
+ * hh is h_prev W_hh^T (zeros when fresh, as is h_prev). */
+CELL_VECTORIZE static void
 gru_row_forward (gint H, gfloat *restrict gates, const gfloat *restrict hh,
     const gfloat *restrict b_hh, const gfloat *restrict h_prev, gfloat *restrict h,
     gfloat *restrict hh_n_out)
@@ -34,17 +35,15 @@ gru_row_forward (gint H, gfloat *restrict gates, const gfloat *restrict hh,
   gfloat *gr = gates, *gz = gates + H, *gn = gates + 2 * H;
   const gfloat *b_hn = b_hh + 2 * H;
   for (gint j = 0; j < H; j++) {
-    gfloat r = cell_sigmoidf (gr[j] + (hh ? hh[j] : 0.0f));
-    gfloat z = cell_sigmoidf (gz[j] + (hh ? hh[H + j] : 0.0f));
-    gfloat hn = b_hn[j] + (hh ? hh[2 * H + j] : 0.0f);
+    gfloat r = cell_sigmoidf (gr[j] + hh[j]);
+    gfloat z = cell_sigmoidf (gz[j] + hh[H + j]);
+    gfloat hn = b_hn[j] + hh[2 * H + j];
     gfloat n = cell_tanhf (gn[j] + r * hn);
-    gfloat hp = h_prev ? h_prev[j] : 0.0f;
     gr[j] = r;
     gz[j] = z;
     gn[j] = n;
-    h[j] = (1.0f - z) * n + z * hp;
-    if (hh_n_out)
-      hh_n_out[j] = hn;
+    h[j] = (1.0f - z) * n + z * h_prev[j];
+    hh_n_out[j] = hn;
   }
 }
 
@@ -53,12 +52,17 @@ seqnn_gru_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
     gfloat *cache, gfloat *scratch)
 {
-  const gint N = pack->N, GH = 3 * H;
+  const gint N = pack->N, B = pack->B, GH = 3 * H;
   gfloat *h_prev_cache = cache;
   gfloat *gates = cache ? cache + (gsize) N * H : scratch;
   gfloat *hh_n_cache = cache ? gates + (gsize) N * GH : NULL;
-  gfloat *hh = scratch + (cache ? 0 : (gsize) N * GH);   /* B x 3H */
+  gfloat *w_hh_t = scratch + (cache ? 0 : (gsize) N * GH);   /* H x 3H */
+  gfloat *hh = w_hh_t + (gsize) H * GH;                       /* B x 3H */
+  gfloat *zeros = hh + (gsize) B * GH;                        /* 3H */
+  gfloat *sink = zeros + GH;                                  /* H: hh_n when no cache */
 
+  memset (zeros, 0, sizeof (gfloat) * GH);
+  seqnn_cells_transpose (GH, H, w->w_hh, w_hh_t);
   seqnn_cells_input_projection (N, I, GH, 2 * H, x, w, gates);
 
   for (gint k = 0; k < pack->T; k++) {
@@ -69,17 +73,17 @@ seqnn_gru_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     gfloat *g_t = gates + (gsize) off * GH;
 
     if (n_cont > 0) /* hh (n_cont x 3H) = h_prev (n_cont x H) . W_hh^T (H x 3H) */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n_cont, GH, H,
-          1.0f, h_prev, y_stride, w->w_hh, H, 0.0f, hh, GH);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, GH, H,
+          1.0f, h_prev, y_stride, w_hh_t, GH, 0.0f, hh, GH);
 
     for (gint b = 0; b < rows; b++) {
       const gsize r = (gsize) off + b;
       const gboolean fresh = b >= n_cont;
-      const gfloat *hp = fresh ? NULL : h_prev + (gsize) b * y_stride;
+      const gfloat *hp = fresh ? zeros : h_prev + (gsize) b * y_stride;
       if (cache)
-        cell_copy_row (h_prev_cache + r * H, hp, H);
-      gru_row_forward (H, g_t + (gsize) b * GH, fresh ? NULL : hh + (gsize) b * GH, w->b_hh, hp,
-          y + r * y_stride, cache ? hh_n_cache + r * H : NULL);
+        memcpy (h_prev_cache + r * H, hp, sizeof (gfloat) * H);
+      gru_row_forward (H, g_t + (gsize) b * GH, fresh ? zeros : hh + (gsize) b * GH, w->b_hh, hp,
+          y + r * y_stride, cache ? hh_n_cache + r * H : sink);
     }
 
     if (h_n)
@@ -91,7 +95,7 @@ seqnn_gru_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
 /* One row: dh is the carried gradient of h (dy added here) and gets the
  * direct part z*dh of h_prev's gradient; writes dG (3H) of the input-side
  * pre-activations and dG_hh (3H) of the hidden-side ones (n's is scaled by r). */
-static void
+CELL_VECTORIZE static void
 gru_row_backward (gint H, const gfloat *restrict gates, const gfloat *restrict hh_n,
     const gfloat *restrict h_prev, const gfloat *restrict dy, gfloat *restrict dh,
     gfloat *restrict dG, gfloat *restrict dG_hh)
@@ -99,7 +103,7 @@ gru_row_backward (gint H, const gfloat *restrict gates, const gfloat *restrict h
   const gfloat *gr = gates, *gz = gates + H, *gn = gates + 2 * H;
   for (gint j = 0; j < H; j++) {
     gfloat r = gr[j], z = gz[j], n = gn[j];
-    gfloat dhj = dh[j] + (dy ? dy[j] : 0.0f);
+    gfloat dhj = dh[j] + dy[j];
     gfloat dn = dhj * (1.0f - z) * (1.0f - n * n);
     gfloat dz = dhj * (h_prev[j] - n) * z * (1.0f - z);
     gfloat dr = dn * hh_n[j] * r * (1.0f - r);
@@ -118,14 +122,16 @@ seqnn_gru_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     const gfloat *x, const SeqnnCellWeights *w, const gfloat *dy, gint dy_stride,
     const gfloat *dh_n, const gfloat *cache, gfloat *dx, SeqnnCellGrads *grads, gfloat *scratch)
 {
-  const gint N = pack->N, GH = 3 * H;
+  const gint N = pack->N, B = pack->B, GH = 3 * H;
   const gfloat *h_prev_cache = cache;
   const gfloat *gates = cache + (gsize) N * H;
   const gfloat *hh_n_cache = gates + (gsize) N * GH;
   gfloat *dG = scratch;                          /* N x 3H */
   gfloat *dG_hh = dG + (gsize) N * GH;           /* N x 3H */
   gfloat *dh = dG_hh + (gsize) N * GH;           /* B x H */
+  gfloat *zeros = dh + (gsize) B * H;            /* H: dy when there is none */
 
+  memset (zeros, 0, sizeof (gfloat) * H);
   for (gint k = pack->T - 1; k >= 0; k--) {
     const gint t = cell_step (pack, reverse, k);
     const gint rows = pack->batch_sizes[t], off = pack->step_offset[t];
@@ -136,7 +142,7 @@ seqnn_gru_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     for (gint b = 0; b < rows; b++) {
       const gsize r = (gsize) off + b;
       gru_row_backward (H, gates + r * GH, hh_n_cache + r * H, h_prev_cache + r * H,
-          dy ? dy + r * dy_stride : NULL, dh + (gsize) b * H, dG + r * GH, dG_hh + r * GH);
+          dy ? dy + r * dy_stride : zeros, dh + (gsize) b * H, dG + r * GH, dG_hh + r * GH);
     }
     if (n_cont > 0) /* dh[0..n_cont) += dG_hh_t (n_cont x 3H) . W_hh (3H x H) */
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, GH,

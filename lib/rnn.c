@@ -13,29 +13,34 @@ seqnn_rnn_cache_size (gint N, gint B, gint H)
   return (gsize) 2 * N * H;
 }
 
-/* Forward: pre-activations when no cache (N x H). Backward: dG (N x H) + dh (B x H). */
+/* Forward: pre-activations when no cache (N x H), W_hh^T (H x H), a zero row (H).
+ * Backward: dG (N x H) + dh (B x H) + a zero row (H). */
 gsize
 seqnn_rnn_scratch_size (gint N, gint B, gint I, gint H)
 {
-  return (gsize) N * H + (gsize) B * H;
+  gsize fwd = (gsize) N * H + (gsize) H * H + H;
+  gsize bwd = (gsize) N * H + (gsize) B * H + H;
+  return MAX (fwd, bwd);
 }
 
 /* One row: pre holds the pre-activations and gets h', also written to y. */
-static void
-rnn_row_forward (gboolean relu, gint H, gfloat *restrict pre, gfloat *restrict y)
+CELL_VECTORIZE static void
+rnn_row_forward_tanh (gint H, gfloat *restrict pre, gfloat *restrict y)
 {
-  if (relu) {
-    for (gint j = 0; j < H; j++) {
-      gfloat h = pre[j] > 0.0f ? pre[j] : 0.0f;
-      pre[j] = h;
-      y[j] = h;
-    }
-  } else {
-    for (gint j = 0; j < H; j++) {
-      gfloat h = cell_tanhf (pre[j]);
-      pre[j] = h;
-      y[j] = h;
-    }
+  for (gint j = 0; j < H; j++) {
+    gfloat h = cell_tanhf (pre[j]);
+    pre[j] = h;
+    y[j] = h;
+  }
+}
+
+CELL_VECTORIZE static void
+rnn_row_forward_relu (gint H, gfloat *restrict pre, gfloat *restrict y)
+{
+  for (gint j = 0; j < H; j++) {
+    gfloat h = pre[j] > 0.0f ? pre[j] : 0.0f;
+    pre[j] = h;
+    y[j] = h;
   }
 }
 
@@ -47,7 +52,11 @@ seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint 
   const gint N = pack->N;
   gfloat *h_prev_cache = cache;
   gfloat *pre = cache ? cache + (gsize) N * H : scratch;
+  gfloat *w_hh_t = scratch + (cache ? 0 : (gsize) N * H);   /* H x H */
+  gfloat *zeros = w_hh_t + (gsize) H * H;                    /* H */
 
+  memset (zeros, 0, sizeof (gfloat) * H);
+  seqnn_cells_transpose (H, H, w->w_hh, w_hh_t);
   seqnn_cells_input_projection (N, I, H, H, x, w, pre);
 
   for (gint k = 0; k < pack->T; k++) {
@@ -58,14 +67,18 @@ seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint 
     gfloat *p_t = pre + (gsize) off * H;
 
     if (n_cont > 0) /* p_t[0..n_cont) += h_prev (n_cont x H) . W_hh^T (H x H) */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n_cont, H, H,
-          1.0f, h_prev, y_stride, w->w_hh, H, 1.0f, p_t, H);
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, H,
+          1.0f, h_prev, y_stride, w_hh_t, H, 1.0f, p_t, H);
 
     for (gint b = 0; b < rows; b++) {
       const gsize r = (gsize) off + b;
       if (cache)
-        cell_copy_row (h_prev_cache + r * H, b >= n_cont ? NULL : h_prev + (gsize) b * y_stride, H);
-      rnn_row_forward (relu, H, p_t + (gsize) b * H, y + r * y_stride);
+        memcpy (h_prev_cache + r * H, b < n_cont ? h_prev + (gsize) b * y_stride : zeros,
+            sizeof (gfloat) * H);
+      if (relu)
+        rnn_row_forward_relu (H, p_t + (gsize) b * H, y + r * y_stride);
+      else
+        rnn_row_forward_tanh (H, p_t + (gsize) b * H, y + r * y_stride);
     }
 
     if (h_n)
@@ -75,13 +88,21 @@ seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint 
 }
 
 /* One row: dG = (dh + dy) * act'(h) */
-static void
-rnn_row_backward (gboolean relu, gint H, const gfloat *restrict h, const gfloat *restrict dy,
+CELL_VECTORIZE static void
+rnn_row_backward_tanh (gint H, const gfloat *restrict h, const gfloat *restrict dy,
+    const gfloat *restrict dh, gfloat *restrict dG)
+{
+  for (gint j = 0; j < H; j++)
+    dG[j] = (dh[j] + dy[j]) * (1.0f - h[j] * h[j]);
+}
+
+CELL_VECTORIZE static void
+rnn_row_backward_relu (gint H, const gfloat *restrict h, const gfloat *restrict dy,
     const gfloat *restrict dh, gfloat *restrict dG)
 {
   for (gint j = 0; j < H; j++) {
-    gfloat dhj = dh[j] + (dy ? dy[j] : 0.0f);
-    dG[j] = relu ? (h[j] > 0.0f ? dhj : 0.0f) : dhj * (1.0f - h[j] * h[j]);
+    gfloat d = dh[j] + dy[j];
+    dG[j] = h[j] > 0.0f ? d : 0.0f;
   }
 }
 
@@ -90,12 +111,14 @@ seqnn_rnn_backward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint
     const gfloat *x, const SeqnnCellWeights *w, const gfloat *dy, gint dy_stride,
     const gfloat *dh_n, const gfloat *cache, gfloat *dx, SeqnnCellGrads *grads, gfloat *scratch)
 {
-  const gint N = pack->N;
+  const gint N = pack->N, B = pack->B;
   const gfloat *h_prev_cache = cache;
   const gfloat *h_cache = cache + (gsize) N * H;
   gfloat *dG = scratch;                  /* N x H */
   gfloat *dh = dG + (gsize) N * H;       /* B x H */
+  gfloat *zeros = dh + (gsize) B * H;    /* H: dy when there is none */
 
+  memset (zeros, 0, sizeof (gfloat) * H);
   for (gint k = pack->T - 1; k >= 0; k--) {
     const gint t = cell_step (pack, reverse, k);
     const gint rows = pack->batch_sizes[t], off = pack->step_offset[t];
@@ -105,8 +128,11 @@ seqnn_rnn_backward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint
       cell_copy_row (dh + (gsize) b * H, dh_n ? dh_n + (gsize) b * H : NULL, H);
     for (gint b = 0; b < rows; b++) {
       const gsize r = (gsize) off + b;
-      rnn_row_backward (relu, H, h_cache + r * H, dy ? dy + r * dy_stride : NULL,
-          dh + (gsize) b * H, dG + r * H);
+      const gfloat *dy_r = dy ? dy + r * dy_stride : zeros;
+      if (relu)
+        rnn_row_backward_relu (H, h_cache + r * H, dy_r, dh + (gsize) b * H, dG + r * H);
+      else
+        rnn_row_backward_tanh (H, h_cache + r * H, dy_r, dh + (gsize) b * H, dG + r * H);
     }
     if (n_cont > 0) /* dh[0..n_cont) = dG_t (n_cont x H) . W_hh (H x H) */
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, H,
