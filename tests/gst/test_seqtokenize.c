@@ -175,6 +175,15 @@ watch_bus (GstHarness *h)
   return bus;
 }
 
+/* Drops pending messages (they hold the element) and detaches the bus. */
+static void
+unwatch_bus (GstHarness *h, GstBus *bus)
+{
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+}
+
 /* The text of the first message of that type ("" checks none was posted). */
 static gchar *
 pop_message_text (GstBus *bus, GstMessageType type)
@@ -685,8 +694,8 @@ GST_START_TEST (test_csv_unterminated_quote)
   fail_unless (strstr (message, "input:2") != NULL, "error does not name line 2: %s", message);
   g_free (message);
   g_ptr_array_unref (out);
+  unwatch_bus (h, bus);
   gst_harness_teardown (h);
-  gst_object_unref (bus);
 }
 
 GST_END_TEST;
@@ -708,8 +717,8 @@ GST_START_TEST (test_csv_bad_class)
   fail_unless (message != NULL);
   fail_unless (strstr (message, "input:2") != NULL, "error does not name line 2: %s", message);
   g_free (message);
+  unwatch_bus (h, bus);
   gst_harness_teardown (h);
-  gst_object_unref (bus);
 }
 
 GST_END_TEST;
@@ -741,8 +750,8 @@ GST_START_TEST (test_csv_skip_bad_records)
   fail_unless_equals_uint64 (skipped, 2);
   fail_unless_equals_uint64 (records, 3);
   g_ptr_array_unref (out);
+  unwatch_bus (h, bus);
   gst_harness_teardown (h);
-  gst_object_unref (bus);
 }
 
 GST_END_TEST;
@@ -947,6 +956,7 @@ GST_START_TEST (test_model_missing_or_corrupt)
     g_free (debug);
     gst_message_unref (msg);
     gst_element_set_state (element, GST_STATE_NULL);
+    gst_bus_set_flushing (bus, TRUE);
     gst_element_set_bus (element, NULL);
     gst_object_unref (bus);
     gst_object_unref (element);
@@ -963,7 +973,22 @@ GST_END_TEST;
 
 static gboolean have_pipeline_plugins;
 
-/* The test environment hides the system plugins; load the two the pipelines need. */
+/* subparse's regular expressions run as PCRE2 JIT code, which valgrind
+ * reports as uninitialised reads: these pipelines are skipped under it. */
+static gboolean
+skip_subparse_pipeline (const gchar *test)
+{
+  if (!have_pipeline_plugins)
+    return TRUE;
+  if (g_getenv ("SEQNN_UNDER_VALGRIND") != NULL) {
+    g_printerr ("SKIP %s under valgrind (PCRE2 JIT in subparse)\n", test);
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* The test environment may hide the system plugins; load the two the
+ * pipelines need unless the registry already has them. */
 static void
 load_system_plugins (void)
 {
@@ -971,10 +996,17 @@ load_system_plugins (void)
 
   have_pipeline_plugins = TRUE;
   for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    gchar *file = g_strdup_printf ("libgst%s.so", names[i]);
-    gchar *path = g_build_filename (GST_SYSTEM_PLUGINS_DIR, file, NULL);
+    gchar *file, *path;
     GError *error = NULL;
-    GstPlugin *plugin = gst_plugin_load_file (path, &error);
+    GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (), names[i]);
+
+    if (plugin != NULL) {
+      gst_object_unref (plugin);
+      continue;
+    }
+    file = g_strdup_printf ("libgst%s.so", names[i]);
+    path = g_build_filename (GST_SYSTEM_PLUGINS_DIR, file, NULL);
+    plugin = gst_plugin_load_file (path, &error);
 
     if (plugin == NULL) {
       g_printerr ("pipeline tests skipped: %s\n", error->message);
@@ -1040,7 +1072,7 @@ GST_START_TEST (test_pipeline_subparse)
   gchar *dir, *path, *description;
   GPtrArray *buffers;
 
-  if (!have_pipeline_plugins)
+  if (skip_subparse_pipeline ("test_pipeline_subparse"))
     return;
   dir = g_dir_make_tmp ("seqtokenize-XXXXXX", NULL);
   path = g_build_filename (dir, "small.srt", NULL);
@@ -1070,7 +1102,7 @@ GST_START_TEST (test_pipeline_real_subtitles)
   const gchar *data = g_getenv ("SEQNN_SHARED_DATA");
   const gchar *files[] = { "sintel_en.srt", "gst_subrip.srt", "elephants_dream_captions.en.vtt" };
 
-  if (!have_pipeline_plugins)
+  if (skip_subparse_pipeline ("test_pipeline_real_subtitles"))
     return;
   if (data == NULL || !g_file_test (data, G_FILE_TEST_IS_DIR)) {
     g_printerr ("SKIP test_pipeline_real_subtitles: SEQNN_SHARED_DATA not set or missing\n");
