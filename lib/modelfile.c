@@ -465,6 +465,17 @@ seqnn_classifier_save (const SeqnnClassifier *classifier, const gchar *path, GEr
   guint n_tensors = seqnn_model_get_n_tensors (model);
   gsize n_params = 0;
   const gfloat *params = seqnn_model_peek_params (model, &n_params);
+  /* A file that loading would refuse is not written. */
+  for (guint i = 0; i < n_tensors; i++) {
+    const SeqnnTensorInfo *info = seqnn_model_get_tensor (model, i);
+    for (gsize j = 0; j < info->numel; j++) {
+      if (!isfinite (params[info->offset + j])) {
+        g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC,
+            "cannot save: %s[%" G_GSIZE_FORMAT "] is not a finite number", info->name, j);
+        return FALSE;
+      }
+    }
+  }
   TensorEntry *entries = g_new0 (TensorEntry, n_tensors);
   guint64 offset = 0;
   for (guint i = 0; i < n_tensors; i++) {

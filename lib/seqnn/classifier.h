@@ -59,10 +59,16 @@ void seqnn_classifier_free (SeqnnClassifier *classifier);
 
 /* Validates everything (header length, JSON, dtypes, shapes against the
  * architecture, offsets inside the file and not overlapping, format version,
- * checksum); the message says what is wrong. */
+ * checksum, finite weights); the message says what is wrong:
+ * SEQNN_ERROR_CORRUPT for damaged or inconsistent files, SEQNN_ERROR_UNSUPPORTED
+ * for a newer format version, another tokenizer or checksum algorithm,
+ * SEQNN_ERROR_IO when the file cannot be read. */
 SeqnnClassifier *seqnn_classifier_load (const gchar *path, GError **error);
-/* Atomic: temp file in the same folder, fsync, rename; a failure leaves an
- * existing file at path untouched. */
+/* Atomic: temp file "<path>.XXXXXX" in the same folder, fsync, rename,
+ * fsync of the folder; a failure leaves an existing file at path untouched
+ * and no temporary behind; the message names the path and the OS reason
+ * (SEQNN_ERROR_IO). Non-finite parameters fail with SEQNN_ERROR_NUMERIC.
+ * The output is deterministic: saving what was loaded gives the same bytes. */
 gboolean seqnn_classifier_save (const SeqnnClassifier *classifier, const gchar *path, GError **error);
 
 /* Borrowed pointers, valid while the classifier lives. */

@@ -5,6 +5,7 @@
  * crash), atomic saves that leave an existing file intact on failure. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -697,6 +698,125 @@ test_framing (void)
   damage_teardown (&d);
 }
 
+/* ---- the checksum as documented in classifier.h ----------------------------- */
+
+static void
+doc_field (GChecksum *checksum, const gchar *text)
+{
+  guint64 len = GUINT64_TO_LE ((guint64) strlen (text));
+  g_checksum_update (checksum, (const guchar *) &len, 8);
+  g_checksum_update (checksum, (const guchar *) text, strlen (text));
+}
+
+static gint
+compare_cstr (gconstpointer a, gconstpointer b)
+{
+  return strcmp (a, b);
+}
+
+/* Written from the documentation alone, to hold the library to it. */
+static gchar *
+doc_checksum (JsonObject *root, const guint8 *data, gsize data_len)
+{
+  GChecksum *checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  GList *names = g_list_sort (json_object_get_members (root), compare_cstr);
+  for (GList *l = names; l; l = l->next) {
+    if (strcmp (l->data, "__metadata__") == 0)
+      continue;
+    JsonObject *tensor = json_object_get_object_member (root, l->data);
+    JsonArray *shape = json_object_get_array_member (tensor, "shape");
+    JsonArray *offsets = json_object_get_array_member (tensor, "data_offsets");
+    GString *shape_text = g_string_new (NULL);
+    for (guint d = 0; d < json_array_get_length (shape); d++)
+      g_string_append_printf (shape_text, "%s%" G_GINT64_FORMAT, d ? "," : "", json_array_get_int_element (shape, d));
+    gchar *offsets_text = g_strdup_printf ("%" G_GINT64_FORMAT ",%" G_GINT64_FORMAT,
+        json_array_get_int_element (offsets, 0), json_array_get_int_element (offsets, 1));
+    doc_field (checksum, l->data);
+    doc_field (checksum, json_object_get_string_member (tensor, "dtype"));
+    doc_field (checksum, shape_text->str);
+    doc_field (checksum, offsets_text);
+    g_string_free (shape_text, TRUE);
+    g_free (offsets_text);
+  }
+  g_list_free (names);
+  JsonObject *meta = json_object_get_object_member (root, "__metadata__");
+  GList *keys = g_list_sort (json_object_get_members (meta), compare_cstr);
+  for (GList *l = keys; l; l = l->next) {
+    if (strcmp (l->data, "seqnn.checksum") == 0)
+      continue;
+    doc_field (checksum, l->data);
+    doc_field (checksum, json_object_get_string_member (meta, l->data));
+  }
+  g_list_free (keys);
+  g_checksum_update (checksum, data, data_len);
+  gchar *text = g_strconcat ("sha256:", g_checksum_get_string (checksum), NULL);
+  g_checksum_free (checksum);
+  return text;
+}
+
+/* Sets fc.bias[0] to value, re-signs the file with the documented checksum. */
+static void
+write_patched (Damage *d, gfloat value)
+{
+  gsize len = 0;
+  guint8 *bytes = g_bytes_unref_to_data (g_bytes_ref (d->bytes), &len);
+  JsonParser *parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, (const gchar *) bytes + 8, (gssize) d->header_len, NULL));
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  guint8 *data = bytes + 8 + d->header_len;
+  gsize data_len = len - 8 - d->header_len;
+  gchar *stored = g_strdup (json_object_get_string_member (json_object_get_object_member (root, "__metadata__"),
+      "seqnn.checksum"));
+  gchar *computed = doc_checksum (root, data, data_len);
+  g_assert_cmpstr (computed, ==, stored);
+  gint64 at = get_offset (root, "fc.bias", 0);
+  memcpy (data + at, &value, sizeof value);
+  gchar *resigned = doc_checksum (root, data, data_len);
+  g_assert_cmpstr (resigned, !=, stored);
+  g_assert_cmpuint (strlen (resigned), ==, strlen (stored));
+  /* same length, so patch the header text in place */
+  gchar *where = g_strstr_len ((gchar *) bytes + 8, (gssize) d->header_len, stored);
+  g_assert_nonnull (where);
+  memcpy (where, resigned, strlen (resigned));
+  write_file (d->bad, bytes, len);
+  g_free (stored);
+  g_free (computed);
+  g_free (resigned);
+  g_object_unref (parser);
+  g_free (bytes);
+}
+
+static void
+test_checksum_definition (void)
+{
+  Damage d;
+  damage_setup (&d);
+  /* a re-signed change loads: the checksum is exactly what the header documents */
+  write_patched (&d, 0.5f);
+  GError *error = NULL;
+  SeqnnClassifier *c = seqnn_classifier_load (d.bad, &error);
+  g_assert_no_error (error);
+  const SeqnnModel *model = seqnn_classifier_peek_model (c);
+  const SeqnnTensorInfo *bias = seqnn_model_find_tensor (model, "fc.bias");
+  g_assert_cmpfloat (seqnn_model_peek_params (model, NULL)[bias->offset], ==, 0.5f);
+  /* a non-finite weight with a valid checksum is still refused */
+  write_patched (&d, NAN);
+  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "not a finite number");
+  write_patched (&d, -INFINITY);
+  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "not a finite number");
+  /* and never saved */
+  seqnn_model_get_params (seqnn_classifier_get_model (c), NULL)[bias->offset + 1] = NAN;
+  gchar *path = g_build_filename (d.dir, "nan.model", NULL);
+  g_assert_false (seqnn_classifier_save (c, path, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC);
+  g_assert_nonnull (strstr (error->message, "fc.bias[1]"));
+  g_clear_error (&error);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_free (path);
+  seqnn_classifier_free (c);
+  damage_teardown (&d);
+}
+
 /* ---- atomic saves ---------------------------------------------------------- */
 
 static void
@@ -814,6 +934,7 @@ main (int argc, char **argv)
   g_test_add_func ("/modelfile/damage/flips", test_flips);
   g_test_add_func ("/modelfile/damage/header-edits", test_header_edits);
   g_test_add_func ("/modelfile/damage/framing", test_framing);
+  g_test_add_func ("/modelfile/checksum-definition", test_checksum_definition);
   g_test_add_func ("/modelfile/save/failures", test_save_failures);
   g_test_add_func ("/modelfile/save/short-write", test_short_write);
   return g_test_run ();
