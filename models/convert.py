@@ -135,13 +135,14 @@ def infer_config(state_dict, cell=None, head="last", padding_idx=-1, dropout=0.0
                 num_classes=int(C), padding_idx=int(padding_idx), dropout=float(dropout))
 
 
-def check_tensors(tensors, config):
-    """Same names and shapes as the architecture; missing biases (bias=False) become zeros."""
+def check_tensors(tensors, config, zero_missing_biases=True):
+    """Same names and shapes as the architecture; missing recurrent biases
+    (a torch module built with bias=False) become zeros when allowed."""
     expected = tensor_shapes(config)
     out = collections.OrderedDict()
     for name, shape in expected:
         if name not in tensors:
-            if ".bias_" in name:
+            if zero_missing_biases and ".bias_" in name:
                 out[name] = np.zeros(shape, dtype=np.float32)
                 continue
             raise FormatError("missing tensor %r" % name)
@@ -261,13 +262,19 @@ def read_model(path):
         raise FormatError("%s: not a seqnn model" % path)
     if int(meta["seqnn.version"]) > FORMAT_VERSION:
         raise FormatError("%s: format version %s is newer than %d" % (path, meta["seqnn.version"], FORMAT_VERSION))
-    entries, tensors = {}, {}
+    entries, tensors, expected_begin = {}, {}, 0
     for name, e in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
         if e["dtype"] != "F32":
             raise FormatError("%s: tensor %r has dtype %s" % (path, name, e["dtype"]))
         begin, end = e["data_offsets"]
+        if begin != expected_begin or end - begin != 4 * int(np.prod(e["shape"], dtype=np.int64)):
+            raise FormatError("%s: tensor %r data_offsets %s overlap, leave a gap or disagree with its shape"
+                              % (path, name, e["data_offsets"]))
+        expected_begin = end
         entries[name] = (e["dtype"], e["shape"], (begin, end))
         tensors[name] = np.frombuffer(data, dtype="<f4", count=(end - begin) // 4, offset=begin).reshape(e["shape"])
+    if expected_begin != len(data):
+        raise FormatError("%s: tensors cover %d of the %d data bytes" % (path, expected_begin, len(data)))
     if compute_checksum(entries, meta, data) != meta.get("seqnn.checksum", ""):
         raise FormatError("%s: checksum mismatch" % path)
     config = dict(cell=meta["seqnn.cell"], head=meta["seqnn.head"],
@@ -275,7 +282,7 @@ def read_model(path):
                   dropout=float(meta["seqnn.dropout"]),
                   **{k: int(meta["seqnn." + k]) for k in ("vocab_size", "embed_dim", "hidden_dim",
                                                            "num_layers", "num_classes", "padding_idx")})
-    tensors = check_tensors(tensors, config)  # in seqnn order, shapes checked
+    tensors = check_tensors(tensors, config, zero_missing_biases=False)  # seqnn order, shapes checked
     user = {k: v for k, v in meta.items() if not k.startswith("seqnn.") and k != "format"}
     return dict(tensors=tensors, config=config, vocab=json.loads(meta["seqnn.vocab"]),
                 labels=json.loads(meta["seqnn.labels"]), tokenizer=json.loads(meta["seqnn.tokenizer"]),

@@ -80,12 +80,12 @@ def check_torch(tmp):
         subprocess.check_call([sys.executable, script, "to-torch", "--split", path, split])
         base = os.path.splitext(split)[0]
         cli_out = os.path.join(tmp, name + ".cli.model")
-        args = [sys.executable, script, "to-seqnn", split, cli_out, "--vocab", base + ".vocab.txt",
-                "--labels", base + ".labels.txt", "--head", m["config"]["head"]]
-        if m["config"]["cell"].startswith("rnn"):
-            args += ["--cell", m["config"]["cell"]]
+        # the documented form: STATE_DICT.pt --vocab ... --labels ... --cell ... OUT.model
+        args = [sys.executable, script, "to-seqnn", split, "--vocab", base + ".vocab.txt",
+                "--labels", base + ".labels.txt", "--cell", m["config"]["cell"], "--head", m["config"]["head"]]
         for k, v in m["metadata"].items():
             args += ["--meta", "%s=%s" % (k, v)]
+        args.append(cli_out)
         subprocess.check_call(args, stdout=subprocess.DEVNULL)
         assert read(cli_out) == read(path), "%s: CLI round trip differs" % name
     # inferred architecture: gate count, layers, direction
