@@ -117,22 +117,27 @@ read_agnews_texts (const gchar *path, gint max_rows)
 static void
 check_model (const gchar *name)
 {
-  const gchar *shared = g_getenv ("SEQNN_SHARED_DATA");
-  gchar *dev = shared ? g_build_filename (shared, "agnews", "dev.csv", NULL) : NULL;
-  if (dev == NULL || !g_file_test (dev, G_FILE_TEST_IS_REGULAR)) {
-    g_test_skip ("AG News dev.csv not found (set SEQNN_SHARED_DATA to ../shared/data)");
-    g_free (dev);
-    return;
-  }
   gchar *model_path = g_strdup_printf ("%s/convert/%s.model", SEQNN_TEST_FIXTURES, name);
   gchar *probs_path = g_strdup_printf ("%s/convert/%s.probs", SEQNN_TEST_FIXTURES, name);
   GError *error = NULL;
+  /* the converted file loads whether or not the data is here */
   SeqnnClassifier *classifier = seqnn_classifier_load (model_path, &error);
   g_assert_no_error (error);
   Expected e;
   expected_load (&e, probs_path);
   g_assert_cmpuint (seqnn_classifier_get_n_labels (classifier), ==, (guint) e.n_classes);
   g_assert_cmpstr (seqnn_classifier_get_label (classifier, 1), ==, "Sports");
+  const gchar *shared = g_getenv ("SEQNN_SHARED_DATA");
+  gchar *dev = shared ? g_build_filename (shared, "agnews", "dev.csv", NULL) : NULL;
+  if (dev == NULL || !g_file_test (dev, G_FILE_TEST_IS_REGULAR)) {
+    g_test_skip ("AG News dev.csv not found (set SEQNN_SHARED_DATA to ../shared/data): parity not checked");
+    expected_clear (&e);
+    seqnn_classifier_free (classifier);
+    g_free (model_path);
+    g_free (probs_path);
+    g_free (dev);
+    return;
+  }
   gint n_rows = e.n_rows;
   if (g_strcmp0 (g_getenv ("SEQNN_UNDER_VALGRIND"), "1") == 0)
     n_rows = MIN (n_rows, 64);
