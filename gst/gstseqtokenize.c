@@ -494,6 +494,9 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
   }
   /* else: TSV/fastText labels keep label_id -1 */
 
+  if (self->reader != NULL)
+    seqnn_record_reader_set_skip_bad (self->reader, self->skip_bad);
+
   if (format != self->format) {
     /* A partial record of the old format is dropped. */
     g_clear_pointer (&self->reader, seqnn_record_reader_free);
@@ -726,7 +729,8 @@ gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GErro
       }
       label = g_strdup (seqnn_label_set_get_name (self->labels, label_id));
     } else {
-      label = g_strndup (record->label, record->label_len);
+      /* As written, made valid UTF-8 for the meta's readers. */
+      label = g_utf8_make_valid (record->label, (gssize) record->label_len);
       if (self->labels != NULL)
         label_id = seqnn_label_set_lookup (self->labels, record->label, (gssize) record->label_len);
     }

@@ -1028,9 +1028,10 @@ count_buffer (GstElement *sink, GstBuffer *buffer, GstPad *pad, gpointer user_da
   g_ptr_array_add (buffers, gst_buffer_ref (buffer));
 }
 
-/* Runs "<description> ! fakesink" to EOS; the buffers reaching the sink. */
+/* Runs "<description> ! fakesink" to EOS; the buffers reaching the sink.
+ * With error_message, an error ends the run and its text is returned there. */
 static GPtrArray *
-run_pipeline (const gchar *description)
+run_pipeline_full (const gchar *description, gchar **error_message)
 {
   gchar *full = g_strdup_printf ("%s ! fakesink name=sink signal-handoffs=true sync=false",
       description);
@@ -1053,7 +1054,12 @@ run_pipeline (const gchar *description)
     gchar *debug = NULL;
 
     gst_message_parse_error (msg, &error, &debug);
-    fail ("pipeline error: %s (%s)", error->message, debug);
+    fail_unless (error_message != NULL, "pipeline error: %s (%s)", error->message, debug);
+    *error_message = g_strdup (error->message);
+    g_clear_error (&error);
+    g_free (debug);
+  } else if (error_message != NULL) {
+    *error_message = NULL;
   }
   gst_message_unref (msg);
   gst_object_unref (bus);
@@ -1062,6 +1068,68 @@ run_pipeline (const gchar *description)
   g_free (full);
   return buffers;
 }
+
+static GPtrArray *
+run_pipeline (const gchar *description)
+{
+  return run_pipeline_full (description, NULL);
+}
+
+/* filesrc straight into seqtokenize: lines, CSV records, and errors that name the file. */
+GST_START_TEST (test_pipeline_filesrc)
+{
+  const gchar text[] = "First line.\n\nThird, and last\n";
+  const gchar csv[] = "\"1\",\"a\",\"b\"\n\"4\",\"c\",\"d\"\n";
+  const gchar bad_csv[] = "\"1\",\"a\",\"b\"\n\"2\",\"never closed\n";
+  gchar *dir, *text_path, *csv_path, *bad_path, *description, *message = NULL;
+  GPtrArray *buffers;
+
+  if (!have_pipeline_plugins)
+    return;
+  dir = g_dir_make_tmp ("seqtokenize-XXXXXX", NULL);
+  text_path = g_build_filename (dir, "small.txt", NULL);
+  csv_path = g_build_filename (dir, "small.csv", NULL);
+  bad_path = g_build_filename (dir, "bad.csv", NULL);
+  fail_unless (g_file_set_contents (text_path, text, -1, NULL));
+  fail_unless (g_file_set_contents (csv_path, csv, -1, NULL));
+  fail_unless (g_file_set_contents (bad_path, bad_csv, -1, NULL));
+
+  /* A real sink accepts the TIME segment made from filesrc's BYTES one. */
+  description = g_strdup_printf ("filesrc location=\"%s\" blocksize=5 ! seqtokenize", text_path);
+  buffers = run_pipeline (description);
+  fail_unless_equals_int (buffers->len, 3);
+  assert_buffer_text (buffers->pdata[0], "First line.\n", -1);
+  assert_tokens_are (get_tokens_meta (buffers->pdata[2]), "third , and last");
+  g_ptr_array_unref (buffers);
+  g_free (description);
+
+  description = g_strdup_printf ("filesrc location=\"%s\" ! seqtokenize format=csv drop-empty=true",
+      csv_path);
+  buffers = run_pipeline (description);
+  fail_unless_equals_int (buffers->len, 2);
+  fail_unless_equals_string (get_tokens_meta (buffers->pdata[1])->label, "Sci/Tech");
+  g_ptr_array_unref (buffers);
+  g_free (description);
+
+  description = g_strdup_printf ("filesrc location=\"%s\" ! seqtokenize format=csv", bad_path);
+  buffers = run_pipeline_full (description, &message);
+  fail_unless (message != NULL, "no error for an unterminated quote");
+  fail_unless (strstr (message, "bad.csv:2") != NULL, "error does not name bad.csv:2: %s", message);
+  g_free (message);
+  g_ptr_array_unref (buffers);
+  g_free (description);
+
+  g_unlink (text_path);
+  g_unlink (csv_path);
+  g_unlink (bad_path);
+  g_rmdir (dir);
+  g_free (text_path);
+  g_free (csv_path);
+  g_free (bad_path);
+  g_free (dir);
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_pipeline_subparse)
 {
@@ -1278,6 +1346,7 @@ seqtokenize_suite (void)
   tcase_add_test (tc, test_tsv_and_fasttext);
   tcase_add_test (tc, test_model_ids);
   tcase_add_test (tc, test_model_missing_or_corrupt);
+  tcase_add_test (tc, test_pipeline_filesrc);
   tcase_add_test (tc, test_pipeline_subparse);
   tcase_add_test (tc, test_pipeline_real_subtitles);
   tcase_add_test (tc, test_real_transcript_roundtrip);
