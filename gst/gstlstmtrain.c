@@ -113,6 +113,7 @@ struct _GstLstmTrain
   GHashTable *label_ids;            /* name -> class id + 1 */
   gboolean strip_markup;            /* input caps were pango-markup */
   guint64 n_buffers;
+  gboolean failed;                  /* an error was posted: no training at EOS */
   FILE *metrics;
   gint cancel;                      /* atomic: set by unlock/state change, read by the loop */
 
@@ -452,6 +453,7 @@ gst_lstm_train_reset (GstLstmTrain * self)
     self->metrics = NULL;
   }
   self->n_buffers = 0;
+  self->failed = FALSE;
 }
 
 static void
@@ -756,9 +758,12 @@ resolve_label (GstLstmTrain * self, const GstSeqnnTokensMeta * meta, GError ** e
     for (guint i = 0; i < n; i++)
       g_string_append_printf (names, "%s'%s'", i ? ", " : "",
           seqnn_classifier_get_label (self->init_classifier, i));
-    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
-        "label '%s' (class %d) is not one of init-model's labels: %s",
-        meta->label ? meta->label : "", meta->label_id, names->str);
+    if (meta->label != NULL)
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+          "label '%s' is not one of init-model's labels: %s", meta->label, names->str);
+    else
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+          "class %d is not one of init-model's %u classes: %s", meta->label_id, n, names->str);
     g_string_free (names, TRUE);
     return -1;
   }
@@ -804,6 +809,8 @@ gst_lstm_train_render (GstBaseSink * sink, GstBuffer * buffer)
   GError *error = NULL;
   guint max_tokens;
 
+  if (self->failed)
+    return GST_FLOW_ERROR;
   self->n_buffers++;
   if (meta == NULL || (meta->label == NULL && meta->label_id < 0)) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
@@ -811,6 +818,7 @@ gst_lstm_train_render (GstBaseSink * sink, GstBuffer * buffer)
             "in front of lstmtrain to parse labelled records.", self->n_buffers,
             meta == NULL ? "tokens" : "label"),
         ("lstmtrain needs a GstSeqnnTokensMeta with a label on every buffer"));
+    self->failed = TRUE;
     return GST_FLOW_ERROR;
   }
   gint label = resolve_label (self, meta, &error);
@@ -818,6 +826,7 @@ gst_lstm_train_render (GstBaseSink * sink, GstBuffer * buffer)
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("Record %" G_GUINT64_FORMAT ": %s", self->n_buffers, error->message), (NULL));
     g_error_free (error);
+    self->failed = TRUE;
     return GST_FLOW_ERROR;
   }
 
@@ -1231,8 +1240,9 @@ gst_lstm_train_event (GstBaseSink * sink, GstEvent * event)
   if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
     g_atomic_int_set (&self->cancel, 0);
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
-    /* Train before chaining up: EOS reaches the bus only once the model is written. */
-    if (!gst_lstm_train_train (self)) {
+    /* Train before chaining up: EOS reaches the bus only once the model is written.
+     * After an error on the data there is nothing to train on. */
+    if (self->failed || !gst_lstm_train_train (self)) {
       gst_event_unref (event);
       return FALSE;
     }

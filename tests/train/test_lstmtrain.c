@@ -369,7 +369,7 @@ GST_START_TEST (test_error_nan)
   gchar *csv = write_csv ("nan.csv", 2, 64, 3);
   gchar *model = write_keep_file ("nan.model");
   gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
-      "lstmtrain model-out=%s learning-rate=1e30 n-threads=1", csv, model);
+      "lstmtrain model-out=%s learning-rate=1e30 n-threads=1 embed-dim=8 hidden-dim=8", csv, model);
   gchar *message = expect_error (desc);
   fail_unless (strstr (message, "at epoch 1, step") != NULL, "%s", message);
   fail_unless (strstr (message, "lower learning-rate or enable clip-norm") != NULL, "%s", message);
@@ -562,7 +562,7 @@ GST_START_TEST (test_tsv_label_names)
   g_assert_true (g_file_set_contents (tsv, data->str, data->len, NULL));
   gchar *model = tmp_path ("names.model");
   gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=tsv ! "
-      "lstmtrain model-out=%s cell=rnn-tanh head=mean n-threads=1", tsv, model);
+      "lstmtrain model-out=%s cell=rnn-tanh head=mean n-threads=1 embed-dim=8 hidden-dim=8", tsv, model);
   Run run;
   run_pipeline (desc, &run);
   fail_unless (run.error == NULL, "error: %s", run.error ? run.error->message : "");
@@ -638,7 +638,8 @@ GST_START_TEST (test_checkpoint_written)
   gchar *model = tmp_path ("checkpoint.model");
   /* checkpoint after 48 samples (3 batches), a report after 96 */
   gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
-      "lstmtrain model-out=%s checkpoint-interval=48 progress-interval=96 n-threads=1",
+      "lstmtrain model-out=%s checkpoint-interval=48 progress-interval=96 n-threads=1 "
+      "embed-dim=8 hidden-dim=8",
       csv, model);
   GError *error = NULL;
   GstElement *pipeline = gst_parse_launch (desc, &error);
@@ -680,7 +681,8 @@ GST_START_TEST (test_cancel_on_state_null)
   gchar *csv = write_csv ("cancel.csv", 2, 64, 10);
   gchar *model = tmp_path ("cancel.model");
   gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
-      "lstmtrain model-out=%s epochs=100000 progress-interval=16 n-threads=1", csv, model);
+      "lstmtrain model-out=%s epochs=100000 progress-interval=16 n-threads=1 "
+      "embed-dim=8 hidden-dim=8", csv, model);
   GError *error = NULL;
   GstElement *pipeline = gst_parse_launch (desc, &error);
   g_assert_no_error (error);

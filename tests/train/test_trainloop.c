@@ -53,12 +53,19 @@ build_and_apply_vocab (SeqnnDataset *dataset)
   return vocab;
 }
 
+/* The lesson's sizes (embed 64, hidden 32), or small ones where only the
+ * loop's bookkeeping is tested (keeps the valgrind run short). */
 static SeqnnModel *
-make_model (SeqnnCell cell, const SeqnnVocab *vocab, gint n_classes, guint64 seed)
+make_model_sized (SeqnnCell cell, const SeqnnVocab *vocab, gint n_classes, guint64 seed,
+    gboolean small)
 {
   GError *error = NULL;
   SeqnnConfig config;
   seqnn_config_init_default (&config);
+  if (small) {
+    config.embed_dim = 8;
+    config.hidden_dim = 8;
+  }
   config.cell = cell;
   config.vocab_size = (gint) seqnn_vocab_get_size (vocab);
   config.num_classes = n_classes;
@@ -66,6 +73,12 @@ make_model (SeqnnCell cell, const SeqnnVocab *vocab, gint n_classes, guint64 see
   g_assert_no_error (error);
   seqnn_model_init_params (model, seed);
   return model;
+}
+
+static SeqnnModel *
+make_model (SeqnnCell cell, const SeqnnVocab *vocab, gint n_classes, guint64 seed)
+{
+  return make_model_sized (cell, vocab, n_classes, seed, FALSE);
 }
 
 typedef struct {
@@ -193,7 +206,7 @@ test_train_validation_split (void)
 
   SeqnnModel *models[3];
   for (gint k = 0; k < 3; k++) {
-    models[k] = make_model (SEQNN_CELL_LSTM, vocab, 2, 5);
+    models[k] = make_model_sized (SEQNN_CELL_LSTM, vocab, 2, 5, TRUE);
     if (k == 2)
       options.seed = 12;
     Recorder r = { .monotonic = TRUE, .model = models[k] };
@@ -236,7 +249,7 @@ test_train_progress_and_checkpoints (void)
   GError *error = NULL;
   SeqnnDataset *data = make_dataset (2, 200, 4);
   SeqnnVocab *vocab = build_and_apply_vocab (data);
-  SeqnnModel *model = make_model (SEQNN_CELL_GRU, vocab, 2, 1);
+  SeqnnModel *model = make_model_sized (SEQNN_CELL_GRU, vocab, 2, 1, TRUE);
   SeqnnTrainOptions options;
   seqnn_train_options_init_default (&options);
   options.epochs = 2;
@@ -273,7 +286,7 @@ test_train_cancel (void)
   GError *error = NULL;
   SeqnnDataset *data = make_dataset (2, 200, 5);
   SeqnnVocab *vocab = build_and_apply_vocab (data);
-  SeqnnModel *model = make_model (SEQNN_CELL_LSTM, vocab, 2, 1);
+  SeqnnModel *model = make_model_sized (SEQNN_CELL_LSTM, vocab, 2, 1, TRUE);
   SeqnnModel *untouched = seqnn_model_copy (model);
   SeqnnTrainOptions options;
   seqnn_train_options_init_default (&options);
