@@ -1168,16 +1168,37 @@ GST_END_TEST;
 GST_START_TEST (test_pipeline_real_subtitles)
 {
   const gchar *data = g_getenv ("SEQNN_SHARED_DATA");
-  const gchar *files[] = { "sintel_en.srt", "gst_subrip.srt", "elephants_dream_captions.en.vtt" };
+  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+  gchar *voa_dir;
+  GDir *dir;
 
   if (skip_subparse_pipeline ("test_pipeline_real_subtitles"))
     return;
   if (data == NULL || !g_file_test (data, G_FILE_TEST_IS_DIR)) {
     g_printerr ("SKIP test_pipeline_real_subtitles: SEQNN_SHARED_DATA not set or missing\n");
+    g_ptr_array_unref (files);
     return;
   }
-  for (guint f = 0; f < G_N_ELEMENTS (files); f++) {
-    gchar *path = g_build_filename (data, "subtitles", files[f], NULL);
+  g_ptr_array_add (files, g_strdup ("sintel_en.srt"));
+  g_ptr_array_add (files, g_strdup ("gst_subrip.srt"));
+  g_ptr_array_add (files, g_strdup ("elephants_dream_captions.en.vtt"));
+  g_ptr_array_add (files, g_strdup ("elephants_dream_descriptions.en.vtt"));
+  /* The VOA clips start with a byte order mark. */
+  voa_dir = g_build_filename (data, "subtitles", "voa", NULL);
+  dir = g_dir_open (voa_dir, 0, NULL);
+  if (dir != NULL) {
+    const gchar *name;
+
+    while ((name = g_dir_read_name (dir)) != NULL)
+      if (g_str_has_suffix (name, ".srt"))
+        g_ptr_array_add (files, g_build_filename ("voa", name, NULL));
+    g_dir_close (dir);
+  }
+  g_free (voa_dir);
+
+  for (guint f = 0; f < files->len; f++) {
+    const gchar *file = files->pdata[f];
+    gchar *path = g_build_filename (data, "subtitles", file, NULL);
     gchar *contents, *description;
     gsize len;
     guint n_cues = 0;
@@ -1192,7 +1213,7 @@ GST_START_TEST (test_pipeline_real_subtitles)
       n_cues++;
     description = g_strdup_printf ("filesrc location=\"%s\" ! subparse ! seqtokenize", path);
     buffers = run_pipeline (description);
-    fail_unless (buffers->len == n_cues, "%s: %u buffers for %u cues", files[f], buffers->len, n_cues);
+    fail_unless (buffers->len == n_cues, "%s: %u buffers for %u cues", file, buffers->len, n_cues);
     for (guint i = 0; i < buffers->len; i++) {
       gchar *text = buffer_text (buffers->pdata[i], NULL);
 
@@ -1206,6 +1227,8 @@ GST_START_TEST (test_pipeline_real_subtitles)
     g_free (contents);
     g_free (path);
   }
+  fail_unless (files->len >= 4);
+  g_ptr_array_unref (files);
 }
 
 GST_END_TEST;
