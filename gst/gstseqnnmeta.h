@@ -18,11 +18,16 @@ G_BEGIN_DECLS
  * @meta: parent
  * @n_tokens: number of tokens (0 for a record with no tokens)
  * @tokens: @n_tokens NUL-terminated UTF-8 strings, then a NULL (a GStrv)
- * @ids: @n_tokens vocabulary ids, or NULL when no vocabulary was given
+ * @ids: @n_tokens vocabulary ids, or NULL when no vocabulary was given (a record
+ *   without tokens encoded with a vocabulary has a non-NULL @ids of length 0)
  * @label: the record's label as written in the data (CSV: its class name), or NULL
  * @label_id: the label's class index (0-based), -1 when unknown or absent
  *
  * The tokens of one record (one text buffer). The buffer's text is left unchanged.
+ *
+ * Both metas have no tags, so transformations keep them: a copy of the whole
+ * buffer (gst_buffer_copy, gst_buffer_make_writable) carries a deep copy; a
+ * copy of only part of the buffer drops them, as they describe the whole text.
  */
 typedef struct {
   GstMeta meta;
