@@ -412,14 +412,33 @@ test_train_errors (void)
   g_clear_error (&error);
   options.validation_fraction = 0.0;
 
-  /* a learning rate that blows the weights up: the loss becomes NaN or infinite */
+  /* SGD with a learning rate of 1e30 overflows the weights within a few steps
+   * (Adam's steps are bounded by the learning rate: huge but finite losses). */
+  options.optimizer.kind = SEQNN_OPTIMIZER_SGD;
   options.optimizer.learning_rate = 1e30f;
-  g_assert_false (seqnn_train (model, good, &options, NULL, NULL, NULL, &error));
+  options.epochs = 5;
+  SeqnnModel *exploding = seqnn_model_copy (model);
+  g_assert_false (seqnn_train (exploding, good, &options, NULL, NULL, NULL, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC);
+  g_test_message ("SGD 1e30: %s", error->message);
+  g_assert_nonnull (strstr (error->message, "at epoch 1, step "));
+  g_clear_error (&error);
+  seqnn_model_free (exploding);
+  seqnn_optimizer_config_init_default (&options.optimizer);
+  options.epochs = 1;
+
+  /* A NaN in the weights: the first step's loss is NaN. */
+  SeqnnModel *broken = seqnn_model_copy (model);
+  const SeqnnTensorInfo *fc_bias = seqnn_model_find_tensor (broken, "fc.bias");
+  g_assert_nonnull (fc_bias);
+  seqnn_model_get_params (broken, NULL)[fc_bias->offset] = NAN;
+  g_assert_false (seqnn_train (broken, good, &options, NULL, NULL, NULL, &error));
   g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC);
   g_test_message ("NaN message: %s", error->message);
-  g_assert_nonnull (strstr (error->message, "at epoch 1, step "));
+  g_assert_nonnull (strstr (error->message, "loss became NaN at epoch 1, step 1 (batch of 16)"));
   g_assert_nonnull (strstr (error->message, "lower learning-rate or enable clip-norm"));
   g_clear_error (&error);
+  seqnn_model_free (broken);
 
   seqnn_dataset_free (raw);
   seqnn_dataset_free (empty);
