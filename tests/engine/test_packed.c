@@ -1,7 +1,7 @@
 /* Packing is invisible: each sequence's logits, top-layer outputs and final
  * states are the same whether it runs alone or packed with others of any
- * lengths, in any order, on one thread or two; and training is reproducible: same seed, same data,
- * same n_threads give bit-identical parameters.
+ * lengths, in any order, on one thread or two; and training is reproducible:
+ * same seed, same data, same n_threads give bit-identical parameters.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <math.h>
 #include <string.h>
