@@ -558,15 +558,29 @@ seqnn_tokenize (const SeqnnTokenizerConfig *config, const gchar *text, gssize le
     if (b < 0x80) {
       guint8 flags = ascii_table[b];
       switch (flags & ASCII_CLASS_MASK) {
-        case CLS_WORD:
+        case CLS_WORD: {
+          /* the whole run of plain ASCII word characters at once */
+          gsize end = i + 1;
+          while (end < n && s[end] < 0x80 && (ascii_table[s[end]] & ASCII_CLASS_MASK) == CLS_WORD)
+            end++;
           if (!in_token) {
             tokens_begin (out);
             in_token = TRUE;
           }
-          tokens_reserve (out, 1);
-          out->arena[out->arena_len++] = lowercase ? ascii_lower[b] : (gchar) b;
-          i++;
+          tokens_reserve (out, end - i);
+          gchar *dst = out->arena + out->arena_len;
+          if (lowercase) {
+            for (gsize k = i; k < end; k++)
+              *dst++ = ascii_lower[s[k]];
+          } else {
+            memcpy (dst, s + i, end - i);
+          }
+          out->arena_len += end - i;
+          /* for the sigma context only the last character counts */
+          flags = ascii_table[s[end - 1]];
+          i = end;
           break;
+        }
         case CLS_SEP:
           END_TOKEN ();
           i++;

@@ -29,7 +29,8 @@ hash_bytes (const guchar *p, gsize n)
     n -= 8;
   }
   guint64 w = 0;
-  memcpy (&w, p, n);
+  for (gsize k = 0; k < n; k++) /* n < 8: cheaper than a memcpy call */
+    w |= (guint64) p[k] << (8 * k);
   h = (h ^ w) * 0x94d049bb133111ebull;
   h ^= h >> 32;
   h *= 0xbf58476d1ce4e5b9ull;
@@ -302,8 +303,13 @@ seqnn_vocab_builder_intern (SeqnnVocabBuilder *builder, const gchar *token, gssi
   if (token == NULL)
     token = "";
   gsize n = len < 0 ? strlen (token) : (gsize) len;
+  TokenTable *t = &builder->table;
+  guint32 hash = hash_bytes ((const guchar *) token, n);
+  guint slot;
+  /* a stored token is valid UTF-8, so only a new one needs checking */
+  gint32 e = table_find (t, token, n, hash, &slot);
   gchar *valid = NULL;
-  if (G_UNLIKELY (!g_utf8_validate_len (token, n, NULL))) {
+  if (e < 0 && G_UNLIKELY (!g_utf8_validate_len (token, n, NULL))) {
     /* as the tokenizer would give it: U+FFFD for invalid bytes, no NUL */
     SeqnnTokens *tokens = seqnn_tokens_new ();
     seqnn_tokens_append (tokens, token, (gssize) n);
@@ -311,11 +317,9 @@ seqnn_vocab_builder_intern (SeqnnVocabBuilder *builder, const gchar *token, gssi
     seqnn_tokens_free (tokens);
     token = valid;
     n = strlen (valid);
+    hash = hash_bytes ((const guchar *) token, n);
+    e = table_find (t, token, n, hash, &slot);
   }
-  TokenTable *t = &builder->table;
-  guint32 hash = hash_bytes ((const guchar *) token, n);
-  guint slot;
-  gint32 e = table_find (t, token, n, hash, &slot);
   if (e < 0)
     e = (gint32) table_insert (t, token, n, hash, slot);
   t->counts[e] += count;
