@@ -1,5 +1,7 @@
 /* Cell kernel timing: forward + backward per packed batch, one thread.
- * Usage: bench-cells [CELL] [SECONDS_PER_CONFIG]   (CELL: rnn-tanh, rnn-relu, lstm, gru, all)
+ * Usage: bench-cells [CELL] [SECONDS_PER_CONFIG] [SIZE]
+ *   CELL: rnn-tanh, rnn-relu, lstm, gru, all; SIZE: small (I=64 H=32 B=16),
+ *   large (I=128 H=256 B=64), both (default)
  * Prints per config the time per batch and GFLOP/s counted as
  * 6 N GH (I + H) (forward 2 N GH (I+H), backward twice that), and a
  * reference sgemm rate (1024^3) for the machine's single-thread peak.
@@ -139,6 +141,8 @@ main (int argc, char **argv)
 {
   const gchar *which = argc > 1 ? argv[1] : "all";
   gdouble seconds = argc > 2 ? g_ascii_strtod (argv[2], NULL) : 1.0;
+  const gchar *size = argc > 3 ? argv[3] : "both";
+  gboolean small = strcmp (size, "large") != 0, large = strcmp (size, "small") != 0;
   static const struct { SeqnnCell cell; const gchar *name; } cells[] = {
     { SEQNN_CELL_RNN_TANH, "rnn-tanh" }, { SEQNN_CELL_RNN_RELU, "rnn-relu" },
     { SEQNN_CELL_LSTM, "lstm" }, { SEQNN_CELL_GRU, "gru" },
@@ -148,8 +152,10 @@ main (int argc, char **argv)
   for (guint c = 0; c < G_N_ELEMENTS (cells); c++) {
     if (strcmp (which, "all") != 0 && strcmp (which, cells[c].name) != 0)
       continue;
-    bench_config (cells[c].cell, cells[c].name, 64, 32, 16, seconds);
-    bench_config (cells[c].cell, cells[c].name, 128, 256, 64, seconds);
+    if (small)
+      bench_config (cells[c].cell, cells[c].name, 64, 32, 16, seconds);
+    if (large)
+      bench_config (cells[c].cell, cells[c].name, 128, 256, 64, seconds);
   }
   return 0;
 }

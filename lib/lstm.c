@@ -27,7 +27,7 @@ seqnn_lstm_scratch_size (gint N, gint B, gint I, gint H)
 
 /* One row: gates holds the pre-activations (4H) and gets the activations;
  * c holds c_prev and gets c'; c_prev and tanh(c') also go to the cache rows. */
-CELL_VECTORIZE static void
+static inline __attribute__ ((always_inline)) void
 lstm_row_forward (gint H, gfloat *restrict gates, gfloat *restrict c, gfloat *restrict h,
     gfloat *restrict c_prev_out, gfloat *restrict tanh_c_out)
 {
@@ -49,6 +49,18 @@ lstm_row_forward (gint H, gfloat *restrict gates, gfloat *restrict c, gfloat *re
     c_prev_out[j] = cp;
     tanh_c_out[j] = tc;
   }
+}
+
+/* All rows of a step: gates (rows x 4H), c (rows x H), y rows at y_stride;
+ * c_prev/tanh_c rows at out_stride (0 for the sink when there is no cache). */
+CELL_VECTORIZE static void
+lstm_step_forward (gint H, gint rows, gfloat *restrict gates, gfloat *restrict c,
+    gfloat *restrict y, gint y_stride, gfloat *restrict c_prev_out,
+    gfloat *restrict tanh_c_out, gint out_stride)
+{
+  for (gint b = 0; b < rows; b++)
+    lstm_row_forward (H, gates + (gsize) b * 4 * H, c + (gsize) b * H, y + (gsize) b * y_stride,
+        c_prev_out + (gsize) b * out_stride, tanh_c_out + (gsize) b * out_stride);
 }
 
 void
@@ -82,14 +94,13 @@ seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
           1.0f, h_prev, y_stride, w_hh_t, GH, 1.0f, g_t, GH);
     memset (c_state + (gsize) n_cont * H, 0, sizeof (gfloat) * H * (rows - n_cont));
 
-    for (gint b = 0; b < rows; b++) {
-      const gsize r = (gsize) off + b;
-      if (cache)
-        memcpy (h_prev_cache + r * H, b < n_cont ? h_prev + (gsize) b * y_stride : zeros,
-            sizeof (gfloat) * H);
-      lstm_row_forward (H, g_t + (gsize) b * GH, c_state + (gsize) b * H, y + r * y_stride,
-          cache ? c_prev_cache + r * H : sink, cache ? tanh_c_cache + r * H : sink + H);
-    }
+    if (cache)
+      for (gint b = 0; b < rows; b++)
+        memcpy (h_prev_cache + ((gsize) off + b) * H,
+            b < n_cont ? h_prev + (gsize) b * y_stride : zeros, sizeof (gfloat) * H);
+    lstm_step_forward (H, rows, g_t, c_state, y + (gsize) off * y_stride, y_stride,
+        cache ? c_prev_cache + (gsize) off * H : sink,
+        cache ? tanh_c_cache + (gsize) off * H : sink + H, cache ? H : 0);
 
     for (gint b = cell_n_final (pack, reverse, t); b < rows; b++) {
       if (h_n)

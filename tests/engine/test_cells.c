@@ -215,14 +215,13 @@ typedef struct {
 static const gint lengths_main[] = { 5, 3, 3, 1 };
 
 static void
-test_forward_reference (gconstpointer data)
+check_forward_reference (const Case *tc, const gint *lengths, gint B)
 {
-  const Case *tc = data;
   GRand *rand = g_rand_new_with_seed (11);
   Pack p;
   Weights wt;
   Run run;
-  pack_init (&p, lengths_main, G_N_ELEMENTS (lengths_main));
+  pack_init (&p, lengths, B);
   weights_init (&wt, tc->cell, tc->I, tc->H, rand, 0.6);
   gfloat *x = g_new (gfloat, (gsize) p.N * tc->I);
   fill_uniform (rand, x, (gsize) p.N * tc->I, -1.5, 1.5);
@@ -256,6 +255,18 @@ test_forward_reference (gconstpointer data)
   g_free (x);
   g_free (wt.params);
   g_rand_free (rand);
+}
+
+static void
+test_forward_reference (gconstpointer data)
+{
+  static const gint equal[] = { 4, 4, 4 };
+  static const gint single[] = { 1 };
+  static const gint steep[] = { 12, 2, 1, 1, 1 };
+  check_forward_reference (data, lengths_main, G_N_ELEMENTS (lengths_main));
+  check_forward_reference (data, equal, G_N_ELEMENTS (equal));
+  check_forward_reference (data, single, G_N_ELEMENTS (single));
+  check_forward_reference (data, steep, G_N_ELEMENTS (steep));
 }
 
 /* Loss = <Ry, y> + <Rh, h_n> + <Rc, c_n>, in double. */
