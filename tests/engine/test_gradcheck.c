@@ -22,6 +22,8 @@
 #ifndef FD_EPS
 #define FD_EPS 1e-2
 #endif
+/* Base of the per-case seeds (model init, ids, entries chosen); -D it to
+ * explore other points (seeds 100..1000 in steps of 100 pass). */
 #ifndef GRADCHECK_SEED
 #define GRADCHECK_SEED 100
 #endif
