@@ -58,9 +58,9 @@ def made_up_csv(path, n, seed):
 def tiny_model(tmp):
     train = os.path.join(tmp, 'train.csv')
     model = os.path.join(tmp, 'tiny.model')
-    made_up_csv(train, 800, 1)
+    made_up_csv(train, 1600, 1)
     launch('filesrc', f'location={train}', '!', 'seqtokenize', 'format=csv', '!',
-           'lstmtrain', f'model-out={model}', 'epochs=4', 'embed-dim=16', 'hidden-dim=16', 'seed=3')
+           'lstmtrain', f'model-out={model}', 'epochs=5', 'embed-dim=16', 'hidden-dim=16', 'head=mean', 'learning-rate=0.01', 'seed=3')
     assert os.path.getsize(model) > 0
     return model
 
@@ -103,9 +103,9 @@ def case_srt_fixture(tmp):
     model = tiny_model(tmp)
     srt = os.path.join(tmp, 'cues.srt')
     with open(srt, 'w', encoding='utf-8') as f:
-        f.write('1\n00:00:01,000 --> 00:00:02,000\n<i>The coach</i> said the team won the match\n\n'
+        f.write('1\n00:00:01,000 --> 00:00:02,000\n<i>The coach</i> said the team won the match in the league\n\n'
                 '2\n00:00:03,000 --> 00:00:05,000\nShares and profit rose\nas investors bought stocks\n\n'
-                '3\n00:00:06,000 --> 00:00:07,000\n<b>Scientists &amp; NASA</b> built a new chip\n\n')
+                '3\n00:00:06,000 --> 00:00:07,000\n<b>Scientists &amp; NASA</b> built a new chip for the computer\n\n')
     rows = classify_jsonl(['filesrc', f'location={srt}', '!', 'subparse'], model)
     assert len(rows) == 3, rows
     check_results(rows, LABELS)
