@@ -446,15 +446,19 @@ seqnn_split_shards (const gint *lengths, gint n, gint n_shards, gint *first)
 }
 
 gint
-seqnn_choose_n_shards (const SeqnnLayout *layout, gint n, gsize n_tokens, gint n_threads)
+seqnn_choose_n_shards (const SeqnnLayout *lay, gint n, gsize n_tokens, gint n_threads)
 {
-  /* A shard must carry enough work to pay for the hand-off to a thread
-   * (a few microseconds); measured on the lesson's sizes by bench_engine. */
-  const gsize min_work = 150000; /* floats of gate pre-activations, roughly */
-  gsize work = n_tokens * (gsize) layout->G * layout->H * layout->L * layout->D;
-  gint by_work = (gint) MAX ((gsize) 1, work / min_work);
-  gint s = MIN (MIN (n_threads, n), by_work);
-  return MAX (s, 1);
+  if (n_threads <= 1 || n <= 1)
+    return 1;
+  /* Forward multiply-add flops per token over all layers and directions. */
+  gdouble per_token = 0;
+  for (gint l = 0; l < lay->L; l++)
+    per_token += 2.0 * lay->G * lay->H * (lay->in_dim[l] + lay->H) * lay->D;
+  /* A shard must carry enough work to pay for handing it to a thread (some
+   * microseconds of wake-up and a cold cache): about 2 MFLOP, i.e. ~100 us. */
+  const gdouble min_shard_flops = 2e6;
+  gint by_work = (gint) MIN ((gdouble) n_threads, per_token * n_tokens / min_shard_flops);
+  return CLAMP (MIN (by_work, n), 1, n_threads);
 }
 
 /* ---- Thread pool ------------------------------------------------------------- */
