@@ -294,6 +294,27 @@ queue_clear_locked (GstLstmClassify *self)
   self->n_queued_events = 0;
 }
 
+/* A flush drops the pending buffers, but sticky events still queued (STREAM_START,
+ * CAPS, TAG...) describe the stream after the flush too: they stay, as in
+ * GstQueue; SEGMENT and EOS do not. */
+static void
+queue_flush_locked (GstLstmClassify *self)
+{
+  guint n = gst_queue_array_get_length (self->queue);
+
+  for (guint i = 0; i < n; i++) {
+    QueueItem item = *(QueueItem *) gst_queue_array_pop_head_struct (self->queue);
+    if (GST_IS_EVENT (item.object) && GST_EVENT_IS_STICKY (item.object)
+        && GST_EVENT_TYPE (item.object) != GST_EVENT_SEGMENT
+        && GST_EVENT_TYPE (item.object) != GST_EVENT_EOS)
+      gst_queue_array_push_tail_struct (self->queue, &item);
+    else
+      gst_mini_object_unref (item.object);
+  }
+  self->n_queued_buffers = 0;
+  self->n_queued_events = gst_queue_array_get_length (self->queue);
+}
+
 static void
 set_flushing_locked (GstLstmClassify *self, gboolean flushing)
 {
@@ -582,15 +603,17 @@ buffer_text (GstBuffer *buffer)
   return text;
 }
 
+/* A GST_TYPE_ARRAY of doubles, which gst-launch-1.0 -m prints. */
 static void
-add_probabilities (GstStructure *s, const gchar *field, const gfloat *probs, guint n)
+add_double_array (GstStructure *s, const gchar *field, const gfloat *floats, const gdouble *doubles,
+    guint n)
 {
   GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
 
   gst_value_array_init (&array, n);
   g_value_init (&v, G_TYPE_DOUBLE);
   for (guint i = 0; i < n; i++) {
-    g_value_set_double (&v, probs[i]);
+    g_value_set_double (&v, floats ? floats[i] : doubles[i]);
     gst_value_array_append_value (&array, &v);
   }
   g_value_unset (&v);
@@ -607,7 +630,7 @@ post_buffer_message (GstLstmClassify *self, GstBuffer *buffer, const GstSeqnnCla
       "label", G_TYPE_STRING, meta->label,
       "class-id", G_TYPE_INT, meta->class_id,
       "confidence", G_TYPE_DOUBLE, (gdouble) meta->confidence, NULL);
-  add_probabilities (s, "probabilities", meta->probabilities, meta->n_classes);
+  add_double_array (s, "probabilities", meta->probabilities, NULL, meta->n_classes);
   gst_structure_set (s, "text", G_TYPE_STRING, text, NULL);
   if (true_label >= 0)
     gst_structure_set (s, "true-label", G_TYPE_STRING, self->labels[true_label], NULL);
@@ -818,7 +841,7 @@ post_summary (GstLstmClassify *self)
   GstStructure *s;
   GValue labels = G_VALUE_INIT, rows = G_VALUE_INIT, v = G_VALUE_INIT;
   gint n, i, j;
-  gfloat *metric;
+  gdouble *metric;
 
   if (c == NULL || seqnn_confusion_get_count (c) == 0)
     return;
@@ -839,16 +862,16 @@ post_summary (GstLstmClassify *self)
   g_value_unset (&v);
   gst_structure_take_value (s, "labels", &labels);
 
-  metric = g_new (gfloat, n);
+  metric = g_new (gdouble, n);
   for (i = 0; i < n; i++)
     metric[i] = seqnn_confusion_precision (c, i);
-  add_probabilities (s, "precision", metric, n);
+  add_double_array (s, "precision", NULL, metric, n);
   for (i = 0; i < n; i++)
     metric[i] = seqnn_confusion_recall (c, i);
-  add_probabilities (s, "recall", metric, n);
+  add_double_array (s, "recall", NULL, metric, n);
   for (i = 0; i < n; i++)
     metric[i] = seqnn_confusion_f1 (c, i);
-  add_probabilities (s, "f1", metric, n);
+  add_double_array (s, "f1", NULL, metric, n);
   g_free (metric);
 
   gst_value_array_init (&rows, n);
@@ -1122,7 +1145,7 @@ gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       return TRUE;
     case GST_EVENT_FLUSH_STOP:
       g_mutex_lock (&self->lock);
-      queue_clear_locked (self);
+      queue_flush_locked (self);
       set_flushing_locked (self, FALSE);
       g_mutex_unlock (&self->lock);
       /* The task is paused: its state is ours to reset. */

@@ -149,7 +149,8 @@ argmax (const gfloat *p, guint n)
 static GstBuffer *
 text_buffer (const gchar *text, GstClockTime pts, GstClockTime duration)
 {
-  GstBuffer *buffer = gst_buffer_new_memdup (text, strlen (text));
+  gsize len = strlen (text);
+  GstBuffer *buffer = len ? gst_buffer_new_memdup (text, len) : gst_buffer_new ();
   GST_BUFFER_PTS (buffer) = pts;
   GST_BUFFER_DURATION (buffer) = duration;
   return buffer;
@@ -218,11 +219,13 @@ wait_eos (GstHarness *h)
   }
 }
 
+/* The element posts before pushing EOS, so after EOS came out a message is
+ * there or never comes: no waiting. */
 static GstMessage *
 pop_element_message (GstBus *bus, const gchar *name)
 {
   for (;;) {
-    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ELEMENT);
+    GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ELEMENT);
     if (msg == NULL)
       return NULL;
     if (gst_message_has_name (msg, name))
