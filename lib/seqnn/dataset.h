@@ -30,18 +30,35 @@ typedef struct {
 typedef gboolean (*SeqnnRecordFunc) (const SeqnnRecord *record, gpointer user_data, GError **error);
 
 /* Incremental parser: feed bytes in pieces of any size (a record may span
- * pieces, CSV quotes may hold newlines); it calls func once per record. */
+ * pieces, CSV quotes may hold newlines); it calls func once per record, and
+ * the records do not depend on where the pieces were cut.
+ * A UTF-8 BOM at the start is skipped; empty lines are no records.
+ * CSV: as Python's csv module (excel dialect): "" inside quotes, line breaks
+ * inside quotes kept, records end at \n, \r\n or \r, backslashes are plain
+ * characters, a quote inside an unquoted field is a plain character; the
+ * first column is the label, the others are joined with one space. Errors (or
+ * skipped rows): characters after a closing quote, an empty label, a row of
+ * one column, a quote still open at the end.
+ * TSV: the label is what precedes the first tab, the text all that follows it
+ * (further tabs stay in the text, where the tokenizer treats them as spaces).
+ * fastText: "__label__A [__label__B ...] text": the first label is taken.
+ * TSV, fastText, text: lines end at \n; a \r before it is dropped.
+ * func may be NULL (parse only). When func returns FALSE without setting an
+ * error, feed fails with SEQNN_ERROR_CANCELLED. After an error, reset the
+ * reader before feeding it again. */
 typedef struct _SeqnnRecordReader SeqnnRecordReader;
 
 /* source_name appears in error messages ("train.csv:17: unterminated quote"). */
 SeqnnRecordReader *seqnn_record_reader_new (SeqnnFormat format, const gchar *source_name);
 void seqnn_record_reader_free (SeqnnRecordReader *reader);
-/* Bad rows are skipped and counted instead of failing. */
+/* Bad rows are skipped and counted instead of failing (the count survives
+ * seqnn_record_reader_reset and finish). */
 void seqnn_record_reader_set_skip_bad (SeqnnRecordReader *reader, gboolean skip);
 guint64 seqnn_record_reader_get_n_skipped (const SeqnnRecordReader *reader);
 gboolean seqnn_record_reader_feed (SeqnnRecordReader *reader, const gchar *data, gsize len,
     SeqnnRecordFunc func, gpointer user_data, GError **error);
-/* End of input: flushes a last record without a newline; an open quote is an error. */
+/* End of input: flushes a last record without a newline; an open quote is an
+ * error. The reader is then back at its start state, ready for a new input. */
 gboolean seqnn_record_reader_finish (SeqnnRecordReader *reader, SeqnnRecordFunc func,
     gpointer user_data, GError **error);
 /* Back to the start state (e.g. after a flush). */
@@ -65,7 +82,9 @@ gint seqnn_label_set_add (SeqnnLabelSet *set, const gchar *name, gssize len);  /
 /* NULL-terminated copy of the names in id order. */
 gchar **seqnn_label_set_to_strv (const SeqnnLabelSet *set);
 /* A record's label as an id: CSV labels are 1-based numbers checked against the
- * set's size; TSV/fastText names are looked up, and added when grow is TRUE.
+ * set's size ("train.csv:17: class 7 out of range 1..4"; with grow, classes up
+ * to the number are added, named by their numbers); TSV/fastText names are
+ * looked up, and added when grow is TRUE. TEXT records give -1 without error.
  * The error names the source and line. */
 gint seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const SeqnnRecord *record,
     gboolean grow, const gchar *source_name, GError **error);
@@ -90,19 +109,27 @@ typedef struct {
   gboolean grow_labels; /* TSV/fastText: unknown label names become new classes */
 } SeqnnReadOptions;
 
+/* Default tokenizer, no skipping; grow_labels TRUE for TSV and fastText. */
 void seqnn_read_options_init_default (SeqnnReadOptions *options, SeqnnFormat format);
 
-/* Streams a file (never holding it whole), tokenizes and adds every record;
- * labels resolved through the set. n_skipped may be NULL. */
+/* Streams a file in 64 KiB reads (never holding it whole), tokenizes and adds
+ * every record; labels resolved through the set (which may be NULL for TEXT).
+ * Error messages name the file's base name and line. With skip_bad_rows, rows
+ * the reader rejects and rows whose label does not resolve are counted in
+ * n_skipped (may be NULL). On failure the rows read before the error stay. */
 gboolean seqnn_dataset_read_file (SeqnnDataset *dataset, const gchar *path,
     const SeqnnReadOptions *options, SeqnnLabelSet *labels, guint64 *n_skipped, GError **error);
-/* Vocabulary from the provisional counts (min_freq, max_size as the builder). */
+/* Vocabulary from the provisional counts (min_freq, max_size as the builder);
+ * sequences added after a vocabulary was applied are not counted. */
 SeqnnVocab *seqnn_dataset_build_vocab (const SeqnnDataset *dataset, guint64 min_freq,
     gsize max_size, GError **error);
+/* Remaps the ids in place (tokens missing from vocab become <unk>) and keeps a
+ * reference to vocab; applying another vocabulary later remaps again. */
 void seqnn_dataset_apply_vocab (SeqnnDataset *dataset, const SeqnnVocab *vocab);
 gboolean seqnn_dataset_has_vocab (const SeqnnDataset *dataset);
 gsize seqnn_dataset_get_size (const SeqnnDataset *dataset);
 gsize seqnn_dataset_get_n_tokens (const SeqnnDataset *dataset);
+/* ids point into the dataset (valid until the next add or apply); any output may be NULL. */
 void seqnn_dataset_get (const SeqnnDataset *dataset, gsize index, const gint32 **ids,
     gint *length, gint *label);
 
