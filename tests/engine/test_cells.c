@@ -322,9 +322,12 @@ check_gradient (const gchar *what, gfloat *v, const gfloat *g, gsize n, const We
   const gboolean relu = wt->cell == SEQNN_CELL_RNN_RELU;
   const gfloat eps = relu ? 1e-3f : 5e-3f;  /* relu: fewer kink crossings; it is piecewise smooth */
   guint base_pattern, up_pattern, down_pattern;
-  gsize skipped = 0;
+  gsize skipped = 0, checked = 0;
+  /* Under valgrind, every 7th element of the larger tensors. */
+  const gsize stride = g_getenv ("SEQNN_UNDER_VALGRIND") && n > 50 ? 7 : 1;
   loss_at (wt, p, reverse, x, lw, &base_pattern);
-  for (gsize i = 0; i < n; i++) {
+  for (gsize i = 0; i < n; i += stride) {
+    checked++;
     gfloat saved = v[i];
     v[i] = saved + eps;
     gdouble up = loss_at (wt, p, reverse, x, lw, &up_pattern);
@@ -342,8 +345,8 @@ check_gradient (const gchar *what, gfloat *v, const gfloat *g, gsize n, const We
   }
   if (skipped)
     g_test_message ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " elements skipped (relu kink)",
-        what, skipped, n);
-  g_assert_cmpuint (skipped * 4, <=, n);
+        what, skipped, checked);
+  g_assert_cmpuint (skipped * 4, <=, checked);
 }
 
 static void
