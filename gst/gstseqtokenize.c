@@ -553,9 +553,10 @@ seqnn_format_of (GstSeqTokenizeFormat format)
   }
 }
 
-/* Sticky events downstream needs before data, in order: stream-start, caps, segment. */
+/* Sticky events downstream needs before data, in order: stream-start, caps,
+ * and (with_segment) segment. */
 static void
-gst_seq_tokenize_ensure_events (GstSeqTokenize *self)
+gst_seq_tokenize_ensure_events_full (GstSeqTokenize *self, gboolean with_segment)
 {
   if (!self->seen_stream_start) {
     gchar *stream_id = gst_pad_create_stream_id (self->srcpad, GST_ELEMENT (self), NULL);
@@ -573,7 +574,7 @@ gst_seq_tokenize_ensure_events (GstSeqTokenize *self)
     gst_caps_unref (caps);
     self->need_caps = FALSE;
   }
-  if (self->need_segment) {
+  if (with_segment && self->need_segment) {
     GstEvent *event = gst_event_new_segment (&self->segment);
 
     if (self->segment_seqnum != GST_SEQNUM_INVALID)
@@ -581,6 +582,12 @@ gst_seq_tokenize_ensure_events (GstSeqTokenize *self)
     gst_pad_push_event (self->srcpad, event);
     self->need_segment = FALSE;
   }
+}
+
+static void
+gst_seq_tokenize_ensure_events (GstSeqTokenize *self)
+{
+  gst_seq_tokenize_ensure_events_full (self, TRUE);
 }
 
 /* A buffer holding a copy of data (an empty one for len 0). */
@@ -916,7 +923,8 @@ gst_seq_tokenize_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
         self->need_caps = TRUE;
       self->parsed_input = parsed;
       self->markup = markup;
-      gst_seq_tokenize_ensure_events (self);
+      /* The segment follows when upstream sends its own. */
+      gst_seq_tokenize_ensure_events_full (self, FALSE);
       return TRUE;
     }
 

@@ -803,6 +803,88 @@ GST_START_TEST (test_tsv_and_fasttext)
 
 GST_END_TEST;
 
+/* Random bytes in random pieces, in every format: never a crash; every
+ * output has a meta of valid UTF-8 tokens. */
+GST_START_TEST (test_random_bytes)
+{
+  GRand *rand = g_rand_new_with_seed (20261128);
+  const gchar alphabet[] = "\"\"\",,\n\n\r\t _lbe<>&;#x12AZaz\xc3\xa9\xff\x80";
+  const guint n_rounds = g_getenv ("SEQNN_UNDER_VALGRIND") != NULL ? 8 : 60;
+
+  for (guint round = 0; round < n_rounds; round++) {
+    gint format = round % 4;
+    GstHarness *h = new_harness ("format", format, "skip-bad-records", (gboolean) (round % 8 < 4),
+        NULL);
+    GstBus *bus = watch_bus (h);
+    gsize len = g_rand_int_range (rand, 0, 400);
+    gchar *bytes = g_malloc (len + 1);
+    GPtrArray *out;
+
+    if (round % 2 == 1)
+      gst_harness_set_src_caps_str (h, "text/x-raw, format=(string)pango-markup");
+    for (gsize i = 0; i < len; i++)
+      bytes[i] = alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)];
+    for (gsize off = 0; off < len;) {
+      gsize piece = (gsize) g_rand_int_range (rand, 1, 40);
+      GstBuffer *buffer;
+
+      piece = MIN (piece, len - off);
+      buffer = text_buffer (bytes + off, (gssize) piece);
+
+      if (off == 0 && round % 2 == 0)
+        push_text (h, "", 0, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE);
+      /* Malformed records may end the stream with an error: that is fine here. */
+      if (gst_harness_push (h, buffer) != GST_FLOW_OK)
+        break;
+      off += piece;
+    }
+    gst_harness_push_event (h, gst_event_new_eos ());
+    out = pull_all (h);
+    for (guint i = 0; i < out->len; i++) {
+      GstSeqnnTokensMeta *meta = get_tokens_meta (out->pdata[i]);
+
+      for (guint t = 0; t < meta->n_tokens; t++)
+        fail_unless (g_utf8_validate (meta->tokens[t], -1, NULL));
+      fail_unless (meta->label == NULL || g_utf8_validate (meta->label, -1, NULL));
+    }
+    g_ptr_array_unref (out);
+    g_free (bytes);
+    unwatch_bus (h, bus);
+    gst_harness_teardown (h);
+  }
+  g_rand_free (rand);
+}
+
+GST_END_TEST;
+
+/* A buffer that already carries tokens (tokenized twice) keeps only the new ones. */
+GST_START_TEST (test_retokenize_replaces_meta)
+{
+  GstHarness *h = new_harness ("lowercase", FALSE, NULL);
+  const gchar *old_tokens[] = { "old", "tokens", "here" };
+  GstBuffer *buffer = text_buffer ("New Text", -1);
+  GPtrArray *out;
+  guint n_metas = 0;
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  gst_buffer_add_seqnn_tokens_meta (buffer, old_tokens, 3, NULL, "x", 2);
+  gst_harness_set_src_caps_str (h, "text/x-raw, format=(string)utf8");
+  fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
+  out = pull_all (h);
+  fail_unless_equals_int (out->len, 1);
+  while ((meta = gst_buffer_iterate_meta_filtered (out->pdata[0], &state,
+              GST_SEQNN_TOKENS_META_API_TYPE)) != NULL)
+    n_metas++;
+  fail_unless_equals_int (n_metas, 1);
+  assert_tokens_are (get_tokens_meta (out->pdata[0]), "New Text");
+  fail_unless (get_tokens_meta (out->pdata[0])->label == NULL);
+  g_ptr_array_unref (out);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 /* ---- model: token ids -------------------------------------------------------- */
 
 /* A small classifier saved into dir; returns it (for encode) and its path. */
@@ -921,6 +1003,46 @@ GST_START_TEST (test_model_ids)
   g_rmdir (dir);
   g_free (path);
   g_free (cased_path);
+  g_free (dir);
+}
+
+GST_END_TEST;
+
+/* Properties set while playing apply from the next buffer on. */
+GST_START_TEST (test_settings_while_playing)
+{
+  const gchar *labels[] = { "neg", "pos" };
+  gchar *dir = g_dir_make_tmp ("seqtokenize-XXXXXX", NULL);
+  gchar *path, *message;
+  SeqnnClassifier *classifier = make_model (dir, "m.model", TRUE, labels, 2, &path);
+  GstHarness *h = new_harness (NULL);
+  GstBus *bus = watch_bus (h);
+  GPtrArray *out;
+
+  gst_harness_set_src_caps_str (h, "text/x-raw, format=(string)utf8");
+  push_text (h, "the cat", -1, 0, GST_SECOND);
+  g_object_set (h->element, "model", path, NULL);
+  push_text (h, "the cat", -1, GST_SECOND, GST_SECOND);
+  out = pull_all (h);
+  fail_unless_equals_int (out->len, 2);
+  fail_unless (get_tokens_meta (out->pdata[0])->ids == NULL);
+  assert_ids_are_encoded (get_tokens_meta (out->pdata[1]), classifier, "the cat");
+  g_ptr_array_unref (out);
+
+  /* A model that cannot be loaded: an error naming it, and the stream stops. */
+  g_object_set (h->element, "model", "/nonexistent/late.model", NULL);
+  fail_unless_equals_int (gst_harness_push (h, text_buffer ("x", -1)), GST_FLOW_ERROR);
+  message = pop_message_text (bus, GST_MESSAGE_ERROR);
+  fail_unless (message != NULL);
+  fail_unless (strstr (message, "/nonexistent/late.model") != NULL, "%s", message);
+  g_free (message);
+
+  unwatch_bus (h, bus);
+  gst_harness_teardown (h);
+  seqnn_classifier_free (classifier);
+  g_unlink (path);
+  g_rmdir (dir);
+  g_free (path);
   g_free (dir);
 }
 
@@ -1168,7 +1290,7 @@ GST_END_TEST;
 GST_START_TEST (test_pipeline_real_subtitles)
 {
   const gchar *data = g_getenv ("SEQNN_SHARED_DATA");
-  GPtrArray *files = g_ptr_array_new_with_free_func (g_free);
+  GPtrArray *files;
   gchar *voa_dir;
   GDir *dir;
 
@@ -1176,9 +1298,9 @@ GST_START_TEST (test_pipeline_real_subtitles)
     return;
   if (data == NULL || !g_file_test (data, G_FILE_TEST_IS_DIR)) {
     g_printerr ("SKIP test_pipeline_real_subtitles: SEQNN_SHARED_DATA not set or missing\n");
-    g_ptr_array_unref (files);
     return;
   }
+  files = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (files, g_strdup ("sintel_en.srt"));
   g_ptr_array_add (files, g_strdup ("gst_subrip.srt"));
   g_ptr_array_add (files, g_strdup ("elephants_dream_captions.en.vtt"));
@@ -1367,7 +1489,10 @@ seqtokenize_suite (void)
   tcase_add_test (tc, test_csv_bad_class);
   tcase_add_test (tc, test_csv_skip_bad_records);
   tcase_add_test (tc, test_tsv_and_fasttext);
+  tcase_add_test (tc, test_random_bytes);
+  tcase_add_test (tc, test_retokenize_replaces_meta);
   tcase_add_test (tc, test_model_ids);
+  tcase_add_test (tc, test_settings_while_playing);
   tcase_add_test (tc, test_model_missing_or_corrupt);
   tcase_add_test (tc, test_pipeline_filesrc);
   tcase_add_test (tc, test_pipeline_subparse);
