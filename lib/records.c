@@ -79,6 +79,8 @@ struct _SeqnnRecordReader {
 
 static const guchar utf8_bom[3] = { 0xEF, 0xBB, 0xBF };
 
+static void reader_restart (SeqnnRecordReader *reader);
+
 SeqnnRecordReader *
 seqnn_record_reader_new (SeqnnFormat format, const gchar *source_name)
 {
@@ -89,7 +91,7 @@ seqnn_record_reader_new (SeqnnFormat format, const gchar *source_name)
   reader->label = g_string_new (NULL);
   reader->text = g_string_new (NULL);
   reader->buf = g_string_new (NULL);
-  seqnn_record_reader_reset (reader);
+  reader_restart (reader);
   return reader;
 }
 
@@ -105,10 +107,10 @@ seqnn_record_reader_free (SeqnnRecordReader *reader)
   g_free (reader);
 }
 
-void
-seqnn_record_reader_reset (SeqnnRecordReader *reader)
+/* Start state; the skipped count stays. */
+static void
+reader_restart (SeqnnRecordReader *reader)
 {
-  g_return_if_fail (reader != NULL);
   reader->bom_matched = 0;
   reader->past_start = FALSE;
   reader->line = 1;
@@ -119,6 +121,14 @@ seqnn_record_reader_reset (SeqnnRecordReader *reader)
   g_string_truncate (reader->label, 0);
   g_string_truncate (reader->text, 0);
   g_string_truncate (reader->buf, 0);
+}
+
+void
+seqnn_record_reader_reset (SeqnnRecordReader *reader)
+{
+  g_return_if_fail (reader != NULL);
+  reader_restart (reader);
+  reader->n_skipped = 0;
 }
 
 void
@@ -515,6 +525,6 @@ seqnn_record_reader_finish (SeqnnRecordReader *reader, SeqnnRecordFunc func,
     else
       ok = lines_finish (reader, func, user_data, error);
   }
-  seqnn_record_reader_reset (reader);
+  reader_restart (reader);
   return ok;
 }

@@ -52,7 +52,7 @@ typedef struct _SeqnnRecordReader SeqnnRecordReader;
 SeqnnRecordReader *seqnn_record_reader_new (SeqnnFormat format, const gchar *source_name);
 void seqnn_record_reader_free (SeqnnRecordReader *reader);
 /* Bad rows are skipped and counted instead of failing (the count survives
- * seqnn_record_reader_reset and finish). */
+ * seqnn_record_reader_finish; seqnn_record_reader_reset clears it). */
 void seqnn_record_reader_set_skip_bad (SeqnnRecordReader *reader, gboolean skip);
 guint64 seqnn_record_reader_get_n_skipped (const SeqnnRecordReader *reader);
 gboolean seqnn_record_reader_feed (SeqnnRecordReader *reader, const gchar *data, gsize len,
@@ -61,7 +61,7 @@ gboolean seqnn_record_reader_feed (SeqnnRecordReader *reader, const gchar *data,
  * error. The reader is then back at its start state, ready for a new input. */
 gboolean seqnn_record_reader_finish (SeqnnRecordReader *reader, SeqnnRecordFunc func,
     gpointer user_data, GError **error);
-/* Back to the start state (e.g. after a flush). */
+/* Back to the start state (e.g. after a flush), skipped count cleared. */
 void seqnn_record_reader_reset (SeqnnRecordReader *reader);
 
 /* ---- Labels ------------------------------------------------------------- */

@@ -218,6 +218,17 @@ test_callback_errors (void)
   g_assert_true (seqnn_record_reader_feed (reader, "a\tb\n", 4, NULL, NULL, &error));
   g_assert_true (seqnn_record_reader_finish (reader, NULL, NULL, &error));
   g_assert_no_error (error);
+  /* the skipped count survives finish, and reset clears it */
+  seqnn_record_reader_set_skip_bad (reader, TRUE);
+  g_assert_true (seqnn_record_reader_feed (reader, "no tab\na\tb\nbad", 14, NULL, NULL, &error));
+  g_assert_cmpuint (seqnn_record_reader_get_n_skipped (reader), ==, 1);
+  g_assert_true (seqnn_record_reader_finish (reader, NULL, NULL, &error));
+  g_assert_cmpuint (seqnn_record_reader_get_n_skipped (reader), ==, 2);
+  g_assert_true (seqnn_record_reader_feed (reader, "x\n", 2, NULL, NULL, &error));
+  g_assert_cmpuint (seqnn_record_reader_get_n_skipped (reader), ==, 3);
+  seqnn_record_reader_reset (reader);
+  g_assert_cmpuint (seqnn_record_reader_get_n_skipped (reader), ==, 0);
+  g_assert_no_error (error);
   g_assert_false (seqnn_record_reader_feed (NULL, "x", 1, NULL, NULL, &error));
   g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
