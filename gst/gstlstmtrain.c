@@ -593,17 +593,56 @@ check_writable (const gchar * path, GError ** error)
   return ok;
 }
 
+/* Dimension of a GloVe / word2vec text file from its first line ("count dim"
+ * header, or "word v1 ... vD"), so that a mismatch is reported before any
+ * data is read; the library checks every line again when it loads them. */
+static gint
+word_vectors_dim (const gchar * path, GError ** error)
+{
+  FILE *file = g_fopen (path, "rb");
+  gchar line[65536];
+  gint dim = -1;
+
+  if (file == NULL) {
+    gint saved = errno;
+    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s", g_strerror (saved));
+    return -1;
+  }
+  if (fgets (line, sizeof line, file) != NULL) {
+    gchar **fields = g_strsplit_set (g_strstrip (line), " \t", -1);
+    guint n = 0;
+    for (gchar ** f = fields; *f; f++)
+      n += **f != '\0';
+    if (n == 2 && g_ascii_string_to_unsigned (fields[0], 10, 0, G_MAXINT, NULL, NULL)) {
+      guint64 header_dim;
+      if (g_ascii_string_to_unsigned (fields[1], 10, 1, G_MAXINT, &header_dim, NULL))
+        dim = (gint) header_dim;
+    }
+    if (dim < 0 && n >= 2)
+      dim = (gint) n - 1;
+    g_strfreev (fields);
+  }
+  fclose (file);
+  if (dim < 0)
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+        "the first line is not a word vector nor a word2vec header");
+  return dim;
+}
+
 static gboolean
 gst_lstm_train_start (GstBaseSink * sink)
 {
   GstLstmTrain *self = GST_LSTM_TRAIN (sink);
-  gchar *model_out, *init_model, *metrics_file;
+  gchar *model_out, *init_model, *metrics_file, *embeddings;
+  gint embed_dim;
   GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
   model_out = g_strdup (self->settings.model_out);
   init_model = g_strdup (self->settings.init_model);
   metrics_file = g_strdup (self->settings.metrics_file);
+  embeddings = g_strdup (self->settings.embeddings);
+  embed_dim = self->settings.embed_dim;
   GST_OBJECT_UNLOCK (self);
 
   gst_lstm_train_reset (self);
@@ -635,6 +674,23 @@ gst_lstm_train_start (GstBaseSink * sink)
       goto fail;
     }
   }
+  if (embeddings != NULL && *embeddings != '\0') {
+    gint dim = word_vectors_dim (embeddings, &error);
+    if (self->init_classifier != NULL)
+      embed_dim = seqnn_model_get_config (seqnn_classifier_peek_model (self->init_classifier))->embed_dim;
+    if (dim < 0) {
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ("Could not use embeddings '%s': %s", embeddings, error->message), (NULL));
+      goto fail;
+    }
+    if (dim != embed_dim) {
+      GST_ELEMENT_ERROR (self, RESOURCE, READ,
+          ("Could not use embeddings '%s': its vectors have %d dimensions but the embedding "
+              "has %d; set embed-dim=%d or use a file with %d-dimensional vectors.",
+              embeddings, dim, embed_dim, dim, embed_dim), (NULL));
+      goto fail;
+    }
+  }
   if (metrics_file != NULL && *metrics_file != '\0') {
     self->metrics = g_fopen (metrics_file, "w");
     if (self->metrics == NULL) {
@@ -649,6 +705,7 @@ gst_lstm_train_start (GstBaseSink * sink)
   g_free (model_out);
   g_free (init_model);
   g_free (metrics_file);
+  g_free (embeddings);
   return TRUE;
 
 fail:
@@ -657,6 +714,7 @@ fail:
   g_free (model_out);
   g_free (init_model);
   g_free (metrics_file);
+  g_free (embeddings);
   return FALSE;
 }
 

@@ -553,6 +553,56 @@ GST_START_TEST (test_init_model_fine_tuning)
 }
 GST_END_TEST;
 
+/* Pretrained vectors initialise the embedding; frozen, they stay as given. */
+GST_START_TEST (test_embeddings_frozen)
+{
+  gchar *csv = write_csv ("glove.csv", 2, 48, 11);
+  gchar *model = tmp_path ("glove.model");
+  gchar *glove = tmp_path ("glove.txt");
+  /* word2vec header, then two vectors of 4 dimensions */
+  g_assert_true (g_file_set_contents (glove, "2 4\nn1 0.5 -0.25 1 2\nc0w1 -1 0.125 0 3\n", -1, NULL));
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s embeddings=%s freeze-embeddings=true embed-dim=4 hidden-dim=4 "
+      "epochs=2 n-threads=1", csv, model, glove);
+  Run run;
+  run_pipeline (desc, &run);
+  fail_unless (run.error == NULL, "error: %s", run.error ? run.error->message : "");
+  run_clear (&run);
+
+  GError *error = NULL;
+  SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+  g_assert_no_error (error);
+  const SeqnnModel *weights = seqnn_classifier_peek_model (classifier);
+  const gfloat *params = seqnn_model_peek_params (weights, NULL);
+  const SeqnnTensorInfo *emb = seqnn_model_find_tensor (weights, "embedding.weight");
+  SeqnnVocab *vocab = seqnn_classifier_get_vocab (classifier);
+  const gfloat n1[4] = { 0.5f, -0.25f, 1.0f, 2.0f }, c0w1[4] = { -1.0f, 0.125f, 0.0f, 3.0f };
+  gint32 id_n1 = seqnn_vocab_lookup (vocab, "n1", -1), id_c0w1 = seqnn_vocab_lookup (vocab, "c0w1", -1);
+  fail_unless (id_n1 > 1 && id_c0w1 > 1);
+  for (gint j = 0; j < 4; j++) {
+    fail_unless_equals_float (params[emb->offset + id_n1 * 4 + j], n1[j]);
+    fail_unless_equals_float (params[emb->offset + id_c0w1 * 4 + j], c0w1[j]);
+  }
+  seqnn_classifier_free (classifier);
+  g_free (desc);
+
+  /* A dimension that does not match is reported at start, before any data. */
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s embeddings=%s embed-dim=5", csv, model, glove);
+  gchar *message = expect_error (desc);
+  fail_unless (strstr (message, "have 4 dimensions but the embedding has 5") != NULL, "%s", message);
+  g_free (message);
+  g_free (desc);
+
+  g_unlink (glove);
+  g_unlink (model);
+  g_unlink (csv);
+  g_free (glove);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
 /* TSV labels by name become classes in order of appearance. */
 GST_START_TEST (test_tsv_label_names)
 {
@@ -757,6 +807,7 @@ lstmtrain_suite (void)
   tcase_add_test (tc, test_error_bad_init_model_and_embeddings);
   tcase_add_test (tc, test_init_model_fine_tuning);
   tcase_add_test (tc, test_tsv_label_names);
+  tcase_add_test (tc, test_embeddings_frozen);
   tcase_add_test (tc, test_checkpoint_written);
   tcase_add_test (tc, test_cancel_on_state_null);
   return s;
