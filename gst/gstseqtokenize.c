@@ -697,11 +697,14 @@ gst_seq_tokenize_push_lines (GstSeqTokenize *self, gsize scan_from)
   const guint8 *data = self->pending->data;
   gsize len = self->pending->len;
 
-  for (gsize i = scan_from; i < len && ret == GST_FLOW_OK; i++) {
-    if (data[i] == '\n') {
-      ret = gst_seq_tokenize_push_line (self, data + start, i + 1 - start);
-      start = i + 1;
-    }
+  const guint8 *end;
+
+  while (ret == GST_FLOW_OK && scan_from < len
+      && (end = memchr (data + scan_from, '\n', len - scan_from)) != NULL) {
+    gsize next = (gsize) (end - data) + 1;
+
+    ret = gst_seq_tokenize_push_line (self, data + start, next - start);
+    start = scan_from = next;
   }
   g_byte_array_remove_range (self->pending, 0, (guint) start);
   return ret;
