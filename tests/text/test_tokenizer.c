@@ -140,6 +140,65 @@ test_random_cases (void)
   g_free (path);
 }
 
+/* Every character Python's lower() changes, and every Python whitespace
+ * character, from tests/fixtures/tokens/unicode.txt. */
+static void
+test_unicode_tables (void)
+{
+  gchar *path = g_build_filename (SEQNN_TEST_FIXTURES, "tokens", "unicode.txt", NULL);
+  gchar *contents = NULL;
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  gchar **lines = g_strsplit (contents, "\n", -1);
+  SeqnnTokens *tokens = seqnn_tokens_new ();
+  guint n_lower = 0, n_space = 0;
+  for (guint i = 0; lines[i] != NULL; i++) {
+    if (lines[i][0] == '#' || lines[i][0] == '\0')
+      continue;
+    gchar **f = g_strsplit (lines[i], " ", -1);
+    gunichar c = (gunichar) g_ascii_strtoull (f[1], NULL, 16);
+    gchar input[16];
+    if (strcmp (f[0], "lower") == 0) {
+      /* a lone character is one token: its lowercase */
+      GString *expected = g_string_new (NULL);
+      for (guint k = 2; f[k] != NULL; k++)
+        g_string_append_unichar (expected, (gunichar) g_ascii_strtoull (f[k], NULL, 16));
+      input[g_unichar_to_utf8 (c, input)] = '\0';
+      seqnn_tokenize (NULL, input, -1, tokens);
+      if (seqnn_tokens_get_n (tokens) != 1 || strcmp (seqnn_tokens_get (tokens, 0), expected->str) != 0)
+        g_test_message ("U+%04X lowercases to \"%s\" in Python", c, expected->str);
+      g_assert_cmpuint (seqnn_tokens_get_n (tokens), ==, 1);
+      g_assert_cmpstr (seqnn_tokens_get (tokens, 0), ==, expected->str);
+      g_string_free (expected, TRUE);
+      n_lower++;
+    } else {
+      g_assert_cmpstr (f[0], ==, "space");
+      gsize at = 0;
+      input[at++] = 'a';
+      at += (gsize) g_unichar_to_utf8 (c, input + at);
+      input[at++] = 'b';
+      input[at] = '\0';
+      seqnn_tokenize (NULL, input, -1, tokens);
+      if (seqnn_tokens_get_n (tokens) != 2)
+        g_test_message ("U+%04X is whitespace in Python", c);
+      g_assert_cmpuint (seqnn_tokens_get_n (tokens), ==, 2);
+      n_space++;
+    }
+    g_strfreev (f);
+  }
+  g_assert_cmpuint (n_lower, >, 1000);
+  g_assert_cmpuint (n_space, ==, 29);
+  /* look-alikes that Python does not split on */
+  const gchar *joined[] = { "a\u200bb", "a\ufeffb", "a\u180eb", "a\u2060b" };
+  for (guint i = 0; i < G_N_ELEMENTS (joined); i++) {
+    seqnn_tokenize (NULL, joined[i], -1, tokens);
+    g_assert_cmpuint (seqnn_tokens_get_n (tokens), ==, 1);
+  }
+  seqnn_tokens_free (tokens);
+  g_strfreev (lines);
+  g_free (contents);
+  g_free (path);
+}
+
 static guint64
 fnv1a64_tokens (const SeqnnTokens *tokens)
 {
@@ -306,6 +365,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/text/tokenizer/hand-cases", test_hand_cases);
   g_test_add_func ("/text/tokenizer/random-cases", test_random_cases);
+  g_test_add_func ("/text/tokenizer/unicode-tables", test_unicode_tables);
   g_test_add_func ("/text/tokenizer/tokens-api", test_tokens_api);
   g_test_add_func ("/text/tokenizer/agnews-dev-parity", test_agnews_dev_parity);
   return g_test_run ();
