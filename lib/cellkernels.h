@@ -51,11 +51,16 @@ cell_n_final (const SeqnnPack *p, gboolean reverse, gint t)
 void seqnn_cells_input_projection (gint N, gint I, gint GH, gint n_hh_bias,
     const gfloat *x, const SeqnnCellWeights *w, gfloat *gates);
 
+/* db (GH) += column sums of dG (rows x GH); the backward loops call it per
+ * step, while that step's rows are still in cache. */
+void seqnn_cells_add_column_sums (gint rows, gint GH, const gfloat *dG, gfloat *db);
+
 /* After the backward loop: dW_ih += dG^T x, dW_hh += dG_hh^T h_prev,
- * db_ih += colsum(dG), db_hh += colsum(dG_hh), dx += dG W_ih.
+ * b_ih += db_ih, b_hh += db_hh (the column sums of dG, dG_hh), dx += dG W_ih.
  * dG_hh is dG itself except for GRU. grads and dx may be NULL. */
 void seqnn_cells_backward_params (gint N, gint I, gint H, gint GH,
     const gfloat *x, const gfloat *h_prev, const gfloat *dG, const gfloat *dG_hh,
+    const gfloat *db_ih, const gfloat *db_hh,
     const SeqnnCellWeights *w, gfloat *dx, SeqnnCellGrads *grads);
 
 /* Copies a state row, or zeros it when src is NULL. */

@@ -137,11 +137,10 @@ seqnn_cells_input_projection (gint N, gint I, gint GH, gint n_hh_bias,
       1.0f, x, I, w->w_ih, I, 1.0f, gates, GH);
 }
 
-/* db (GH) += column sums of dG (N x GH) */
-static void
-add_column_sums (gint N, gint GH, const gfloat *dG, gfloat *db)
+CELL_VECTORIZE void
+seqnn_cells_add_column_sums (gint rows, gint GH, const gfloat *dG, gfloat *db)
 {
-  for (gint r = 0; r < N; r++) {
+  for (gint r = 0; r < rows; r++) {
     const gfloat *row = dG + (gsize) r * GH;
     for (gint j = 0; j < GH; j++)
       db[j] += row[j];
@@ -151,6 +150,7 @@ add_column_sums (gint N, gint GH, const gfloat *dG, gfloat *db)
 void
 seqnn_cells_backward_params (gint N, gint I, gint H, gint GH,
     const gfloat *x, const gfloat *h_prev, const gfloat *dG, const gfloat *dG_hh,
+    const gfloat *db_ih, const gfloat *db_hh,
     const SeqnnCellWeights *w, gfloat *dx, SeqnnCellGrads *grads)
 {
   if (grads && grads->w_ih) /* dW_ih (GH x I) += dG^T (GH x N) . x (N x I) */
@@ -160,9 +160,9 @@ seqnn_cells_backward_params (gint N, gint I, gint H, gint GH,
     cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, N,
         1.0f, dG_hh, GH, h_prev, H, 1.0f, grads->w_hh, H);
   if (grads && grads->b_ih)
-    add_column_sums (N, GH, dG, grads->b_ih);
+    seqnn_cells_add_column_sums (1, GH, db_ih, grads->b_ih);
   if (grads && grads->b_hh)
-    add_column_sums (N, GH, dG_hh, grads->b_hh);
+    seqnn_cells_add_column_sums (1, GH, db_hh, grads->b_hh);
   if (dx) /* dx (N x I) += dG (N x GH) . W_ih (GH x I) */
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, N, I, GH,
         1.0f, dG, GH, w->w_ih, I, 1.0f, dx, I);
@@ -171,7 +171,12 @@ seqnn_cells_backward_params (gint N, gint I, gint H, gint GH,
 void
 seqnn_cells_transpose (gint rows, gint cols, const gfloat *src, gfloat *dst)
 {
-  for (gint r = 0; r < rows; r++)
-    for (gint c = 0; c < cols; c++)
-      dst[(gsize) c * rows + r] = src[(gsize) r * cols + c];
+  /* 16 x 16 tiles keep both the reads and the strided writes in cache. */
+  for (gint r0 = 0; r0 < rows; r0 += 16)
+    for (gint c0 = 0; c0 < cols; c0 += 16) {
+      const gint r1 = MIN (r0 + 16, rows), c1 = MIN (c0 + 16, cols);
+      for (gint r = r0; r < r1; r++)
+        for (gint c = c0; c < c1; c++)
+          dst[(gsize) c * rows + r] = src[(gsize) r * cols + c];
+    }
 }

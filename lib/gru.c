@@ -16,12 +16,13 @@ seqnn_gru_cache_size (gint N, gint B, gint H)
 
 /* Forward: gates when no cache (N x 3H), W_hh^T (H x 3H), h W_hh^T of a step
  * (B x 3H), a zero row (3H) and a sink row (H).
- * Backward: dG, dG_hh (N x 3H each) + dh (B x H) + a zero row (H). */
+ * Backward: dG, dG_hh (N x 3H each) + dh (B x H) + a zero row (H) + their
+ * column sums (3H each). */
 gsize
 seqnn_gru_scratch_size (gint N, gint B, gint I, gint H)
 {
   gsize fwd = (gsize) 3 * N * H + (gsize) 3 * H * H + (gsize) 3 * B * H + (gsize) 4 * H;
-  gsize bwd = (gsize) 6 * N * H + (gsize) B * H + H;
+  gsize bwd = (gsize) 6 * N * H + (gsize) B * H + H + (gsize) 6 * H;
   return MAX (fwd, bwd);
 }
 
@@ -130,8 +131,11 @@ seqnn_gru_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
   gfloat *dG_hh = dG + (gsize) N * GH;           /* N x 3H */
   gfloat *dh = dG_hh + (gsize) N * GH;           /* B x H */
   gfloat *zeros = dh + (gsize) B * H;            /* H: dy when there is none */
+  gfloat *db_ih = zeros + H;                     /* 3H: column sums of dG */
+  gfloat *db_hh = db_ih + GH;                    /* 3H: column sums of dG_hh */
 
   memset (zeros, 0, sizeof (gfloat) * H);
+  memset (db_ih, 0, sizeof (gfloat) * 2 * GH);
   for (gint k = pack->T - 1; k >= 0; k--) {
     const gint t = cell_step (pack, reverse, k);
     const gint rows = pack->batch_sizes[t], off = pack->step_offset[t];
@@ -144,10 +148,12 @@ seqnn_gru_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
       gru_row_backward (H, gates + r * GH, hh_n_cache + r * H, h_prev_cache + r * H,
           dy ? dy + r * dy_stride : zeros, dh + (gsize) b * H, dG + r * GH, dG_hh + r * GH);
     }
+    seqnn_cells_add_column_sums (rows, GH, dG + (gsize) off * GH, db_ih);
+    seqnn_cells_add_column_sums (rows, GH, dG_hh + (gsize) off * GH, db_hh);
     if (n_cont > 0) /* dh[0..n_cont) += dG_hh_t (n_cont x 3H) . W_hh (3H x H) */
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, GH,
           1.0f, dG_hh + (gsize) off * GH, GH, w->w_hh, H, 1.0f, dh, H);
   }
 
-  seqnn_cells_backward_params (N, I, H, GH, x, h_prev_cache, dG, dG_hh, w, dx, grads);
+  seqnn_cells_backward_params (N, I, H, GH, x, h_prev_cache, dG, dG_hh, db_ih, db_hh, w, dx, grads);
 }

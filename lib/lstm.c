@@ -16,12 +16,12 @@ seqnn_lstm_cache_size (gint N, gint B, gint H)
 
 /* Forward: gates when no cache (N x 4H), W_hh^T (H x 4H), c state (B x H),
  * a zero row and a sink row pair (H, 2H).
- * Backward: dG (N x 4H) + dh, dc (B x H each) + a zero row (H). */
+ * Backward: dG (N x 4H) + dh, dc (B x H each) + a zero row (H) + db (4H). */
 gsize
 seqnn_lstm_scratch_size (gint N, gint B, gint I, gint H)
 {
   gsize fwd = (gsize) 4 * N * H + (gsize) 4 * H * H + (gsize) B * H + (gsize) 3 * H;
-  gsize bwd = (gsize) 4 * N * H + (gsize) 2 * B * H + H;
+  gsize bwd = (gsize) 4 * N * H + (gsize) 2 * B * H + H + (gsize) 4 * H;
   return MAX (fwd, bwd);
 }
 
@@ -146,8 +146,10 @@ seqnn_lstm_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
   gfloat *dh = dG + (gsize) N * GH;            /* B x H */
   gfloat *dc = dh + (gsize) B * H;             /* B x H */
   gfloat *zeros = dc + (gsize) B * H;          /* H: dy when there is none */
+  gfloat *db = zeros + H;                      /* 4H: column sums of dG */
 
   memset (zeros, 0, sizeof (gfloat) * H);
+  memset (db, 0, sizeof (gfloat) * GH);
   for (gint k = pack->T - 1; k >= 0; k--) {
     const gint t = cell_step (pack, reverse, k);
     const gint rows = pack->batch_sizes[t], off = pack->step_offset[t];
@@ -162,10 +164,11 @@ seqnn_lstm_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
       lstm_row_backward (H, gates + r * GH, c_prev_cache + r * H, tanh_c_cache + r * H,
           dy ? dy + r * dy_stride : zeros, dh + (gsize) b * H, dc + (gsize) b * H, dG + r * GH);
     }
+    seqnn_cells_add_column_sums (rows, GH, dG + (gsize) off * GH, db);
     if (n_cont > 0) /* dh[0..n_cont) = dG_t (n_cont x 4H) . W_hh (4H x H) */
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, GH,
           1.0f, dG + (gsize) off * GH, GH, w->w_hh, H, 0.0f, dh, H);
   }
 
-  seqnn_cells_backward_params (N, I, H, GH, x, h_prev_cache, dG, dG, w, dx, grads);
+  seqnn_cells_backward_params (N, I, H, GH, x, h_prev_cache, dG, dG, db, db, w, dx, grads);
 }

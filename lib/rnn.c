@@ -14,12 +14,12 @@ seqnn_rnn_cache_size (gint N, gint B, gint H)
 }
 
 /* Forward: pre-activations when no cache (N x H), W_hh^T (H x H), a zero row (H).
- * Backward: dG (N x H) + dh (B x H) + a zero row (H). */
+ * Backward: dG (N x H) + dh (B x H) + a zero row (H) + db (H). */
 gsize
 seqnn_rnn_scratch_size (gint N, gint B, gint I, gint H)
 {
   gsize fwd = (gsize) N * H + (gsize) H * H + H;
-  gsize bwd = (gsize) N * H + (gsize) B * H + H;
+  gsize bwd = (gsize) N * H + (gsize) B * H + 2 * H;
   return MAX (fwd, bwd);
 }
 
@@ -117,8 +117,10 @@ seqnn_rnn_backward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint
   gfloat *dG = scratch;                  /* N x H */
   gfloat *dh = dG + (gsize) N * H;       /* B x H */
   gfloat *zeros = dh + (gsize) B * H;    /* H: dy when there is none */
+  gfloat *db = zeros + H;                /* H: column sums of dG */
 
   memset (zeros, 0, sizeof (gfloat) * H);
+  memset (db, 0, sizeof (gfloat) * H);
   for (gint k = pack->T - 1; k >= 0; k--) {
     const gint t = cell_step (pack, reverse, k);
     const gint rows = pack->batch_sizes[t], off = pack->step_offset[t];
@@ -134,10 +136,11 @@ seqnn_rnn_backward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint
       else
         rnn_row_backward_tanh (H, h_cache + r * H, dy_r, dh + (gsize) b * H, dG + r * H);
     }
+    seqnn_cells_add_column_sums (rows, H, dG + (gsize) off * H, db);
     if (n_cont > 0) /* dh[0..n_cont) = dG_t (n_cont x H) . W_hh (H x H) */
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, H,
           1.0f, dG + (gsize) off * H, H, w->w_hh, H, 0.0f, dh, H);
   }
 
-  seqnn_cells_backward_params (N, I, H, H, x, h_prev_cache, dG, dG, w, dx, grads);
+  seqnn_cells_backward_params (N, I, H, H, x, h_prev_cache, dG, dG, db, db, w, dx, grads);
 }
