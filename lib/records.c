@@ -6,7 +6,8 @@
  * AG News: RFC 4180 quotes, "" for a quote inside quotes, line breaks inside
  * quotes kept, records end at \n, \r\n or a lone \r, backslashes are plain
  * characters, a quote inside an unquoted field is a plain character. Unlike
- * Python's lenient mode, characters after a closing quote are an error. The
+ * Python's lenient mode, characters after a closing quote are an error (when
+ * skipping bad rows, the row still ends where the lenient mode ends it). The
  * first column is the label, the others are joined with one space; an empty
  * line is no record.
  *
@@ -50,7 +51,6 @@ typedef enum {
   CSV_UNQUOTED,
   CSV_QUOTED,
   CSV_QUOTE_IN_QUOTED, /* a quote inside quotes: "" or the closing one */
-  CSV_BAD_ROW,         /* skipping the rest of a bad row */
 } CsvState;
 
 struct _SeqnnRecordReader {
@@ -69,6 +69,7 @@ struct _SeqnnRecordReader {
   /* CSV */
   CsvState state;
   guint n_fields;
+  gboolean row_bad; /* skipping: the row is parsed to its end, then dropped */
   guint64 record_line, quote_line;
   GString *label;
   GString *text;
@@ -117,6 +118,7 @@ reader_restart (SeqnnRecordReader *reader)
   reader->pending_cr = FALSE;
   reader->state = CSV_RECORD_START;
   reader->n_fields = 0;
+  reader->row_bad = FALSE;
   reader->record_line = reader->quote_line = 1;
   g_string_truncate (reader->label, 0);
   g_string_truncate (reader->text, 0);
@@ -190,6 +192,7 @@ csv_start_record (SeqnnRecordReader *reader)
 {
   reader->state = CSV_RECORD_START;
   reader->n_fields = 0;
+  reader->row_bad = FALSE;
   g_string_truncate (reader->label, 0);
   g_string_truncate (reader->text, 0);
 }
@@ -215,7 +218,9 @@ csv_end_record (SeqnnRecordReader *reader, SeqnnRecordFunc func, gpointer user_d
     GError **error)
 {
   gboolean ok;
-  if (reader->label->len == 0)
+  if (reader->row_bad)
+    ok = TRUE; /* already counted */
+  else if (reader->label->len == 0)
     ok = bad_row (reader, reader->record_line, error, "missing label");
   else if (reader->n_fields < 2)
     ok = bad_row (reader, reader->record_line, error, "missing text (only one column)");
@@ -235,9 +240,6 @@ csv_line_break (SeqnnRecordReader *reader, guchar c, SeqnnRecordFunc func, gpoin
   reader->pending_cr = c == '\r';
   switch (reader->state) {
     case CSV_RECORD_START: /* an empty line */
-      return TRUE;
-    case CSV_BAD_ROW:
-      csv_start_record (reader);
       return TRUE;
     default:
       return csv_end_record (reader, func, user_data, error);
@@ -331,18 +333,13 @@ csv_feed (SeqnnRecordReader *reader, const guchar *s, gsize len, SeqnnRecordFunc
           if (!csv_line_break (reader, c, func, user_data, error))
             return FALSE;
         } else {
-          if (!bad_row (reader, reader->line, error, "unexpected character after a closing quote"))
+          if (!reader->row_bad
+              && !bad_row (reader, reader->line, error, "unexpected character after a closing quote"))
             return FALSE;
-          reader->state = CSV_BAD_ROW;
+          /* skipping: on to the row's end as Python's lenient mode reads it */
+          reader->row_bad = TRUE;
+          reader->state = CSV_UNQUOTED;
         }
-        continue;
-      case CSV_BAD_ROW:
-        while (i < len && s[i] != '\n' && s[i] != '\r')
-          i++;
-        if (i == len)
-          return TRUE;
-        c = s[i++];
-        csv_line_break (reader, c, func, user_data, error);
         continue;
     }
   }
@@ -355,13 +352,11 @@ csv_finish (SeqnnRecordReader *reader, SeqnnRecordFunc func, gpointer user_data,
   switch (reader->state) {
     case CSV_RECORD_START:
       return TRUE;
-    case CSV_BAD_ROW:
-      csv_start_record (reader);
-      return TRUE;
     case CSV_QUOTED: {
       guint64 line = reader->quote_line;
+      gboolean counted = reader->row_bad;
       csv_start_record (reader);
-      return bad_row (reader, line, error, "unterminated quote at the end of the input");
+      return counted || bad_row (reader, line, error, "unterminated quote at the end of the input");
     }
     default:
       return csv_end_record (reader, func, user_data, error);

@@ -154,6 +154,9 @@ test_csv_skip_bad (void)
   check_records_full (SEQNN_FORMAT_CSV,
       "1,a,b\n,x,y\n2,\"q\"z,w\n3\n4,c,d\n5,\"unterminated\nline", -1, TRUE,
       "1|1|a b\n5|4|c d", 4);
+  /* a skipped row ends where Python's lenient mode ends it, quotes and all */
+  check_records_full (SEQNN_FORMAT_CSV, "1,\"a\"x,\"b\nc\"\n2,d,e\n3,\"\"y\"z\n", -1, TRUE,
+      "3|2|d e", 2);
 }
 
 static void
