@@ -34,9 +34,11 @@ typedef struct {
   gfloat *w_ih, *w_hh, *b_ih, *b_hh;  /* same shapes, accumulated with += */
 } SeqnnCellGrads;
 
-/* Floats of per-run cache the backward pass needs (activations, gates). */
+/* Floats of per-run cache the backward pass needs (activations, gates).
+ * A buffer sized for larger N, B serves any smaller batch. */
 gsize seqnn_cell_cache_size (SeqnnCell cell, gint N, gint B, gint H);
-/* Floats of scratch space either pass needs. */
+/* Floats of scratch space either pass needs; nothing in it survives a call,
+ * so one scratch buffer can serve every layer, direction and pass of a thread. */
 gsize seqnn_cell_scratch_size (SeqnnCell cell, gint N, gint B, gint I, gint H);
 
 /* Forward over the packed batch. x: N x I (row stride I). Writes the H outputs
@@ -50,10 +52,16 @@ void seqnn_cell_forward (SeqnnCell cell, const SeqnnPack *pack, gboolean reverse
     gfloat *y, gint y_stride, gfloat *h_n, gfloat *c_n,
     gfloat *cache, gfloat *scratch);
 
-/* Backward through time. dy: gradient of y (same layout/stride as forward);
- * dh_n, dc_n: gradients of the final states (either may be NULL = zero).
- * dx (N x I) and grads are accumulated (+=); dx may be NULL (layer 0 input
- * whose embedding gradient is not needed). */
+/* Backward through time. dy: gradient of y (same layout/stride as forward;
+ * NULL = zero); dh_n, dc_n: gradients of the final states (either may be
+ * NULL = zero). dx (N x I) and grads are accumulated (+=); dx may be NULL
+ * (layer 0 input whose embedding gradient is not needed), as may any of the
+ * grads pointers (that tensor's gradient is skipped). x and w must be the
+ * forward's; y itself is not needed (the cache holds what is).
+ * Kernels never allocate, keep no state between calls (reentrant) and call
+ * BLAS as given (the caller sets OpenBLAS to one thread per worker).
+ * Note: OpenBLAS's cblas.h defines I (<complex.h>); include this header
+ * before it or #undef I after it. */
 void seqnn_cell_backward (SeqnnCell cell, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     const gfloat *x, const SeqnnCellWeights *w,
     const gfloat *dy, gint dy_stride, const gfloat *dh_n, const gfloat *dc_n,
