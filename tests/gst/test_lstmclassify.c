@@ -29,6 +29,8 @@ static const gchar *const TEXTS[] = {
 };
 #define N_TEXTS G_N_ELEMENTS (TEXTS)
 
+static void load_system_plugins (void);
+
 static gchar *tmp_dir;
 static gchar *news_model_path;  /* LSTM, NEWS_LABELS */
 static gchar *other_model_path; /* GRU, OTHER_LABELS, another seed */
@@ -76,6 +78,7 @@ static void
 setup_models (void)
 {
   GError *error = NULL;
+  load_system_plugins ();
   tmp_dir = g_dir_make_tmp ("lstmclassify-XXXXXX", &error);
   g_assert_no_error (error);
   news_classifier = make_classifier (SEQNN_CELL_LSTM, NEWS_LABELS, 7);
@@ -962,6 +965,228 @@ GST_START_TEST (test_repeated_states_and_instances)
 
 GST_END_TEST;
 
+/* ---- Real data through whole pipelines -------------------------------------- */
+
+static gboolean have_pipeline_plugins;
+
+/* The test environment hides the system plugins; load the two the pipelines need. */
+static void
+load_system_plugins (void)
+{
+  const gchar *names[] = { "coreelements", "subparse" };
+
+  have_pipeline_plugins = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
+    GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (), names[i]);
+    gchar *file, *path;
+    GError *error = NULL;
+
+    if (plugin != NULL) {
+      gst_object_unref (plugin);
+      continue;
+    }
+    file = g_strdup_printf ("libgst%s.so", names[i]);
+    path = g_build_filename (GST_SYSTEM_PLUGINS_DIR, file, NULL);
+    plugin = gst_plugin_load_file (path, &error);
+    if (plugin == NULL) {
+      g_printerr ("pipeline tests skipped: %s\n", error->message);
+      g_clear_error (&error);
+      have_pipeline_plugins = FALSE;
+    } else {
+      gst_object_unref (plugin);
+    }
+    g_free (path);
+    g_free (file);
+  }
+}
+
+static gchar *
+shared_data_path (const gchar *relative)
+{
+  const gchar *root = g_getenv ("SEQNN_SHARED_DATA");
+  gchar *path;
+
+  if (root == NULL) {
+    g_printerr ("SEQNN_SHARED_DATA not set: skipping the test on %s\n", relative);
+    return NULL;
+  }
+  path = g_build_filename (root, relative, NULL);
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR)) {
+    g_printerr ("%s missing: skipping that test\n", path);
+    g_free (path);
+    return NULL;
+  }
+  return path;
+}
+
+static void
+collect_buffer (GstElement *sink, GstBuffer *buffer, GstPad *pad, gpointer user_data)
+{
+  g_ptr_array_add (user_data, gst_buffer_ref (buffer));
+}
+
+/* Runs a launch line ending in "fakesink name=sink" to EOS; returns the
+ * buffers the sink got and, in summary, the lstmclassify-summary if any. */
+static GPtrArray *
+run_pipeline (const gchar *launch, GstStructure **summary)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (launch, &error);
+  GPtrArray *buffers = g_ptr_array_new_with_free_func ((GDestroyNotify) gst_buffer_unref);
+  GstElement *sink;
+  GstBus *bus;
+  gboolean done = FALSE;
+
+  g_assert_no_error (error);
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  g_object_set (sink, "signal-handoffs", TRUE, NULL);
+  g_signal_connect (sink, "handoff", G_CALLBACK (collect_buffer), buffers);
+  bus = gst_element_get_bus (pipeline);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  if (summary)
+    *summary = NULL;
+  while (!done) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND,
+        GST_MESSAGE_EOS | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT);
+    fail_unless (msg != NULL, "pipeline stalled: %s", launch);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *err = NULL;
+      gchar *debug = NULL;
+      gst_message_parse_error (msg, &err, &debug);
+      fail ("pipeline error: %s (%s)", err->message, debug);
+    } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
+      done = TRUE;
+    } else if (summary && gst_message_has_name (msg, "lstmclassify-summary")) {
+      *summary = gst_structure_copy (gst_message_get_structure (msg));
+    }
+    gst_message_unref (msg);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  return buffers;
+}
+
+GST_START_TEST (test_pipeline_subtitles)
+{
+  gchar *srt = shared_data_path ("subtitles/sintel_en.srt"), *launch;
+  GPtrArray *buffers;
+
+  if (srt == NULL || !have_pipeline_plugins) {
+    g_free (srt);
+    return;
+  }
+  /* subparse gives pango-markup, one cue per buffer: markup is stripped
+   * before tokenizing, the text itself is left alone. */
+  launch = g_strdup_printf ("filesrc location=\"%s\" ! subparse ! lstmclassify model=\"%s\" "
+      "batch-size=7 ! fakesink name=sink", srt, news_model_path);
+  buffers = run_pipeline (launch, NULL);
+  fail_unless (buffers->len >= 20, "only %u cues", buffers->len);
+  for (guint i = 0; i < buffers->len; i++) {
+    GstBuffer *buffer = g_ptr_array_index (buffers, i);
+    gchar *text = buffer_string (buffer);
+    gfloat expected[4];
+
+    engine_probs_text (news_classifier, text, TRUE, expected);
+    assert_class_meta (buffer, news_classifier, expected);
+    if (i > 0)
+      fail_unless (GST_BUFFER_PTS (buffer) >= GST_BUFFER_PTS (g_ptr_array_index (buffers, i - 1)));
+    g_free (text);
+  }
+  g_ptr_array_unref (buffers);
+  g_free (launch);
+  g_free (srt);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_pipeline_dev_csv_summary)
+{
+  gchar *dev = shared_data_path ("agnews/dev.csv"), *contents, *launch, *part;
+  gsize len, n_rows = g_getenv ("SEQNN_UNDER_VALGRIND") ? 200 : 4000, cut = 0, rows = 0;
+  GstStructure *summary;
+  GPtrArray *buffers;
+  SeqnnDataset *dataset;
+  SeqnnReadOptions options;
+  SeqnnLabelSet *label_set;
+  SeqnnInference *inference;
+  guint64 confusion[4][4] = { { 0 } }, count;
+  const GValue *matrix;
+  GError *error = NULL;
+
+  if (dev == NULL || !have_pipeline_plugins) {
+    g_free (dev);
+    return;
+  }
+  /* The first rows, in a temporary file. */
+  fail_unless (g_file_get_contents (dev, &contents, &len, NULL));
+  while (cut < len && rows < n_rows) {
+    const gchar *nl = memchr (contents + cut, '\n', len - cut);
+    cut = nl ? (gsize) (nl - contents) + 1 : len;
+    rows++;
+  }
+  part = g_build_filename (tmp_dir, "dev-part.csv", NULL);
+  fail_unless (g_file_set_contents (part, contents, cut, NULL));
+  g_free (contents);
+
+  /* The element's counts... */
+  launch = g_strdup_printf ("filesrc location=\"%s\" ! seqtokenize format=csv model=\"%s\" "
+      "! lstmclassify model=\"%s\" ! fakesink name=sink", part, news_model_path, news_model_path);
+  buffers = run_pipeline (launch, &summary);
+  fail_unless_equals_int (buffers->len, rows);
+  fail_unless (summary != NULL, "no summary");
+
+  /* ... against the engine on the library's own reading of the same rows. */
+  dataset = seqnn_dataset_new ();
+  seqnn_read_options_init_default (&options, SEQNN_FORMAT_CSV);
+  options.tokenizer = *seqnn_classifier_get_tokenizer (news_classifier);
+  label_set = seqnn_label_set_new_from_strv (NEWS_LABELS);
+  fail_unless (seqnn_dataset_read_file (dataset, part, &options, label_set, NULL, &error));
+  g_assert_no_error (error);
+  seqnn_dataset_apply_vocab (dataset, seqnn_classifier_get_vocab (news_classifier));
+  fail_unless_equals_int (seqnn_dataset_get_size (dataset), rows);
+  inference = seqnn_inference_new (seqnn_classifier_peek_model (news_classifier), 1);
+  for (gsize i = 0; i < rows; i++) {
+    const gint32 *ids;
+    const gint32 unk = SEQNN_VOCAB_UNK_ID;
+    gint length, label;
+    gfloat probs[4];
+    SeqnnBatch batch = { NULL, &length, 1, NULL };
+
+    seqnn_dataset_get (dataset, i, &ids, &length, &label);
+    if (length == 0) {
+      ids = &unk;
+      length = 1;
+    }
+    batch.ids = ids;
+    fail_unless (seqnn_inference_run (inference, &batch, probs, NULL, NULL));
+    confusion[label][argmax (probs, 4)]++;
+    /* the same class on the buffer */
+    fail_unless_equals_int (gst_buffer_get_seqnn_class_meta (g_ptr_array_index (buffers,
+                i))->class_id, argmax (probs, 4));
+  }
+  fail_unless (gst_structure_get_uint64 (summary, "count", &count));
+  fail_unless_equals_uint64 (count, rows);
+  matrix = gst_structure_get_value (summary, "confusion");
+  for (guint t = 0; t < 4; t++)
+    for (guint p = 0; p < 4; p++)
+      fail_unless_equals_uint64 (g_value_get_uint64 (gst_value_array_get_value
+              (gst_value_array_get_value (matrix, t), p)), confusion[t][p]);
+
+  seqnn_inference_free (inference);
+  seqnn_label_set_free (label_set);
+  seqnn_dataset_free (dataset);
+  gst_structure_free (summary);
+  g_ptr_array_unref (buffers);
+  g_unlink (part);
+  g_free (part);
+  g_free (launch);
+  g_free (dev);
+}
+
+GST_END_TEST;
+
 static Suite *
 lstmclassify_suite (void)
 {
@@ -988,6 +1213,8 @@ lstmclassify_suite (void)
   tcase_add_test (tc, test_error_wrong_caps);
   tcase_add_test (tc, test_error_ids_out_of_range);
   tcase_add_test (tc, test_repeated_states_and_instances);
+  tcase_add_test (tc, test_pipeline_subtitles);
+  tcase_add_test (tc, test_pipeline_dev_csv_summary);
   return s;
 }
 
