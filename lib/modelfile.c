@@ -2,7 +2,7 @@
  *
  * SeqnnClassifier (model + vocabulary + tokenizer settings + labels) and its
  * file format, documented in seqnn/classifier.h: the safetensors layout with
- * seqnn metadata and a SHA-256 checksum.
+ * seqnn metadata and a checksum (CRC-32, or SHA-256 when a file says so).
  *
  * Floats are written and read as the host's bytes, so only little-endian
  * hosts are supported (every platform this project targets); a big-endian
@@ -24,7 +24,8 @@
 #define HEADER_MAX_BYTES (100u * 1024u * 1024u)
 #define JSON_MAX_DEPTH 16
 #define FORMAT_NAME "seqnn"
-#define CHECKSUM_PREFIX "sha256:"
+#define CRC32_PREFIX "crc32:"
+#define SHA256_PREFIX "sha256:"
 #define TOKENIZER_NAME "basic_english"
 
 struct _SeqnnClassifier {
@@ -277,13 +278,72 @@ typedef struct {
   const SeqnnTensorInfo *info;
 } TensorEntry;
 
+/* CRC-32 as zlib's crc32() (reflected 0xEDB88320), slicing by 8: the
+ * default checksum, a few GB/s where GLib's SHA-256 manages tens of MB/s,
+ * and Python computes it with zlib.crc32. It is for damage, not tampering;
+ * files signed with SHA-256 are still accepted. */
+static guint32 crc32_table[8][256];
+
+static gpointer
+crc32_init_tables (gpointer unused)
+{
+  for (guint32 i = 0; i < 256; i++) {
+    guint32 c = i;
+    for (gint k = 0; k < 8; k++)
+      c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+    crc32_table[0][i] = c;
+  }
+  for (guint32 i = 0; i < 256; i++)
+    for (gint s = 1; s < 8; s++)
+      crc32_table[s][i] = (crc32_table[s - 1][i] >> 8) ^ crc32_table[0][crc32_table[s - 1][i] & 0xff];
+  return NULL;
+}
+
+static guint32
+crc32_update (guint32 crc, const guint8 *p, gsize n)
+{
+  static GOnce once = G_ONCE_INIT;
+  g_once (&once, crc32_init_tables, NULL);
+  crc = ~crc;
+  while (n >= 8) {
+    guint32 a, b;
+    memcpy (&a, p, 4);
+    memcpy (&b, p + 4, 4);
+    a = GUINT32_FROM_LE (a) ^ crc;
+    b = GUINT32_FROM_LE (b);
+    crc = crc32_table[7][a & 0xff] ^ crc32_table[6][(a >> 8) & 0xff] ^
+          crc32_table[5][(a >> 16) & 0xff] ^ crc32_table[4][a >> 24] ^
+          crc32_table[3][b & 0xff] ^ crc32_table[2][(b >> 8) & 0xff] ^
+          crc32_table[1][(b >> 16) & 0xff] ^ crc32_table[0][b >> 24];
+    p += 8;
+    n -= 8;
+  }
+  while (n--)
+    crc = crc32_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+  return ~crc;
+}
+
+typedef struct {
+  GChecksum *sha256; /* NULL: CRC-32 */
+  guint32 crc;
+} Digest;
+
 static void
-checksum_field (GChecksum *checksum, const gchar *text)
+digest_update (Digest *digest, const void *data, gsize len)
+{
+  if (digest->sha256)
+    g_checksum_update (digest->sha256, data, len);
+  else
+    digest->crc = crc32_update (digest->crc, data, len);
+}
+
+static void
+checksum_field (Digest *digest, const gchar *text)
 {
   gsize len = strlen (text);
   guint64 len_le = GUINT64_TO_LE ((guint64) len);
-  g_checksum_update (checksum, (const guchar *) &len_le, sizeof len_le);
-  g_checksum_update (checksum, (const guchar *) text, len);
+  digest_update (digest, &len_le, sizeof len_le);
+  digest_update (digest, text, len);
 }
 
 static gint
@@ -309,19 +369,20 @@ shape_string (const TensorEntry *entry)
 
 /* Header part of the checksum: tensor entries by name, then metadata by key.
  * entries is re-sorted by name. */
-static GChecksum *
-checksum_begin (TensorEntry *entries, guint n_entries, GHashTable *meta)
+static void
+checksum_begin (Digest *digest, gboolean sha256, TensorEntry *entries, guint n_entries, GHashTable *meta)
 {
-  GChecksum *checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  digest->sha256 = sha256 ? g_checksum_new (G_CHECKSUM_SHA256) : NULL;
+  digest->crc = 0;
   qsort (entries, n_entries, sizeof (TensorEntry), compare_entries_by_name);
   for (guint i = 0; i < n_entries; i++) {
     gchar *shape = shape_string (&entries[i]);
     gchar *offsets = g_strdup_printf ("%" G_GUINT64_FORMAT ",%" G_GUINT64_FORMAT,
         entries[i].begin, entries[i].end);
-    checksum_field (checksum, entries[i].name);
-    checksum_field (checksum, "F32");
-    checksum_field (checksum, shape);
-    checksum_field (checksum, offsets);
+    checksum_field (digest, entries[i].name);
+    checksum_field (digest, "F32");
+    checksum_field (digest, shape);
+    checksum_field (digest, offsets);
     g_free (shape);
     g_free (offsets);
   }
@@ -331,18 +392,20 @@ checksum_begin (TensorEntry *entries, guint n_entries, GHashTable *meta)
   for (guint i = 0; i < n_keys; i++) {
     if (strcmp (keys[i], "seqnn.checksum") == 0)
       continue;
-    checksum_field (checksum, keys[i]);
-    checksum_field (checksum, g_hash_table_lookup (meta, keys[i]));
+    checksum_field (digest, keys[i]);
+    checksum_field (digest, g_hash_table_lookup (meta, keys[i]));
   }
   g_free (keys);
-  return checksum;
 }
 
+/* "crc32:" + 8 lowercase hex digits, or "sha256:" + 64. */
 static gchar *
-checksum_finish (GChecksum *checksum)
+checksum_finish (Digest *digest)
 {
-  gchar *text = g_strconcat (CHECKSUM_PREFIX, g_checksum_get_string (checksum), NULL);
-  g_checksum_free (checksum);
+  if (digest->sha256 == NULL)
+    return g_strdup_printf (CRC32_PREFIX "%08x", digest->crc);
+  gchar *text = g_strconcat (SHA256_PREFIX, g_checksum_get_string (digest->sha256), NULL);
+  g_checksum_free (digest->sha256);
   return text;
 }
 
@@ -491,12 +554,12 @@ seqnn_classifier_save (const SeqnnClassifier *classifier, const gchar *path, GEr
   }
 
   GHashTable *meta = build_metadata (classifier);
-  GChecksum *checksum = checksum_begin (entries, n_tensors, meta);
+  Digest digest;
+  checksum_begin (&digest, FALSE, entries, n_tensors, meta);
   qsort (entries, n_tensors, sizeof (TensorEntry), compare_entries_by_begin);
   for (guint i = 0; i < n_tensors; i++)
-    g_checksum_update (checksum, (const guchar *) (params + entries[i].info->offset),
-        entries[i].info->numel * sizeof (gfloat));
-  g_hash_table_insert (meta, g_strdup ("seqnn.checksum"), checksum_finish (checksum));
+    digest_update (&digest, params + entries[i].info->offset, entries[i].info->numel * sizeof (gfloat));
+  g_hash_table_insert (meta, g_strdup ("seqnn.checksum"), checksum_finish (&digest));
   gsize header_len = 0;
   gchar *header = build_header (entries, n_tensors, meta, &header_len);
   g_hash_table_unref (meta);
@@ -1038,10 +1101,12 @@ seqnn_classifier_load (const gchar *path, GError **error)
   const gchar *stored_checksum = meta_get (&reader, "seqnn.checksum", error);
   if (stored_checksum == NULL)
     goto out;
-  if (!g_str_has_prefix (stored_checksum, CHECKSUM_PREFIX)) {
+  gboolean use_sha256 = g_str_has_prefix (stored_checksum, SHA256_PREFIX);
+  if (!use_sha256 && !g_str_has_prefix (stored_checksum, CRC32_PREFIX)) {
     gchar *display = g_filename_display_name (path);
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_UNSUPPORTED,
-        "'%s': checksum \"%.40s\" is not " CHECKSUM_PREFIX "...", display, stored_checksum);
+        "'%s': checksum \"%.40s\" is neither " CRC32_PREFIX "... nor " SHA256_PREFIX "...", display,
+        stored_checksum);
     g_free (display);
     goto out;
   }
@@ -1188,12 +1253,12 @@ seqnn_classifier_load (const gchar *path, GError **error)
       goto out;
     }
   }
-  GChecksum *checksum = checksum_begin (entries, n_entries, meta);
+  Digest digest;
+  checksum_begin (&digest, use_sha256, entries, n_entries, meta);
   qsort (entries, n_entries, sizeof (TensorEntry), compare_entries_by_begin);
   for (guint i = 0; i < n_entries; i++)
-    g_checksum_update (checksum, (const guchar *) (params + entries[i].info->offset),
-        entries[i].info->numel * sizeof (gfloat));
-  gchar *actual_checksum = checksum_finish (checksum);
+    digest_update (&digest, params + entries[i].info->offset, entries[i].info->numel * sizeof (gfloat));
+  gchar *actual_checksum = checksum_finish (&digest);
   gboolean checksum_ok = strcmp (actual_checksum, stored_checksum) == 0;
   g_free (actual_checksum);
   if (!checksum_ok) {

@@ -6,7 +6,7 @@
   convert.py to-torch IN.model OUT.pt [--split] [--names seqnn|lesson]
   convert.py info IN.model
 
-The model file layout (safetensors with seqnn metadata and a SHA-256
+The model file layout (safetensors with seqnn metadata and a CRC-32
 checksum) is described in models/README-format.md and lib/seqnn/classifier.h.
 Reading and writing model files needs json, numpy and struct only; torch is
 imported only to read or write .pt files.
@@ -28,6 +28,7 @@ import re
 import struct
 import sys
 import tempfile
+import zlib
 
 import numpy as np
 
@@ -158,15 +159,26 @@ def check_tensors(tensors, config, zero_missing_biases=True):
 
 # ---- Model files --------------------------------------------------------------------------
 
+class _Crc32:
+    """zlib.crc32 behind hashlib's update() interface."""
+
+    def __init__(self):
+        self.crc = 0
+
+    def update(self, data):
+        self.crc = zlib.crc32(data, self.crc)
+
+
 def _field(h, text):
     b = text.encode("utf-8")
     h.update(struct.pack("<Q", len(b)))
     h.update(b)
 
 
-def compute_checksum(entries, metadata, data):
-    """entries: {name: (dtype, shape, (begin, end))}; see classifier.h for the definition."""
-    h = hashlib.sha256()
+def compute_checksum(entries, metadata, data, algorithm="crc32"):
+    """entries: {name: (dtype, shape, (begin, end))}; the definition is in classifier.h.
+    algorithm: "crc32" (what seqnn writes) or "sha256" (also accepted)."""
+    h = _Crc32() if algorithm == "crc32" else hashlib.sha256()
     for name in sorted(entries, key=lambda n: n.encode("utf-8")):
         dtype, shape, (begin, end) = entries[name]
         _field(h, name)
@@ -178,6 +190,8 @@ def compute_checksum(entries, metadata, data):
             _field(h, key)
             _field(h, metadata[key])
     h.update(data)
+    if algorithm == "crc32":
+        return "crc32:%08x" % h.crc
     return "sha256:" + h.hexdigest()
 
 
@@ -185,7 +199,7 @@ def _bool(value):
     return "true" if value else "false"
 
 
-def write_model(path, tensors, config, vocab, labels, tokenizer=None, metadata=None):
+def write_model(path, tensors, config, vocab, labels, tokenizer=None, metadata=None, checksum="crc32"):
     """Writes a seqnn model file atomically. tensors: {name: array} (any order)."""
     tensors = check_tensors(tensors, config)
     if len(vocab) != config["vocab_size"]:
@@ -224,7 +238,7 @@ def write_model(path, tensors, config, vocab, labels, tokenizer=None, metadata=N
         chunks.append(raw)
         offset += len(raw)
     data = b"".join(chunks)
-    meta["seqnn.checksum"] = compute_checksum(entries, meta, data)
+    meta["seqnn.checksum"] = compute_checksum(entries, meta, data, checksum)
     header = {name: {"dtype": d, "shape": [int(x) for x in s], "data_offsets": list(o)}
               for name, (d, s, o) in entries.items()}
     header["__metadata__"] = dict(sorted(meta.items()))
@@ -275,7 +289,11 @@ def read_model(path):
         tensors[name] = np.frombuffer(data, dtype="<f4", count=(end - begin) // 4, offset=begin).reshape(e["shape"])
     if expected_begin != len(data):
         raise FormatError("%s: tensors cover %d of the %d data bytes" % (path, expected_begin, len(data)))
-    if compute_checksum(entries, meta, data) != meta.get("seqnn.checksum", ""):
+    stored = meta.get("seqnn.checksum", "")
+    algorithm = stored.split(":", 1)[0]
+    if algorithm not in ("crc32", "sha256"):
+        raise FormatError("%s: checksum %r is neither crc32 nor sha256" % (path, stored[:40]))
+    if compute_checksum(entries, meta, data, algorithm) != stored:
         raise FormatError("%s: checksum mismatch" % path)
     config = dict(cell=meta["seqnn.cell"], head=meta["seqnn.head"],
                   bidirectional=meta["seqnn.bidirectional"] == "true",

@@ -27,15 +27,18 @@
  *       {"name": "basic_english", "lowercase": true, "strip_markup": false, "max_tokens": 0},
  *   "seqnn.labels": JSON array of num_classes strings, as a string,
  *   "seqnn.vocab": JSON array of vocab_size tokens in id order, as a string,
- *   "seqnn.checksum": "sha256:" + 64 lowercase hex digits,
+ *   "seqnn.checksum": "crc32:" + 8 lowercase hex digits (what seqnn writes), or
+ *       "sha256:" + 64 (accepted when reading),
  *   plus free-form user keys (any key not starting with "seqnn." other than "format").
- * The checksum is SHA-256 over, in this order, with field(s) = u64le(byte length) || UTF-8 bytes:
+ * The checksum is CRC-32 (zlib's crc32, Python's zlib.crc32) or SHA-256 over,
+ * in this order, with field(s) = u64le(byte length) || UTF-8 bytes:
  *   for each tensor in ascending name order (byte order):
  *     field(name) field(dtype) field(shape as "d0" or "d0,d1") field("begin,end");
  *   for each metadata key except "seqnn.checksum" in ascending key order:
  *     field(key) field(value);
  *   then the data section's bytes as stored.
- * So a flipped data byte, an edited label or a swapped tensor is detected. */
+ * So a flipped data byte, an edited label or a swapped tensor is detected.
+ * (It guards against damage, not forgery; CRC-32 keeps big models fast.) */
 #pragma once
 
 #include <glib.h>

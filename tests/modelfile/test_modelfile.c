@@ -391,18 +391,27 @@ test_flips (void)
    * checksum all get exercised; a flipped high bit breaks UTF-8. */
   gsize stride = under_valgrind ? 5 : 1;
   guint n_tried = 0;
+  /* one copy patched in place: rewriting (truncating) a file thousands of
+   * times makes ext4 flush each time */
+  write_file (d.bad, copy, len);
+  int fd = open (d.bad, O_WRONLY);
+  g_assert_cmpint (fd, >=, 0);
   for (gsize pos = 0; pos < len; pos += (pos < 8 + d.header_len ? stride : 4 * stride + 3)) {
     for (guint m = 0; m < 2; m++) {
-      guint8 mask = m ? 0x80 : 0x01;
-      copy[pos] ^= mask;
-      write_file (d.bad, copy, len);
-      copy[pos] ^= mask;
+      guint8 flipped = copy[pos] ^ (m ? 0x80 : 0x01);
+      g_assert_cmpint (pwrite (fd, &flipped, 1, (off_t) pos), ==, 1);
       /* data bytes: only the checksum can tell */
       assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_UNSUPPORTED,
           pos >= 8 + d.header_len ? "checksum mismatch" : NULL);
+      g_assert_cmpint (pwrite (fd, &copy[pos], 1, (off_t) pos), ==, 1);
       n_tried++;
     }
   }
+  close (fd);
+  /* restored in place: loads again */
+  SeqnnClassifier *c = seqnn_classifier_load (d.bad, NULL);
+  g_assert_nonnull (c);
+  seqnn_classifier_free (c);
   g_assert_cmpuint (n_tried, >, 100);
   g_free (copy);
   damage_teardown (&d);
@@ -700,12 +709,35 @@ test_framing (void)
 
 /* ---- the checksum as documented in classifier.h ----------------------------- */
 
+/* Either SHA-256 or a bit-by-bit CRC-32 (zlib's), independent of the library's tables. */
+typedef struct {
+  GChecksum *sha256;
+  guint32 crc;
+} DocDigest;
+
 static void
-doc_field (GChecksum *checksum, const gchar *text)
+doc_update (DocDigest *digest, const void *data, gsize len)
+{
+  if (digest->sha256) {
+    g_checksum_update (digest->sha256, data, len);
+    return;
+  }
+  const guint8 *p = data;
+  guint32 crc = ~digest->crc;
+  for (gsize i = 0; i < len; i++) {
+    crc ^= p[i];
+    for (gint k = 0; k < 8; k++)
+      crc = (crc & 1) ? (crc >> 1) ^ 0xEDB88320u : crc >> 1;
+  }
+  digest->crc = ~crc;
+}
+
+static void
+doc_field (DocDigest *checksum, const gchar *text)
 {
   guint64 len = GUINT64_TO_LE ((guint64) strlen (text));
-  g_checksum_update (checksum, (const guchar *) &len, 8);
-  g_checksum_update (checksum, (const guchar *) text, strlen (text));
+  doc_update (checksum, &len, 8);
+  doc_update (checksum, text, strlen (text));
 }
 
 static gint
@@ -716,9 +748,10 @@ compare_cstr (gconstpointer a, gconstpointer b)
 
 /* Written from the documentation alone, to hold the library to it. */
 static gchar *
-doc_checksum (JsonObject *root, const guint8 *data, gsize data_len)
+doc_checksum (JsonObject *root, const guint8 *data, gsize data_len, gboolean sha256)
 {
-  GChecksum *checksum = g_checksum_new (G_CHECKSUM_SHA256);
+  DocDigest digest = { sha256 ? g_checksum_new (G_CHECKSUM_SHA256) : NULL, 0 };
+  DocDigest *checksum = &digest;
   GList *names = g_list_sort (json_object_get_members (root), compare_cstr);
   for (GList *l = names; l; l = l->next) {
     if (strcmp (l->data, "__metadata__") == 0)
@@ -748,9 +781,11 @@ doc_checksum (JsonObject *root, const guint8 *data, gsize data_len)
     doc_field (checksum, json_object_get_string_member (meta, l->data));
   }
   g_list_free (keys);
-  g_checksum_update (checksum, data, data_len);
-  gchar *text = g_strconcat ("sha256:", g_checksum_get_string (checksum), NULL);
-  g_checksum_free (checksum);
+  doc_update (checksum, data, data_len);
+  if (!sha256)
+    return g_strdup_printf ("crc32:%08x", digest.crc);
+  gchar *text = g_strconcat ("sha256:", g_checksum_get_string (digest.sha256), NULL);
+  g_checksum_free (digest.sha256);
   return text;
 }
 
@@ -767,11 +802,11 @@ write_patched (Damage *d, gfloat value)
   gsize data_len = len - 8 - d->header_len;
   gchar *stored = g_strdup (json_object_get_string_member (json_object_get_object_member (root, "__metadata__"),
       "seqnn.checksum"));
-  gchar *computed = doc_checksum (root, data, data_len);
+  gchar *computed = doc_checksum (root, data, data_len, FALSE);
   g_assert_cmpstr (computed, ==, stored);
   gint64 at = get_offset (root, "fc.bias", 0);
   memcpy (data + at, &value, sizeof value);
-  gchar *resigned = doc_checksum (root, data, data_len);
+  gchar *resigned = doc_checksum (root, data, data_len, FALSE);
   g_assert_cmpstr (resigned, !=, stored);
   g_assert_cmpuint (strlen (resigned), ==, strlen (stored));
   /* same length, so patch the header text in place */
@@ -804,6 +839,40 @@ test_checksum_definition (void)
   assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "not a finite number");
   write_patched (&d, -INFINITY);
   assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "not a finite number");
+  /* SHA-256 signatures are accepted too, and checked */
+  {
+    gsize len = 0;
+    guint8 *bytes = g_bytes_unref_to_data (g_bytes_ref (d.bytes), &len);
+    JsonParser *parser = json_parser_new ();
+    g_assert_true (json_parser_load_from_data (parser, (const gchar *) bytes + 8, (gssize) d.header_len, NULL));
+    JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+    guint8 *data = bytes + 8 + d.header_len;
+    gsize data_len = len - 8 - d.header_len;
+    gchar *sha = doc_checksum (root, data, data_len, TRUE);
+    json_object_set_string_member (json_object_get_object_member (root, "__metadata__"), "seqnn.checksum", sha);
+    gchar *json = json_to_string (json_parser_get_root (parser), FALSE);
+    for (gint flip = 0; flip < 2; flip++) {
+      data[data_len / 2] ^= (guint8) flip;
+      GByteArray *out = g_byte_array_new ();
+      guint64 n = GUINT64_TO_LE ((guint64) strlen (json));
+      g_byte_array_append (out, (const guint8 *) &n, 8);
+      g_byte_array_append (out, (const guint8 *) json, (guint) strlen (json));
+      g_byte_array_append (out, data, (guint) data_len);
+      write_file (d.bad, out->data, out->len);
+      g_byte_array_unref (out);
+      if (flip) {
+        assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "checksum mismatch");
+      } else {
+        SeqnnClassifier *s2 = seqnn_classifier_load (d.bad, &error);
+        g_assert_no_error (error);
+        seqnn_classifier_free (s2);
+      }
+    }
+    g_free (json);
+    g_free (sha);
+    g_object_unref (parser);
+    g_free (bytes);
+  }
   /* and never saved */
   seqnn_model_get_params (seqnn_classifier_get_model (c), NULL)[bias->offset + 1] = NAN;
   gchar *path = g_build_filename (d.dir, "nan.model", NULL);
