@@ -106,7 +106,7 @@ void seqnn_gru_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H
 /* Element-wise kernels are compiled for AVX-512, AVX2+FMA and baseline
  * x86-64 and picked at load time, so the library runs on any x86-64.
  * (No FMA contraction under -std=c11, so all variants round alike.) */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SEQNN_NO_TARGET_CLONES)
 #define CELL_VECTORIZE __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define CELL_VECTORIZE
