@@ -576,8 +576,13 @@ seqnn_tokenize (const SeqnnTokenizerConfig *config, const gchar *text, gssize le
             memcpy (dst, s + i, end - i);
           }
           out->arena_len += end - i;
-          /* for the sigma context only the last character counts */
-          flags = ascii_table[s[end - 1]];
+          /* for the sigma context: the run's last character that is not
+           * case-ignorable (^ and ` are), if any */
+          for (gsize k = end; k > i; k--) {
+            flags = ascii_table[s[k - 1]];
+            if (!(flags & ASCII_IGNORABLE))
+              break;
+          }
           i = end;
           break;
         }
