@@ -414,6 +414,20 @@ test_gradients (gconstpointer data)
   for (gsize i = 0; i < wt.n_params; i++)
     g_assert_cmpfloat (grad_params[i], ==, 0.0f);
 
+  /* dy NULL is a zero dy: same gradients as an explicit zero array. */
+  gfloat *grad_null = g_new0 (gfloat, wt.n_params);
+  SeqnnCellGrads grads_null = {
+    grad_null, grad_null + (gsize) GH * I, grad_null + (gsize) GH * (I + H),
+    grad_null + (gsize) GH * (I + H + 1),
+  };
+  seqnn_cell_backward (tc->cell, &p.pack, tc->reverse, I, H, x, &wt.w, dy + run.y_offset,
+      run.y_stride, lw.Rh, lstm ? lw.Rc : NULL, run.cache, NULL, &grads, run.scratch);
+  seqnn_cell_backward (tc->cell, &p.pack, tc->reverse, I, H, x, &wt.w, NULL, 0,
+      lw.Rh, lstm ? lw.Rc : NULL, run.cache, NULL, &grads_null, run.scratch);
+  for (gsize i = 0; i < wt.n_params; i++)
+    g_assert_cmpfloat (grad_null[i], ==, grad_params[i]);
+  g_free (grad_null);
+
   run_clear (&run);
   g_free (dy);
   g_free (dx);
