@@ -1077,6 +1077,13 @@ GST_START_TEST (test_pipeline_subtitles)
     g_free (srt);
     return;
   }
+  /* subparse's regular expressions run as PCRE2 JIT code, whose reads valgrind
+   * reports as uninitialised: the same path is covered by the markup test. */
+  if (g_getenv ("SEQNN_UNDER_VALGRIND") != NULL) {
+    g_printerr ("SKIP test_pipeline_subtitles under valgrind (PCRE2 JIT in subparse)\n");
+    g_free (srt);
+    return;
+  }
   /* subparse gives pango-markup, one cue per buffer: markup is stripped
    * before tokenizing, the text itself is left alone. */
   launch = g_strdup_printf ("filesrc location=\"%s\" ! subparse ! lstmclassify model=\"%s\" "
