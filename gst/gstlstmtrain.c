@@ -768,14 +768,23 @@ static GstStateChangeReturn
 gst_lstm_train_change_state (GstElement * element, GstStateChange transition)
 {
   GstLstmTrain *self = GST_LSTM_TRAIN (element);
+  GstStateChangeReturn ret;
 
   /* Before chaining up: basesink then waits for the streaming thread, which
    * may be training. */
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY
       || (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED && is_shutting_down (self)))
     g_atomic_int_set (&self->cancel, 1);
+  /* Another run after READY: start over (start() prepared the first one). */
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && self->dataset == NULL
+      && !gst_lstm_train_start (GST_BASE_SINK (self)))
+    return GST_STATE_CHANGE_FAILURE;
 
-  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY)
+    gst_lstm_train_reset (self);
+  return ret;
 }
 
 static gboolean
@@ -1295,8 +1304,16 @@ gst_lstm_train_event (GstBaseSink * sink, GstEvent * event)
 {
   GstLstmTrain *self = GST_LSTM_TRAIN (sink);
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP && self->dataset != NULL) {
+    /* A flushing seek sends the data again: collect from scratch. */
     g_atomic_int_set (&self->cancel, 0);
+    g_clear_pointer (&self->dataset, seqnn_dataset_free);
+    self->dataset = seqnn_dataset_new ();
+    g_ptr_array_set_size (self->label_names, 0);
+    g_hash_table_remove_all (self->label_ids);
+    self->n_buffers = 0;
+    self->failed = FALSE;
+  }
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     /* Train before chaining up: EOS reaches the bus only once the model is written.
      * After an error on the data there is nothing to train on. */

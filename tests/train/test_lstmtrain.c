@@ -603,6 +603,48 @@ GST_START_TEST (test_embeddings_frozen)
 }
 GST_END_TEST;
 
+static void
+play_to_eos (GstElement *pipeline)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE,
+      GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (msg), GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  gst_object_unref (bus);
+}
+
+/* The same pipeline run twice (back to READY in between) trains on each run's
+ * data only. */
+GST_START_TEST (test_run_twice)
+{
+  gchar *csv = write_csv ("twice.csv", 2, 40, 12);
+  gchar *model = tmp_path ("twice.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s embed-dim=4 hidden-dim=4 n-threads=1", csv, model);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  for (gint run = 0; run < 2; run++) {
+    play_to_eos (pipeline);
+    fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_READY),
+        GST_STATE_CHANGE_SUCCESS);
+    SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+    g_assert_no_error (error);
+    fail_unless_equals_string (seqnn_classifier_get_metadata (classifier, "train.samples"), "40");
+    seqnn_classifier_free (classifier);
+    g_unlink (model);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_unlink (csv);
+  g_free (desc);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
 /* TSV labels by name become classes in order of appearance. */
 GST_START_TEST (test_tsv_label_names)
 {
@@ -808,6 +850,7 @@ lstmtrain_suite (void)
   tcase_add_test (tc, test_init_model_fine_tuning);
   tcase_add_test (tc, test_tsv_label_names);
   tcase_add_test (tc, test_embeddings_frozen);
+  tcase_add_test (tc, test_run_twice);
   tcase_add_test (tc, test_checkpoint_written);
   tcase_add_test (tc, test_cancel_on_state_null);
   return s;
