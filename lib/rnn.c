@@ -38,7 +38,7 @@ CELL_VECTORIZE static void
 rnn_row_forward_relu (gint H, gfloat *restrict pre, gfloat *restrict y)
 {
   for (gint j = 0; j < H; j++) {
-    gfloat h = pre[j] > 0.0f ? pre[j] : 0.0f;
+    gfloat h = pre[j] < 0.0f ? 0.0f : pre[j];  /* NaN stays NaN, as torch's relu */
     pre[j] = h;
     y[j] = h;
   }

@@ -506,6 +506,13 @@ test_saturation (gconstpointer data)
         g_assert_cmpfloat (fabsf (v), <=, 1.0f);
     }
   run_clear (&run);
+
+  /* A NaN input reaches that row's outputs (the trainer detects it there). */
+  x[0] = NAN;
+  run_forward (&run, &wt, &p, tc->reverse, x, TRUE);
+  for (gint j = 0; j < tc->H; j++)
+    g_assert_true (isnan (run_y (&run, 0, j)));
+  run_clear (&run);
   g_free (x);
   g_free (wt.params);
   g_rand_free (rand);
@@ -539,6 +546,12 @@ test_math_accuracy (void)
   g_assert_cmpfloat (cell_sigmoidf (1e30f), ==, 1.0f);
   g_assert_cmpfloat (cell_tanhf (1e30f), ==, 1.0f);
   g_assert_cmpfloat (cell_tanhf (-1e30f), ==, -1.0f);
+  /* NaN propagates (the trainer detects it), infinities saturate. */
+  g_assert_true (isnan (cell_sigmoidf (NAN)));
+  g_assert_true (isnan (cell_tanhf (NAN)));
+  g_assert_cmpfloat (cell_sigmoidf (INFINITY), ==, 1.0f);
+  g_assert_cmpfloat (cell_sigmoidf (-INFINITY), <, 1e-30f);
+  g_assert_cmpfloat (cell_tanhf (-INFINITY), ==, -1.0f);
 }
 
 static const Case small_cases_template[] = {
