@@ -246,6 +246,12 @@ csv_line_break (SeqnnRecordReader *reader, guchar c, SeqnnRecordFunc func, gpoin
   }
 }
 
+/* Bytes that end a run of field characters: 1 outside quotes (, \n \r),
+ * 2 inside quotes (" \n \r). */
+static const guint8 csv_stops[256] = {
+  ['\n'] = 3, ['\r'] = 3, [','] = 1, ['"'] = 2,
+};
+
 static gboolean
 csv_feed (SeqnnRecordReader *reader, const guchar *s, gsize len, SeqnnRecordFunc func,
     gpointer user_data, GError **error)
@@ -284,7 +290,7 @@ csv_feed (SeqnnRecordReader *reader, const guchar *s, gsize len, SeqnnRecordFunc
         continue;
       case CSV_UNQUOTED: {
         gsize run = i;
-        while (i < len && s[i] != ',' && s[i] != '\n' && s[i] != '\r')
+        while (i < len && !(csv_stops[s[i]] & 1))
           i++;
         g_string_append_len (csv_field_target (reader), (const gchar *) s + run, (gssize) (i - run));
         if (i == len)
@@ -298,7 +304,7 @@ csv_feed (SeqnnRecordReader *reader, const guchar *s, gsize len, SeqnnRecordFunc
       }
       case CSV_QUOTED: {
         gsize run = i;
-        while (i < len && s[i] != '"' && s[i] != '\n' && s[i] != '\r')
+        while (i < len && !(csv_stops[s[i]] & 2))
           i++;
         GString *target = csv_field_target (reader);
         if (i > run) {
