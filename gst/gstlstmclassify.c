@@ -222,7 +222,7 @@ gst_lstm_classify_class_init (GstLstmClassifyClass *klass)
           "Longest time (ns) a buffer waits for its batch to fill before a partial batch "
           "runs; 0 = no limit (batches run when full, or at EOS and other events)",
           0, G_MAXUINT64 - 1, DEFAULT_PROP_MAX_LATENCY,
-          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_N_THREADS,
       g_param_spec_int ("n-threads", "Threads",
           "Threads the network uses per batch (0 = one per core)",
@@ -424,11 +424,24 @@ gst_lstm_classify_set_property (GObject *object, guint prop_id, const GValue *va
       wake_task_locked (self);
       g_mutex_unlock (&self->lock);
       break;
-    case PROP_MAX_LATENCY:
+    case PROP_MAX_LATENCY:{
+      guint64 max_latency = g_value_get_uint64 (value);
+      gboolean changed;
+
       GST_OBJECT_LOCK (self);
-      self->max_latency = g_value_get_uint64 (value);
+      changed = self->max_latency != max_latency;
+      self->max_latency = max_latency;
       GST_OBJECT_UNLOCK (self);
+      if (changed) {
+        /* The waiting batch gets the new deadline; the pipeline recomputes its latency. */
+        g_mutex_lock (&self->lock);
+        wake_task_locked (self);
+        g_mutex_unlock (&self->lock);
+        gst_element_post_message (GST_ELEMENT (self),
+            gst_message_new_latency (GST_OBJECT (self)));
+      }
       break;
+    }
     case PROP_N_THREADS:
       GST_OBJECT_LOCK (self);
       self->n_threads = g_value_get_int (value);

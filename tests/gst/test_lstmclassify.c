@@ -484,6 +484,31 @@ GST_START_TEST (test_max_latency_partial_batch)
 
 GST_END_TEST;
 
+GST_START_TEST (test_max_latency_without_clock)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h;
+
+  /* No clock on the element: the wait falls back to the monotonic clock. */
+  g_object_set (element, "batch-size", 8, "max-latency", (guint64) (20 * GST_MSECOND), NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  gst_element_set_clock (element, NULL);
+  fail_unless (GST_ELEMENT_CLOCK (element) == NULL);
+  for (guint i = 0; i < 2; i++)
+    gst_harness_push (h, text_buffer (TEXTS[i], i * GST_SECOND, GST_SECOND));
+  /* No EOS, no full batch: only the deadline lets these out. */
+  for (guint i = 0; i < 2; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    fail_unless (out != NULL, "partial batch never ran");
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND);
+    gst_buffer_unref (out);
+  }
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
 /* ---- Annotations and messages ------------------------------------------------ */
 
 GST_START_TEST (test_annotate_prefix)
@@ -1210,6 +1235,7 @@ lstmclassify_suite (void)
   tcase_add_test (tc, test_flush_drops_pending);
   tcase_add_test (tc, test_latency_query);
   tcase_add_test (tc, test_max_latency_partial_batch);
+  tcase_add_test (tc, test_max_latency_without_clock);
   tcase_add_test (tc, test_annotate_prefix);
   tcase_add_test (tc, test_annotate_json);
   tcase_add_test (tc, test_post_messages);
