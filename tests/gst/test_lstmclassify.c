@@ -542,6 +542,46 @@ GST_START_TEST (test_annotate_prefix)
 
 GST_END_TEST;
 
+GST_START_TEST (test_annotate_prefix_markup)
+{
+  static const gchar *const labels[] = { "Q&A", "<b>", "x", "y", NULL };
+  SeqnnClassifier *classifier = make_classifier (SEQNN_CELL_RNN_TANH, labels, 3);
+  gchar *path = save_classifier (classifier, "markup.model");
+  GstElement *element = make_element (path);
+  GstHarness *h;
+  const gchar *markup = "<i>the team</i> won";
+  gfloat expected[4];
+  GstBuffer *out;
+  gchar *text, *want, *escaped, conf[G_ASCII_DTOSTR_BUF_SIZE];
+  gint cls;
+
+  g_object_set (element, "annotate", 1 /* prefix */, NULL);
+  h = make_harness (element, "text/x-raw, format=pango-markup");
+  gst_harness_push (h, text_buffer (markup, 0, GST_SECOND));
+  gst_harness_push_event (h, gst_event_new_eos ());
+  out = gst_harness_pull (h);
+  engine_probs_text (classifier, markup, TRUE, expected);
+  cls = argmax (expected, 4);
+  g_ascii_formatd (conf, sizeof conf, "%.2f", expected[cls]);
+  /* The label is escaped, the markup kept: the output is still pango-markup. */
+  escaped = g_markup_escape_text (labels[cls], -1);
+  want = g_strdup_printf ("[%s %s] %s", escaped, conf, markup);
+  text = buffer_string (out);
+  fail_unless_equals_string (text, want);
+  g_free (text);
+  g_free (want);
+  g_free (escaped);
+  gst_buffer_unref (out);
+  wait_eos (h);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+  g_unlink (path);
+  g_free (path);
+  seqnn_classifier_free (classifier);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_annotate_json)
 {
   GstElement *element = make_element (news_model_path);
@@ -1237,6 +1277,7 @@ lstmclassify_suite (void)
   tcase_add_test (tc, test_max_latency_partial_batch);
   tcase_add_test (tc, test_max_latency_without_clock);
   tcase_add_test (tc, test_annotate_prefix);
+  tcase_add_test (tc, test_annotate_prefix_markup);
   tcase_add_test (tc, test_annotate_json);
   tcase_add_test (tc, test_post_messages);
   tcase_add_test (tc, test_eos_summary);
