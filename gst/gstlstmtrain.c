@@ -436,8 +436,9 @@ gst_lstm_train_init (GstLstmTrain * self)
   s->freeze_embeddings = DEFAULT_PROP_FREEZE_EMBEDDINGS;
   s->progress_interval = DEFAULT_PROP_PROGRESS_INTERVAL;
 
-  /* A training sink consumes as fast as it can. */
+  /* A training sink consumes as fast as it can and keeps no buffer. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+  gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }
 
 static void
