@@ -1,5 +1,5 @@
 /* Engine benchmark: training and inference throughput on AG News.
- * Usage: bench-engine [--quick] [--threads N] [--seconds S] [TRAIN.csv]
+ * Usage: bench-engine [--quick] [--threads N] [--seconds S] [--only lesson|large|inference] [TRAIN.csv]
  * Without a path it reads $SEQNN_SHARED_DATA/agnews/train.csv; when that is
  * absent it falls back to synthetic data with AG News-like lengths.
  * Reports:
@@ -13,16 +13,27 @@
 #include <string.h>
 #include <time.h>
 #include <glib.h>
-#include <cblas.h>
 
 #include "seqnn/seqnn.h"
 #include "rng.h"
+#include "network.h"
+#include <cblas.h>  /* after cells.h: its complex.h defines I */
 
 static gdouble
 now (void)
 {
   struct timespec ts;
   clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* CPU time of the whole process: on a busy machine, samples per CPU-second
+ * of a one-thread run is what an idle core would give. */
+static gdouble
+cpu_now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -160,7 +171,7 @@ lstm_model (const Corpus *c, gint E, gint H)
 }
 
 typedef struct {
-  gdouble samples_per_s, seconds, loss_first, loss_last, acc_last, tokens;
+  gdouble samples_per_s, samples_per_cpu_s, cpu_seconds, seconds, loss_first, loss_last, acc_last, tokens;
   gsize samples;
 } TrainResult;
 
@@ -182,7 +193,7 @@ train_run (const Corpus *c, gint E, gint H, gint batch, gint threads, gdouble ma
   TrainResult r = { 0 };
   gdouble window_loss = 0, window_correct = 0;
   gsize window_n = 0;
-  gdouble t0 = now ();
+  gdouble t0 = now (), c0 = cpu_now ();
   gsize limit = MIN (c->n, max_samples);
   for (gsize first = 0; first + batch <= limit; first += batch) {
     fill_batch (&b, c, order, first, batch);
@@ -209,7 +220,9 @@ train_run (const Corpus *c, gint E, gint H, gint batch, gint threads, gdouble ma
       break;
   }
   r.seconds = now () - t0;
+  r.cpu_seconds = cpu_now () - c0;
   r.samples_per_s = r.samples / r.seconds;
+  r.samples_per_cpu_s = r.samples / r.cpu_seconds;
   r.loss_last = window_n ? window_loss / window_n : NAN;
   r.acc_last = window_n ? window_correct / window_n : NAN;
   g_array_unref (b.ids);
@@ -221,9 +234,10 @@ train_run (const Corpus *c, gint E, gint H, gint batch, gint threads, gdouble ma
   return r;
 }
 
-/* OpenBLAS sgemm rate on 1024^3, with the given thread count. */
+/* OpenBLAS sgemm rate on 1024^3, with the given thread count; per_cpu
+ * (may be NULL) receives the rate per CPU-second. */
 static gdouble
-sgemm_gflops (gint threads)
+sgemm_gflops (gint threads, gdouble *per_cpu)
 {
   const gint n = 1024;
   gfloat *a = g_new (gfloat, n * n), *b = g_new (gfloat, n * n), *cm = g_new0 (gfloat, n * n);
@@ -232,11 +246,13 @@ sgemm_gflops (gint threads)
   openblas_set_num_threads (threads);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, cm, n);
   gint reps = 0;
-  gdouble t0 = now (), t;
+  gdouble t0 = now (), c0 = cpu_now (), t;
   do {
     cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, cm, n);
     reps++;
   } while ((t = now () - t0) < 0.5);
+  if (per_cpu)
+    *per_cpu = 2.0 * n * n * n * reps / (cpu_now () - c0) / 1e9;
   openblas_set_num_threads (1);
   g_free (a);
   g_free (b);
@@ -308,12 +324,14 @@ main (int argc, char **argv)
   gboolean quick = FALSE;
   gint only_threads = 0;
   gdouble seconds = 0;
-  const gchar *path = NULL;
+  const gchar *path = NULL, *only = NULL;
   for (gint i = 1; i < argc; i++) {
     if (strcmp (argv[i], "--quick") == 0)
       quick = TRUE;
     else if (strcmp (argv[i], "--threads") == 0 && i + 1 < argc)
       only_threads = atoi (argv[++i]);
+    else if (strcmp (argv[i], "--only") == 0 && i + 1 < argc)
+      only = argv[++i];
     else if (strcmp (argv[i], "--seconds") == 0 && i + 1 < argc)
       seconds = atof (argv[++i]);
     else
@@ -329,31 +347,41 @@ main (int argc, char **argv)
     synthetic (&c, 60000);
   g_free (default_path);
 
+  seqnn_blas_init ();  /* the engine's OpenBLAS setup, as training would do it */
   gint max_threads = (gint) g_get_num_processors ();
   printf ("machine: %d cores\n", max_threads);
   for (gint th = 1; th <= max_threads; th++) {
-    if (only_threads && th != only_threads)
+    if ((only_threads && th != only_threads) || (only && strcmp (only, "lesson") != 0))
       continue;
     TrainResult r = train_run (&c, 64, 32, 16, th, seconds, G_MAXSIZE);
-    printf ("train      lesson LSTM E64 H32 batch 16 Adam, %d thread(s): %.0f samples/s "
+    printf ("train      lesson LSTM E64 H32 batch 16 Adam, %d thread(s): %.0f samples/s, %.0f per CPU-second "
         "(%" G_GSIZE_FORMAT " samples in %.2f s; loss %.3f after 100 steps, last 2000: loss %.3f acc %.3f)\n",
-        th, r.samples_per_s, r.samples, r.seconds, r.loss_first, r.loss_last, r.acc_last);
+        th, r.samples_per_s, r.samples_per_cpu_s, r.samples, r.seconds, r.loss_first, r.loss_last, r.acc_last);
   }
 
-  gdouble peak1 = sgemm_gflops (1), peak = max_threads > 1 ? sgemm_gflops (max_threads) : peak1;
-  printf ("sgemm      1024^3 OpenBLAS: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d\n", peak1, peak, max_threads);
+  gdouble peak1_cpu = 0;
+  gdouble peak1 = 0, peak = 0;
+  if (!only || strcmp (only, "large") == 0) {
+    peak1 = sgemm_gflops (1, &peak1_cpu);
+    peak = max_threads > 1 ? sgemm_gflops (max_threads, NULL) : peak1;
+    printf ("sgemm      1024^3 OpenBLAS (%s kernels): %.1f GFLOP/s on 1 thread (%.1f per CPU-second), %.1f GFLOP/s on %d\n",
+        openblas_get_corename (), peak1, peak1_cpu, peak, max_threads);
+  }
   for (gint th = 1; th <= max_threads; th++) {
     if (only_threads && th != only_threads)
+      continue;
+    if (only && strcmp (only, "large") != 0)
       continue;
     TrainResult r = train_run (&c, 128, 256, 64, th, quick ? 3.0 : 15.0, G_MAXSIZE);
     /* per token: 3 x 2 x 4H (E + H) multiply-adds x 2 flops (forward, dx, dW) */
     gdouble flops = r.tokens * 24.0 * 256 * (128 + 256) / r.seconds / 1e9;
+    gdouble cpu_flops = r.tokens * 24.0 * 256 * (128 + 256) / r.cpu_seconds / 1e9;
     gdouble p = th == 1 ? peak1 : peak;
-    printf ("train      large LSTM E128 H256 batch 64 Adam, %d thread(s): %.0f samples/s, %.1f GFLOP/s = %.0f%% of sgemm peak\n",
-        th, r.samples_per_s, flops, 100 * flops / p);
+    printf ("train      large LSTM E128 H256 batch 64 Adam, %d thread(s): %.0f samples/s, %.1f GFLOP/s = %.0f%% of sgemm peak"
+        " (%.1f GFLOP per CPU-second)\n", th, r.samples_per_s, flops, 100 * flops / p, cpu_flops);
   }
   for (gint th = 1; th <= max_threads; th++)
-    if (!only_threads || th == only_threads)
+    if ((!only_threads || th == only_threads) && (!only || strcmp (only, "inference") == 0))
       inference_bench (&c, th, quick ? 1.0 : 3.0);
   corpus_clear (&c);
   return 0;

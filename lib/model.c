@@ -6,8 +6,11 @@
 #include "rng.h"
 
 #include <cblas.h>
+#include <dlfcn.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct _SeqnnModel {
   SeqnnConfig config;
@@ -213,7 +216,7 @@ seqnn_model_new (const SeqnnConfig *config, GError **error)
   SeqnnModel *m = g_new0 (SeqnnModel, 1);
   m->config = *config;
   seqnn_layout_init (&m->layout, config);
-  m->params = g_try_new0 (gfloat, m->layout.total);
+  m->params = seqnn_table_alloc0 (sizeof (gfloat) * m->layout.total);
   if (m->params == NULL) {
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
         "cannot allocate %" G_GSIZE_FORMAT " parameters", m->layout.total);
@@ -239,7 +242,7 @@ seqnn_model_free (SeqnnModel *model)
 {
   if (model == NULL)
     return;
-  g_free (model->params);
+  seqnn_table_free (model->params);
   g_free (model->tensors);
   g_strfreev (model->names);
   g_free (model);
@@ -377,9 +380,68 @@ seqnn_batch_validate (const SeqnnBatch *batch, const SeqnnConfig *config, GError
   return TRUE;
 }
 
+/* OpenBLAS 0.3.21 (Debian 12) does not know recent Xeons (e.g. family 6
+ * model 207) and falls back to its generic "Prescott" SSE3 kernels, which
+ * run sgemm at half the speed or less. When that happened, the user did not
+ * choose a core (OPENBLAS_CORETYPE), and the CPU has AVX-512 or AVX2+FMA,
+ * re-run OpenBLAS's core selection with the matching kernels. */
+static void
+pick_openblas_core (void)
+{
+  if (getenv ("OPENBLAS_CORETYPE") != NULL || getenv ("SEQNN_KEEP_OPENBLAS_CORE") != NULL)
+    return;
+  const char *name = openblas_get_corename ();
+  if (name == NULL || g_ascii_strcasecmp (name, "prescott") != 0)
+    return;
+  const char *target = NULL;
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init ();
+  if (__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
+      && __builtin_cpu_supports ("avx512dq") && __builtin_cpu_supports ("avx512vl"))
+    target = "SkylakeX";
+  else if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
+    target = "Haswell";
+#endif
+  if (target == NULL)
+    return;
+  void (*dyn_quit) (void) = (void (*) (void)) dlsym (RTLD_DEFAULT, "gotoblas_dynamic_quit");
+  void (*dyn_init) (void) = (void (*) (void)) dlsym (RTLD_DEFAULT, "gotoblas_dynamic_init");
+  if (dyn_quit == NULL || dyn_init == NULL)
+    return;  /* not a DYNAMIC_ARCH build */
+  setenv ("OPENBLAS_CORETYPE", target, 1);
+  dyn_quit ();
+  dyn_init ();
+  unsetenv ("OPENBLAS_CORETYPE");
+}
+
+#define HUGE_PAGE (2u << 20)
+
+gpointer
+seqnn_table_alloc0 (gsize n_bytes)
+{
+  if (n_bytes < 2 * HUGE_PAGE)
+    return calloc (1, MAX (n_bytes, 1));
+  gsize rounded = (n_bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+  void *p = NULL;
+  if (posix_memalign (&p, HUGE_PAGE, rounded) != 0)
+    return NULL;
+#ifdef MADV_HUGEPAGE
+  madvise (p, rounded, MADV_HUGEPAGE);  /* advice only: failure is harmless */
+#endif
+  memset (p, 0, n_bytes);
+  return p;
+}
+
+void
+seqnn_table_free (gpointer table)
+{
+  free (table);
+}
+
 static gpointer
 blas_init_once (gpointer data)
 {
+  pick_openblas_core ();
   openblas_set_num_threads (1);
   return NULL;
 }

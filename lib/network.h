@@ -35,6 +35,13 @@ typedef struct {
 void seqnn_layout_init (SeqnnLayout *layout, const SeqnnConfig *config);
 const SeqnnLayout *seqnn_model_get_layout (const SeqnnModel *model);
 
+/* Zeroed memory for big tables (parameters, gradients, optimizer state):
+ * 2 MiB aligned and advised onto transparent huge pages when large, since
+ * training touches scattered embedding rows of several such tables per step
+ * and would otherwise miss the TLB on nearly each. Free with seqnn_table_free. */
+gpointer seqnn_table_alloc0 (gsize n_bytes);
+void seqnn_table_free (gpointer table);
+
 /* Sets OpenBLAS to one thread once per process: the engine threads by shards. */
 void seqnn_blas_init (void);
 /* n_threads 0 = number of cores; clamped to [1, SEQNN_MAX_THREADS]. */
@@ -116,12 +123,23 @@ void seqnn_split_shards (const gint *lengths, gint n, gint n_shards, gint *first
 /* How many shards a batch is worth (1 when small). */
 gint seqnn_choose_n_shards (const SeqnnLayout *layout, gint n, gsize n_tokens, gint n_threads);
 
-G_END_DECLS
-
 /* ---- Optimizer updates (optim.c) ------------------------------------------------ */
 
-/* One optimizer step over n consecutive parameters. step is this update's
- * 1-based count (Adam's bias correction). m is Adam's first moment or SGD's
- * momentum buffer; v is Adam's second moment (unused by SGD). */
-void seqnn_optim_update (const SeqnnOptimizerConfig *config, gfloat lr, guint64 step,
-    gfloat *params, const gfloat *grads, gfloat *m, gfloat *v, gsize n);
+/* The scalars of one update (bias corrections etc.), computed once per step. */
+typedef struct {
+  SeqnnOptimizerKind kind;
+  gfloat neg_step_size;  /* Adam: -lr / (1 - beta1^t); SGD: -lr */
+  gfloat bc2_sqrt;       /* sqrt(1 - beta2^t) */
+  gfloat b1, b2, a1, a2; /* beta1, beta2, 1 - beta1, 1 - beta2 */
+  gfloat eps, weight_decay, momentum;
+} SeqnnOptimStep;
+
+/* step is this update's 1-based count (Adam's bias correction). */
+void seqnn_optim_step_init (SeqnnOptimStep *s, const SeqnnOptimizerConfig *config, gfloat lr,
+    guint64 step);
+/* One update of n consecutive parameters. m: Adam's first moment or SGD's
+ * momentum buffer; v: Adam's second moment (unused by SGD). */
+void seqnn_optim_update (const SeqnnOptimStep *s, gfloat *params, const gfloat *grads,
+    gfloat *m, gfloat *v, gsize n);
+
+G_END_DECLS

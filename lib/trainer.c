@@ -89,10 +89,10 @@ seqnn_trainer_new (SeqnnModel *model, const SeqnnOptimizerConfig *config,
   tr->lr = config->learning_rate;
   tr->seed = seed;
   tr->training = TRUE;
-  tr->grad = g_try_new0 (gfloat, lay->total);
-  tr->m = g_try_new0 (gfloat, lay->total);
+  tr->grad = seqnn_table_alloc0 (sizeof (gfloat) * lay->total);
+  tr->m = seqnn_table_alloc0 (sizeof (gfloat) * lay->total);
   if (config->kind == SEQNN_OPTIMIZER_ADAM)
-    tr->v = g_try_new0 (gfloat, lay->total);
+    tr->v = seqnn_table_alloc0 (sizeof (gfloat) * lay->total);
   tr->row_touched = g_try_new0 (guint8, lay->V);
   tr->touched = g_try_new (gint32, lay->V);
   if (!tr->grad || !tr->m || (config->kind == SEQNN_OPTIMIZER_ADAM && !tr->v)
@@ -116,9 +116,9 @@ seqnn_trainer_free (SeqnnTrainer *tr)
     seqnn_net_free (tr->nets[s]);
     g_free (tr->shard_grad[s]);
   }
-  g_free (tr->grad);
-  g_free (tr->m);
-  g_free (tr->v);
+  seqnn_table_free (tr->grad);
+  seqnn_table_free (tr->m);
+  seqnn_table_free (tr->v);
   g_free (tr->row_touched);
   g_free (tr->touched);
   g_free (tr);
@@ -363,10 +363,11 @@ seqnn_trainer_apply_gradients (SeqnnTrainer *tr, GError **error)
   tr->step++;
   gfloat *params = seqnn_model_get_params (tr->model, NULL);
   const SeqnnOptimizerConfig *opt = &tr->opt;
+  SeqnnOptimStep os;
+  seqnn_optim_step_init (&os, opt, tr->lr, tr->step);
   gfloat *v = tr->v;
   gsize b = lay->emb_numel;
-  seqnn_optim_update (opt, tr->lr, tr->step, params + b, tr->grad + b, tr->m + b,
-      v ? v + b : NULL, lay->dense_numel);
+  seqnn_optim_update (&os, params + b, tr->grad + b, tr->m + b, v ? v + b : NULL, lay->dense_numel);
 
   if (opt->freeze_embedding)
     return TRUE;
@@ -377,14 +378,24 @@ seqnn_trainer_apply_gradients (SeqnnTrainer *tr, GError **error)
       if (row == lay->padding_idx)
         continue;
       gsize o = (gsize) row * E;
-      seqnn_optim_update (opt, tr->lr, tr->step, params + o, tr->grad + o, tr->m + o,
-          v ? v + o : NULL, E);
+      seqnn_optim_update (&os, params + o, tr->grad + o, tr->m + o, v ? v + o : NULL, E);
     }
   } else {
+    /* Rows are scattered over four big tables: fetch a few rows ahead. */
+    const gsize ahead = 4;
     for (gsize i = 0; i < tr->n_touched; i++) {
+      if (i + ahead < tr->n_touched) {
+        gsize next = (gsize) tr->touched[i + ahead] * E;
+        for (gsize k = 0; k < (gsize) E; k += 16) {
+          __builtin_prefetch (params + next + k, 1);
+          __builtin_prefetch (tr->grad + next + k, 0);
+          __builtin_prefetch (tr->m + next + k, 1);
+          if (v)
+            __builtin_prefetch (v + next + k, 1);
+        }
+      }
       gsize o = (gsize) tr->touched[i] * E;
-      seqnn_optim_update (opt, tr->lr, tr->step, params + o, tr->grad + o, tr->m + o,
-          v ? v + o : NULL, E);
+      seqnn_optim_update (&os, params + o, tr->grad + o, tr->m + o, v ? v + o : NULL, E);
     }
   }
   return TRUE;
