@@ -42,11 +42,12 @@
  * (markup-escaped for pango-markup caps, caps unchanged); with annotate=json
  * each buffer becomes one JSON object on its own line (keys "pts",
  * "duration" in nanoseconds or null, "label", "class-id", "confidence",
- * "probabilities" in label order, "text" as received, and "true-label" when
+ * "probabilities" in label order, "text" (plain: Pango markup stripped and
+ * entities decoded), and "true-label" when
  * the input carried one) and the source caps are text/x-raw,format=utf8, which
  * filesink and textoverlay take as they are. post-messages=true posts an
  * element message "lstmclassify" per buffer (fields pts, duration, label,
- * class-id, confidence, probabilities, text, true-label when known). When the
+ * class-id, confidence, probabilities, text (plain, as in the JSON), true-label when known). When the
  * input carries labels (a tokens meta with a label name of the model or a
  * label_id in range), a confusion matrix is kept and, on EOS, before EOS goes
  * on, an element message "lstmclassify-summary" is posted with count,
@@ -618,6 +619,34 @@ buffer_text (GstBuffer *buffer)
 
 /* A GST_TYPE_ARRAY of doubles, which gst-launch-1.0 -m prints. */
 static void
+collect_markup_text (GMarkupParseContext *context, const gchar *text, gsize len, gpointer user_data,
+    GError **error)
+{
+  g_string_append_len (user_data, text, len);
+}
+
+/* Pango markup is GMarkup: its text with tags dropped and entities decoded.
+ * Text that does not parse is returned as it is. */
+static gchar *
+markup_to_plain (const gchar *markup)
+{
+  static const GMarkupParser parser = { NULL, NULL, collect_markup_text, NULL, NULL };
+  GString *plain = g_string_new (NULL);
+  GMarkupParseContext *context = g_markup_parse_context_new (&parser, 0, plain, NULL);
+  gboolean ok = g_markup_parse_context_parse (context, "<m>", -1, NULL)
+      && g_markup_parse_context_parse (context, markup, -1, NULL)
+      && g_markup_parse_context_parse (context, "</m>", -1, NULL)
+      && g_markup_parse_context_end_parse (context, NULL);
+
+  g_markup_parse_context_free (context);
+  if (!ok) {
+    g_string_free (plain, TRUE);
+    return g_strdup (markup);
+  }
+  return g_string_free (plain, FALSE);
+}
+
+static void
 add_double_array (GstStructure *s, const gchar *field, const gfloat *floats, const gdouble *doubles,
     guint n)
 {
@@ -797,7 +826,7 @@ process_batch (GstLstmClassify *self, guint n)
     const gfloat *probs = (const gfloat *) self->probs->data + (gsize) self->rows[i] * n_classes;
     GstSeqnnClassMeta *meta;
     gint true_label;
-    gchar *text = NULL;
+    gchar *text = NULL, *plain = NULL;
 
     self->batch[i] = NULL;
     if (self->rows[i] < 0) {
@@ -819,8 +848,11 @@ process_batch (GstLstmClassify *self, guint n)
 
     if (post_messages || annotate != GST_LSTM_CLASSIFY_ANNOTATE_NONE)
       text = buffer_text (buffer);
+    /* Messages and JSON carry plain text: markup stripped, entities decoded. */
+    if (self->markup && (post_messages || annotate == GST_LSTM_CLASSIFY_ANNOTATE_JSON))
+      plain = markup_to_plain (text);
     if (post_messages)
-      post_buffer_message (self, buffer, meta, text, true_label);
+      post_buffer_message (self, buffer, meta, plain ? plain : text, true_label);
     if (annotate == GST_LSTM_CLASSIFY_ANNOTATE_PREFIX) {
       gchar conf[G_ASCII_DTOSTR_BUF_SIZE];
       gchar *label = self->markup ? g_markup_escape_text (meta->label, -1) : g_strdup (meta->label);
@@ -828,9 +860,11 @@ process_batch (GstLstmClassify *self, guint n)
       buffer = replace_text (buffer, g_strdup_printf ("[%s %s] %s", label, conf, text));
       g_free (label);
     } else if (annotate == GST_LSTM_CLASSIFY_ANNOTATE_JSON) {
-      buffer = replace_text (buffer, json_annotation (self, buffer, meta, text, true_label));
+      buffer = replace_text (buffer, json_annotation (self, buffer, meta, plain ? plain : text,
+              true_label));
     }
     g_free (text);
+    g_free (plain);
 
     ret = gst_pad_push (self->srcpad, buffer);
     if (ret != GST_FLOW_OK) {
