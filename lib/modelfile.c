@@ -668,6 +668,35 @@ json_depth_ok (const gchar *text, gsize len, gint max_depth)
   return TRUE;
 }
 
+/* Keys of the top-level object (depth 1) and of the objects inside it
+ * (depth 2), for text json-glib has accepted: a string followed by ':' is a key. */
+static void
+count_object_keys (const gchar *text, gsize len, guint64 *keys_1, guint64 *keys_2)
+{
+  gint depth = 0;
+  for (gsize i = 0; i < len; i++) {
+    gchar c = text[i];
+    if (c == '"') {
+      for (i++; i < len && text[i] != '"'; i++)
+        if (text[i] == '\\')
+          i++;
+      gsize j = i + 1;
+      while (j < len && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r'))
+        j++;
+      if (j < len && text[j] == ':') {
+        if (depth == 1)
+          (*keys_1)++;
+        else if (depth == 2)
+          (*keys_2)++;
+      }
+    } else if (c == '{' || c == '[') {
+      depth++;
+    } else if (c == '}' || c == ']') {
+      depth--;
+    }
+  }
+}
+
 /* Parses text as JSON; NULL with *why set when it is not. */
 static JsonNode *
 parse_json (const gchar *text, gsize len, gchar **why)
@@ -923,19 +952,35 @@ seqnn_classifier_load (const gchar *path, GError **error)
   TensorEntry *entries = NULL;
   guint n_entries = 0;
 
-  FILE *file = fopen (path, "rbe");
-  if (file == NULL) {
+  /* O_NONBLOCK: a FIFO at path must not hang the caller; it is refused below. */
+  int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     set_io_error (error, "open", path, errno);
     return NULL;
   }
   struct stat st;
-  if (fstat (fileno (file), &st) != 0) {
+  if (fstat (fd, &st) != 0) {
     set_io_error (error, "read", path, errno);
-    goto out;
+    close (fd);
+    return NULL;
   }
-  if (S_ISDIR (st.st_mode)) {
-    set_io_error (error, "read", path, EISDIR);
-    goto out;
+  if (!S_ISREG (st.st_mode)) {
+    if (S_ISDIR (st.st_mode)) {
+      set_io_error (error, "read", path, EISDIR);
+    } else {
+      gchar *display = g_filename_display_name (path);
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "cannot read '%s': not a regular file", display);
+      g_free (display);
+    }
+    close (fd);
+    return NULL;
+  }
+  (void) fcntl (fd, F_SETFL, fcntl (fd, F_GETFL) & ~O_NONBLOCK);
+  FILE *file = fdopen (fd, "rb");
+  if (file == NULL) {
+    set_io_error (error, "read", path, errno);
+    close (fd);
+    return NULL;
   }
   guint64 file_size = (guint64) st.st_size;
   if (file_size < 8) {
@@ -986,6 +1031,24 @@ seqnn_classifier_load (const gchar *path, GError **error)
     goto out;
   }
   JsonObject *object = json_node_get_object (root);
+
+  /* json-glib keeps the last of repeated keys silently; an ambiguous header is damage. */
+  {
+    guint64 keys_1 = 0, keys_2 = 0;
+    count_object_keys (header, header_len, &keys_1, &keys_2);
+    guint64 members_2 = 0;
+    JsonObjectIter iter;
+    const gchar *name;
+    JsonNode *node;
+    json_object_iter_init (&iter, object);
+    while (json_object_iter_next (&iter, &name, &node))
+      if (JSON_NODE_HOLDS_OBJECT (node))
+        members_2 += json_object_get_size (json_node_get_object (node));
+    if (keys_1 != json_object_get_size (object) || keys_2 != members_2) {
+      corrupt (error, path, "header repeats a key");
+      goto out;
+    }
+  }
 
   /* Metadata: a map of strings. */
   JsonNode *meta_node = json_object_get_member (object, "__metadata__");

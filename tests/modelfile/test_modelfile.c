@@ -704,6 +704,46 @@ test_framing (void)
   assert_load_fails (missing, SEQNN_ERROR_IO, SEQNN_ERROR_IO, g_strerror (ENOENT));
   g_free (missing);
   assert_load_fails (d.dir, SEQNN_ERROR_IO, SEQNN_ERROR_IO, g_strerror (EISDIR));
+  /* a FIFO is refused without waiting for a writer */
+  gchar *fifo = g_build_filename (d.dir, "fifo.model", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  assert_load_fails (fifo, SEQNN_ERROR_IO, SEQNN_ERROR_IO, "not a regular file");
+  g_unlink (fifo);
+  g_free (fifo);
+  assert_load_fails ("/dev/null", SEQNN_ERROR_IO, SEQNN_ERROR_IO, "not a regular file");
+  /* a duplicated tensor key: json-glib keeps one, the other's bytes are a gap */
+  {
+    gsize len = 0;
+    const gchar *bytes = g_bytes_get_data (d.bytes, &len);
+    gchar *header = g_strndup (bytes + 8, d.header_len);
+    gchar *at = strstr (header, "\"fc.bias\":");
+    g_assert_nonnull (at);
+    gchar *dup = g_strdup_printf ("{\"fc.bias\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]},%s", header + 1);
+    GByteArray *out = g_byte_array_new ();
+    guint64 dup_len = GUINT64_TO_LE ((guint64) strlen (dup));
+    g_byte_array_append (out, (const guint8 *) &dup_len, 8);
+    g_byte_array_append (out, (const guint8 *) dup, (guint) strlen (dup));
+    g_byte_array_append (out, (const guint8 *) bytes + 8 + d.header_len, (guint) (len - 8 - d.header_len));
+    write_file (d.bad, out->data, out->len);
+    g_byte_array_unref (out);
+    assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "repeats a key");
+    g_free (dup);
+    /* a repeated metadata key too */
+    gchar *meta_at = strstr (header, "\"__metadata__\":{");
+    g_assert_nonnull (meta_at);
+    gsize prefix = (gsize) (meta_at - header) + strlen ("\"__metadata__\":{");
+    dup = g_strdup_printf ("%.*s\"format\":\"seqnn\",%s", (int) prefix, header, header + prefix);
+    out = g_byte_array_new ();
+    dup_len = GUINT64_TO_LE ((guint64) strlen (dup));
+    g_byte_array_append (out, (const guint8 *) &dup_len, 8);
+    g_byte_array_append (out, (const guint8 *) dup, (guint) strlen (dup));
+    g_byte_array_append (out, (const guint8 *) bytes + 8 + d.header_len, (guint) (len - 8 - d.header_len));
+    write_file (d.bad, out->data, out->len);
+    g_byte_array_unref (out);
+    assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "repeats a key");
+    g_free (dup);
+    g_free (header);
+  }
   damage_teardown (&d);
 }
 
