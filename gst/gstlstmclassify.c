@@ -14,7 +14,8 @@
  *
  * Tokens: a #GstSeqnnTokensMeta from seqtokenize is used when present (its
  * ids when seqtokenize was given the same model, else its tokens looked up in
- * the model's vocabulary); otherwise the text is tokenized here with the
+ * the model's vocabulary; ids outside the vocabulary, or ids that disagree with
+ * their tokens in the first such buffer, are an error naming the buffer); otherwise the text is tokenized here with the
  * model's tokenizer settings, with Pango markup stripped when the caps say
  * format=pango-markup. A buffer that yields no token at all is classified as
  * a single `<unk>`, as libseqnn's training and evaluation do, so the
@@ -151,6 +152,7 @@ struct _GstLstmClassify {
   gboolean markup;            /* sink caps are pango-markup */
   gboolean json_caps_sent;    /* the caps pushed downstream are the json ones */
   gboolean caps_sent;
+  gboolean ids_verified;      /* meta ids were checked against this model's vocabulary */
   guint64 n_buffers;          /* buffers seen since start, to name one in errors */
 };
 
@@ -367,6 +369,7 @@ use_classifier (GstLstmClassify *self, SeqnnClassifier *classifier, gint n_threa
   for (i = 0; i < n; i++)
     self->labels[i] = g_strdup (seqnn_classifier_get_label (classifier, i));
   self->confusion = seqnn_confusion_new (n);
+  self->ids_verified = FALSE;
 }
 
 static void
@@ -575,6 +578,23 @@ encode_buffer (GstLstmClassify *self, GstBuffer *buffer, guint64 index)
             ("model '%s'", GST_STR_NULL (self->model_path)));
         return GST_FLOW_ERROR;
       }
+    }
+    /* Ids in range may still come from another vocabulary: the first buffer
+     * with ids after each model load is checked against its own tokens. */
+    if (!self->ids_verified && meta->n_tokens > 0 && meta->tokens != NULL) {
+      for (guint i = 0; i < meta->n_tokens; i++) {
+        gint32 id = seqnn_vocab_lookup (vocab, meta->tokens[i], -1);
+        if (id != meta->ids[i]) {
+          GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+              ("Token %u ('%s') of buffer %" G_GUINT64_FORMAT " (pts %" GST_TIME_FORMAT
+                  ") has id %d in its tokens meta but %d in the model's vocabulary: the tokens "
+                  "were encoded with another vocabulary (give seqtokenize the same model)",
+                  i, meta->tokens[i], index, GST_TIME_ARGS (GST_BUFFER_PTS (buffer)),
+                  meta->ids[i], id), ("model '%s'", GST_STR_NULL (self->model_path)));
+          return GST_FLOW_ERROR;
+        }
+      }
+      self->ids_verified = TRUE;
     }
     g_array_append_vals (self->ids, meta->ids, meta->n_tokens);
   } else if (meta != NULL) {

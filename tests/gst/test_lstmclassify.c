@@ -991,6 +991,40 @@ GST_START_TEST (test_error_ids_out_of_range)
 
 GST_END_TEST;
 
+GST_START_TEST (test_error_ids_from_other_vocabulary)
+{
+  GstElement *element = make_element (news_model_path);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  const gchar *tokens[] = { "the", "team" };
+  const gint32 ids[] = { 3, 2 }; /* in range, but swapped */
+  GstMessage *msg;
+  GError *error = NULL;
+  GstBuffer *in;
+
+  gst_element_set_bus (element, bus);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  in = text_buffer ("the team", 0, GST_SECOND);
+  gst_buffer_add_seqnn_tokens_meta (in, tokens, 2, ids, NULL, -1);
+  gst_harness_push (h, in);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error for ids of another vocabulary");
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (strstr (error->message, "buffer 0") != NULL, "message: %s", error->message);
+  fail_unless (strstr (error->message, "another vocabulary") != NULL, "message: %s", error->message);
+  g_error_free (error);
+  gst_message_unref (msg);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
 /* ---- Life cycle ------------------------------------------------------------ */
 
 GST_START_TEST (test_repeated_states_and_instances)
@@ -1288,6 +1322,7 @@ lstmclassify_suite (void)
   tcase_add_test (tc, test_error_damaged_model);
   tcase_add_test (tc, test_error_wrong_caps);
   tcase_add_test (tc, test_error_ids_out_of_range);
+  tcase_add_test (tc, test_error_ids_from_other_vocabulary);
   tcase_add_test (tc, test_repeated_states_and_instances);
   tcase_add_test (tc, test_pipeline_subtitles);
   tcase_add_test (tc, test_pipeline_dev_csv_summary);
