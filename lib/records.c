@@ -58,6 +58,7 @@ struct _SeqnnRecordReader {
   gchar *source_name;
   gboolean skip_bad;
   guint64 n_skipped;
+  gsize max_record;
 
   guint bom_matched; /* bytes of the BOM seen at the start */
   gboolean past_start;
@@ -92,6 +93,7 @@ seqnn_record_reader_new (SeqnnFormat format, const gchar *source_name)
   reader->label = g_string_new (NULL);
   reader->text = g_string_new (NULL);
   reader->buf = g_string_new (NULL);
+  reader->max_record = SEQNN_RECORD_MAX_BYTES_DEFAULT;
   reader_restart (reader);
   return reader;
 }
@@ -138,6 +140,25 @@ seqnn_record_reader_set_skip_bad (SeqnnRecordReader *reader, gboolean skip)
 {
   g_return_if_fail (reader != NULL);
   reader->skip_bad = skip;
+}
+
+void
+seqnn_record_reader_set_max_record_size (SeqnnRecordReader *reader, gsize max_bytes)
+{
+  g_return_if_fail (reader != NULL);
+  reader->max_record = max_bytes > 0 ? max_bytes : SEQNN_RECORD_MAX_BYTES_DEFAULT;
+}
+
+/* A record over the size limit: an error even when skipping, as where it
+ * ends is unknown (typically a stray quote). */
+static gboolean
+record_too_long (SeqnnRecordReader *reader, guint64 line, GError **error)
+{
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE,
+      "%s:%" G_GUINT64_FORMAT ": record longer than %" G_GSIZE_FORMAT " bytes%s",
+      reader->source_name, line, reader->max_record,
+      reader->format == SEQNN_FORMAT_CSV ? " (an unbalanced quote?)" : "");
+  return FALSE;
 }
 
 guint64
@@ -218,6 +239,8 @@ csv_end_record (SeqnnRecordReader *reader, SeqnnRecordFunc func, gpointer user_d
     GError **error)
 {
   gboolean ok;
+  if (G_UNLIKELY (reader->label->len + reader->text->len > reader->max_record))
+    return record_too_long (reader, reader->record_line, error);
   if (reader->row_bad)
     ok = TRUE; /* already counted */
   else if (reader->label->len == 0)
@@ -293,6 +316,8 @@ csv_feed (SeqnnRecordReader *reader, const guchar *s, gsize len, SeqnnRecordFunc
         while (i < len && !(csv_stops[s[i]] & 1))
           i++;
         g_string_append_len (csv_field_target (reader), (const gchar *) s + run, (gssize) (i - run));
+        if (G_UNLIKELY (reader->label->len + reader->text->len > reader->max_record))
+          return record_too_long (reader, reader->record_line, error);
         if (i == len)
           return TRUE;
         c = s[i++];
@@ -310,6 +335,8 @@ csv_feed (SeqnnRecordReader *reader, const guchar *s, gsize len, SeqnnRecordFunc
         if (i > run) {
           g_string_append_len (target, (const gchar *) s + run, (gssize) (i - run));
           reader->quoted_cr = FALSE;
+          if (G_UNLIKELY (reader->label->len + reader->text->len > reader->max_record))
+            return record_too_long (reader, reader->record_line, error);
         }
         if (i == len)
           return TRUE;
@@ -441,8 +468,12 @@ lines_feed (SeqnnRecordReader *reader, const guchar *s, gsize len, SeqnnRecordFu
     const gchar *nl = memchr (p, '\n', (gsize) (end - p));
     if (nl == NULL) {
       g_string_append_len (reader->buf, p, end - p);
+      if (G_UNLIKELY (reader->buf->len > reader->max_record))
+        return record_too_long (reader, reader->line, error);
       return TRUE;
     }
+    if (G_UNLIKELY (reader->buf->len + (gsize) (nl - p) > reader->max_record))
+      return record_too_long (reader, reader->line, error);
     gboolean ok;
     if (reader->buf->len == 0) {
       ok = process_line (reader, p, (gsize) (nl - p), func, user_data, error);

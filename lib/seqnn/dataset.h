@@ -55,6 +55,11 @@ void seqnn_record_reader_free (SeqnnRecordReader *reader);
  * seqnn_record_reader_finish; seqnn_record_reader_reset clears it). */
 void seqnn_record_reader_set_skip_bad (SeqnnRecordReader *reader, gboolean skip);
 guint64 seqnn_record_reader_get_n_skipped (const SeqnnRecordReader *reader);
+/* The longest record (label and text bytes, a line's bytes) before feed fails
+ * with SEQNN_ERROR_PARSE, even when skipping: a stray quote cannot pull a whole
+ * file into memory. 0 restores the default. */
+#define SEQNN_RECORD_MAX_BYTES_DEFAULT ((gsize) 64 * 1024 * 1024)
+void seqnn_record_reader_set_max_record_size (SeqnnRecordReader *reader, gsize max_bytes);
 gboolean seqnn_record_reader_feed (SeqnnRecordReader *reader, const gchar *data, gsize len,
     SeqnnRecordFunc func, gpointer user_data, GError **error);
 /* End of input: flushes a last record without a newline; an open quote is an

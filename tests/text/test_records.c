@@ -6,6 +6,9 @@
 #include <glib/gstdio.h>
 #include <seqnn/dataset.h>
 
+/* The readers' record size limit (0: the default). */
+static gsize test_max_record = 0;
+
 /* "line|label|text" per record, label "-" when none; or "ERROR <message>". */
 static gboolean
 collect (const SeqnnRecord *record, gpointer user_data, GError **error)
@@ -27,6 +30,7 @@ read_pieces (SeqnnFormat format, const gchar *input, gsize len, const gsize *cut
 {
   SeqnnRecordReader *reader = seqnn_record_reader_new (format, "t.csv");
   seqnn_record_reader_set_skip_bad (reader, skip_bad);
+  seqnn_record_reader_set_max_record_size (reader, test_max_record);
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
   GError *error = NULL;
   gsize at = 0;
@@ -185,6 +189,22 @@ test_line_formats (void)
   /* a partial BOM is text */
   check_records (SEQNN_FORMAT_TEXT, "\xef\xbb" "abc\n\xef", "1|-|\xef\xbb" "abc\n2|-|\xef");
   check_records (SEQNN_FORMAT_TEXT, "a \"quoted\", text\n", "1|-|a \"quoted\", text");
+}
+
+static void
+test_max_record_size (void)
+{
+  test_max_record = 10;
+  check_records (SEQNN_FORMAT_TSV, "a\tshort\nb\tthis is too long\nc\td\n",
+      "1|a|short\nERROR t.csv:2: record longer than 10 bytes");
+  check_records (SEQNN_FORMAT_TEXT, "0123456789\n01234567890",
+      "1|-|0123456789\nERROR t.csv:2: record longer than 10 bytes");
+  /* label and text bytes, whatever the quoting; even when skipping */
+  check_records (SEQNN_FORMAT_CSV, "1,\"abcd\",\"efgh\"\n2,\"a\nb\",\"\"\"\"\"\"\"\"\"\"\"\"\"\"\n3,x,y",
+      "1|1|abcd efgh\nERROR t.csv:2: record longer than 10 bytes (an unbalanced quote?)");
+  check_records_full (SEQNN_FORMAT_CSV, "1,a,b\n2,\"stray,quote\n3,c,d\n", -1, TRUE,
+      "1|1|a b\nERROR t.csv:2: record longer than 10 bytes (an unbalanced quote?)", 0);
+  test_max_record = 0;
 }
 
 static gboolean
@@ -397,6 +417,7 @@ main (int argc, char **argv)
   g_test_add_func ("/text/records/csv-errors", test_csv_errors);
   g_test_add_func ("/text/records/csv-skip-bad", test_csv_skip_bad);
   g_test_add_func ("/text/records/line-formats", test_line_formats);
+  g_test_add_func ("/text/records/max-record-size", test_max_record_size);
   g_test_add_func ("/text/records/callback-errors", test_callback_errors);
   g_test_add_func ("/text/records/formats", test_formats);
   g_test_add_func ("/text/labels/resolve", test_labels);
