@@ -525,8 +525,6 @@ seqnn_tokenize (const SeqnnTokenizerConfig *config, const gchar *text, gssize le
   }
   const gboolean lowercase = config->lowercase;
   const guint max_tokens = config->max_tokens > 0 ? (guint) config->max_tokens : G_MAXUINT;
-  if (max_tokens == 0)
-    return;
 
   gboolean in_token = FALSE;
   /* Final_Sigma's look-behind: was the last character that is not
