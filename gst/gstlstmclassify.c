@@ -191,6 +191,7 @@ static gboolean gst_lstm_classify_src_activate_mode (GstPad *pad, GstObject *par
 static gboolean gst_lstm_classify_sink_activate_mode (GstPad *pad, GstObject *parent,
     GstPadMode mode, gboolean active);
 static void gst_lstm_classify_loop (GstPad *pad);
+static void gst_lstm_classify_close (GstLstmClassify *self);
 
 static void
 gst_lstm_classify_class_init (GstLstmClassifyClass *klass)
@@ -506,8 +507,8 @@ gst_lstm_classify_finalize (GObject *object)
 
   queue_clear_locked (self);
   gst_queue_array_free (self->queue);
-  free_model_state (self);
-  g_clear_pointer (&self->next_classifier, seqnn_classifier_free);
+  gst_lstm_classify_close (self);
+  gst_caps_replace (&self->sink_caps, NULL);
   g_free (self->model_path);
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
