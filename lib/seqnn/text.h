@@ -36,7 +36,7 @@ gsize seqnn_tokens_get_len (const SeqnnTokens *tokens, guint index);
  * The tokens equal basic_english's (Python 3.11's str.lower, including 'İ' and
  * final sigma, and its Unicode whitespace) with one deviation: an embedded
  * U+0000 (only possible with len >= 0) becomes U+FFFD, so tokens stay C strings.
- * strip_markup: tags '<' '/'? letter [A-Za-z0-9._:-]* ([ \t\n/] [^<>]*)? '>' are
+ * strip_markup: tags '<' '/'? letter [A-Za-z0-9._:-]* ([ \t\r\n/] [^<>]*)? '>' are
  * removed (<br>, <p>, <div> become a space), then &amp; &lt; &gt; &quot; &apos;
  * &nbsp; &#N; &#xH; are decoded (invalid code points give U+FFFD, unknown
  * entities stay as written); a '<' that does not open such a tag stays text. */
@@ -73,7 +73,6 @@ SeqnnVocabBuilder *seqnn_vocab_builder_new (void);
 void seqnn_vocab_builder_free (SeqnnVocabBuilder *builder);
 void seqnn_vocab_builder_add (SeqnnVocabBuilder *builder, const gchar *token, gssize len, guint64 count);
 void seqnn_vocab_builder_add_tokens (SeqnnVocabBuilder *builder, const SeqnnTokens *tokens);
-/* min_freq >= 1; max_size 0 = unlimited, else the total size including the specials (>= 2). */
 /* Adds count to token and returns its dense index in the builder (0, 1, ...
  * in order of first appearance); invalid UTF-8 is replaced as by the tokenizer. */
 guint seqnn_vocab_builder_intern (SeqnnVocabBuilder *builder, const gchar *token, gssize len,
@@ -82,8 +81,9 @@ guint seqnn_vocab_builder_intern (SeqnnVocabBuilder *builder, const gchar *token
 gsize seqnn_vocab_builder_get_n (const SeqnnVocabBuilder *builder);
 const gchar *seqnn_vocab_builder_get_token (const SeqnnVocabBuilder *builder, guint index);
 guint64 seqnn_vocab_builder_get_count (const SeqnnVocabBuilder *builder, guint index);
-/* The specials "<unk>" and "<pad>" are never counted twice: occurrences in the
- * text are dropped before sorting. */
+/* min_freq >= 1; max_size 0 = unlimited, else the total size including the specials (>= 2).
+ * The specials "<unk>" and "<pad>" are never counted twice: occurrences in the
+ * text are dropped before sorting (and before max_size applies). */
 SeqnnVocab *seqnn_vocab_builder_build (const SeqnnVocabBuilder *builder, guint64 min_freq,
     gsize max_size, GError **error);
 
