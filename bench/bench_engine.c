@@ -260,6 +260,13 @@ sgemm_gflops (gint threads, gdouble *per_cpu)
   return 2.0 * n * n * n * reps / t / 1e9;
 }
 
+static int
+compare_double (const void *a, const void *b)
+{
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
+  return x < y ? -1 : x > y;
+}
+
 static void
 inference_bench (const Corpus *c, gint threads, gdouble seconds)
 {
@@ -299,13 +306,7 @@ inference_bench (const Corpus *c, gint threads, gdouble seconds)
     sum += lat[j];
     mean_len += c->length[j];
   }
-  /* median */
-  for (gsize j = 1; j < k; j++)
-    for (gsize q = j; q > 0 && lat[q - 1] > lat[q]; q--) {
-      gdouble tmp = lat[q];
-      lat[q] = lat[q - 1];
-      lat[q - 1] = tmp;
-    }
+  qsort (lat, k, sizeof (gdouble), compare_double);
   printf ("inference  lesson LSTM batch 1 (mean %.1f tokens), %d thread(s): mean %.1f us, median %.1f us, p99 %.1f us\n",
       mean_len / k, threads, 1e6 * sum / k, 1e6 * lat[k / 2], 1e6 * lat[(gsize) (k * 0.99)]);
   g_free (lat);

@@ -1,8 +1,9 @@
 /* Training steps: forward and backward over shards of a batch on a
  * kept-alive thread pool, a fixed-order reduction (bit-identical results for
  * the same seed, data and thread count), clipping and the optimizer update.
- * The embedding gradient is dense in layout but only the rows a batch used
- * are zeroed and accumulated, so a step costs the same for any vocabulary.
+ * The embedding gradient of a step lives in a compact slot per row the batch
+ * used, so a step costs the same for any vocabulary; the dense view of
+ * seqnn_trainer_get_gradients is written only when asked for.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/model.h"
 #include "network.h"
@@ -24,11 +25,17 @@ struct _SeqnnTrainer {
   SeqnnNet *nets[SEQNN_MAX_THREADS];
   gfloat *shard_grad[SEQNN_MAX_THREADS]; /* dense parts of shards 1..; shard 0 uses grad */
 
-  gfloat *grad;            /* total floats, the parameters' layout */
+  gfloat *grad;            /* total floats, the parameters' layout; embedding rows
+                            * only filled by get_gradients (export) */
   gfloat *m, *v;           /* optimizer state, same layout (v: Adam only) */
-  guint8 *row_touched;     /* V flags */
-  gint32 *touched;         /* rows with a gradient this step, in first-touch order */
+  gint32 *row_slot;        /* V: slot of a row in grad_rows this step, or -1 */
+  gint32 *touched;         /* slot -> row, in first-touch order */
   gsize n_touched;
+  gfloat *grad_rows;       /* n_touched x E: this step's embedding-row gradients */
+  gsize cap_slots;
+  gfloat *zero_row;        /* E zeros: the gradient of rows a batch did not use */
+  gint32 *exported;        /* rows written into grad's embedding part by the last export */
+  gsize n_exported;
   gboolean have_grads;
 
   /* the batch being run */
@@ -93,15 +100,19 @@ seqnn_trainer_new (SeqnnModel *model, const SeqnnOptimizerConfig *config,
   tr->m = seqnn_table_alloc0 (sizeof (gfloat) * lay->total);
   if (config->kind == SEQNN_OPTIMIZER_ADAM)
     tr->v = seqnn_table_alloc0 (sizeof (gfloat) * lay->total);
-  tr->row_touched = g_try_new0 (guint8, lay->V);
+  tr->row_slot = g_try_new (gint32, lay->V);
   tr->touched = g_try_new (gint32, lay->V);
+  tr->exported = g_try_new (gint32, lay->V);
+  tr->zero_row = g_new0 (gfloat, lay->E);
   if (!tr->grad || !tr->m || (config->kind == SEQNN_OPTIMIZER_ADAM && !tr->v)
-      || !tr->row_touched || !tr->touched) {
+      || !tr->row_slot || !tr->touched || !tr->exported) {
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
         "cannot allocate training state for %" G_GSIZE_FORMAT " parameters", lay->total);
     seqnn_trainer_free (tr);
     return NULL;
   }
+  for (gint r = 0; r < lay->V; r++)
+    tr->row_slot[r] = -1;
   seqnn_trainer_set_n_threads (tr, n_threads);
   return tr;
 }
@@ -119,8 +130,11 @@ seqnn_trainer_free (SeqnnTrainer *tr)
   seqnn_table_free (tr->grad);
   seqnn_table_free (tr->m);
   seqnn_table_free (tr->v);
-  g_free (tr->row_touched);
+  g_free (tr->row_slot);
   g_free (tr->touched);
+  g_free (tr->exported);
+  g_free (tr->zero_row);
+  g_free (tr->grad_rows);
   g_free (tr);
 }
 
@@ -161,21 +175,27 @@ const gfloat *
 seqnn_trainer_get_gradients (SeqnnTrainer *tr, gsize *n)
 {
   g_return_val_if_fail (tr != NULL, NULL);
+  const SeqnnLayout *lay = tr->lay;
   if (n)
-    *n = tr->lay->total;
+    *n = lay->total;
+  /* Export the compact embedding rows into the dense view. */
+  const gint E = lay->E;
+  for (gsize i = 0; i < tr->n_exported; i++)
+    memset (tr->grad + (gsize) tr->exported[i] * E, 0, sizeof (gfloat) * E);
+  for (gsize i = 0; i < tr->n_touched; i++) {
+    memcpy (tr->grad + (gsize) tr->touched[i] * E, tr->grad_rows + i * E, sizeof (gfloat) * E);
+    tr->exported[i] = tr->touched[i];
+  }
+  tr->n_exported = tr->n_touched;
   return tr->grad;
 }
 
-/* Zeroes the rows the last batch touched: the rest of the embedding gradient is zero already. */
+/* Forgets the last batch's rows. */
 static void
 clear_embedding_grad (SeqnnTrainer *tr)
 {
-  const gint E = tr->lay->E;
-  for (gsize i = 0; i < tr->n_touched; i++) {
-    gint32 row = tr->touched[i];
-    memset (tr->grad + (gsize) row * E, 0, sizeof (gfloat) * E);
-    tr->row_touched[row] = 0;
-  }
+  for (gsize i = 0; i < tr->n_touched; i++)
+    tr->row_slot[tr->touched[i]] = -1;
   tr->n_touched = 0;
 }
 
@@ -197,23 +217,29 @@ shard_task (gpointer data, gint s)
   seqnn_net_backward (net, params, dgrad, !tr->opt.freeze_embedding);
 }
 
-/* Adds a shard's embedding-row gradients into the dense buffer, in packed row order. */
+/* Adds a shard's embedding-row gradients into the row slots, in packed row order. */
 static void
 scatter_embedding_grad (SeqnnTrainer *tr, const SeqnnNet *net)
 {
   const gint E = tr->lay->E, pad = tr->lay->padding_idx;
   const SeqnnPacker *p = &net->packer;
+  if (tr->n_touched + p->N > tr->cap_slots) {
+    tr->cap_slots = MAX (tr->n_touched + p->N, tr->cap_slots + tr->cap_slots / 2);
+    tr->grad_rows = g_renew (gfloat, tr->grad_rows, tr->cap_slots * E);
+  }
   for (gint r = 0; r < p->N; r++) {
     gint32 row = p->row_ids[r];
     if (row == pad)
       continue;
-    gfloat *dst = tr->grad + (gsize) row * E;
     const gfloat *src = net->demb + (gsize) r * E;
-    if (!tr->row_touched[row]) {
-      tr->row_touched[row] = 1;
-      tr->touched[tr->n_touched++] = row;
-      memcpy (dst, src, sizeof (gfloat) * E);
+    gint32 slot = tr->row_slot[row];
+    if (slot < 0) {
+      slot = (gint32) tr->n_touched++;
+      tr->row_slot[row] = slot;
+      tr->touched[slot] = row;
+      memcpy (tr->grad_rows + (gsize) slot * E, src, sizeof (gfloat) * E);
     } else {
+      gfloat *dst = tr->grad_rows + (gsize) slot * E;
       for (gint j = 0; j < E; j++)
         dst[j] += src[j];
     }
@@ -308,11 +334,9 @@ grad_norm_sq (const SeqnnTrainer *tr)
 {
   const SeqnnLayout *lay = tr->lay;
   gdouble sum = 0.0;
-  for (gsize i = 0; i < tr->n_touched; i++) {
-    const gfloat *g = tr->grad + (gsize) tr->touched[i] * lay->E;
-    for (gint j = 0; j < lay->E; j++)
-      sum += (gdouble) g[j] * g[j];
-  }
+  const gfloat *rows = tr->grad_rows;
+  for (gsize i = 0; i < tr->n_touched * lay->E; i++)
+    sum += (gdouble) rows[i] * rows[i];
   const gfloat *g = tr->grad + lay->emb_numel;
   for (gsize i = 0; i < lay->dense_numel; i++)
     sum += (gdouble) g[i] * g[i];
@@ -323,11 +347,8 @@ static void
 scale_grads (SeqnnTrainer *tr, gfloat coef)
 {
   const SeqnnLayout *lay = tr->lay;
-  for (gsize i = 0; i < tr->n_touched; i++) {
-    gfloat *g = tr->grad + (gsize) tr->touched[i] * lay->E;
-    for (gint j = 0; j < lay->E; j++)
-      g[j] *= coef;
-  }
+  for (gsize i = 0; i < tr->n_touched * lay->E; i++)
+    tr->grad_rows[i] *= coef;
   gfloat *g = tr->grad + lay->emb_numel;
   for (gsize i = 0; i < lay->dense_numel; i++)
     g[i] *= coef;
@@ -374,28 +395,30 @@ seqnn_trainer_apply_gradients (SeqnnTrainer *tr, GError **error)
   const gint E = lay->E;
   if (opt->dense_embedding) {
     /* torch.optim.Adam on the whole table: every row's moments move each step. */
+    const gfloat *zero_row = tr->zero_row;
     for (gint row = 0; row < lay->V; row++) {
       if (row == lay->padding_idx)
         continue;
       gsize o = (gsize) row * E;
-      seqnn_optim_update (&os, params + o, tr->grad + o, tr->m + o, v ? v + o : NULL, E);
+      gint32 slot = tr->row_slot[row];
+      const gfloat *g = slot >= 0 ? tr->grad_rows + (gsize) slot * E : zero_row;
+      seqnn_optim_update (&os, params + o, g, tr->m + o, v ? v + o : NULL, E);
     }
   } else {
-    /* Rows are scattered over four big tables: fetch a few rows ahead. */
+    /* Rows are scattered over three big tables: fetch a few rows ahead. */
     const gsize ahead = 4;
     for (gsize i = 0; i < tr->n_touched; i++) {
       if (i + ahead < tr->n_touched) {
         gsize next = (gsize) tr->touched[i + ahead] * E;
         for (gsize k = 0; k < (gsize) E; k += 16) {
           __builtin_prefetch (params + next + k, 1);
-          __builtin_prefetch (tr->grad + next + k, 0);
           __builtin_prefetch (tr->m + next + k, 1);
           if (v)
             __builtin_prefetch (v + next + k, 1);
         }
       }
       gsize o = (gsize) tr->touched[i] * E;
-      seqnn_optim_update (&os, params + o, tr->grad + o, tr->m + o, v ? v + o : NULL, E);
+      seqnn_optim_update (&os, params + o, tr->grad_rows + i * E, tr->m + o, v ? v + o : NULL, E);
     }
   }
   return TRUE;
