@@ -926,6 +926,98 @@ test_checksum_definition (void)
   damage_teardown (&d);
 }
 
+/* Edits the header, re-signs it with the documented checksum, writes d->bad. */
+static void
+write_resigned (Damage *d, HeaderEdit edit)
+{
+  gsize len = 0;
+  const guint8 *bytes = g_bytes_get_data (d->bytes, &len);
+  JsonParser *parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, (const gchar *) bytes + 8, (gssize) d->header_len, NULL));
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  JsonObject *meta = json_object_get_object_member (root, "__metadata__");
+  edit (root, meta);
+  const guint8 *data = bytes + 8 + d->header_len;
+  gsize data_len = len - 8 - d->header_len;
+  gchar *checksum = doc_checksum (root, data, data_len, FALSE);
+  json_object_set_string_member (meta, "seqnn.checksum", checksum);
+  gchar *json = json_to_string (json_parser_get_root (parser), FALSE);
+  GByteArray *out = g_byte_array_new ();
+  guint64 n = GUINT64_TO_LE ((guint64) strlen (json));
+  g_byte_array_append (out, (const guint8 *) &n, 8);
+  g_byte_array_append (out, (const guint8 *) json, (guint) strlen (json));
+  g_byte_array_append (out, data, (guint) data_len);
+  write_file (d->bad, out->data, out->len);
+  g_byte_array_unref (out);
+  g_free (json);
+  g_free (checksum);
+  g_object_unref (parser);
+}
+
+#define VOCAB_TAIL ",\"w8\",\"w9\",\"w10\",\"w11\"]"
+static void edit_vocab_escapes (JsonObject *r, JsonObject *m)
+{
+  json_object_set_string_member (m, "seqnn.vocab", " [ \"<unk>\" , \"<pad>\",\"caf\\u00e9\",\"\\ud83d\\ude00\",\"a\\\"b\","
+      "\"back\\\\slash\",\"tab\\there\",\"\\/x\"" VOCAB_TAIL " ");
+}
+static void edit_vocab_lone_surrogate (JsonObject *r, JsonObject *m)
+{
+  json_object_set_string_member (m, "seqnn.vocab", "[\"<unk>\",\"<pad>\",\"a\",\"\\ud83d\",\"b\",\"c\",\"d\",\"e\"" VOCAB_TAIL);
+}
+static void edit_vocab_nul (JsonObject *r, JsonObject *m)
+{
+  json_object_set_string_member (m, "seqnn.vocab", "[\"<unk>\",\"<pad>\",\"a\",\"x\\u0000y\",\"b\",\"c\",\"d\",\"e\"" VOCAB_TAIL);
+}
+static void edit_vocab_bad_escape (JsonObject *r, JsonObject *m)
+{
+  json_object_set_string_member (m, "seqnn.vocab", "[\"<unk>\",\"<pad>\",\"a\",\"\\x41\",\"b\",\"c\",\"d\",\"e\"" VOCAB_TAIL);
+}
+static void edit_vocab_control (JsonObject *r, JsonObject *m)
+{
+  json_object_set_string_member (m, "seqnn.vocab", "[\"<unk>\",\"<pad>\",\"a\",\"new\nline\",\"b\",\"c\",\"d\",\"e\"" VOCAB_TAIL);
+}
+static void edit_vocab_trailing (JsonObject *r, JsonObject *m)
+{
+  json_object_set_string_member (m, "seqnn.vocab", "[\"<unk>\",\"<pad>\",\"a\",\"z\",\"b\",\"c\",\"d\",\"e\"" VOCAB_TAIL "x");
+}
+static void edit_vocab_comma (JsonObject *r, JsonObject *m)
+{
+  json_object_set_string_member (m, "seqnn.vocab", "[\"<unk>\",\"<pad>\",\"a\",\"z\",\"b\",\"c\",\"d\",\"e\"" ",\"w8\",\"w9\",\"w10\",\"w11\",]");
+}
+
+static void
+test_vocab_escapes (void)
+{
+  Damage d;
+  damage_setup (&d);
+  write_resigned (&d, edit_vocab_escapes);
+  GError *error = NULL;
+  SeqnnClassifier *c = seqnn_classifier_load (d.bad, &error);
+  g_assert_no_error (error);
+  SeqnnVocab *vocab = seqnn_classifier_get_vocab (c);
+  g_assert_cmpstr (seqnn_vocab_get_token (vocab, 2), ==, "caf\xc3\xa9");
+  g_assert_cmpstr (seqnn_vocab_get_token (vocab, 3), ==, "\xf0\x9f\x98\x80");
+  g_assert_cmpstr (seqnn_vocab_get_token (vocab, 4), ==, "a\"b");
+  g_assert_cmpstr (seqnn_vocab_get_token (vocab, 5), ==, "back\\slash");
+  g_assert_cmpstr (seqnn_vocab_get_token (vocab, 6), ==, "tab\there");
+  g_assert_cmpstr (seqnn_vocab_get_token (vocab, 7), ==, "/x");
+  g_assert_cmpstr (seqnn_vocab_get_token (vocab, 11), ==, "w11");
+  seqnn_classifier_free (c);
+  struct { HeaderEdit edit; const gchar *expect; } bad[] = {
+    { edit_vocab_lone_surrogate, "unpaired surrogate in element 3" },
+    { edit_vocab_nul, "element 3 holds a NUL" },
+    { edit_vocab_bad_escape, "bad escape in element 3" },
+    { edit_vocab_control, "control character in element 3" },
+    { edit_vocab_trailing, "text after the array" },
+    { edit_vocab_comma, "element 12 is not a string" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    write_resigned (&d, bad[i].edit);
+    assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, bad[i].expect);
+  }
+  damage_teardown (&d);
+}
+
 /* ---- atomic saves ---------------------------------------------------------- */
 
 static void
@@ -1039,6 +1131,7 @@ main (int argc, char **argv)
   under_valgrind = g_strcmp0 (g_getenv ("SEQNN_UNDER_VALGRIND"), "1") == 0;
   g_test_add_func ("/modelfile/roundtrip", test_roundtrip);
   g_test_add_func ("/modelfile/classifier-api", test_classifier_api);
+  g_test_add_func ("/modelfile/vocab-escapes", test_vocab_escapes);
   g_test_add_func ("/modelfile/damage/truncation", test_truncation);
   g_test_add_func ("/modelfile/damage/flips", test_flips);
   g_test_add_func ("/modelfile/damage/header-edits", test_header_edits);
