@@ -123,8 +123,15 @@ void
 seqnn_packer_gather (const SeqnnPacker *p, const gfloat *table, gint E, gfloat *dst)
 {
   const gsize row_bytes = sizeof (gfloat) * E;
-  for (gint r = 0; r < p->N; r++)
+  const gint ahead = 8;  /* rows are scattered over a big table: fetch ahead */
+  for (gint r = 0; r < p->N; r++) {
+    if (r + ahead < p->N) {
+      const gfloat *next = table + (gsize) p->row_ids[r + ahead] * E;
+      for (gint k = 0; k < E; k += 16)
+        __builtin_prefetch (next + k, 0);
+    }
     memcpy (dst + (gsize) r * E, table + (gsize) p->row_ids[r] * E, row_bytes);
+  }
 }
 
 void
