@@ -46,6 +46,16 @@ def check_numpy_only(tmp):
             assert "checksum" in str(e)
         else:
             raise AssertionError("%s: flipped data byte not detected" % name)
+    # other classifiers' module names map onto seqnn's; bias=False becomes zero biases
+    sd = {"module.emb.weight": np.zeros((5, 3), np.float32), "module.lstm.weight_ih_l0": np.zeros((8, 3), np.float32),
+          "module.lstm.weight_hh_l0": np.zeros((8, 2), np.float32), "module.linear.weight": np.zeros((4, 2), np.float32),
+          "module.linear.bias": np.zeros(4, np.float32)}
+    mapped = convert.map_names(sd)
+    assert list(mapped) == ["embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "fc.weight", "fc.bias"], list(mapped)
+    c = convert.infer_config(mapped)
+    assert (c["cell"], c["hidden_dim"], c["embed_dim"], c["num_classes"]) == ("lstm", 2, 3, 4), c
+    full = convert.check_tensors(mapped, c)
+    assert full["rnn.bias_ih_l0"].shape == (8,) and not full["rnn.bias_ih_l0"].any()
     print("numpy reader/writer: %d fixtures verified and rewritten byte-identically" % len(NAMES))
 
 
