@@ -12,49 +12,56 @@
  * probability vector. Buffers leave in the order they came, with their
  * timestamps, and unchanged unless #GstLstmClassify:annotate says otherwise.
  *
- * Tokens: a #GstSeqnnTokensMeta from seqtokenize is used when present (its
- * ids when seqtokenize was given the same model, else its tokens looked up in
- * the model's vocabulary; ids outside the vocabulary, or ids that disagree with
- * their tokens in the first such buffer, are an error naming the buffer); otherwise the text is tokenized here with the
- * model's tokenizer settings, with Pango markup stripped when the caps say
- * format=pango-markup. A buffer that yields no token at all is classified as
- * a single `<unk>`, as libseqnn's training and evaluation do, so the
- * element's accuracy equals seqnn_evaluate()'s on the same data. A buffer
+ * Tokens: a #GstSeqnnTokensMeta from seqtokenize is used when present: its
+ * ids when seqtokenize was given the same model, else its tokens looked up
+ * in the model's vocabulary. Ids outside the vocabulary, or ids that disagree
+ * with their tokens (checked on the first such buffer after each model load),
+ * are an error naming the buffer. Without the meta the text is tokenized here
+ * with the model's tokenizer settings, Pango markup stripped when the caps
+ * say format=pango-markup. A buffer that yields no token at all is
+ * classified as a single `<unk>`, as libseqnn's training and evaluation do,
+ * so the element's accuracy equals the library's on the same data. A buffer
  * flagged GAP with no bytes passes through without a meta.
  *
- * Batching: buffers are collected into batches of #GstLstmClassify:batch-size
- * and run together. All batches are run, and all buffers and serialized
- * events pushed, by one thread: the source pad's streaming task. The sink pad
- * only queues (at most two batches, then it blocks). A serialized event
- * (CAPS, SEGMENT, GAP, EOS...) makes the buffers before it run as a partial
- * batch and leave before it does; FLUSH_START/STOP drop what is pending. With
- * #GstLstmClassify:max-latency > 0, a partial batch also runs once its oldest
- * buffer has waited that long on the element's clock (the monotonic clock
- * when it has none), and the LATENCY query adds max-latency to upstream's.
+ * Batching and threads: buffers are collected into batches of
+ * #GstLstmClassify:batch-size and run together. All batches are run, and all
+ * buffers and serialized events pushed, by one thread: the source pad's
+ * streaming task. The sink pad only queues (at most two batches, then it
+ * blocks), so upstream parsing and tokenizing overlap the network. A
+ * serialized event (CAPS, SEGMENT, GAP, EOS...) or query makes the buffers
+ * before it run as a partial batch and leave before it does; FLUSH_START/STOP
+ * drop the pending buffers. With #GstLstmClassify:max-latency > 0 a partial
+ * batch also runs once its oldest buffer has waited that long on the
+ * element's clock (the monotonic clock when it has none), and the LATENCY
+ * query adds max-latency to upstream's minimum and maximum.
+ * #GstLstmClassify:n-threads defaults to 1: batches of a few short texts gain
+ * little from more, and the other elements need the cores.
  *
- * Model swap: setting #GstLstmClassify:model from READY on loads the file
- * right away (in the caller's thread); the new model takes over at the next
- * batch boundary, no buffer is lost or reordered. A file that fails to load
- * posts a WARNING message and the old model stays (the property keeps the
- * old path). In the NULL->READY change a model that cannot be loaded is an
- * ERROR.
+ * Model swap: setting #GstLstmClassify:model from READY on loads the file at
+ * once, in the caller's thread; the new model takes over at the next batch
+ * boundary and no buffer is lost or reordered. A file that fails to load
+ * posts a WARNING message and the current model stays (the property keeps
+ * the old path). In the NULL->READY change a model that cannot be loaded is
+ * an ERROR (RESOURCE NOT_FOUND or OPEN_READ, with the library's reason).
  *
  * Outputs: with annotate=prefix the text becomes "[Sports 0.93] text"
- * (markup-escaped for pango-markup caps, caps unchanged); with annotate=json
- * each buffer becomes one JSON object on its own line (keys "pts",
- * "duration" in nanoseconds or null, "label", "class-id", "confidence",
- * "probabilities" in label order, "text" (plain: Pango markup stripped and
- * entities decoded), and "true-label" when
- * the input carried one) and the source caps are text/x-raw,format=utf8, which
- * filesink and textoverlay take as they are. post-messages=true posts an
- * element message "lstmclassify" per buffer (fields pts, duration, label,
- * class-id, confidence, probabilities, text (plain, as in the JSON), true-label when known). When the
- * input carries labels (a tokens meta with a label name of the model or a
- * label_id in range), a confusion matrix is kept and, on EOS, before EOS goes
- * on, an element message "lstmclassify-summary" is posted with count,
- * accuracy, macro-f1, labels, precision, recall, f1 (arrays in label order)
- * and confusion (array of rows: true label, then predicted). The counts
- * restart after a flush and after a model swap.
+ * (label markup-escaped for pango-markup caps, which stay). With
+ * annotate=json each buffer becomes one JSON object on its own line: "pts"
+ * and "duration" (nanoseconds, null when unset), "label", "class-id",
+ * "confidence", "probabilities" (label order), "text" (plain: Pango markup
+ * stripped, entities decoded) and "true-label" when the input carried one;
+ * the source caps are then text/x-raw,format=utf8, which filesink, fdsink and
+ * textoverlay take as they are. post-messages=true posts an element message
+ * "lstmclassify" per buffer with fields pts, duration, label, class-id,
+ * confidence, probabilities, text (plain) and true-label when known.
+ *
+ * Evaluation: when the input carries labels (a tokens meta whose label is
+ * one of the model's names, or whose label_id is in range), a confusion
+ * matrix is kept and on EOS, before EOS goes on, an element message
+ * "lstmclassify-summary" is posted with count, accuracy, macro-f1, labels,
+ * precision, recall, f1 (arrays in label order) and confusion (rows by true
+ * label, columns by prediction). The counts restart after a flush and after
+ * a model swap.
  *
  * ## Example launch line
  * |[
