@@ -1018,6 +1018,60 @@ test_vocab_escapes (void)
   damage_teardown (&d);
 }
 
+/* Tensors stored in another order (the safetensors package sorts by name):
+ * loaded by their offsets, same parameters. */
+static void
+test_data_order (void)
+{
+  Damage d;
+  damage_setup (&d);
+  gsize len = 0;
+  const guint8 *bytes = g_bytes_get_data (d.bytes, &len);
+  JsonParser *parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_data (parser, (const gchar *) bytes + 8, (gssize) d.header_len, NULL));
+  JsonObject *root = json_node_get_object (json_parser_get_root (parser));
+  const guint8 *data = bytes + 8 + d.header_len;
+  gsize data_len = len - 8 - d.header_len;
+  GList *names = g_list_sort (json_object_get_members (root), compare_cstr);
+  names = g_list_reverse (names);
+  GByteArray *moved = g_byte_array_new ();
+  for (GList *l = names; l; l = l->next) {
+    if (strcmp (l->data, "__metadata__") == 0)
+      continue;
+    gint64 b = get_offset (root, l->data, 0), e = get_offset (root, l->data, 1);
+    gint64 at = moved->len;
+    g_byte_array_append (moved, data + b, (guint) (e - b));
+    set_offsets (root, l->data, at, at + (e - b));
+  }
+  g_list_free (names);
+  g_assert_cmpuint (moved->len, ==, data_len);
+  g_assert_false (memcmp (moved->data, data, data_len) == 0);
+  JsonObject *meta = json_object_get_object_member (root, "__metadata__");
+  gchar *checksum = doc_checksum (root, moved->data, moved->len, FALSE);
+  json_object_set_string_member (meta, "seqnn.checksum", checksum);
+  gchar *json = json_to_string (json_parser_get_root (parser), FALSE);
+  GByteArray *out = g_byte_array_new ();
+  guint64 n = GUINT64_TO_LE ((guint64) strlen (json));
+  g_byte_array_append (out, (const guint8 *) &n, 8);
+  g_byte_array_append (out, (const guint8 *) json, (guint) strlen (json));
+  g_byte_array_append (out, moved->data, moved->len);
+  write_file (d.bad, out->data, out->len);
+  GError *error = NULL;
+  SeqnnClassifier *a = seqnn_classifier_load (d.good, &error);
+  g_assert_no_error (error);
+  SeqnnClassifier *b = seqnn_classifier_load (d.bad, &error);
+  g_assert_no_error (error);
+  assert_classifiers_equal (a, b);
+  seqnn_classifier_free (a);
+  seqnn_classifier_free (b);
+  g_byte_array_unref (out);
+  g_byte_array_unref (moved);
+  g_free (json);
+  g_free (checksum);
+  g_object_unref (parser);
+  damage_teardown (&d);
+}
+
 /* ---- atomic saves ---------------------------------------------------------- */
 
 static void
@@ -1132,6 +1186,7 @@ main (int argc, char **argv)
   g_test_add_func ("/modelfile/roundtrip", test_roundtrip);
   g_test_add_func ("/modelfile/classifier-api", test_classifier_api);
   g_test_add_func ("/modelfile/vocab-escapes", test_vocab_escapes);
+  g_test_add_func ("/modelfile/data-order", test_data_order);
   g_test_add_func ("/modelfile/damage/truncation", test_truncation);
   g_test_add_func ("/modelfile/damage/flips", test_flips);
   g_test_add_func ("/modelfile/damage/header-edits", test_header_edits);
