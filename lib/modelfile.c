@@ -498,6 +498,7 @@ open_temp_beside (const gchar *path, gchar **tmp_path, int *errsv)
     int fd = open (candidate, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd >= 0) {
       *tmp_path = candidate;
+      *errsv = 0; /* an earlier EEXIST is not a failure */
       return fd;
     }
     *errsv = errno;
