@@ -1148,16 +1148,18 @@ enqueue (GstLstmClassify *self, GstMiniObject *object)
   QueueItem item = { object, 0, FALSE };
   GstFlowReturn ret;
   gboolean is_buffer = GST_IS_BUFFER (object);
-  guint limit;
+  guint batch_size;
+  GstClockTime max_latency;
 
-  if (is_buffer)
-    item.arrival = now_ns (self, &item.arrival_on_clock);
   GST_OBJECT_LOCK (self);
-  limit = 2 * self->batch_size;
+  batch_size = self->batch_size;
+  max_latency = self->max_latency;
   GST_OBJECT_UNLOCK (self);
+  if (is_buffer && max_latency > 0)
+    item.arrival = now_ns (self, &item.arrival_on_clock);
 
   g_mutex_lock (&self->lock);
-  while (is_buffer && self->srcresult == GST_FLOW_OK && self->n_queued_buffers >= limit)
+  while (is_buffer && self->srcresult == GST_FLOW_OK && self->n_queued_buffers >= 2 * batch_size)
     g_cond_wait (&self->cond, &self->lock);
   ret = self->srcresult;
   if (ret != GST_FLOW_OK) {
@@ -1170,11 +1172,12 @@ enqueue (GstLstmClassify *self, GstMiniObject *object)
     self->n_queued_buffers++;
   else
     self->n_queued_events++;
-  /* The task waits on the clock only for a partial batch: wake it when one is complete. */
-  if (!is_buffer || self->n_queued_buffers >= limit / 2)
+  /* Wake the task only when it has something to do: a complete batch, an
+   * event, or a first buffer whose max-latency deadline it must start
+   * waiting for. Not on every buffer: each wake-up is a context switch. */
+  if (!is_buffer || self->n_queued_buffers == batch_size
+      || (max_latency > 0 && self->n_queued_buffers == 1))
     wake_task_locked (self);
-  else
-    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
   return GST_FLOW_OK;
 }
