@@ -1058,13 +1058,13 @@ gst_lstm_classify_loop (GstPad *pad)
   guint n = 0;
   GstEvent *event = NULL;
 
-  GST_OBJECT_LOCK (self);
-  batch_size = self->batch_size;
-  max_latency = self->max_latency;
-  GST_OBJECT_UNLOCK (self);
-
   g_mutex_lock (&self->lock);
   for (;;) {
+    /* Properties may change while we wait (their setters wake us). */
+    GST_OBJECT_LOCK (self);
+    batch_size = self->batch_size;
+    max_latency = self->max_latency;
+    GST_OBJECT_UNLOCK (self);
     if (self->flushing)
       goto flushing;
     head = gst_queue_array_peek_head_struct (self->queue);
@@ -1085,10 +1085,6 @@ gst_lstm_classify_loop (GstPad *pad)
     self->drain = FALSE; /* nothing left to run */
     g_cond_broadcast (&self->cond);
     g_cond_wait (&self->cond, &self->lock);
-    GST_OBJECT_LOCK (self);
-    batch_size = self->batch_size;
-    max_latency = self->max_latency;
-    GST_OBJECT_UNLOCK (self);
   }
 
   if (event == NULL) {
