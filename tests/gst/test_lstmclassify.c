@@ -418,14 +418,57 @@ GST_START_TEST (test_flush_drops_pending)
 
 GST_END_TEST;
 
-GST_START_TEST (test_latency_query)
+GST_START_TEST (test_serialized_events_and_queries_drain)
 {
   GstElement *element = make_element (news_model_path);
   GstHarness *h;
   GstQuery *query;
+  GstEvent *event;
+  gboolean saw_gap = FALSE;
+
+  g_object_set (element, "batch-size", 4, NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+
+  /* A GAP event runs the partial batch, whose buffers leave before it. */
+  gst_harness_push (h, text_buffer (TEXTS[0], 0, GST_SECOND));
+  gst_harness_push (h, text_buffer (TEXTS[1], GST_SECOND, GST_SECOND));
+  fail_unless (gst_harness_push_event (h, gst_event_new_gap (2 * GST_SECOND, GST_SECOND)));
+  for (guint i = 0; i < 2; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    fail_unless (out != NULL, "the GAP event did not drain the batch");
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND);
+    gst_buffer_unref (out);
+  }
+  while (!saw_gap && (event = gst_harness_pull_event (h)) != NULL) {
+    saw_gap = GST_EVENT_TYPE (event) == GST_EVENT_GAP;
+    gst_event_unref (event);
+  }
+  fail_unless (saw_gap);
+
+  /* A serialized query returns only once everything before it is out. */
+  gst_harness_push (h, text_buffer (TEXTS[2], 3 * GST_SECOND, GST_SECOND));
+  query = gst_query_new_drain ();
+  gst_pad_peer_query (h->srcpad, query);
+  gst_query_unref (query);
+  fail_unless_equals_int (gst_harness_buffers_received (h), 3);
+
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_latency_query)
+{
+  GstElement *element = make_element (news_model_path);
+  GstBus *bus = gst_bus_new ();
+  GstHarness *h;
+  GstQuery *query;
+  GstMessage *msg;
   gboolean live;
   GstClockTime min, max;
 
+  gst_element_set_bus (element, bus);
   g_object_set (element, "max-latency", (guint64) (50 * GST_MSECOND), NULL);
   h = make_harness (element, "text/x-raw, format=utf8");
   gst_harness_set_upstream_latency (h, 10 * GST_MSECOND);
@@ -437,7 +480,19 @@ GST_START_TEST (test_latency_query)
   fail_unless_equals_uint64 (min, 60 * GST_MSECOND);
   fail_unless (max == GST_CLOCK_TIME_NONE || max >= 60 * GST_MSECOND);
   gst_query_unref (query);
+
+  /* Changed while playing: a LATENCY message, and the query follows. */
+  gst_bus_set_flushing (bus, TRUE); /* drop the messages so far */
+  gst_bus_set_flushing (bus, FALSE);
+  g_object_set (element, "max-latency", (guint64) (200 * GST_MSECOND), NULL);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_LATENCY);
+  fail_unless (msg != NULL, "no latency message");
+  gst_message_unref (msg);
+  fail_unless_equals_uint64 (gst_harness_query_latency (h), 210 * GST_MSECOND);
+
   gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
   gst_object_unref (element);
 }
 
@@ -1309,6 +1364,7 @@ lstmclassify_suite (void)
   tcase_add_test (tc, test_no_tokens_and_gap);
   tcase_add_test (tc, test_pango_markup_input);
   tcase_add_test (tc, test_flush_drops_pending);
+  tcase_add_test (tc, test_serialized_events_and_queries_drain);
   tcase_add_test (tc, test_latency_query);
   tcase_add_test (tc, test_max_latency_partial_batch);
   tcase_add_test (tc, test_max_latency_without_clock);
