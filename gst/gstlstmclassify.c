@@ -41,8 +41,10 @@
  * once, in the caller's thread; the new model takes over at the next batch
  * boundary and no buffer is lost or reordered. A file that fails to load
  * posts a WARNING message and the current model stays (the property keeps
- * the old path). In the NULL->READY change a model that cannot be loaded is
- * an ERROR (RESOURCE NOT_FOUND or OPEN_READ, with the library's reason).
+ * the old path). Setting the same path again reloads the file, e.g. after
+ * lstmtrain rewrote it. In the NULL->READY change a model that cannot be
+ * loaded is an ERROR (RESOURCE NOT_FOUND or OPEN_READ, with the library's
+ * reason).
  *
  * Outputs: with annotate=prefix the text becomes "[Sports 0.93] text"
  * (label markup-escaped for pango-markup caps, which stay). With
