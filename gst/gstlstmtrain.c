@@ -21,8 +21,16 @@
  * architecture, labels and weights, from #GstLstmTrain:init-model), trains for
  * #GstLstmTrain:epochs epochs in the streaming thread and writes the model
  * file atomically; only then does EOS reach the bus. Setting the pipeline to
- * NULL (or READY) while training stops it promptly and leaves an existing
- * model file untouched.
+ * NULL (or READY) while training, or interrupting gst-launch-1.0 with Ctrl-C
+ * (without -e), stops it before the next batch and leaves an existing model
+ * file untouched; a flushing seek does too (the data then comes again).
+ * Pausing waits for the training to end. With checkpoint-interval, model-out
+ * is rewritten (atomically) during training; init-model resumes from it.
+ *
+ * Errors (posted as element errors, the model file left as it was): no
+ * model-out, or a folder where it cannot be written (found when the element
+ * starts), a bad init-model or embeddings file (at start), buffers without
+ * labels, no data, a single class, a NaN loss.
  *
  * Progress is posted as GST_MESSAGE_PROGRESS (START, CONTINUE, COMPLETE;
  * gst-launch-1.0 prints them) and as element messages:
