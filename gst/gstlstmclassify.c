@@ -353,6 +353,25 @@ wake_task_locked (GstLstmClassify *self)
   g_cond_broadcast (&self->cond);
 }
 
+/* The kind of a libseqnn error, for debug strings. */
+static const gchar *
+library_error_kind (const GError *error)
+{
+  if (error->domain != SEQNN_ERROR)
+    return g_quark_to_string (error->domain);
+  switch ((SeqnnError) error->code) {
+    case SEQNN_ERROR_INVALID_ARGUMENT: return "invalid-argument";
+    case SEQNN_ERROR_OUT_OF_RANGE: return "out-of-range";
+    case SEQNN_ERROR_NUMERIC: return "numeric";
+    case SEQNN_ERROR_PARSE: return "parse";
+    case SEQNN_ERROR_CORRUPT: return "corrupt";
+    case SEQNN_ERROR_IO: return "io";
+    case SEQNN_ERROR_UNSUPPORTED: return "unsupported";
+    case SEQNN_ERROR_CANCELLED: return "cancelled";
+  }
+  return "unknown";
+}
+
 /* ---- Properties ---------------------------------------------------------- */
 
 static void
@@ -404,8 +423,7 @@ gst_lstm_classify_set_model (GstLstmClassify *self, const gchar *path)
   if (classifier == NULL) {
     GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
         ("Could not load model '%s', keeping the current model: %s", path, error->message),
-        ("seqnn_classifier_load failed (domain %s, code %d)",
-            g_quark_to_string (error->domain), error->code));
+        ("seqnn_classifier_load: %s error", library_error_kind (error)));
     g_error_free (error);
     return;
   }
@@ -1389,10 +1407,10 @@ gst_lstm_classify_open (GstLstmClassify *self)
     if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_IO)
         && !g_file_test (path, G_FILE_TEST_EXISTS))
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("Could not load model '%s': %s", path,
-              error->message), ("seqnn error code %d", error->code));
+              error->message), ("seqnn_classifier_load: %s error", library_error_kind (error)));
     else
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model '%s': %s", path,
-              error->message), ("seqnn error code %d", error->code));
+              error->message), ("seqnn_classifier_load: %s error", library_error_kind (error)));
     g_error_free (error);
     g_free (path);
     return FALSE;
