@@ -6,6 +6,9 @@
 #   engine:   the same rows read, tokenized and encoded by libseqnn beforehand,
 #             then seqnn_inference_run over batches of the same size
 # and prints both in sequences/s and their ratio (target: pipeline >= 0.5 x engine).
+# Run it on an otherwise idle machine: the pipeline overlaps parsing and
+# tokenizing (upstream thread) with the network (lstmclassify's task), the
+# engine runs one thread, so under CPU contention the ratio drops.
 #
 # Usage: bench/bench_pipeline.sh [MODEL]
 #   MODEL defaults to models/agnews.model; when that is absent a lesson-shaped
