@@ -9,7 +9,11 @@
 #include "network.h"
 
 #define V 300
-#define N 48
+#define N 48        /* sequences per batch (fewer under valgrind) */
+#define MAX_LEN 40
+
+/* Sizes shrink under valgrind, keeping batches big enough to be split. */
+static gint n_seqs = N, max_len = MAX_LEN, hidden = 48;
 
 static gboolean
 under_valgrind (void)
@@ -18,7 +22,7 @@ under_valgrind (void)
 }
 
 typedef struct {
-  gint32 ids[N * 40];
+  gint32 ids[N * MAX_LEN];
   gint lengths[N];
   gint labels[N];
   SeqnnBatch batch;
@@ -31,7 +35,7 @@ make_batch (Data *d, guint64 seed, gint n)
   GRand *rand = g_rand_new_with_seed ((guint32) seed);
   gint total = 0;
   for (gint i = 0; i < n; i++) {
-    d->lengths[i] = g_rand_int_range (rand, 1, 40);
+    d->lengths[i] = g_rand_int_range (rand, 1, max_len);
     d->labels[i] = g_rand_int_range (rand, 0, 4);
     for (gint t = 0; t < d->lengths[i]; t++)
       d->ids[total++] = g_rand_int_range (rand, 0, V);
@@ -49,7 +53,7 @@ new_model (SeqnnCell cell, gint layers, gboolean bidir, gfloat dropout)
   c.cell = cell;
   c.vocab_size = V;
   c.embed_dim = 16;
-  c.hidden_dim = 48;
+  c.hidden_dim = hidden;
   c.num_layers = layers;
   c.bidirectional = bidir;
   c.dropout = dropout;
@@ -74,7 +78,7 @@ test_gradients_match (void)
   for (guint ci = 0; ci < G_N_ELEMENTS (cells); ci++) {
     SeqnnModel *m = new_model (cells[ci], 2, TRUE, 0.3f);
     Data d;
-    make_batch (&d, 5 + ci, N);
+    make_batch (&d, 5 + ci, n_seqs);
     assert_sharded (m, &d);
     SeqnnOptimizerConfig oc;
     seqnn_optimizer_config_init_default (&oc);
@@ -106,24 +110,27 @@ test_inference_match (void)
 {
   SeqnnModel *m = new_model (SEQNN_CELL_LSTM, 2, TRUE, 0.0f);
   Data d;
-  make_batch (&d, 3, N);
+  make_batch (&d, 3, n_seqs);
   assert_sharded (m, &d);
   SeqnnInference *one = seqnn_inference_new (m, 1), *two = seqnn_inference_new (m, 2);
   gfloat p1[N * 4], p2[N * 4];
   g_assert_true (seqnn_inference_run (one, &d.batch, p1, NULL, NULL));
   g_assert_true (seqnn_inference_run (two, &d.batch, p2, NULL, NULL));
-  for (gint i = 0; i < N * 4; i++)
+  for (gint i = 0; i < n_seqs * 4; i++)
     g_assert_cmpfloat_with_epsilon (p1[i], p2[i], 1e-6);
   const gfloat *h1 = seqnn_inference_get_final_hidden (one), *h2 = seqnn_inference_get_final_hidden (two);
-  for (gint i = 0; i < 4 * N * 48; i++)
+  for (gint i = 0; i < 4 * n_seqs * hidden; i++)
     g_assert_cmpfloat_with_epsilon (h1[i], h2[i], 1e-6);
-  gfloat o1[40 * 96], o2[40 * 96];
-  for (gint i = 0; i < N; i += 7) {
+  const gint F = 2 * hidden;
+  gfloat *o1 = g_new (gfloat, MAX_LEN * F), *o2 = g_new (gfloat, MAX_LEN * F);
+  for (gint i = 0; i < n_seqs; i += 7) {
     seqnn_inference_copy_outputs (one, i, o1);
     seqnn_inference_copy_outputs (two, i, o2);
-    for (gint k = 0; k < d.lengths[i] * 96; k++)
+    for (gint k = 0; k < d.lengths[i] * F; k++)
       g_assert_cmpfloat_with_epsilon (o1[k], o2[k], 1e-6);
   }
+  g_free (o1);
+  g_free (o2);
   seqnn_inference_free (one);
   seqnn_inference_free (two);
   seqnn_model_free (m);
@@ -142,7 +149,7 @@ train (gint n_threads, guint64 seed, SeqnnOptimizerKind kind, gint steps)
   SeqnnTrainer *tr = seqnn_trainer_new (m, &oc, n_threads, seed, NULL);
   for (gint s = 0; s < steps; s++) {
     Data d;
-    make_batch (&d, 1000 + s, N);
+    make_batch (&d, 1000 + s, n_seqs);
     if (s == 0)
       assert_sharded (m, &d);
     GError *error = NULL;
@@ -204,6 +211,11 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  if (under_valgrind ()) {
+    n_seqs = 24;
+    max_len = 20;
+    hidden = 32;
+  }
   g_test_add_func ("/threads/gradients-match", test_gradients_match);
   g_test_add_func ("/threads/inference-match", test_inference_match);
   g_test_add_func ("/threads/bit-identical", test_bit_identical);
