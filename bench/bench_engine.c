@@ -177,12 +177,15 @@ typedef struct {
 
 /* Trains over a shuffled pass, stopping after max_seconds. */
 static TrainResult
-train_run (const Corpus *c, gint E, gint H, gint batch, gint threads, gdouble max_seconds, gsize max_samples)
+train_run (const Corpus *c, gint E, gint H, gint batch, gint threads, gint blas_threads,
+    gdouble max_seconds, gsize max_samples)
 {
   SeqnnModel *m = lstm_model (c, E, H);
   SeqnnOptimizerConfig oc;
   seqnn_optimizer_config_init_default (&oc);
   SeqnnTrainer *tr = seqnn_trainer_new (m, &oc, threads, 0, NULL);
+  if (blas_threads > 0)
+    openblas_set_num_threads (blas_threads);  /* instead of the engine's 1 */
   gsize *order = g_new (gsize, c->n);
   for (gsize i = 0; i < c->n; i++)
     order[i] = i;
@@ -223,6 +226,7 @@ train_run (const Corpus *c, gint E, gint H, gint batch, gint threads, gdouble ma
   r.cpu_seconds = cpu_now () - c0;
   r.samples_per_s = r.samples / r.seconds;
   r.samples_per_cpu_s = r.samples / r.cpu_seconds;
+  openblas_set_num_threads (1);
   r.loss_last = window_n ? window_loss / window_n : NAN;
   r.acc_last = window_n ? window_correct / window_n : NAN;
   g_array_unref (b.ids);
@@ -354,7 +358,7 @@ main (int argc, char **argv)
   for (gint th = 1; th <= max_threads; th++) {
     if ((only_threads && th != only_threads) || (only && strcmp (only, "lesson") != 0))
       continue;
-    TrainResult r = train_run (&c, 64, 32, 16, th, seconds, G_MAXSIZE);
+    TrainResult r = train_run (&c, 64, 32, 16, th, 0, seconds, G_MAXSIZE);
     printf ("train      lesson LSTM E64 H32 batch 16 Adam, %d thread(s): %.0f samples/s, %.0f per CPU-second "
         "(%" G_GSIZE_FORMAT " samples in %.2f s; loss %.3f after 100 steps, last 2000: loss %.3f acc %.3f)\n",
         th, r.samples_per_s, r.samples_per_cpu_s, r.samples, r.seconds, r.loss_first, r.loss_last, r.acc_last);
@@ -373,13 +377,20 @@ main (int argc, char **argv)
       continue;
     if (only && strcmp (only, "large") != 0)
       continue;
-    TrainResult r = train_run (&c, 128, 256, 64, th, quick ? 3.0 : 15.0, G_MAXSIZE);
-    /* per token: 3 x 2 x 4H (E + H) multiply-adds x 2 flops (forward, dx, dW) */
-    gdouble flops = r.tokens * 24.0 * 256 * (128 + 256) / r.seconds / 1e9;
-    gdouble cpu_flops = r.tokens * 24.0 * 256 * (128 + 256) / r.cpu_seconds / 1e9;
-    gdouble p = th == 1 ? peak1 : peak;
-    printf ("train      large LSTM E128 H256 batch 64 Adam, %d thread(s): %.0f samples/s, %.1f GFLOP/s = %.0f%% of sgemm peak"
-        " (%.1f GFLOP per CPU-second)\n", th, r.samples_per_s, flops, 100 * flops / p, cpu_flops);
+    /* the engine's shards on one OpenBLAS thread each; then, for comparison,
+     * one shard with OpenBLAS threading */
+    for (gint variant = 0; variant < (th > 1 ? 2 : 1); variant++) {
+      gint engine_threads = variant ? 1 : th, blas_threads = variant ? th : 0;
+      TrainResult r = train_run (&c, 128, 256, 64, engine_threads, blas_threads, quick ? 3.0 : 15.0, G_MAXSIZE);
+      /* per token: 3 x 2 x 4H (E + H) multiply-adds x 2 flops (forward, dx, dW) */
+      gdouble flops = r.tokens * 24.0 * 256 * (128 + 256) / r.seconds / 1e9;
+      gdouble cpu_flops = r.tokens * 24.0 * 256 * (128 + 256) / r.cpu_seconds / 1e9;
+      gdouble p = th == 1 ? peak1 : peak;
+      printf ("train      large LSTM E128 H256 batch 64 Adam, %d engine thread(s), %d OpenBLAS thread(s): %.0f samples/s, "
+          "%.1f GFLOP/s = %.0f%% of sgemm peak (%.1f GFLOP per CPU-second = %.0f%% of one core's peak)\n",
+          engine_threads, MAX (blas_threads, 1), r.samples_per_s, flops, 100 * flops / p, cpu_flops,
+          peak1_cpu > 0 ? 100 * cpu_flops / peak1_cpu : 0.0);
+    }
   }
   for (gint th = 1; th <= max_threads; th++)
     if ((!only_threads || th == only_threads) && (!only || strcmp (only, "inference") == 0))

@@ -463,14 +463,20 @@ seqnn_choose_n_shards (const SeqnnLayout *lay, gint n, gsize n_tokens, gint n_th
 
 /* ---- Thread pool ------------------------------------------------------------- */
 
+/* Hand-offs happen every training step (a few hundred microseconds apart), so
+ * both sides spin briefly before sleeping on a condition: a futex wake-up
+ * costs tens of microseconds on a busy machine. */
+#define SPIN_US 50
+
 struct _SeqnnPool {
   gint n_threads;
   GThread **threads;
   GMutex lock;
   GCond start_cond, done_cond;
-  guint64 generation;
-  gint n_tasks, pending;
-  gboolean quit;
+  gint generation;   /* atomic; bumped (under lock) for each run */
+  gint pending;      /* atomic; tasks not finished yet */
+  gint quit;         /* atomic */
+  gint n_tasks;
   SeqnnTaskFunc func;
   gpointer data;
 };
@@ -480,6 +486,33 @@ typedef struct {
   gint index;
 } Worker;
 
+static inline void
+cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#endif
+}
+
+/* Spins until *value != unwanted (or quit), for at most SPIN_US. */
+static void
+spin_while_equal (gint *value, gint unwanted, gint *quit)
+{
+  gint64 deadline = 0;
+  for (guint i = 0;; i++) {
+    if (g_atomic_int_get (value) != unwanted || (quit && g_atomic_int_get (quit)))
+      return;
+    cpu_relax ();
+    if ((i & 63) == 63) {
+      gint64 now = g_get_monotonic_time ();
+      if (deadline == 0)
+        deadline = now + SPIN_US;
+      else if (now > deadline)
+        return;
+    }
+  }
+}
+
 static gpointer
 worker_main (gpointer user_data)
 {
@@ -487,25 +520,30 @@ worker_main (gpointer user_data)
   SeqnnPool *pool = w->pool;
   gint index = w->index;
   g_free (w);
-  guint64 seen = 0;
-  g_mutex_lock (&pool->lock);
+  gint seen = 0;
   for (;;) {
-    while (!pool->quit && pool->generation == seen)
+    spin_while_equal (&pool->generation, seen, &pool->quit);
+    g_mutex_lock (&pool->lock);
+    while (!g_atomic_int_get (&pool->quit) && g_atomic_int_get (&pool->generation) == seen)
       g_cond_wait (&pool->start_cond, &pool->lock);
-    if (pool->quit)
-      break;
-    seen = pool->generation;
-    if (index < pool->n_tasks) {
-      SeqnnTaskFunc func = pool->func;
-      gpointer data = pool->data;
+    if (g_atomic_int_get (&pool->quit)) {
       g_mutex_unlock (&pool->lock);
+      break;
+    }
+    seen = g_atomic_int_get (&pool->generation);
+    SeqnnTaskFunc func = pool->func;
+    gpointer data = pool->data;
+    gint n_tasks = pool->n_tasks;
+    g_mutex_unlock (&pool->lock);
+    if (index < n_tasks) {
       func (data, index);
-      g_mutex_lock (&pool->lock);
-      if (--pool->pending == 0)
+      if (g_atomic_int_dec_and_test (&pool->pending)) {
+        g_mutex_lock (&pool->lock);
         g_cond_signal (&pool->done_cond);
+        g_mutex_unlock (&pool->lock);
+      }
     }
   }
-  g_mutex_unlock (&pool->lock);
   return NULL;
 }
 
@@ -533,7 +571,7 @@ seqnn_pool_free (SeqnnPool *pool)
   if (pool == NULL)
     return;
   g_mutex_lock (&pool->lock);
-  pool->quit = TRUE;
+  g_atomic_int_set (&pool->quit, 1);
   g_cond_broadcast (&pool->start_cond);
   g_mutex_unlock (&pool->lock);
   for (gint i = 1; i < pool->n_threads; i++)
@@ -564,15 +602,29 @@ seqnn_pool_run (SeqnnPool *pool, gint n_tasks, SeqnnTaskFunc func, gpointer data
   pool->func = func;
   pool->data = data;
   pool->n_tasks = n_tasks;
-  pool->pending = n_tasks - 1;
-  pool->generation++;
+  /* every worker takes part in a generation; those without a task skip it */
+  g_atomic_int_set (&pool->pending, n_tasks - 1);
+  g_atomic_int_inc (&pool->generation);
   g_cond_broadcast (&pool->start_cond);
   g_mutex_unlock (&pool->lock);
 
   func (data, 0);
 
-  g_mutex_lock (&pool->lock);
-  while (pool->pending > 0)
-    g_cond_wait (&pool->done_cond, &pool->lock);
-  g_mutex_unlock (&pool->lock);
+  gint64 deadline = 0;
+  for (guint i = 0; g_atomic_int_get (&pool->pending) > 0; i++) {
+    cpu_relax ();
+    if ((i & 63) == 63) {
+      gint64 now = g_get_monotonic_time ();
+      if (deadline == 0)
+        deadline = now + SPIN_US;
+      else if (now > deadline)
+        break;
+    }
+  }
+  if (g_atomic_int_get (&pool->pending) > 0) {
+    g_mutex_lock (&pool->lock);
+    while (g_atomic_int_get (&pool->pending) > 0)
+      g_cond_wait (&pool->done_cond, &pool->lock);
+    g_mutex_unlock (&pool->lock);
+  }
 }
