@@ -438,10 +438,18 @@ seqnn_table_free (gpointer table)
   free (table);
 }
 
+/* At load time, while the process is most likely single-threaded: the core
+ * switch sets an environment variable for OpenBLAS to read, and no BLAS call
+ * may be running meanwhile. */
+__attribute__ ((constructor)) static void
+seqnn_openblas_core_init (void)
+{
+  pick_openblas_core ();
+}
+
 static gpointer
 blas_init_once (gpointer data)
 {
-  pick_openblas_core ();
   openblas_set_num_threads (1);
   return NULL;
 }
