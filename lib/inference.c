@@ -122,6 +122,10 @@ seqnn_inference_run (SeqnnInference *inf, const SeqnnBatch *batch,
       inf->nets[s] = seqnn_net_new (lay);
       inf->n_allocs++;
     }
+    /* Every shard sized for the whole batch: once the largest batch has been
+     * seen, no split of a smaller one allocates. */
+    if (n_shards > 1)
+      seqnn_net_reserve (inf->nets[s], n, (gint) n_tokens, FALSE);
   }
   inf->batch = batch;
   inf->n = n;

@@ -115,6 +115,13 @@ net_reserve (SeqnnNet *net, gint N, gint B, gboolean training)
   net->n_allocs++;
 }
 
+void
+seqnn_net_reserve (SeqnnNet *net, gint n, gint N, gboolean training)
+{
+  seqnn_packer_reserve (&net->packer, n, N);
+  net_reserve (net, N, n, training);
+}
+
 static inline void
 layer_weights (const SeqnnLayout *lay, const gfloat *params, gint k, SeqnnCellWeights *w)
 {

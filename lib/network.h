@@ -79,6 +79,8 @@ typedef struct {
 SeqnnNet *seqnn_net_new (const SeqnnLayout *layout);
 void seqnn_net_free (SeqnnNet *net);
 guint64 seqnn_net_get_n_allocs (const SeqnnNet *net);
+/* Grows the workspace for n sequences of N tokens in all (forward only unless training). */
+void seqnn_net_reserve (SeqnnNet *net, gint n, gint N, gboolean training);
 
 /* Forward over n sequences (validated). training: keep the caches for a
  * backward pass and apply dropout with masks drawn per sequence from

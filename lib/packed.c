@@ -46,6 +46,12 @@ grow (SeqnnPacker *p, gint n, gint N)
   }
 }
 
+void
+seqnn_packer_reserve (SeqnnPacker *p, gint n, gint N)
+{
+  grow (p, n, N);
+}
+
 /* Stable bottom-up merge sort of indices by length, descending. */
 static void
 sort_by_length (gint *idx, gint *tmp, const gint *lengths, gint n)

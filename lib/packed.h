@@ -29,6 +29,8 @@ typedef struct {
 
 void seqnn_packer_init (SeqnnPacker *packer);
 void seqnn_packer_clear (SeqnnPacker *packer);
+/* Grows the buffers to hold n sequences of N tokens in all. */
+void seqnn_packer_reserve (SeqnnPacker *packer, gint n, gint N);
 /* lengths must be >= 1 (validated by the caller). */
 void seqnn_packer_build (SeqnnPacker *packer, const gint32 *ids, const gint *lengths, gint n);
 /* dst (N x E) row r = table row row_ids[r]. */
