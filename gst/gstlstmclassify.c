@@ -148,7 +148,8 @@ struct _GstLstmClassify {
   SeqnnClassifier *classifier;
   SeqnnInference *inference;
   gint inference_threads;
-  gchar **labels;             /* the classifier's names, for the class meta */
+  GstSeqnnLabels *label_block; /* the classifier's names, shared by every class meta */
+  const gchar *const *labels;   /* their strv, owned by label_block */
   SeqnnConfusion *confusion;
   SeqnnTokens *tokens;
   GArray *ids;                /* gint32, the batch's sequences concatenated */
@@ -379,7 +380,8 @@ free_model_state (GstLstmClassify *self)
 {
   g_clear_pointer (&self->inference, seqnn_inference_free);
   g_clear_pointer (&self->classifier, seqnn_classifier_free);
-  g_clear_pointer (&self->labels, g_strfreev);
+  g_clear_pointer (&self->label_block, gst_seqnn_labels_unref);
+  self->labels = NULL;
   g_clear_pointer (&self->confusion, seqnn_confusion_free);
 }
 
@@ -387,6 +389,7 @@ free_model_state (GstLstmClassify *self)
 static void
 use_classifier (GstLstmClassify *self, SeqnnClassifier *classifier, gint n_threads)
 {
+  const gchar **names;
   guint n, i;
 
   free_model_state (self);
@@ -394,9 +397,12 @@ use_classifier (GstLstmClassify *self, SeqnnClassifier *classifier, gint n_threa
   self->inference = seqnn_inference_new (seqnn_classifier_peek_model (classifier), n_threads);
   self->inference_threads = n_threads;
   n = seqnn_classifier_get_n_labels (classifier);
-  self->labels = g_new0 (gchar *, n + 1);
+  names = g_new0 (const gchar *, n + 1);
   for (i = 0; i < n; i++)
-    self->labels[i] = g_strdup (seqnn_classifier_get_label (classifier, i));
+    names[i] = seqnn_classifier_get_label (classifier, i);
+  self->label_block = gst_seqnn_labels_new (names, n);
+  self->labels = gst_seqnn_labels_get_strv (self->label_block);
+  g_free (names);
   self->confusion = seqnn_confusion_new (n);
   self->ids_verified = FALSE;
 }
@@ -887,8 +893,7 @@ process_batch (GstLstmClassify *self, guint n)
     }
     buffer = gst_buffer_make_writable (buffer);
     true_label = true_label_of (self, gst_buffer_get_seqnn_tokens_meta (buffer));
-    meta = gst_buffer_add_seqnn_class_meta (buffer, probs, (const gchar *const *) self->labels,
-        n_classes);
+    meta = gst_buffer_add_seqnn_class_meta_with_labels (buffer, probs, n_classes, self->label_block);
     if (true_label >= 0)
       seqnn_confusion_add (self->confusion, true_label, meta->class_id);
     GST_LOG_OBJECT (self, "buffer %" GST_TIME_FORMAT ": %s %.3f", GST_TIME_ARGS (GST_BUFFER_PTS (buffer)),

@@ -36,52 +36,85 @@ seqnn_meta_transform_copies_whole (GstBuffer *buffer, GQuark type, gpointer data
 
 /* ---- GstSeqnnTokensMeta --------------------------------------------------- */
 
+/* The registered meta: the public struct plus the block its pointers point into. */
+typedef struct {
+  GstSeqnnTokensMeta meta;
+  gpointer block; /* [n + 1 token pointers][ids][label NUL][token NUL]...: one allocation */
+} SeqnnTokensMetaImpl;
+
 static gboolean
 gst_seqnn_tokens_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
 {
-  GstSeqnnTokensMeta *tmeta = (GstSeqnnTokensMeta *) meta;
+  SeqnnTokensMetaImpl *impl = (SeqnnTokensMetaImpl *) meta;
+  GstSeqnnTokensMeta *tmeta = &impl->meta;
 
   tmeta->n_tokens = 0;
   tmeta->tokens = NULL;
   tmeta->ids = NULL;
   tmeta->label = NULL;
   tmeta->label_id = -1;
+  impl->block = NULL;
   return TRUE;
 }
 
 static void
 gst_seqnn_tokens_meta_free (GstMeta *meta, GstBuffer *buffer)
 {
-  GstSeqnnTokensMeta *tmeta = (GstSeqnnTokensMeta *) meta;
+  SeqnnTokensMetaImpl *impl = (SeqnnTokensMetaImpl *) meta;
+  GstSeqnnTokensMeta *tmeta = &impl->meta;
 
-  g_strfreev (tmeta->tokens);
-  g_free (tmeta->ids);
-  g_free (tmeta->label);
+  g_free (impl->block);
+  impl->block = NULL;
   tmeta->tokens = NULL;
   tmeta->ids = NULL;
   tmeta->label = NULL;
   tmeta->n_tokens = 0;
 }
 
-/* Fills an initialised meta with copies of the values. */
+/* Fills an initialised meta with copies of the values, all in one block: a
+ * record of 40 tokens costs one allocation, not 43. */
 static void
 gst_seqnn_tokens_meta_set (GstSeqnnTokensMeta *tmeta, const gchar *const *tokens, guint n_tokens,
     const gint32 *ids, const gchar *label, gint label_id)
 {
-  tmeta->n_tokens = n_tokens;
-  tmeta->tokens = g_new (gchar *, n_tokens + 1);
-  for (guint i = 0; i < n_tokens; i++)
-    tmeta->tokens[i] = g_strdup (tokens[i]);
-  tmeta->tokens[n_tokens] = NULL;
+  SeqnnTokensMetaImpl *impl = (SeqnnTokensMetaImpl *) tmeta;
+  gsize ptrs_size = ((gsize) n_tokens + 1) * sizeof (gchar *);
   /* ids stay non-NULL for an empty record too: "a vocabulary was given". */
+  gsize ids_size = ids != NULL ? (gsize) MAX (n_tokens, 1) * sizeof (gint32) : 0;
+  gsize chars_size = label != NULL ? strlen (label) + 1 : 0;
+  gchar **ptrs;
+  gint32 *id_copy;
+  gchar *arena;
+
+  for (guint i = 0; i < n_tokens; i++)
+    chars_size += strlen (tokens[i]) + 1;
+  /* Pointers first (their alignment), then the gint32 ids, then bytes. */
+  ptrs = g_malloc (ptrs_size + ids_size + chars_size);
+  id_copy = (gint32 *) (ptrs + n_tokens + 1);
+  arena = (gchar *) id_copy + ids_size;
+
   tmeta->ids = NULL;
   if (ids != NULL) {
-    tmeta->ids = g_new0 (gint32, MAX (n_tokens, 1));
     if (n_tokens > 0)
-      memcpy (tmeta->ids, ids, (gsize) n_tokens * sizeof (gint32));
+      memcpy (id_copy, ids, (gsize) n_tokens * sizeof (gint32));
+    else
+      id_copy[0] = 0;
+    tmeta->ids = id_copy;
   }
-  tmeta->label = g_strdup (label);
+  tmeta->label = NULL;
+  if (label != NULL) {
+    tmeta->label = arena;
+    arena = g_stpcpy (arena, label) + 1;
+  }
+  for (guint i = 0; i < n_tokens; i++) {
+    ptrs[i] = arena;
+    arena = g_stpcpy (arena, tokens[i]) + 1;
+  }
+  ptrs[n_tokens] = NULL;
+  tmeta->tokens = ptrs;
+  tmeta->n_tokens = n_tokens;
   tmeta->label_id = label_id;
+  impl->block = ptrs;
 }
 
 static gboolean
@@ -121,7 +154,7 @@ gst_seqnn_tokens_meta_get_info (void)
 
   if (g_once_init_enter ((GstMetaInfo **) &info)) {
     const GstMetaInfo *mi = gst_meta_register (GST_SEQNN_TOKENS_META_API_TYPE, "GstSeqnnTokensMeta",
-        sizeof (GstSeqnnTokensMeta), gst_seqnn_tokens_meta_init, gst_seqnn_tokens_meta_free,
+        sizeof (SeqnnTokensMetaImpl), gst_seqnn_tokens_meta_init, gst_seqnn_tokens_meta_free,
         gst_seqnn_tokens_meta_transform);
     g_once_init_leave ((GstMetaInfo **) &info, (GstMetaInfo *) mi);
   }
@@ -156,12 +189,96 @@ gst_buffer_add_seqnn_tokens_meta (GstBuffer *buffer, const gchar *const *tokens,
   return tmeta;
 }
 
+/* ---- GstSeqnnLabels ------------------------------------------------------- */
+
+struct _GstSeqnnLabels {
+  gint ref_count;
+  guint n_labels;
+  gchar *strv[]; /* n_labels + 1 pointers, then the names' bytes */
+};
+
+/**
+ * gst_seqnn_labels_new:
+ * @labels: (array length=n_labels): class names, none NULL
+ * @n_labels: number of names
+ *
+ * Returns: (transfer full): a block holding copies of the names.
+ */
+GstSeqnnLabels *
+gst_seqnn_labels_new (const gchar *const *labels, guint n_labels)
+{
+  gsize ptrs_size = ((gsize) n_labels + 1) * sizeof (gchar *);
+  gsize chars_size = 0;
+  GstSeqnnLabels *block;
+  gchar *arena;
+
+  g_return_val_if_fail (labels != NULL || n_labels == 0, NULL);
+  for (guint i = 0; i < n_labels; i++) {
+    g_return_val_if_fail (labels[i] != NULL, NULL);
+    chars_size += strlen (labels[i]) + 1;
+  }
+  block = g_malloc (sizeof (GstSeqnnLabels) + ptrs_size + chars_size);
+  block->ref_count = 1;
+  block->n_labels = n_labels;
+  arena = (gchar *) block->strv + ptrs_size;
+  for (guint i = 0; i < n_labels; i++) {
+    block->strv[i] = arena;
+    arena = g_stpcpy (arena, labels[i]) + 1;
+  }
+  block->strv[n_labels] = NULL;
+  return block;
+}
+
+GstSeqnnLabels *
+gst_seqnn_labels_ref (GstSeqnnLabels *labels)
+{
+  g_return_val_if_fail (labels != NULL, NULL);
+  g_atomic_int_inc (&labels->ref_count);
+  return labels;
+}
+
+void
+gst_seqnn_labels_unref (GstSeqnnLabels *labels)
+{
+  g_return_if_fail (labels != NULL);
+  if (g_atomic_int_dec_and_test (&labels->ref_count))
+    g_free (labels);
+}
+
+guint
+gst_seqnn_labels_get_n (const GstSeqnnLabels *labels)
+{
+  g_return_val_if_fail (labels != NULL, 0);
+  return labels->n_labels;
+}
+
+const gchar *const *
+gst_seqnn_labels_get_strv (const GstSeqnnLabels *labels)
+{
+  g_return_val_if_fail (labels != NULL, NULL);
+  return (const gchar *const *) labels->strv;
+}
+
 /* ---- GstSeqnnClassMeta ---------------------------------------------------- */
+
+/* Room in the meta itself for the probabilities of this many classes. */
+#define CLASS_META_INLINE_CLASSES 16
+
+/* The registered meta: the public struct, the label block it references and
+ * its probabilities (inline up to CLASS_META_INLINE_CLASSES): no allocation
+ * per buffer besides GStreamer's own for the meta. */
+typedef struct {
+  GstSeqnnClassMeta meta;
+  GstSeqnnLabels *label_block;
+  gfloat *heap_probabilities;
+  gfloat inline_probabilities[CLASS_META_INLINE_CLASSES];
+} SeqnnClassMetaImpl;
 
 static gboolean
 gst_seqnn_class_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
 {
-  GstSeqnnClassMeta *cmeta = (GstSeqnnClassMeta *) meta;
+  SeqnnClassMetaImpl *impl = (SeqnnClassMetaImpl *) meta;
+  GstSeqnnClassMeta *cmeta = &impl->meta;
 
   cmeta->class_id = -1;
   cmeta->label = NULL;
@@ -169,39 +286,43 @@ gst_seqnn_class_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
   cmeta->n_classes = 0;
   cmeta->probabilities = NULL;
   cmeta->labels = NULL;
+  impl->label_block = NULL;
+  impl->heap_probabilities = NULL;
   return TRUE;
 }
 
 static void
 gst_seqnn_class_meta_free (GstMeta *meta, GstBuffer *buffer)
 {
-  GstSeqnnClassMeta *cmeta = (GstSeqnnClassMeta *) meta;
+  SeqnnClassMetaImpl *impl = (SeqnnClassMetaImpl *) meta;
+  GstSeqnnClassMeta *cmeta = &impl->meta;
 
-  g_free (cmeta->label);
-  g_free (cmeta->probabilities);
-  g_strfreev (cmeta->labels);
+  g_clear_pointer (&impl->label_block, gst_seqnn_labels_unref);
+  g_clear_pointer (&impl->heap_probabilities, g_free);
   cmeta->label = NULL;
   cmeta->probabilities = NULL;
   cmeta->labels = NULL;
   cmeta->n_classes = 0;
 }
 
+/* Fills an initialised meta; takes the reference to labels (may be NULL). */
 static void
-gst_seqnn_class_meta_set (GstSeqnnClassMeta *cmeta, const gfloat *probabilities,
-    const gchar *const *labels, guint n_classes)
+gst_seqnn_class_meta_set (GstSeqnnClassMeta *cmeta, const gfloat *probabilities, guint n_classes,
+    GstSeqnnLabels *labels)
 {
+  SeqnnClassMetaImpl *impl = (SeqnnClassMetaImpl *) cmeta;
   gint best = -1;
 
   cmeta->n_classes = n_classes;
-  cmeta->probabilities = n_classes > 0 ? g_memdup2 (probabilities, n_classes * sizeof (gfloat)) : NULL;
-  if (labels != NULL) {
-    cmeta->labels = g_new (gchar *, n_classes + 1);
-    for (guint i = 0; i < n_classes; i++)
-      cmeta->labels[i] = g_strdup (labels[i]);
-    cmeta->labels[n_classes] = NULL;
-  } else {
-    cmeta->labels = NULL;
-  }
+  cmeta->probabilities = NULL;
+  if (n_classes > CLASS_META_INLINE_CLASSES)
+    cmeta->probabilities = impl->heap_probabilities =
+        g_memdup2 (probabilities, n_classes * sizeof (gfloat));
+  else if (n_classes > 0)
+    cmeta->probabilities = memcpy (impl->inline_probabilities, probabilities,
+        n_classes * sizeof (gfloat));
+  impl->label_block = labels;
+  cmeta->labels = labels != NULL ? labels->strv : NULL;
   /* First maximum, as torch.argmax; a NaN never wins. */
   for (guint i = 0; i < n_classes; i++)
     if (best < 0 ? !isnan (probabilities[i]) : probabilities[i] > probabilities[best])
@@ -210,7 +331,7 @@ gst_seqnn_class_meta_set (GstSeqnnClassMeta *cmeta, const gfloat *probabilities,
     best = 0;
   cmeta->class_id = best;
   cmeta->confidence = best >= 0 ? probabilities[best] : 0.0f;
-  cmeta->label = (best >= 0 && labels != NULL) ? g_strdup (labels[best]) : NULL;
+  cmeta->label = (best >= 0 && labels != NULL) ? labels->strv[best] : NULL;
 }
 
 static gboolean
@@ -225,13 +346,15 @@ gst_seqnn_class_meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buffe
   dmeta = (GstSeqnnClassMeta *) gst_buffer_add_meta (dest, GST_SEQNN_CLASS_META_INFO, NULL);
   if (dmeta == NULL)
     return FALSE;
-  gst_seqnn_class_meta_set (dmeta, smeta->probabilities, (const gchar *const *) smeta->labels,
-      smeta->n_classes);
+  /* A copy owns its own names (copies are rare; classified buffers share). */
+  gst_seqnn_class_meta_set (dmeta, smeta->probabilities, smeta->n_classes,
+      smeta->labels != NULL ? gst_seqnn_labels_new ((const gchar *const *) smeta->labels,
+          smeta->n_classes) : NULL);
   /* Keep the source's choice exactly (ties or NaN resolved as the source did). */
   dmeta->class_id = smeta->class_id;
   dmeta->confidence = smeta->confidence;
-  g_free (dmeta->label);
-  dmeta->label = g_strdup (smeta->label);
+  dmeta->label = (dmeta->labels != NULL && smeta->class_id >= 0
+      && (guint) smeta->class_id < dmeta->n_classes) ? dmeta->labels[smeta->class_id] : NULL;
   return TRUE;
 }
 
@@ -255,7 +378,7 @@ gst_seqnn_class_meta_get_info (void)
 
   if (g_once_init_enter ((GstMetaInfo **) &info)) {
     const GstMetaInfo *mi = gst_meta_register (GST_SEQNN_CLASS_META_API_TYPE, "GstSeqnnClassMeta",
-        sizeof (GstSeqnnClassMeta), gst_seqnn_class_meta_init, gst_seqnn_class_meta_free,
+        sizeof (SeqnnClassMetaImpl), gst_seqnn_class_meta_init, gst_seqnn_class_meta_free,
         gst_seqnn_class_meta_transform);
     g_once_init_leave ((GstMetaInfo **) &info, (GstMetaInfo *) mi);
   }
@@ -287,6 +410,38 @@ gst_buffer_add_seqnn_class_meta (GstBuffer *buffer, const gfloat *probabilities,
   cmeta = (GstSeqnnClassMeta *) gst_buffer_add_meta (buffer, GST_SEQNN_CLASS_META_INFO, NULL);
   if (cmeta == NULL)
     return NULL;
-  gst_seqnn_class_meta_set (cmeta, probabilities, labels, n_classes);
+  gst_seqnn_class_meta_set (cmeta, probabilities, n_classes,
+      labels != NULL ? gst_seqnn_labels_new (labels, n_classes) : NULL);
+  return cmeta;
+}
+
+/**
+ * gst_buffer_add_seqnn_class_meta_with_labels:
+ * @buffer: a writable #GstBuffer
+ * @probabilities: (array length=n_classes): softmax over the classes
+ * @n_classes: number of classes
+ * @labels: (nullable): the class names (@n_classes of them), or NULL
+ *
+ * As gst_buffer_add_seqnn_class_meta(), but the meta takes a reference to
+ * @labels instead of copying the names: no allocation per buffer.
+ *
+ * Returns: (transfer none): the new meta.
+ */
+GstSeqnnClassMeta *
+gst_buffer_add_seqnn_class_meta_with_labels (GstBuffer *buffer, const gfloat *probabilities,
+    guint n_classes, GstSeqnnLabels *labels)
+{
+  GstSeqnnClassMeta *cmeta;
+
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  g_return_val_if_fail (gst_buffer_is_writable (buffer), NULL);
+  g_return_val_if_fail (probabilities != NULL || n_classes == 0, NULL);
+  g_return_val_if_fail (labels == NULL || labels->n_labels == n_classes, NULL);
+
+  cmeta = (GstSeqnnClassMeta *) gst_buffer_add_meta (buffer, GST_SEQNN_CLASS_META_INFO, NULL);
+  if (cmeta == NULL)
+    return NULL;
+  gst_seqnn_class_meta_set (cmeta, probabilities, n_classes,
+      labels != NULL ? gst_seqnn_labels_ref (labels) : NULL);
   return cmeta;
 }

@@ -25,6 +25,11 @@ G_BEGIN_DECLS
  *
  * The tokens of one record (one text buffer). The buffer's text is left unchanged.
  *
+ * Memory: @tokens (the pointer array and its strings), @ids and @label live
+ * in ONE block owned by the meta (one allocation per record instead of one
+ * per token). They are read-only: never free or reallocate a token, @ids or
+ * @label individually. A copy of the meta duplicates the whole block.
+ *
  * Both metas have no tags, so transformations keep them: a copy of the whole
  * buffer (gst_buffer_copy, gst_buffer_make_writable) carries a deep copy; a
  * copy of only part of the buffer drops them, as they describe the whole text.
@@ -62,6 +67,11 @@ GstSeqnnTokensMeta *gst_buffer_add_seqnn_tokens_meta (GstBuffer *buffer, const g
  * @labels: every class name in order, NULL-terminated
  *
  * The class of one text buffer, attached by lstmclassify.
+ *
+ * Memory: @probabilities is stored inside the meta, and @labels (with @label,
+ * which points at one of its names) is an immutable #GstSeqnnLabels block that
+ * the meta holds a reference to, shared with the element that attached it and
+ * with the other buffers it classified. All read-only: free nothing.
  */
 typedef struct {
   GstMeta meta;
@@ -79,6 +89,28 @@ const GstMetaInfo *gst_seqnn_class_meta_get_info (void);
  * and confidence are derived from the probabilities (first maximum). */
 GstSeqnnClassMeta *gst_buffer_add_seqnn_class_meta (GstBuffer *buffer, const gfloat *probabilities,
     const gchar *const *labels, guint n_classes);
+
+/**
+ * GstSeqnnLabels:
+ *
+ * An immutable, reference-counted list of class names in one block, shared by
+ * class metas so that they need not copy the names per buffer. Thread-safe
+ * reference counting.
+ */
+typedef struct _GstSeqnnLabels GstSeqnnLabels;
+
+/* Copies n_labels names (none NULL) into a new block with a reference count of 1. */
+GstSeqnnLabels *gst_seqnn_labels_new (const gchar *const *labels, guint n_labels);
+GstSeqnnLabels *gst_seqnn_labels_ref (GstSeqnnLabels *labels);
+void gst_seqnn_labels_unref (GstSeqnnLabels *labels);
+guint gst_seqnn_labels_get_n (const GstSeqnnLabels *labels);
+/* The names, NULL-terminated, valid as long as a reference is held. */
+const gchar *const *gst_seqnn_labels_get_strv (const GstSeqnnLabels *labels);
+
+/* As gst_buffer_add_seqnn_class_meta, but the meta references labels (may be
+ * NULL; else it must hold n_classes names) instead of copying the names. */
+GstSeqnnClassMeta *gst_buffer_add_seqnn_class_meta_with_labels (GstBuffer *buffer,
+    const gfloat *probabilities, guint n_classes, GstSeqnnLabels *labels);
 #define gst_buffer_get_seqnn_class_meta(b) \
   ((GstSeqnnClassMeta *) gst_buffer_get_meta ((b), GST_SEQNN_CLASS_META_API_TYPE))
 

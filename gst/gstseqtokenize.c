@@ -590,11 +590,19 @@ gst_seq_tokenize_ensure_events (GstSeqTokenize *self)
   gst_seq_tokenize_ensure_events_full (self, TRUE);
 }
 
-/* A buffer holding a copy of data (an empty one for len 0). */
+/* A buffer holding a copy of data (an empty one for len 0). Allocated memory
+ * keeps its header and bytes in one block (gst_buffer_new_memdup would make
+ * two allocations for them). */
 static GstBuffer *
 buffer_new_copy (gconstpointer data, gsize len)
 {
-  return len > 0 ? gst_buffer_new_memdup (data, len) : gst_buffer_new ();
+  GstBuffer *buffer;
+
+  if (len == 0)
+    return gst_buffer_new ();
+  buffer = gst_buffer_new_allocate (NULL, len, NULL);
+  gst_buffer_fill (buffer, 0, data, len);
+  return buffer;
 }
 
 /* Tokenizes text into self->tokens (and self->ids with a model). */
@@ -716,7 +724,8 @@ gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GErro
 {
   GstSeqTokenize *self = user_data;
   SeqnnFormat format = seqnn_format_of (self->format);
-  gchar *label = NULL;
+  const gchar *label = NULL;
+  gchar *owned_label = NULL;
   gint label_id = -1;
   GstBuffer *buffer;
   GstFlowReturn ret;
@@ -737,10 +746,10 @@ gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GErro
         g_propagate_error (error, label_error);
         return FALSE;
       }
-      label = g_strdup (seqnn_label_set_get_name (self->labels, label_id));
+      label = seqnn_label_set_get_name (self->labels, label_id);
     } else {
       /* As written, made valid UTF-8 for the meta's readers. */
-      label = g_utf8_make_valid (record->label, (gssize) record->label_len);
+      label = owned_label = g_utf8_make_valid (record->label, (gssize) record->label_len);
       if (self->labels != NULL)
         label_id = seqnn_label_set_lookup (self->labels, record->label, (gssize) record->label_len);
     }
@@ -751,7 +760,7 @@ gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GErro
   GST_BUFFER_OFFSET (buffer) = self->record_index;
   ret = gst_seq_tokenize_push_record (self, buffer, label, label_id);
   self->record_index++;
-  g_free (label);
+  g_free (owned_label);
 
   if (ret != GST_FLOW_OK) {
     self->record_flow = ret;

@@ -319,6 +319,116 @@ GST_START_TEST (test_class_meta_copy)
 
 GST_END_TEST;
 
+/* The tokens, ids and label of a meta live in one block, in that order:
+ * pointers, ids, label, token bytes; a copy has its own block. */
+GST_START_TEST (test_tokens_meta_one_block)
+{
+  GstBuffer *buffer = text_buffer ("one two");
+  const gchar *tokens[] = { "one", "two" };
+  const gint32 ids[] = { 4, 5 };
+  GstSeqnnTokensMeta *meta, *copy_meta;
+  GstBuffer *copy;
+  const gchar *start, *end;
+
+  meta = gst_buffer_add_seqnn_tokens_meta (buffer, tokens, 2, ids, "World", 0);
+  start = (const gchar *) meta->tokens;
+  end = start + 3 * sizeof (gchar *) + 2 * sizeof (gint32) + sizeof "World" + sizeof "one" + sizeof "two";
+  fail_unless ((const gchar *) meta->ids == start + 3 * sizeof (gchar *));
+  fail_unless (meta->label == (const gchar *) (meta->ids + 2));
+  fail_unless (meta->tokens[0] == meta->label + sizeof "World");
+  fail_unless (meta->tokens[1] == meta->tokens[0] + sizeof "one");
+  fail_unless (meta->tokens[1] + sizeof "two" == end);
+
+  gst_buffer_ref (buffer);
+  copy = gst_buffer_make_writable (buffer);
+  copy_meta = gst_buffer_get_seqnn_tokens_meta (copy);
+  assert_tokens_meta_equal (meta, copy_meta);
+  fail_unless (copy_meta->tokens != meta->tokens);
+  fail_unless (copy_meta->tokens[0] != meta->tokens[0]);
+  gst_buffer_unref (copy);
+  gst_buffer_unref (buffer);
+}
+
+GST_END_TEST;
+
+/* Metas added with a label block share it (and its names) and keep it alive. */
+GST_START_TEST (test_class_meta_shared_labels)
+{
+  const gchar *names[] = { "World", "Sports", "Business", "Sci/Tech" };
+  const gfloat p1[] = { 0.1f, 0.7f, 0.1f, 0.1f }, p2[] = { 0.6f, 0.2f, 0.1f, 0.1f };
+  GstSeqnnLabels *labels = gst_seqnn_labels_new (names, 4);
+  GstBuffer *a = text_buffer ("a"), *b = text_buffer ("b"), *copy;
+  GstSeqnnClassMeta *ma, *mb, *mc;
+
+  fail_unless_equals_int (gst_seqnn_labels_get_n (labels), 4);
+  fail_unless_equals_int (g_strv_length ((gchar **) gst_seqnn_labels_get_strv (labels)), 4);
+  ma = gst_buffer_add_seqnn_class_meta_with_labels (a, p1, 4, labels);
+  mb = gst_buffer_add_seqnn_class_meta_with_labels (b, p2, 4, labels);
+  fail_unless ((const gchar *const *) ma->labels == gst_seqnn_labels_get_strv (labels));
+  fail_unless (ma->labels == mb->labels);
+  fail_unless (ma->label == ma->labels[1]);
+  fail_unless_equals_string (mb->label, "World");
+  fail_unless_equals_float (mb->confidence, 0.6f);
+  fail_unless (ma->probabilities != mb->probabilities);
+  /* The metas hold their own references. */
+  gst_seqnn_labels_unref (labels);
+  fail_unless_equals_string (ma->labels[3], "Sci/Tech");
+  fail_unless_equals_string (ma->label, "Sports");
+
+  /* A copy owns its names. */
+  gst_buffer_ref (a);
+  copy = gst_buffer_make_writable (a);
+  mc = gst_buffer_get_seqnn_class_meta (copy);
+  fail_unless (mc->labels != ma->labels);
+  fail_unless_equals_string (mc->label, "Sports");
+  fail_unless_equals_int (mc->class_id, 1);
+  gst_buffer_unref (copy);
+  gst_buffer_unref (a);
+  gst_buffer_unref (b);
+
+  /* No label block: names stay NULL. */
+  a = text_buffer ("a");
+  ma = gst_buffer_add_seqnn_class_meta_with_labels (a, p1, 4, NULL);
+  fail_unless (ma->labels == NULL && ma->label == NULL);
+  fail_unless_equals_int (ma->class_id, 1);
+  gst_buffer_unref (a);
+}
+
+GST_END_TEST;
+
+/* More classes than the meta stores inline. */
+GST_START_TEST (test_class_meta_many_classes)
+{
+  enum { N = 40 };
+  gfloat probs[N];
+  gchar *names[N + 1];
+  GstBuffer *buffer = text_buffer ("x"), *copy;
+  GstSeqnnClassMeta *meta, *copy_meta;
+
+  for (guint i = 0; i < N; i++) {
+    probs[i] = i == 33 ? 0.5f : 0.5f / (N - 1);
+    names[i] = g_strdup_printf ("class%u", i);
+  }
+  names[N] = NULL;
+  meta = gst_buffer_add_seqnn_class_meta (buffer, probs, (const gchar *const *) names, N);
+  fail_unless_equals_int (meta->class_id, 33);
+  fail_unless_equals_string (meta->label, "class33");
+  fail_unless_equals_int (g_strv_length (meta->labels), N);
+  copy = gst_buffer_copy (buffer);
+  copy_meta = gst_buffer_get_seqnn_class_meta (copy);
+  fail_unless (copy_meta->probabilities != meta->probabilities);
+  for (guint i = 0; i < N; i++) {
+    fail_unless_equals_float (copy_meta->probabilities[i], probs[i]);
+    fail_unless_equals_string (copy_meta->labels[i], names[i]);
+  }
+  gst_buffer_unref (copy);
+  gst_buffer_unref (buffer);
+  for (guint i = 0; i < N; i++)
+    g_free (names[i]);
+}
+
+GST_END_TEST;
+
 static Suite *
 seqnn_meta_suite (void)
 {
@@ -335,6 +445,9 @@ seqnn_meta_suite (void)
   tcase_add_test (tc, test_class_meta_add);
   tcase_add_test (tc, test_class_meta_argmax);
   tcase_add_test (tc, test_class_meta_copy);
+  tcase_add_test (tc, test_tokens_meta_one_block);
+  tcase_add_test (tc, test_class_meta_shared_labels);
+  tcase_add_test (tc, test_class_meta_many_classes);
   return s;
 }
 
