@@ -5,25 +5,29 @@ import re
 import sys
 
 
+def split_top(text):
+    """Splits on the commas that are not inside < >."""
+    items, depth, cur = [], 0, ''
+    for ch in text:
+        if ch == '<':
+            depth += 1
+        elif ch == '>':
+            depth -= 1
+        if ch == ',' and depth == 0:
+            items.append(cur)
+            cur = ''
+        else:
+            cur += ch
+    if cur.strip():
+        items.append(cur)
+    return items
+
+
 def parse_value(text):
     """A GstStructure value as gst-launch prints it: (type)v or < a, b, ... >."""
-    text = text.strip()
-    text = re.sub(r'^\([a-zA-Z0-9_]+\)', '', text).strip()
+    text = re.sub(r'^\([a-zA-Z0-9_]+\)', '', text.strip()).strip()
     if text.startswith('<'):
-        items, depth, cur = [], 0, ''
-        for ch in text[1:-1]:
-            if ch == '<':
-                depth += 1
-            elif ch == '>':
-                depth -= 1
-            if ch == ',' and depth == 0:
-                items.append(cur)
-                cur = ''
-            else:
-                cur += ch
-        if cur.strip():
-            items.append(cur)
-        return [parse_value(i) for i in items]
+        return [parse_value(i) for i in split_top(text[1:-1])]
     text = text.strip('"')
     try:
         return float(text) if re.search(r'[.eE]', text) else int(text)
@@ -32,20 +36,8 @@ def parse_value(text):
 
 
 def fields(body):
-    out, depth, cur = {}, 0, ''
-    parts = []
-    for ch in body:
-        if ch in '<':
-            depth += 1
-        elif ch == '>':
-            depth -= 1
-        if ch == ',' and depth == 0:
-            parts.append(cur)
-            cur = ''
-        else:
-            cur += ch
-    parts.append(cur)
-    for p in parts:
+    out = {}
+    for p in split_top(body):
         if '=' in p:
             k, v = p.split('=', 1)
             out[k.strip()] = parse_value(v.rstrip(';'))
