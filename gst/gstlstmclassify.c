@@ -116,6 +116,8 @@ typedef struct {
   GstMiniObject *object;
   GstClockTime arrival;
   gboolean arrival_on_clock; /* arrival read from the element's clock, else monotonic ns */
+  SeqnnVocab *vocab;         /* a buffer encoded on arrival: the vocabulary used (a ref), else NULL */
+  guint n_ids;               /* and its number of ids, queued in queued_ids */
 } QueueItem;
 
 struct _GstLstmClassify {
@@ -143,6 +145,13 @@ struct _GstLstmClassify {
   gboolean flushing;
   GstFlowReturn srcresult;
   GstClockID wait_id;         /* the task's max-latency wait, to unschedule */
+  /* Encoding on arrival: the tokens of a tokens meta without ids are looked up
+   * by the sink pad's thread, overlapping the network that the task runs;
+   * the task uses those ids when its model has the same vocabulary. */
+  GArray *queued_ids;         /* gint32: the queued encoded buffers' ids in queue order... */
+  guint queued_ids_head;      /* ...from this index on */
+  SeqnnVocab *sink_vocab;     /* object lock: the vocabulary of the latest loaded model */
+  GArray *sink_ids;           /* gint32, the sink pad's streaming thread's scratch */
 
   /* The task's own state (and the state-change thread's while it is stopped). */
   SeqnnClassifier *classifier;
@@ -156,6 +165,9 @@ struct _GstLstmClassify {
   GArray *lengths;            /* gint */
   GArray *probs;              /* gfloat, n x num_classes */
   GstBuffer **batch;          /* batch_size buffers taken from the queue */
+  SeqnnVocab **batch_vocab;   /* per batch buffer: its QueueItem's vocab (a ref) or NULL */
+  guint *batch_id_start;      /* per batch buffer: its encoded ids in batch_ids */
+  GArray *batch_ids;          /* gint32, the encoded ids of the batch taken */
   gint *rows;                 /* per batch buffer: its row in probs, -1 when not classified */
   guint batch_alloc;
   GstCaps *sink_caps;         /* last caps received */
@@ -292,6 +304,9 @@ gst_lstm_classify_init (GstLstmClassify *self)
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   self->queue = gst_queue_array_new_for_struct (sizeof (QueueItem), 32);
+  self->queued_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  self->sink_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  self->batch_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   self->flushing = TRUE;
   self->srcresult = GST_FLOW_FLUSHING;
 }
@@ -299,13 +314,51 @@ gst_lstm_classify_init (GstLstmClassify *self)
 /* ---- Queue (call with lock held) ------------------------------------------ */
 
 static void
+queue_item_clear (QueueItem *item)
+{
+  gst_mini_object_unref (item->object);
+  g_clear_pointer (&item->vocab, seqnn_vocab_unref);
+}
+
+static void
 queue_clear_locked (GstLstmClassify *self)
 {
   QueueItem *item;
   while ((item = gst_queue_array_pop_head_struct (self->queue)) != NULL)
-    gst_mini_object_unref (item->object);
+    queue_item_clear (item);
   self->n_queued_buffers = 0;
   self->n_queued_events = 0;
+  g_array_set_size (self->queued_ids, 0);
+  self->queued_ids_head = 0;
+}
+
+/* Appends the ids of a buffer being queued (queued_ids is a FIFO whose front
+ * is compacted away once it is at least half of the array). */
+static void
+queued_ids_push_locked (GstLstmClassify *self, const gint32 *ids, guint n)
+{
+  GArray *fifo = self->queued_ids;
+
+  if (self->queued_ids_head > 0 && self->queued_ids_head * 2 >= fifo->len) {
+    guint keep = fifo->len - self->queued_ids_head;
+    memmove (fifo->data, &g_array_index (fifo, gint32, self->queued_ids_head), keep * sizeof (gint32));
+    g_array_set_size (fifo, keep);
+    self->queued_ids_head = 0;
+  }
+  g_array_append_vals (fifo, ids, n);
+}
+
+/* Moves the next n queued ids to the end of the task's batch_ids. */
+static void
+queued_ids_pop_locked (GstLstmClassify *self, guint n)
+{
+  g_array_append_vals (self->batch_ids, &g_array_index (self->queued_ids, gint32,
+          self->queued_ids_head), n);
+  self->queued_ids_head += n;
+  if (self->queued_ids_head == self->queued_ids->len) {
+    g_array_set_size (self->queued_ids, 0);
+    self->queued_ids_head = 0;
+  }
 }
 
 /* A flush drops the pending buffers, but sticky events still queued (STREAM_START,
@@ -323,9 +376,12 @@ queue_flush_locked (GstLstmClassify *self)
         && GST_EVENT_TYPE (item.object) != GST_EVENT_EOS)
       gst_queue_array_push_tail_struct (self->queue, &item);
     else
-      gst_mini_object_unref (item.object);
+      queue_item_clear (&item);
   }
   self->n_queued_buffers = 0;
+  /* Every buffer went, and with them all queued ids. */
+  g_array_set_size (self->queued_ids, 0);
+  self->queued_ids_head = 0;
   self->n_queued_events = gst_queue_array_get_length (self->queue);
 }
 
@@ -440,6 +496,8 @@ gst_lstm_classify_set_model (GstLstmClassify *self, const gchar *path)
   if (self->next_classifier)
     seqnn_classifier_free (self->next_classifier);
   self->next_classifier = classifier;
+  g_clear_pointer (&self->sink_vocab, seqnn_vocab_unref);
+  self->sink_vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (classifier));
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -541,6 +599,9 @@ gst_lstm_classify_finalize (GObject *object)
   queue_clear_locked (self);
   gst_queue_array_free (self->queue);
   gst_lstm_classify_close (self);
+  g_array_free (self->queued_ids, TRUE);
+  g_array_free (self->sink_ids, TRUE);
+  g_array_free (self->batch_ids, TRUE);
   gst_caps_replace (&self->sink_caps, NULL);
   g_free (self->model_path);
   g_mutex_clear (&self->lock);
@@ -592,15 +653,20 @@ true_label_of (GstLstmClassify *self, const GstSeqnnTokensMeta *meta)
 }
 
 static GstFlowReturn
-encode_buffer (GstLstmClassify *self, GstBuffer *buffer, guint64 index)
+encode_buffer (GstLstmClassify *self, guint slot, guint64 index)
 {
+  GstBuffer *buffer = self->batch[slot];
   const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (self->classifier));
   SeqnnVocab *vocab = seqnn_classifier_get_vocab (self->classifier);
   GstSeqnnTokensMeta *meta = gst_buffer_get_seqnn_tokens_meta (buffer);
   guint start = self->ids->len;
   gint length;
 
-  if (meta != NULL && meta->ids != NULL) {
+  if (self->batch_vocab[slot] != NULL && self->batch_vocab[slot] == vocab) {
+    /* Encoded on arrival with this very vocabulary. */
+    g_array_append_vals (self->ids, &g_array_index (self->batch_ids, gint32,
+            self->batch_id_start[slot]), meta->n_tokens);
+  } else if (meta != NULL && meta->ids != NULL) {
     for (guint i = 0; i < meta->n_tokens; i++) {
       if (meta->ids[i] < 0 || meta->ids[i] >= config->vocab_size) {
         GST_ELEMENT_ERROR (self, STREAM, FORMAT,
@@ -854,7 +920,7 @@ process_batch (GstLstmClassify *self, guint n)
       continue;
     }
     self->rows[i] = self->lengths->len;
-    ret = encode_buffer (self, buffer, self->n_buffers + i);
+    ret = encode_buffer (self, i, self->n_buffers + i);
     if (ret != GST_FLOW_OK)
       goto done;
   }
@@ -927,9 +993,11 @@ process_batch (GstLstmClassify *self, guint n)
   }
 
 done:
-  for (i = 0; i < n; i++)
+  for (i = 0; i < n; i++) {
     if (self->batch[i])
       gst_buffer_unref (self->batch[i]);
+    g_clear_pointer (&self->batch_vocab[i], seqnn_vocab_unref);
+  }
   memset (self->batch, 0, n * sizeof (GstBuffer *));
   return ret;
 }
@@ -1117,9 +1185,16 @@ gst_lstm_classify_loop (GstPad *pad)
       self->batch_alloc = (guint) batch_size;
       self->batch = g_renew (GstBuffer *, self->batch, self->batch_alloc);
       self->rows = g_renew (gint, self->rows, self->batch_alloc);
+      self->batch_vocab = g_renew (SeqnnVocab *, self->batch_vocab, self->batch_alloc);
+      self->batch_id_start = g_renew (guint, self->batch_id_start, self->batch_alloc);
     }
+    g_array_set_size (self->batch_ids, 0);
     while (n < (guint) batch_size && (head = gst_queue_array_peek_head_struct (self->queue)) != NULL
         && GST_IS_BUFFER (head->object)) {
+      self->batch_vocab[n] = head->vocab; /* the item's reference moves to the batch */
+      self->batch_id_start[n] = self->batch_ids->len;
+      if (head->vocab != NULL)
+        queued_ids_pop_locked (self, head->n_ids);
       self->batch[n++] = GST_BUFFER (head->object);
       gst_queue_array_pop_head_struct (self->queue);
     }
@@ -1166,18 +1241,32 @@ pause:
 static GstFlowReturn
 enqueue (GstLstmClassify *self, GstMiniObject *object)
 {
-  QueueItem item = { object, 0, FALSE };
+  QueueItem item = { object, 0, FALSE, NULL, 0 };
   GstFlowReturn ret;
   gboolean is_buffer = GST_IS_BUFFER (object);
+  GstSeqnnTokensMeta *meta = is_buffer ? gst_buffer_get_seqnn_tokens_meta (GST_BUFFER (object)) : NULL;
+  gboolean encode = meta != NULL && meta->ids == NULL && meta->n_tokens > 0;
   guint batch_size;
   GstClockTime max_latency;
 
   GST_OBJECT_LOCK (self);
   batch_size = self->batch_size;
   max_latency = self->max_latency;
+  if (encode && self->sink_vocab != NULL)
+    item.vocab = seqnn_vocab_ref (self->sink_vocab);
   GST_OBJECT_UNLOCK (self);
   if (is_buffer && max_latency > 0)
     item.arrival = now_ns (self, &item.arrival_on_clock);
+  /* Tokens looked up here, outside the lock, while the task runs a batch. */
+  if (item.vocab != NULL) {
+    gint32 *ids;
+
+    g_array_set_size (self->sink_ids, meta->n_tokens);
+    ids = (gint32 *) self->sink_ids->data;
+    for (guint i = 0; i < meta->n_tokens; i++)
+      ids[i] = seqnn_vocab_lookup (item.vocab, meta->tokens[i], -1);
+    item.n_ids = meta->n_tokens;
+  }
 
   g_mutex_lock (&self->lock);
   while (is_buffer && self->srcresult == GST_FLOW_OK && self->n_queued_buffers >= 2 * batch_size)
@@ -1185,9 +1274,11 @@ enqueue (GstLstmClassify *self, GstMiniObject *object)
   ret = self->srcresult;
   if (ret != GST_FLOW_OK) {
     g_mutex_unlock (&self->lock);
-    gst_mini_object_unref (object);
+    queue_item_clear (&item);
     return ret;
   }
+  if (item.vocab != NULL)
+    queued_ids_push_locked (self, (const gint32 *) self->sink_ids->data, item.n_ids);
   gst_queue_array_push_tail_struct (self->queue, &item);
   if (is_buffer)
     self->n_queued_buffers++;
@@ -1423,6 +1514,10 @@ gst_lstm_classify_open (GstLstmClassify *self)
   GST_INFO_OBJECT (self, "loaded model '%s'", path);
   g_free (path);
   use_classifier (self, classifier, n_threads);
+  GST_OBJECT_LOCK (self);
+  g_clear_pointer (&self->sink_vocab, seqnn_vocab_unref);
+  self->sink_vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (classifier));
+  GST_OBJECT_UNLOCK (self);
   self->tokens = seqnn_tokens_new ();
   self->ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   self->lengths = g_array_new (FALSE, FALSE, sizeof (gint));
@@ -1436,6 +1531,7 @@ gst_lstm_classify_close (GstLstmClassify *self)
   free_model_state (self);
   GST_OBJECT_LOCK (self);
   g_clear_pointer (&self->next_classifier, seqnn_classifier_free);
+  g_clear_pointer (&self->sink_vocab, seqnn_vocab_unref);
   GST_OBJECT_UNLOCK (self);
   g_clear_pointer (&self->tokens, seqnn_tokens_free);
   if (self->ids)
@@ -1447,6 +1543,8 @@ gst_lstm_classify_close (GstLstmClassify *self)
   self->ids = self->lengths = self->probs = NULL;
   g_clear_pointer (&self->batch, g_free);
   g_clear_pointer (&self->rows, g_free);
+  g_clear_pointer (&self->batch_vocab, g_free);
+  g_clear_pointer (&self->batch_id_start, g_free);
   self->batch_alloc = 0;
 }
 

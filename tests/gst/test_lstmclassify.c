@@ -311,6 +311,104 @@ GST_START_TEST (test_tokens_meta_ids_and_tokens)
 
 GST_END_TEST;
 
+/* Tokens without ids are looked up when they arrive, with the vocabulary of
+ * the latest loaded model; buffers that then run with another model (a swap
+ * between arrival and their batch) are looked up again in that model's own. */
+GST_START_TEST (test_tokens_looked_up_on_arrival_and_swap)
+{
+  /* VOCAB with its words in reverse order: the same tokens, other ids. */
+  const gchar *reversed[G_N_ELEMENTS (VOCAB)];
+  const gsize n_vocab = G_N_ELEMENTS (VOCAB);
+  const gchar *tokens[4][4] = {
+    { "the", "team", "won", NULL }, { "stocks", "fell", "zebra", NULL },
+    { "new", "chip", ".", NULL }, { "war", "in", "city", NULL },
+  };
+  SeqnnConfig config;
+  SeqnnModel *model;
+  SeqnnVocab *vocab;
+  SeqnnTokenizerConfig tokenizer;
+  SeqnnClassifier *reversed_classifier;
+  GError *error = NULL;
+  gchar *reversed_path;
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h;
+  guint i;
+
+  reversed[0] = VOCAB[0];
+  reversed[1] = VOCAB[1];
+  for (gsize k = 2; k < n_vocab; k++)
+    reversed[k] = VOCAB[n_vocab + 1 - k];
+  seqnn_config_init_default (&config);
+  config.vocab_size = n_vocab;
+  config.embed_dim = 8;
+  config.hidden_dim = 6;
+  model = seqnn_model_new (&config, &error);
+  g_assert_no_error (error);
+  seqnn_model_init_params (model, 5);
+  vocab = seqnn_vocab_new_from_tokens (reversed, n_vocab, &error);
+  g_assert_no_error (error);
+  seqnn_tokenizer_config_init_default (&tokenizer);
+  reversed_classifier = seqnn_classifier_new (model, vocab, &tokenizer, OTHER_LABELS, &error);
+  g_assert_no_error (error);
+  seqnn_vocab_unref (vocab);
+  reversed_path = save_classifier (reversed_classifier, "reversed.model");
+
+  g_object_set (element, "batch-size", 4, NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  /* A full batch with the first model. */
+  for (i = 0; i < 4; i++) {
+    GstBuffer *in = text_buffer ("ignored", i * GST_SECOND, GST_SECOND);
+    gst_buffer_add_seqnn_tokens_meta (in, tokens[i], 3, NULL, NULL, -1);
+    gst_harness_push (h, in);
+  }
+  for (i = 0; i < 4; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    gfloat expected[4];
+    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
+    engine_probs_text (news_classifier, text, FALSE, expected);
+    assert_class_meta (out, news_classifier, expected);
+    gst_buffer_unref (out);
+    g_free (text);
+  }
+  /* Two buffers wait for their batch (looked up with the first vocabulary),
+   * the model changes, two more complete the batch: all four run with the
+   * new model and its vocabulary. */
+  for (i = 0; i < 2; i++) {
+    GstBuffer *in = text_buffer ("ignored", i * GST_SECOND, GST_SECOND);
+    gst_buffer_add_seqnn_tokens_meta (in, tokens[i], 3, NULL, NULL, -1);
+    gst_harness_push (h, in);
+  }
+  g_object_set (element, "model", reversed_path, NULL);
+  for (i = 2; i < 4; i++) {
+    GstBuffer *in = text_buffer ("ignored", i * GST_SECOND, GST_SECOND);
+    gst_buffer_add_seqnn_tokens_meta (in, tokens[i], 3, NULL, NULL, -1);
+    gst_harness_push (h, in);
+  }
+  for (i = 0; i < 4; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    gfloat expected[4];
+    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
+    engine_probs_text (reversed_classifier, text, FALSE, expected);
+    assert_class_meta (out, reversed_classifier, expected);
+    gst_buffer_unref (out);
+    g_free (text);
+  }
+  /* Queued buffers dropped by a flush release what their lookup held. */
+  for (i = 0; i < 3; i++) {
+    GstBuffer *in = text_buffer ("ignored", i * GST_SECOND, GST_SECOND);
+    gst_buffer_add_seqnn_tokens_meta (in, tokens[i], 3, NULL, NULL, -1);
+    gst_harness_push (h, in);
+  }
+  gst_harness_push_event (h, gst_event_new_flush_start ());
+  gst_harness_push_event (h, gst_event_new_flush_stop (TRUE));
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+  seqnn_classifier_free (reversed_classifier);
+  g_free (reversed_path);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_no_tokens_and_gap)
 {
   GstElement *element = make_element (news_model_path);
@@ -1374,6 +1472,7 @@ lstmclassify_suite (void)
   tcase_add_test (tc, test_post_messages);
   tcase_add_test (tc, test_eos_summary);
   tcase_add_test (tc, test_model_swap_while_playing);
+  tcase_add_test (tc, test_tokens_looked_up_on_arrival_and_swap);
   tcase_add_test (tc, test_error_missing_model);
   tcase_add_test (tc, test_error_damaged_model);
   tcase_add_test (tc, test_error_wrong_caps);
