@@ -5,46 +5,6 @@
 #include <cblas.h>
 #undef I /* <complex.h>'s, via cblas.h; I is the input width here */
 
-/* OpenBLAS 0.3.21 (Debian 12) does not know recent Xeons (e.g. family 6
- * model 207) and falls back to its Prescott (SSE3) kernels: 3-4x slower
- * sgemm than its SkylakeX ones on the same CPU. At load, when the user has
- * not chosen a core (OPENBLAS_CORETYPE) and OpenBLAS settled for that
- * fallback on a CPU with AVX-512 (or AVX2+FMA), re-run its dynamic core
- * selection with the right one. Nothing has called BLAS yet at that point.
- * Weak symbols: with another BLAS, or a non-DYNAMIC_ARCH OpenBLAS, this
- * does nothing. SEQNN_KEEP_BLAS_CORE=1 turns it off. */
-extern char *openblas_get_corename (void) __attribute__ ((weak));
-extern void gotoblas_dynamic_init (void) __attribute__ ((weak));
-extern void gotoblas_dynamic_quit (void) __attribute__ ((weak));
-
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__ ((constructor)) static void
-select_blas_core (void)
-{
-  if (!openblas_get_corename || !gotoblas_dynamic_init || !gotoblas_dynamic_quit)
-    return;
-  if (g_getenv ("OPENBLAS_CORETYPE") || g_getenv ("SEQNN_KEEP_BLAS_CORE"))
-    return;
-  const char *core = openblas_get_corename ();
-  if (!core || g_ascii_strcasecmp (core, "Prescott") != 0)
-    return;
-  const char *wanted = NULL;
-  __builtin_cpu_init ();
-  if (__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
-      && __builtin_cpu_supports ("avx512dq") && __builtin_cpu_supports ("avx512vl"))
-    wanted = "SkylakeX";
-  else if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
-    wanted = "Haswell";
-  if (!wanted)
-    return;
-  /* OpenBLAS reads the core name from the environment only; restore it after. */
-  g_setenv ("OPENBLAS_CORETYPE", wanted, TRUE);
-  gotoblas_dynamic_quit ();
-  gotoblas_dynamic_init ();
-  g_unsetenv ("OPENBLAS_CORETYPE");
-}
-#endif
-
 gsize
 seqnn_cell_cache_size (SeqnnCell cell, gint N, gint B, gint H)
 {

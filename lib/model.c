@@ -5,8 +5,6 @@
 #include "network.h"
 #include "rng.h"
 
-#include <cblas.h>
-#include <dlfcn.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,40 +378,6 @@ seqnn_batch_validate (const SeqnnBatch *batch, const SeqnnConfig *config, GError
   return TRUE;
 }
 
-/* OpenBLAS 0.3.21 (Debian 12) does not know recent Xeons (e.g. family 6
- * model 207) and falls back to its generic "Prescott" SSE3 kernels, which
- * run sgemm at half the speed or less. When that happened, the user did not
- * choose a core (OPENBLAS_CORETYPE), and the CPU has AVX-512 or AVX2+FMA,
- * re-run OpenBLAS's core selection with the matching kernels. */
-static void
-pick_openblas_core (void)
-{
-  if (getenv ("OPENBLAS_CORETYPE") != NULL || getenv ("SEQNN_KEEP_OPENBLAS_CORE") != NULL)
-    return;
-  const char *name = openblas_get_corename ();
-  if (name == NULL || g_ascii_strcasecmp (name, "prescott") != 0)
-    return;
-  const char *target = NULL;
-#if defined(__x86_64__) && defined(__GNUC__)
-  __builtin_cpu_init ();
-  if (__builtin_cpu_supports ("avx512f") && __builtin_cpu_supports ("avx512bw")
-      && __builtin_cpu_supports ("avx512dq") && __builtin_cpu_supports ("avx512vl"))
-    target = "SkylakeX";
-  else if (__builtin_cpu_supports ("avx2") && __builtin_cpu_supports ("fma"))
-    target = "Haswell";
-#endif
-  if (target == NULL)
-    return;
-  void (*dyn_quit) (void) = (void (*) (void)) dlsym (RTLD_DEFAULT, "gotoblas_dynamic_quit");
-  void (*dyn_init) (void) = (void (*) (void)) dlsym (RTLD_DEFAULT, "gotoblas_dynamic_init");
-  if (dyn_quit == NULL || dyn_init == NULL)
-    return;  /* not a DYNAMIC_ARCH build */
-  setenv ("OPENBLAS_CORETYPE", target, 1);
-  dyn_quit ();
-  dyn_init ();
-  unsetenv ("OPENBLAS_CORETYPE");
-}
-
 #define HUGE_PAGE (2u << 20)
 
 gpointer
@@ -436,29 +400,6 @@ void
 seqnn_table_free (gpointer table)
 {
   free (table);
-}
-
-/* At load time, while the process is most likely single-threaded: the core
- * switch sets an environment variable for OpenBLAS to read, and no BLAS call
- * may be running meanwhile. */
-__attribute__ ((constructor)) static void
-seqnn_openblas_core_init (void)
-{
-  pick_openblas_core ();
-}
-
-static gpointer
-blas_init_once (gpointer data)
-{
-  openblas_set_num_threads (1);
-  return NULL;
-}
-
-void
-seqnn_blas_init (void)
-{
-  static GOnce once = G_ONCE_INIT;
-  g_once (&once, blas_init_once, NULL);
 }
 
 gint
