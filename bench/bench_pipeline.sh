@@ -6,9 +6,12 @@
 #   engine:   the same rows read, tokenized and encoded by libseqnn beforehand,
 #             then seqnn_inference_run over batches of the same size
 # and prints both in sequences/s and their ratio (target: pipeline >= 0.5 x engine).
-# Run it on an otherwise idle machine: the pipeline overlaps parsing and
-# tokenizing (upstream thread) with the network (lstmclassify's task), the
-# engine runs one thread, so under CPU contention the ratio drops.
+# Run it on an otherwise idle machine: the pipeline overlaps parsing,
+# tokenizing and vocabulary lookups (upstream thread) with the network
+# (lstmclassify's task), the engine runs one thread, so under CPU contention
+# the ratio drops. The CPU time (user+sys) of the pipeline is printed too: it
+# is what contention shares out, and it moves less with the load than the
+# elapsed time does (median of the three runs, start-up's subtracted).
 #
 # Usage: bench/bench_pipeline.sh [MODEL]
 #   MODEL defaults to models/agnews.model; when that is absent a lesson-shaped
@@ -204,19 +207,27 @@ read -r rows engine_sps engine_e2e_sps < <("$work/bench-classify" engine "$model
 
 export GST_PLUGIN_PATH=$build/gst${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+# Prints "elapsed cpu" in seconds (cpu: user+sys of gst-launch-1.0).
 run_pipeline () {
-  local t0 t1
+  local t0 t1 cpu
   t0=$(date +%s.%N)
-  gst-launch-1.0 -q filesrc location="$1" blocksize=65536 ! seqtokenize format=csv \
-    ! lstmclassify model="$model" batch-size="$batch" n-threads="$threads" ! fakesink >/dev/null
+  cpu=$( { TIMEFORMAT='%U %S'; time gst-launch-1.0 -q filesrc location="$1" blocksize=65536 \
+      ! seqtokenize format=csv ! lstmclassify model="$model" batch-size="$batch" \
+      n-threads="$threads" ! fakesink >/dev/null 2>"$work/gst.err"; } 2>&1 ) \
+    || { cat "$work/gst.err" >&2; echo "bench_pipeline: the pipeline failed" >&2; exit 1; }
   t1=$(date +%s.%N)
-  echo "$t0 $t1" | awk '{ printf "%.6f", $2 - $1 }'
+  echo "$t0 $t1 $cpu" | awk '{ printf "%.6f %.3f\n", $2 - $1, $3 + $4 }'
 }
-# Best of three, start-up (one row) subtracted.
-startup=$(for _ in 1 2 3; do run_pipeline "$work/one.csv"; echo; done | sort -g | head -n 1)
-elapsed=$(for _ in 1 2 3; do run_pipeline "$input"; echo; done | sort -g | head -n 1)
+# Best of three elapsed, start-up (one row) subtracted; CPU: medians.
+for _ in 1 2 3; do run_pipeline "$work/one.csv"; done >"$work/startup.txt"
+for _ in 1 2 3; do run_pipeline "$input"; done >"$work/runs.txt"
+startup=$(sort -g "$work/startup.txt" | head -n 1 | cut -d' ' -f1)
+elapsed=$(sort -g "$work/runs.txt" | head -n 1 | cut -d' ' -f1)
+startup_cpu=$(cut -d' ' -f2 "$work/startup.txt" | sort -g | sed -n 2p)
+cpu=$(cut -d' ' -f2 "$work/runs.txt" | sort -g | sed -n 2p)
 
 awk -v rows="$rows" -v t="$elapsed" -v s="$startup" -v e="$engine_sps" -v e2e="$engine_e2e_sps" \
+    -v cpu="$cpu" -v scpu="$startup_cpu" \
     -v b="$batch" -v th="$threads" -v copies="$copies" 'BEGIN {
   p = rows / (t - s);
   printf "rows: %d (dev.csv x %d), batch %d, %d thread(s)\n", rows, copies, b, th;
@@ -225,4 +236,5 @@ awk -v rows="$rows" -v t="$elapsed" -v s="$startup" -v e="$engine_sps" -v e2e="$
   printf "pipeline filesrc ! seqtokenize ! lstmclassify ! fakesink: %.0f sequences/s (%.3f s, start-up %.3f s subtracted)\n", p, t - s, s;
   printf "ratio    pipeline / engine inference: %.2f (target >= 0.50)\n", p / e;
   printf "ratio    pipeline / engine end-to-end: %.2f\n", p / e2e;
+  printf "cpu      pipeline user+sys: %.3f s per %d records (median of 3, start-up %.3f s subtracted); engine inference alone: %.3f s\n", cpu - scpu, rows, scpu, rows / e;
 }'

@@ -27,7 +27,11 @@
  * #GstLstmClassify:batch-size and run together. All batches are run, and all
  * buffers and serialized events pushed, by one thread: the source pad's
  * streaming task. The sink pad only queues (at most two batches, then it
- * blocks), so upstream parsing and tokenizing overlap the network. A
+ * blocks), so upstream parsing and tokenizing overlap the network; the
+ * tokens of a tokens meta without ids are looked up in the model's vocabulary
+ * there too, as they arrive (looked up again if the model changes before
+ * their batch runs). Per classified buffer nothing is allocated besides the
+ * class meta, which shares the model's label names. A
  * serialized event (CAPS, SEGMENT, GAP, EOS...) or query makes the buffers
  * before it run as a partial batch and leave before it does; FLUSH_START/STOP
  * drop the pending buffers. With #GstLstmClassify:max-latency > 0 a partial
