@@ -142,7 +142,9 @@ cell_expf (gfloat x)
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * (r * r) + r + 1.0f;
-  gint32 ebits = (n + 127) << 23;
+  /* Unsigned: a NaN input gives an arbitrary n, and a signed shift of it
+   * would be undefined (the result is NaN through p either way). */
+  guint32 ebits = ((guint32) n + 127u) << 23;
   gfloat scale;
   memcpy (&scale, &ebits, sizeof scale);
   return p * scale;
