@@ -5,9 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh
-build=${SEQNN_BUILD_DIR:-build}
+build=$(realpath -m "${SEQNN_BUILD_DIR:-build}")
 if [[ ! -f $build/build.ninja ]]; then
   meson setup "$build" --buildtype=debugoptimized >/dev/null
 fi
 ninja -C "$build" >/dev/null
-SEQNN_BUILD_DIR=$PWD/$build bash pipelines/classify-subtitles.sh data/sample-news.srt "${1:-models/agnews.model}"
+SEQNN_BUILD_DIR=$build bash pipelines/classify-subtitles.sh data/sample-news.srt "${1:-models/agnews.model}"
