@@ -29,8 +29,8 @@
  * streaming task. The sink pad only queues (at most two batches, then it
  * blocks), so upstream parsing and tokenizing overlap the network; the
  * tokens of a tokens meta without ids are looked up in the model's vocabulary
- * there too, as they arrive (looked up again if the model changes before
- * their batch runs). Per classified buffer nothing is allocated besides the
+ * there too, as they arrive, and so is the text of a buffer without tokens
+ * meta (done again if the model changes before their batch runs). Per classified buffer nothing is allocated besides the
  * class meta, which shares the model's label names. A
  * serialized event (CAPS, SEGMENT, GAP, EOS...) or query makes the buffers
  * before it run as a partial batch and leave before it does; FLUSH_START/STOP
@@ -122,7 +122,15 @@ typedef struct {
   gboolean arrival_on_clock; /* arrival read from the element's clock, else monotonic ns */
   SeqnnVocab *vocab;         /* a buffer encoded on arrival: the vocabulary used (a ref), else NULL */
   guint n_ids;               /* and its number of ids, queued in queued_ids */
+  gboolean markup;           /* its text was tokenized as pango-markup (no tokens meta) */
 } QueueItem;
+
+/* A buffer of the batch being run: what its QueueItem said about its ids. */
+typedef struct {
+  SeqnnVocab *vocab;         /* the item's reference, or NULL */
+  guint start, n_ids;        /* its ids in batch_ids */
+  gboolean markup;
+} BatchSlot;
 
 struct _GstLstmClassify {
   GstElement parent;
@@ -154,7 +162,10 @@ struct _GstLstmClassify {
    * the task uses those ids when its model has the same vocabulary. */
   GArray *queued_ids;         /* gint32: the queued encoded buffers' ids in queue order... */
   guint queued_ids_head;      /* ...from this index on */
-  SeqnnVocab *sink_vocab;     /* object lock: the vocabulary of the latest loaded model */
+  SeqnnVocab *sink_vocab;     /* object lock: the vocabulary of the latest loaded model... */
+  SeqnnTokenizerConfig sink_tokenizer; /* ...and its tokenizer settings */
+  gboolean sink_markup;       /* sink pad's streaming thread: the last caps are pango-markup */
+  SeqnnTokens *sink_tokens;   /* sink pad's streaming thread's scratch */
   GArray *sink_ids;           /* gint32, the sink pad's streaming thread's scratch */
 
   /* The task's own state (and the state-change thread's while it is stopped). */
@@ -169,8 +180,7 @@ struct _GstLstmClassify {
   GArray *lengths;            /* gint */
   GArray *probs;              /* gfloat, n x num_classes */
   GstBuffer **batch;          /* batch_size buffers taken from the queue */
-  SeqnnVocab **batch_vocab;   /* per batch buffer: its QueueItem's vocab (a ref) or NULL */
-  guint *batch_id_start;      /* per batch buffer: its encoded ids in batch_ids */
+  BatchSlot *slots;           /* per batch buffer */
   GArray *batch_ids;          /* gint32, the encoded ids of the batch taken */
   gint *rows;                 /* per batch buffer: its row in probs, -1 when not classified */
   guint batch_alloc;
@@ -310,6 +320,7 @@ gst_lstm_classify_init (GstLstmClassify *self)
   self->queue = gst_queue_array_new_for_struct (sizeof (QueueItem), 32);
   self->queued_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   self->sink_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  self->sink_tokens = seqnn_tokens_new ();
   self->batch_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   self->flushing = TRUE;
   self->srcresult = GST_FLOW_FLUSHING;
@@ -502,6 +513,7 @@ gst_lstm_classify_set_model (GstLstmClassify *self, const gchar *path)
   self->next_classifier = classifier;
   g_clear_pointer (&self->sink_vocab, seqnn_vocab_unref);
   self->sink_vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (classifier));
+  self->sink_tokenizer = *seqnn_classifier_get_tokenizer (classifier);
   GST_OBJECT_UNLOCK (self);
 }
 
@@ -605,6 +617,7 @@ gst_lstm_classify_finalize (GObject *object)
   gst_lstm_classify_close (self);
   g_array_free (self->queued_ids, TRUE);
   g_array_free (self->sink_ids, TRUE);
+  seqnn_tokens_free (self->sink_tokens);
   g_array_free (self->batch_ids, TRUE);
   gst_caps_replace (&self->sink_caps, NULL);
   g_free (self->model_path);
@@ -664,12 +677,14 @@ encode_buffer (GstLstmClassify *self, guint slot, guint64 index)
   SeqnnVocab *vocab = seqnn_classifier_get_vocab (self->classifier);
   GstSeqnnTokensMeta *meta = gst_buffer_get_seqnn_tokens_meta (buffer);
   guint start = self->ids->len;
+  const BatchSlot *encoded = &self->slots[slot];
   gint length;
 
-  if (self->batch_vocab[slot] != NULL && self->batch_vocab[slot] == vocab) {
-    /* Encoded on arrival with this very vocabulary. */
-    g_array_append_vals (self->ids, &g_array_index (self->batch_ids, gint32,
-            self->batch_id_start[slot]), meta->n_tokens);
+  if (encoded->vocab != NULL && encoded->vocab == vocab
+      && (meta != NULL || encoded->markup == self->markup)) {
+    /* Encoded on arrival with this very vocabulary (and tokenizer). */
+    g_array_append_vals (self->ids, &g_array_index (self->batch_ids, gint32, encoded->start),
+        encoded->n_ids);
   } else if (meta != NULL && meta->ids != NULL) {
     for (guint i = 0; i < meta->n_tokens; i++) {
       if (meta->ids[i] < 0 || meta->ids[i] >= config->vocab_size) {
@@ -1000,7 +1015,7 @@ done:
   for (i = 0; i < n; i++) {
     if (self->batch[i])
       gst_buffer_unref (self->batch[i]);
-    g_clear_pointer (&self->batch_vocab[i], seqnn_vocab_unref);
+    g_clear_pointer (&self->slots[i].vocab, seqnn_vocab_unref);
   }
   memset (self->batch, 0, n * sizeof (GstBuffer *));
   return ret;
@@ -1189,14 +1204,16 @@ gst_lstm_classify_loop (GstPad *pad)
       self->batch_alloc = (guint) batch_size;
       self->batch = g_renew (GstBuffer *, self->batch, self->batch_alloc);
       self->rows = g_renew (gint, self->rows, self->batch_alloc);
-      self->batch_vocab = g_renew (SeqnnVocab *, self->batch_vocab, self->batch_alloc);
-      self->batch_id_start = g_renew (guint, self->batch_id_start, self->batch_alloc);
+      self->slots = g_renew (BatchSlot, self->slots, self->batch_alloc);
     }
     g_array_set_size (self->batch_ids, 0);
     while (n < (guint) batch_size && (head = gst_queue_array_peek_head_struct (self->queue)) != NULL
         && GST_IS_BUFFER (head->object)) {
-      self->batch_vocab[n] = head->vocab; /* the item's reference moves to the batch */
-      self->batch_id_start[n] = self->batch_ids->len;
+      BatchSlot *slot = &self->slots[n];
+      slot->vocab = head->vocab; /* the item's reference moves to the batch */
+      slot->start = self->batch_ids->len;
+      slot->n_ids = head->n_ids;
+      slot->markup = head->markup;
       if (head->vocab != NULL)
         queued_ids_pop_locked (self, head->n_ids);
       self->batch[n++] = GST_BUFFER (head->object);
@@ -1245,24 +1262,33 @@ pause:
 static GstFlowReturn
 enqueue (GstLstmClassify *self, GstMiniObject *object)
 {
-  QueueItem item = { object, 0, FALSE, NULL, 0 };
+  QueueItem item = { object, 0, FALSE, NULL, 0, FALSE };
   GstFlowReturn ret;
   gboolean is_buffer = GST_IS_BUFFER (object);
-  GstSeqnnTokensMeta *meta = is_buffer ? gst_buffer_get_seqnn_tokens_meta (GST_BUFFER (object)) : NULL;
-  gboolean encode = meta != NULL && meta->ids == NULL && meta->n_tokens > 0;
+  GstBuffer *buffer = is_buffer ? GST_BUFFER (object) : NULL;
+  GstSeqnnTokensMeta *meta = is_buffer ? gst_buffer_get_seqnn_tokens_meta (buffer) : NULL;
+  /* What the task would otherwise encode: tokens without ids, or the text of
+   * a buffer without tokens meta (not an empty GAP, which stays unclassified). */
+  gboolean encode = meta != NULL ? meta->ids == NULL && meta->n_tokens > 0
+      : is_buffer && !(GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_GAP)
+      && gst_buffer_get_size (buffer) == 0);
+  SeqnnTokenizerConfig tokenizer;
   guint batch_size;
   GstClockTime max_latency;
 
   GST_OBJECT_LOCK (self);
   batch_size = self->batch_size;
   max_latency = self->max_latency;
-  if (encode && self->sink_vocab != NULL)
+  if (encode && self->sink_vocab != NULL) {
     item.vocab = seqnn_vocab_ref (self->sink_vocab);
+    tokenizer = self->sink_tokenizer;
+  }
   GST_OBJECT_UNLOCK (self);
   if (is_buffer && max_latency > 0)
     item.arrival = now_ns (self, &item.arrival_on_clock);
-  /* Tokens looked up here, outside the lock, while the task runs a batch. */
-  if (item.vocab != NULL) {
+  /* Tokenized and looked up here, outside the lock, while the task runs a
+   * batch; the task checks that its model has this vocabulary. */
+  if (item.vocab != NULL && meta != NULL) {
     gint32 *ids;
 
     g_array_set_size (self->sink_ids, meta->n_tokens);
@@ -1270,6 +1296,18 @@ enqueue (GstLstmClassify *self, GstMiniObject *object)
     for (guint i = 0; i < meta->n_tokens; i++)
       ids[i] = seqnn_vocab_lookup (item.vocab, meta->tokens[i], -1);
     item.n_ids = meta->n_tokens;
+  } else if (item.vocab != NULL) {
+    GstMapInfo map;
+
+    g_array_set_size (self->sink_ids, 0);
+    if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+      tokenizer.strip_markup = self->sink_markup;
+      seqnn_tokenize (&tokenizer, (const gchar *) map.data, map.size, self->sink_tokens);
+      seqnn_vocab_encode (item.vocab, self->sink_tokens, self->sink_ids);
+      gst_buffer_unmap (buffer, &map);
+    }
+    item.n_ids = self->sink_ids->len;
+    item.markup = self->sink_markup;
   }
 
   g_mutex_lock (&self->lock);
@@ -1349,6 +1387,13 @@ gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       return gst_pad_start_task (self->srcpad, (GstTaskFunction) gst_lstm_classify_loop,
           self->srcpad, NULL);
     default:
+      if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+        /* For tokenizing on arrival; the task keeps its own flag (markup). */
+        GstCaps *caps;
+        gst_event_parse_caps (event, &caps);
+        self->sink_markup = g_strcmp0 (gst_structure_get_string (gst_caps_get_structure (caps, 0),
+                "format"), "pango-markup") == 0;
+      }
       if (GST_EVENT_IS_SERIALIZED (event)) {
         GstFlowReturn ret = enqueue (self, GST_MINI_OBJECT_CAST (event));
         if (ret != GST_FLOW_OK)
@@ -1521,6 +1566,7 @@ gst_lstm_classify_open (GstLstmClassify *self)
   GST_OBJECT_LOCK (self);
   g_clear_pointer (&self->sink_vocab, seqnn_vocab_unref);
   self->sink_vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (classifier));
+  self->sink_tokenizer = *seqnn_classifier_get_tokenizer (classifier);
   GST_OBJECT_UNLOCK (self);
   self->tokens = seqnn_tokens_new ();
   self->ids = g_array_new (FALSE, FALSE, sizeof (gint32));
@@ -1547,8 +1593,7 @@ gst_lstm_classify_close (GstLstmClassify *self)
   self->ids = self->lengths = self->probs = NULL;
   g_clear_pointer (&self->batch, g_free);
   g_clear_pointer (&self->rows, g_free);
-  g_clear_pointer (&self->batch_vocab, g_free);
-  g_clear_pointer (&self->batch_id_start, g_free);
+  g_clear_pointer (&self->slots, g_free);
   self->batch_alloc = 0;
 }
 

@@ -311,9 +311,10 @@ GST_START_TEST (test_tokens_meta_ids_and_tokens)
 
 GST_END_TEST;
 
-/* Tokens without ids are looked up when they arrive, with the vocabulary of
- * the latest loaded model; buffers that then run with another model (a swap
- * between arrival and their batch) are looked up again in that model's own. */
+/* Tokens without ids (and texts without tokens) are looked up when they
+ * arrive, with the vocabulary of the latest loaded model; buffers that then
+ * run with another model (a swap between arrival and their batch) are looked
+ * up again in that model's own. */
 GST_START_TEST (test_tokens_looked_up_on_arrival_and_swap)
 {
   /* VOCAB with its words in reverse order: the same tokens, other ids. */
@@ -390,6 +391,28 @@ GST_START_TEST (test_tokens_looked_up_on_arrival_and_swap)
     gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
     engine_probs_text (reversed_classifier, text, FALSE, expected);
     assert_class_meta (out, reversed_classifier, expected);
+    gst_buffer_unref (out);
+    g_free (text);
+  }
+  /* The same for texts without tokens meta (tokenized on arrival): back to
+   * the first model while two of them wait. */
+  for (i = 0; i < 2; i++) {
+    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
+    gst_harness_push (h, text_buffer (text, i * GST_SECOND, GST_SECOND));
+    g_free (text);
+  }
+  g_object_set (element, "model", news_model_path, NULL);
+  for (i = 2; i < 4; i++) {
+    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
+    gst_harness_push (h, text_buffer (text, i * GST_SECOND, GST_SECOND));
+    g_free (text);
+  }
+  for (i = 0; i < 4; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    gfloat expected[4];
+    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
+    engine_probs_text (news_classifier, text, FALSE, expected);
+    assert_class_meta (out, news_classifier, expected);
     gst_buffer_unref (out);
     g_free (text);
   }
