@@ -15,9 +15,13 @@ seqnn_confusion_new (gint n_classes)
 {
   g_return_val_if_fail (n_classes > 0, NULL);
 
+  /* n_classes^2 counters: tens of GiB for the largest models, so fail softly. */
+  guint64 *counts = g_try_new0 (guint64, (gsize) n_classes * n_classes);
+  if (counts == NULL)
+    return NULL;
   SeqnnConfusion *confusion = g_new0 (SeqnnConfusion, 1);
   confusion->n_classes = n_classes;
-  confusion->counts = g_new0 (guint64, (gsize) n_classes * n_classes);
+  confusion->counts = counts;
   return confusion;
 }
 

@@ -45,10 +45,13 @@ seqnn_evaluate (const SeqnnModel *model, const SeqnnDataset *dataset,
 
   SeqnnInference *inference = seqnn_inference_new (model, n_threads > 0 ? n_threads
       : (gint) g_get_num_processors ());
+  /* Buffers for the largest batch that occurs: a huge batch_size over a
+   * small dataset must not allocate (or abort on) batch_size entries. */
+  gsize max_batch = MIN ((gsize) batch_size, n);
   GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
-  gint *lengths = g_new (gint, batch_size);
-  gint *labels = g_new (gint, batch_size);
-  gfloat *logits = g_new (gfloat, (gsize) batch_size * C);
+  gint *lengths = g_new (gint, max_batch);
+  gint *labels = g_new (gint, max_batch);
+  gfloat *logits = g_new (gfloat, max_batch * C);
   gdouble loss_sum = 0.0;
   gboolean ok = TRUE;
 

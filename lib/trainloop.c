@@ -175,19 +175,28 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
   const gsize *val_indices = order;
   gsize *train_indices = order + n_val;
   gsize n_train = n - n_val;
+  SeqnnConfusion *val_confusion = NULL;
+  if (n_val > 0 && (val_confusion = seqnn_confusion_new (config->num_classes)) == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "cannot allocate the validation confusion matrix for %d classes", config->num_classes);
+    g_free (order);
+    return FALSE;
+  }
 
   SeqnnTrainer *trainer = seqnn_trainer_new (model, &options->optimizer, n_threads,
       options->seed, error);
   if (trainer == NULL) {
+    seqnn_confusion_free (val_confusion);
     g_free (order);
     return FALSE;
   }
 
   gint B = options->batch_size;
   GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
-  gint *lengths = g_new (gint, B);
-  gint *labels = g_new (gint, B);
-  SeqnnConfusion *val_confusion = n_val > 0 ? seqnn_confusion_new (config->num_classes) : NULL;
+  /* Sized for the largest batch that occurs (n_train >= 1), not batch_size. */
+  gsize max_batch = MIN ((gsize) B, n_train);
+  gint *lengths = g_new (gint, max_batch);
+  gint *labels = g_new (gint, max_batch);
   seqnn_rng_init (&rng, seqnn_rng_hash (options->seed, SHUFFLE_STREAM, 0));
 
   SeqnnTrainProgress p = { 0 };

@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 
 typedef struct _SeqnnConfusion SeqnnConfusion;
 
+/* n_classes >= 1; NULL when its n_classes^2 counters cannot be allocated. */
 SeqnnConfusion *seqnn_confusion_new (gint n_classes);
 void seqnn_confusion_free (SeqnnConfusion *confusion);
 void seqnn_confusion_reset (SeqnnConfusion *confusion);
