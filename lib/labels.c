@@ -221,7 +221,19 @@ seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const SeqnnReco
     if (number >= 1 && number <= n)
       return (gint) number - 1;
     if (grow && number >= 1 && number <= 65536) {
-      /* unnamed classes up to this one, named by their number */
+      /* unnamed classes up to this one, named by their number; a set that
+       * already names another class so would leave the id out of range */
+      for (guint64 k = n + 1; k <= number; k++) {
+        gchar name[24];
+        g_snprintf (name, sizeof name, "%" G_GUINT64_FORMAT, k);
+        if (seqnn_label_set_lookup (set, name, -1) >= 0) {
+          g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+              "%s:%" G_GUINT64_FORMAT ": class %" G_GUINT64_FORMAT " cannot be added: the label "
+              "set already names class %d \"%s\"", source_name, record->line, number,
+              seqnn_label_set_lookup (set, name, -1) + 1, name);
+          return -1;
+        }
+      }
       for (guint64 k = n + 1; k <= number; k++) {
         gchar name[24];
         g_snprintf (name, sizeof name, "%" G_GUINT64_FORMAT, k);
