@@ -95,7 +95,13 @@ seqnn_model_load_word_vectors (SeqnnModel *model, const SeqnnVocab *vocab,
   }
 
   const gint dim = config->embed_dim;
-  gfloat *staging = g_new (gfloat, vocab_size * (gsize) dim);
+  gfloat *staging = g_try_new (gfloat, vocab_size * (gsize) dim);
+  if (staging == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "cannot allocate a staging copy of the %" G_GSIZE_FORMAT " x %d embedding", vocab_size, dim);
+    fclose (file);
+    return FALSE;
+  }
   guint8 *found = g_new0 (guint8, vocab_size);
   GPtrArray *fields = g_ptr_array_new ();
   gchar *line = NULL;
