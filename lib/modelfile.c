@@ -55,6 +55,13 @@ seqnn_classifier_new (SeqnnModel *model, SeqnnVocab *vocab,
       seqnn_model_free (model);
     return NULL;
   }
+  if (tokenizer != NULL && tokenizer->max_tokens < 0) {
+    /* the file stores it and load refuses a negative cap: fail here, not at load */
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "tokenizer max_tokens is %d; it must be 0 (no cap) or more", tokenizer->max_tokens);
+    seqnn_model_free (model);
+    return NULL;
+  }
   const SeqnnConfig *config = seqnn_model_get_config (model);
   gsize vocab_size = seqnn_vocab_get_size (vocab);
   if (vocab_size != (gsize) config->vocab_size) {
@@ -131,6 +138,7 @@ void
 seqnn_classifier_set_tokenizer (SeqnnClassifier *classifier, const SeqnnTokenizerConfig *tokenizer)
 {
   g_return_if_fail (classifier != NULL && tokenizer != NULL);
+  g_return_if_fail (tokenizer->max_tokens >= 0);
   classifier->tokenizer = *tokenizer;
 }
 

@@ -54,8 +54,8 @@ typedef struct _SeqnnClassifier SeqnnClassifier;
 
 /* Takes ownership of model (also on failure: it is then freed); takes a
  * reference on vocab. labels: at least num_classes valid UTF-8 names (only
- * the first num_classes are used). tokenizer NULL for the default. The
- * vocabulary size must equal the model's vocab_size. */
+ * the first num_classes are used). tokenizer NULL for the default (else
+ * max_tokens >= 0). The vocabulary size must equal the model's vocab_size. */
 SeqnnClassifier *seqnn_classifier_new (SeqnnModel *model, SeqnnVocab *vocab,
     const SeqnnTokenizerConfig *tokenizer, const gchar *const *labels, GError **error);
 void seqnn_classifier_free (SeqnnClassifier *classifier);
