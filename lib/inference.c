@@ -94,7 +94,7 @@ seqnn_inference_run (SeqnnInference *inf, const SeqnnBatch *batch,
   const gint n = batch->n;
 
   if (n > inf->cap_n) {
-    gint cap = MAX (n, inf->cap_n + inf->cap_n / 2);
+    gint cap = seqnn_grow_capacity (inf->cap_n, n);
     gsize sz = (gsize) lay->L * lay->D * cap * lay->H;
     inf->final_h = g_renew (gfloat, inf->final_h, sz);
     if (lay->cell == SEQNN_CELL_LSTM)

@@ -65,8 +65,8 @@ net_reserve (SeqnnNet *net, gint N, gint B, gboolean training)
   gboolean grow_train = training && !net->cap_train;
   if (!grow_rows && !grow_seqs && !grow_train)
     return;
-  gint cap_N = grow_rows ? MAX (N, net->cap_N + net->cap_N / 2) : net->cap_N;
-  gint cap_B = grow_seqs ? MAX (B, net->cap_B + net->cap_B / 2) : net->cap_B;
+  gint cap_N = grow_rows ? seqnn_grow_capacity (net->cap_N, N) : net->cap_N;
+  gint cap_B = grow_seqs ? seqnn_grow_capacity (net->cap_B, B) : net->cap_B;
   gboolean train = net->cap_train || training;
   const gsize F = lay->F, LD = (gsize) lay->L * lay->D;
   gint max_in = MAX (lay->E, lay->F);
@@ -223,8 +223,8 @@ seqnn_net_forward (SeqnnNet *net, const gfloat *params, const gint32 *ids,
       break;
     case SEQNN_HEAD_MAX:
       memcpy (feat, y, sizeof (gfloat) * B * F);  /* step 0 holds every sequence */
-      for (gint i = 0; i < B * F; i++)
-        net->argmax_row[i] = i / F;
+      for (gsize i = 0; i < (gsize) B * F; i++)
+        net->argmax_row[i] = (gint) (i / F);
       for (gint t = 1; t < p->T; t++) {
         gint off = p->step_offset[t], bs = p->batch_sizes[t];
         for (gint b = 0; b < bs; b++) {

@@ -27,7 +27,7 @@ static void
 grow (SeqnnPacker *p, gint n, gint N)
 {
   if (n > p->cap_n) {
-    gint cap = MAX (n, p->cap_n + p->cap_n / 2);
+    gint cap = seqnn_grow_capacity (p->cap_n, n);
     p->order = g_renew (gint, p->order, cap);
     p->pos = g_renew (gint, p->pos, cap);
     p->lengths = g_renew (gint, p->lengths, cap);
@@ -37,9 +37,9 @@ grow (SeqnnPacker *p, gint n, gint N)
     p->n_allocs++;
   }
   if (N > p->cap_N) {
-    gint cap = MAX (N, p->cap_N + p->cap_N / 2);
+    gint cap = seqnn_grow_capacity (p->cap_N, N);
     p->batch_sizes = g_renew (gint, p->batch_sizes, cap);
-    p->step_offset = g_renew (gint, p->step_offset, cap + 1);
+    p->step_offset = g_renew (gint, p->step_offset, (gsize) cap + 1);
     p->row_ids = g_renew (gint32, p->row_ids, cap);
     p->cap_N = cap;
     p->n_allocs++;

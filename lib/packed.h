@@ -27,6 +27,15 @@ typedef struct {
   guint64 n_allocs;    /* growth events, for the allocation-free checks */
 } SeqnnPacker;
 
+/* New capacity for at least need items: 1.5x growth, without overflowing
+ * a gint (need itself is at most G_MAXINT). */
+static inline gint
+seqnn_grow_capacity (gint capacity, gint need)
+{
+  gint64 grown = (gint64) capacity + capacity / 2;
+  return (gint) MAX ((gint64) need, MIN (grown, (gint64) G_MAXINT));
+}
+
 void seqnn_packer_init (SeqnnPacker *packer);
 void seqnn_packer_clear (SeqnnPacker *packer);
 /* Grows the buffers to hold n sequences of N tokens in all. */
