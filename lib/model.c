@@ -89,6 +89,23 @@ seqnn_config_init_default (SeqnnConfig *config)
 }
 
 #define MAX_DIM (1 << 16)
+/* 64 GiB of float32 per parameter table: beyond it an allocation would only
+ * fail late (or be killed), so seqnn_model_new refuses such a config up front. */
+#define MAX_PARAMS (G_GUINT64_CONSTANT (1) << 34)
+
+/* The parameter count of a config whose fields are in range, in double so
+ * that no product overflows. */
+static gdouble
+n_params_of (const SeqnnConfig *c)
+{
+  gdouble dirs = c->bidirectional ? 2 : 1, gates = seqnn_cell_n_gates (c->cell), H = c->hidden_dim;
+  gdouble total = (gdouble) c->vocab_size * c->embed_dim;
+  for (gint l = 0; l < c->num_layers; l++) {
+    gdouble input = l == 0 ? c->embed_dim : dirs * H;
+    total += dirs * gates * H * (input + H + 2);
+  }
+  return total + c->num_classes * (dirs * H + 1);
+}
 
 gboolean
 seqnn_config_validate (const SeqnnConfig *c, GError **error)
@@ -116,8 +133,9 @@ seqnn_config_validate (const SeqnnConfig *c, GError **error)
     what = "padding_idx must be -1 or in [0, vocab_size)";
   else if (!(c->dropout >= 0.0f && c->dropout < 1.0f))
     what = "dropout must be in [0, 1)";
-  else if ((guint64) c->vocab_size * (guint64) c->embed_dim > (G_GUINT64_CONSTANT (1) << 34))
+  else if ((guint64) c->vocab_size * (guint64) c->embed_dim > MAX_PARAMS)
     what = "vocab_size * embed_dim is too large";
+
   if (what) {
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "invalid model config: %s", what);
     return FALSE;
@@ -211,6 +229,12 @@ seqnn_model_new (const SeqnnConfig *config, GError **error)
 {
   if (!seqnn_config_validate (config, error))
     return NULL;
+  if (n_params_of (config) > (gdouble) MAX_PARAMS) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "invalid model config: %.3g parameters, more than 2^34: lower hidden_dim, num_layers or "
+        "num_classes", n_params_of (config));
+    return NULL;
+  }
   SeqnnModel *m = g_new0 (SeqnnModel, 1);
   m->config = *config;
   seqnn_layout_init (&m->layout, config);

@@ -8,6 +8,7 @@
  * hosts are supported (every platform this project targets); a big-endian
  * build refuses with SEQNN_ERROR_UNSUPPORTED instead of misreading. */
 #include "seqnn/classifier.h"
+#include "network.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1008,24 +1009,6 @@ read_config (MetaReader *reader, SeqnnConfig *config, GError **error)
   return TRUE;
 }
 
-/* Parameter count the architecture needs, or -1 when absurdly large. */
-static gint64
-expected_n_params (const SeqnnConfig *config)
-{
-  gdouble dirs = config->bidirectional ? 2 : 1;
-  gdouble gates = seqnn_cell_n_gates (config->cell);
-  gdouble H = config->hidden_dim;
-  gdouble total = (gdouble) config->vocab_size * config->embed_dim;
-  for (gint l = 0; l < config->num_layers; l++) {
-    gdouble input = l == 0 ? config->embed_dim : dirs * H;
-    total += dirs * gates * H * (input + H + 2);
-  }
-  total += config->num_classes * (dirs * H + 1);
-  if (total > (gdouble) ((gint64) 1 << 40))
-    return -1;
-  return (gint64) total;
-}
-
 static gboolean
 read_exact (FILE *file, void *buffer, gsize len)
 {
@@ -1276,11 +1259,11 @@ seqnn_classifier_load (const gchar *path, GError **error)
   }
 
   /* Size check before allocating: a damaged dimension must not cost gigabytes. */
-  gint64 n_params = expected_n_params (&config);
-  if (n_params < 0 || (guint64) n_params * sizeof (gfloat) != data_size) {
-    corrupt (error, path, "data section is %" G_GUINT64_FORMAT " bytes but the architecture needs %s%"
-        G_GINT64_FORMAT " floats", data_size, n_params < 0 ? "more than " : "",
-        n_params < 0 ? ((gint64) 1 << 40) : n_params);
+  SeqnnLayout layout; /* validated config: at most 2^34 parameters */
+  seqnn_layout_init (&layout, &config);
+  if ((guint64) layout.total * sizeof (gfloat) != data_size) {
+    corrupt (error, path, "data section is %" G_GUINT64_FORMAT " bytes but the architecture needs %"
+        G_GSIZE_FORMAT " floats", data_size, layout.total);
     goto out;
   }
   model = seqnn_model_new (&config, &local);

@@ -69,7 +69,8 @@ typedef struct {
 
 typedef struct _SeqnnModel SeqnnModel;
 
-/* All parameters zero; see seqnn_model_init_params. */
+/* All parameters zero; see seqnn_model_init_params. Fails (besides an invalid
+ * config) when the model would hold more than 2^34 parameters. */
 SeqnnModel *seqnn_model_new (const SeqnnConfig *config, GError **error);
 SeqnnModel *seqnn_model_copy (const SeqnnModel *model);
 void seqnn_model_free (SeqnnModel *model);

@@ -93,6 +93,7 @@ edit_config (SeqnnConfig *c, guint i)
     case 17: c->dropout = 1.0f; return "dropout";
     case 18: c->dropout = -0.5f; return "dropout";
     case 19: c->vocab_size = G_MAXINT; c->embed_dim = 65536; return "too large";
+
     default: return NULL;
   }
 }
@@ -152,6 +153,15 @@ test_config (void)
     g_assert_null (seqnn_model_new (&c, &error));
     assert_seqnn_error (&error, SEQNN_ERROR_INVALID_ARGUMENT, needle);
   }
+
+  /* Valid fields but more than 2^34 parameters: refused before allocating. */
+  SeqnnConfig huge = small_config ();
+  huge.hidden_dim = 65536;
+  huge.num_layers = 16;
+  huge.bidirectional = TRUE;
+  g_assert_true (seqnn_config_validate (&huge, NULL));
+  g_assert_null (seqnn_model_new (&huge, &error));
+  assert_seqnn_error (&error, SEQNN_ERROR_INVALID_ARGUMENT, "more than 2^34");
 
   SeqnnCell cell = SEQNN_CELL_GRU;
   SeqnnHead head = SEQNN_HEAD_MAX;
