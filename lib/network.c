@@ -590,12 +590,6 @@ seqnn_pool_free (SeqnnPool *pool)
   g_free (pool);
 }
 
-gint
-seqnn_pool_get_n_threads (const SeqnnPool *pool)
-{
-  return pool->n_threads;
-}
-
 void
 seqnn_pool_run (SeqnnPool *pool, gint n_tasks, SeqnnTaskFunc func, gpointer data)
 {

@@ -114,7 +114,6 @@ typedef struct _SeqnnPool SeqnnPool;
 /* n_threads total, the caller included; the other threads live as long as the pool. */
 SeqnnPool *seqnn_pool_new (gint n_threads);
 void seqnn_pool_free (SeqnnPool *pool);
-gint seqnn_pool_get_n_threads (const SeqnnPool *pool);
 /* Runs func(data, 0 .. n_tasks - 1), task 0 on the caller, task k on worker k;
  * n_tasks <= n_threads. Returns when all are done. */
 void seqnn_pool_run (SeqnnPool *pool, gint n_tasks, SeqnnTaskFunc func, gpointer data);

@@ -106,17 +106,6 @@ seqnn_rng_shuffle_gsize (SeqnnRng *rng, gsize *items, gsize n)
 }
 
 void
-seqnn_rng_shuffle_gint (SeqnnRng *rng, gint *items, gsize n)
-{
-  for (gsize i = n; i > 1; i--) {
-    gsize j = (gsize) seqnn_rng_below (rng, i);
-    gint tmp = items[i - 1];
-    items[i - 1] = items[j];
-    items[j] = tmp;
-  }
-}
-
-void
 seqnn_rng_fill_uniform (SeqnnRng *rng, gfloat *dst, gsize n, gfloat lo, gfloat hi)
 {
   for (gsize i = 0; i < n; i++)

@@ -29,9 +29,8 @@ gfloat seqnn_rng_uniform_range (SeqnnRng *rng, gfloat lo, gfloat hi);
 gdouble seqnn_rng_normal (SeqnnRng *rng);
 /* Uniform integer in [0, n), unbiased; n >= 1. */
 guint64 seqnn_rng_below (SeqnnRng *rng, guint64 n);
-/* Fisher-Yates shuffles. */
+/* Fisher-Yates shuffle. */
 void seqnn_rng_shuffle_gsize (SeqnnRng *rng, gsize *items, gsize n);
-void seqnn_rng_shuffle_gint (SeqnnRng *rng, gint *items, gsize n);
 
 /* Fill helpers for parameter initialisation. */
 void seqnn_rng_fill_uniform (SeqnnRng *rng, gfloat *dst, gsize n, gfloat lo, gfloat hi);
