@@ -102,7 +102,8 @@ adam_scalar (const SeqnnOptimStep *s, gfloat *restrict p, const gfloat *restrict
 }
 
 #ifdef HAVE_X86_SIMD
-/* GCC cannot vectorise sqrtf under -fmath-errno (the default), hence intrinsics. */
+/* Explicit AVX-512 and AVX2 variants, picked at run time (the library is built
+ * for baseline x86-64); same operations in the same order as adam_scalar. */
 __attribute__ ((target ("avx512f"))) static void
 adam_avx512 (const SeqnnOptimStep *s, gfloat *restrict p, const gfloat *restrict g,
     gfloat *restrict m, gfloat *restrict v, gsize n)
