@@ -149,6 +149,7 @@ void
 seqnn_trainer_set_learning_rate (SeqnnTrainer *tr, gfloat lr)
 {
   g_return_if_fail (tr != NULL);
+  g_return_if_fail (lr >= 0.0f && isfinite (lr)); /* NaN would poison every parameter */
   tr->lr = lr;
 }
 

@@ -169,7 +169,7 @@ const gfloat *seqnn_trainer_get_gradients (SeqnnTrainer *trainer, gsize *n);
 gboolean seqnn_trainer_apply_gradients (SeqnnTrainer *trainer, GError **error);
 /* Dropout on (TRUE, default) or off. */
 void seqnn_trainer_set_training (SeqnnTrainer *trainer, gboolean training);
-void seqnn_trainer_set_learning_rate (SeqnnTrainer *trainer, gfloat lr);
+void seqnn_trainer_set_learning_rate (SeqnnTrainer *trainer, gfloat lr); /* finite, >= 0 */
 void seqnn_trainer_set_n_threads (SeqnnTrainer *trainer, gint n_threads);
 guint64 seqnn_trainer_get_step (const SeqnnTrainer *trainer);
 
