@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Class names and the mapping from a record's label to a class id. */
 #include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
 #include "seqnn/dataset.h"
 
 struct _SeqnnLabelSet {
@@ -33,11 +35,23 @@ seqnn_label_set_new_ag_news (void)
   return seqnn_label_set_new_from_strv (names);
 }
 
+#define LABEL_FILE_MAX_BYTES (16 * 1024 * 1024)
+
 SeqnnLabelSet *
 seqnn_label_set_new_from_file (const gchar *path, GError **error)
 {
   if (path == NULL) {
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no class file given");
+    return NULL;
+  }
+  /* A class list is small: refuse what is not a regular file (a FIFO, /dev/zero)
+   * or is larger than any list of names, instead of reading it into memory. */
+  GStatBuf st;
+  if (g_stat (path, &st) == 0 && (!S_ISREG (st.st_mode) || st.st_size > LABEL_FILE_MAX_BYTES)) {
+    gchar *display = g_filename_display_name (path);
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "cannot read class names from '%s': %s", display,
+        S_ISREG (st.st_mode) ? "larger than 16 MiB" : "not a regular file");
+    g_free (display);
     return NULL;
   }
   gchar *contents = NULL;

@@ -322,7 +322,8 @@ seqnn_vocab_builder_intern (SeqnnVocabBuilder *builder, const gchar *token, gssi
   }
   if (e < 0)
     e = (gint32) table_insert (t, token, n, hash, slot);
-  t->counts[e] += count;
+  /* saturating: a caller's huge counts must not wrap to small ones */
+  t->counts[e] = count > G_MAXUINT64 - t->counts[e] ? G_MAXUINT64 : t->counts[e] + count;
   g_free (valid);
   return (guint) e;
 }

@@ -77,7 +77,8 @@ SeqnnLabelSet *seqnn_label_set_new (void);
 SeqnnLabelSet *seqnn_label_set_new_from_strv (const gchar *const *names);
 /* AG News: World, Sports, Business, Sci/Tech. */
 SeqnnLabelSet *seqnn_label_set_new_ag_news (void);
-/* One name per line (AG News classes.txt); empty lines ignored. */
+/* One name per line (AG News classes.txt); empty lines ignored. A regular
+ * file of at most 16 MiB, else SEQNN_ERROR_IO. */
 SeqnnLabelSet *seqnn_label_set_new_from_file (const gchar *path, GError **error);
 void seqnn_label_set_free (SeqnnLabelSet *set);
 guint seqnn_label_set_get_n (const SeqnnLabelSet *set);

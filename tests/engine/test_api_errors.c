@@ -393,6 +393,8 @@ test_vocab (void)
   assert_seqnn_error (&error, SEQNN_ERROR_INVALID_ARGUMENT, "min_freq");
   g_assert_null (seqnn_vocab_builder_build (builder, 1, 1, &error));
   assert_seqnn_error (&error, SEQNN_ERROR_INVALID_ARGUMENT, "max_size");
+  seqnn_vocab_builder_add (builder, "\xc3", 1, 5); /* saturates instead of wrapping to 4 */
+  g_assert_cmpuint (seqnn_vocab_builder_get_count (builder, 1), ==, G_MAXUINT64);
   vocab = seqnn_vocab_builder_build (builder, 1, 0, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (seqnn_vocab_get_size (vocab), ==, 4);
@@ -501,6 +503,11 @@ test_labels (void)
 
   g_assert_null (seqnn_label_set_new_from_file ("/nonexistent/classes.txt", &error));
   assert_seqnn_error (&error, SEQNN_ERROR_IO, "classes.txt");
+  /* An endless device is refused, not read until memory runs out. */
+  g_assert_null (seqnn_label_set_new_from_file ("/dev/zero", &error));
+  assert_seqnn_error (&error, SEQNN_ERROR_IO, "not a regular file");
+  g_assert_null (seqnn_label_set_new_from_file ("/", &error));
+  assert_seqnn_error (&error, SEQNN_ERROR_IO, "not a regular file");
 }
 
 /* ---- datasets, evaluation, training loop ----------------------------------- */
