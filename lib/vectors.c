@@ -58,6 +58,27 @@ parse_float (const gchar *text, gfloat *value)
   return TRUE;
 }
 
+/* Reads one line, without its '\n', into line; FALSE at the end of input.
+ * Stops at max bytes with *too_long set: a file without line breaks (or an
+ * endless device) must not be read into memory whole. */
+static gboolean
+read_line (FILE *file, GString *line, gsize max, gboolean *too_long)
+{
+  g_string_truncate (line, 0);
+  *too_long = FALSE;
+  int c;
+  while ((c = getc_unlocked (file)) != EOF) {
+    if (c == '\n')
+      return TRUE;
+    if (line->len >= max) {
+      *too_long = TRUE;
+      return TRUE;
+    }
+    g_string_append_c (line, (gchar) c);
+  }
+  return line->len > 0;
+}
+
 static gboolean
 is_count (const gchar *text, guint64 *value)
 {
@@ -104,19 +125,26 @@ seqnn_model_load_word_vectors (SeqnnModel *model, const SeqnnVocab *vocab,
   }
   guint8 *found = g_new0 (guint8, vocab_size);
   GPtrArray *fields = g_ptr_array_new ();
-  gchar *line = NULL;
-  size_t capacity = 0;
-  ssize_t len;
+  GString *line_buffer = g_string_sized_new (4096);
+  /* the longest sensible line: a long word and dim values of 64 characters */
+  const gsize max_line = (gsize) 1024 * 1024 + (gsize) dim * 64;
+  gboolean too_long;
   guint64 line_number = 0, n_vectors = 0, declared_count = 0;
   gboolean has_header = FALSE, ok = TRUE;
 
-  while ((len = getline (&line, &capacity, file)) >= 0) {
+  while (read_line (file, line_buffer, max_line, &too_long)) {
     line_number++;
-    if (memchr (line, '\0', (gsize) len) != NULL || !g_utf8_validate (line, len, NULL)) {
+    if (too_long) {
+      ok = parse_error (error, path, line_number, "line longer than %" G_GSIZE_FORMAT " bytes", max_line);
+      break;
+    }
+    gchar *line = line_buffer->str;
+    gsize len = line_buffer->len;
+    if (memchr (line, '\0', len) != NULL || !g_utf8_validate (line, (gssize) len, NULL)) {
       ok = parse_error (error, path, line_number, "not text (binary word2vec files are not supported)");
       break;
     }
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+    while (len > 0 && line[len - 1] == '\r')
       line[--len] = '\0';
     guint n = split_fields (line, fields);
     if (n == 0)
@@ -185,7 +213,7 @@ seqnn_model_load_word_vectors (SeqnnModel *model, const SeqnnVocab *vocab,
     if (n_found)
       *n_found = n;
   }
-  free (line);
+  g_string_free (line_buffer, TRUE);
   fclose (file);
   g_ptr_array_unref (fields);
   g_free (found);

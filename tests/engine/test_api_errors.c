@@ -743,6 +743,9 @@ test_classifier (void)
     g_unlink (path);
     g_free (path);
   }
+  /* An endless line (here /dev/zero's) fails at a bound instead of filling memory. */
+  g_assert_false (seqnn_model_load_word_vectors (model, vocab, "/dev/zero", NULL, &error));
+  assert_seqnn_error (&error, SEQNN_ERROR_PARSE, "line longer than");
   SeqnnVocab *small = seqnn_vocab_new_from_tokens ((const gchar *[]) { "<unk>", "<pad>" }, 2, NULL);
   g_assert_false (seqnn_model_load_word_vectors (model, small, "/nonexistent/v.txt", NULL, &error));
   assert_seqnn_error (&error, SEQNN_ERROR_INVALID_ARGUMENT, "vocab_size");
