@@ -154,8 +154,8 @@ const gchar *
 seqnn_classifier_get_label (const SeqnnClassifier *classifier, gint id)
 {
   g_return_val_if_fail (classifier != NULL, NULL);
-  if (id < 0 || (guint) id >= g_strv_length (classifier->labels))
-    return NULL;
+  if (id < 0 || id >= seqnn_model_get_config (classifier->model)->num_classes)
+    return NULL; /* labels holds exactly num_classes names */
   return classifier->labels[id];
 }
 

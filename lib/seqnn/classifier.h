@@ -83,11 +83,11 @@ void seqnn_classifier_set_tokenizer (SeqnnClassifier *classifier, const SeqnnTok
 guint seqnn_classifier_get_n_labels (const SeqnnClassifier *classifier);
 const gchar *seqnn_classifier_get_label (const SeqnnClassifier *classifier, gint id);
 /* Free-form string metadata kept in the file (training command, data, accuracy...).
- * Keys starting with "seqnn." are reserved. */
-void seqnn_classifier_set_metadata (SeqnnClassifier *classifier, const gchar *key, const gchar *value);
-/* value NULL removes the key. Keys starting with "seqnn." and "format" are
+ * value NULL removes the key. Keys starting with "seqnn." and "format" are
  * reserved: setting one is a programming error (g_return_if_fail). Keys and
  * values must be valid UTF-8. */
+void seqnn_classifier_set_metadata (SeqnnClassifier *classifier, const gchar *key, const gchar *value);
+/* NULL when the key is not set. */
 const gchar *seqnn_classifier_get_metadata (const SeqnnClassifier *classifier, const gchar *key);
 /* The user metadata keys, sorted; free with g_strfreev. */
 gchar **seqnn_classifier_list_metadata (const SeqnnClassifier *classifier);
