@@ -979,7 +979,7 @@ process_batch (GstLstmClassify *self, guint n)
     buffer = gst_buffer_make_writable (buffer);
     true_label = true_label_of (self, gst_buffer_get_seqnn_tokens_meta (buffer));
     meta = gst_buffer_add_seqnn_class_meta_with_labels (buffer, probs, n_classes, self->label_block);
-    if (true_label >= 0)
+    if (true_label >= 0 && self->confusion != NULL)  /* NULL: no memory for n^2 counters */
       seqnn_confusion_add (self->confusion, true_label, meta->class_id);
     GST_LOG_OBJECT (self, "buffer %" GST_TIME_FORMAT ": %s %.3f", GST_TIME_ARGS (GST_BUFFER_PTS (buffer)),
         meta->label, meta->confidence);
