@@ -289,6 +289,7 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
           next_checkpoint += options->checkpoint_interval;
         if (checkpoint != NULL) {
           GError *cp_error = NULL;
+          seqnn_trainer_sync (trainer);
           if (!checkpoint (model, &p, user_data, &cp_error)) {
             if (cp_error == NULL)
               g_set_error (&cp_error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED,
@@ -315,6 +316,8 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
     while (next_progress <= p.samples_seen)
       next_progress += options->progress_interval;
 
+    /* Pending lazy embedding updates land before anyone reads the model. */
+    seqnn_trainer_sync (trainer);
     if (n_val > 0) {
       seqnn_confusion_reset (val_confusion);
       if (!seqnn_evaluate (model, dataset, val_indices, n_val, MAX (B, 64), n_threads,
@@ -339,6 +342,7 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
   g_free (labels);
   g_free (lengths);
   g_array_unref (ids);
+  seqnn_trainer_sync (trainer); /* also on failure: the model is left consistent */
   seqnn_trainer_free (trainer);
   g_free (order);
   return ok;

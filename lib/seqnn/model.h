@@ -137,9 +137,14 @@ typedef struct {
   gfloat momentum;         /* SGD: 0 */
   gfloat weight_decay;     /* added to the gradient (torch's weight_decay): 0 */
   gfloat clip_norm;        /* clip by global gradient norm; 0 = off */
-  gboolean dense_embedding;/* FALSE (default): only the embedding rows a batch used are
-                            * updated, their moments too (SparseAdam). TRUE: torch.optim.Adam
-                            * step for step, every row. */
+  gboolean dense_embedding;/* TRUE: torch.optim.Adam (or SGD) step for step, every row, every
+                            * step: O(vocab x embed) per step. FALSE (default): lazy row-sparse,
+                            * the same result at the cost of the rows a batch uses: a row
+                            * catches up the steps it skipped (its momentum keeps moving it,
+                            * as in dense) in closed form when a batch reads it or on
+                            * seqnn_trainer_sync. Differences from dense: Adam's eps is
+                            * neglected against sqrt(v_hat) on skipped steps, and weight_decay
+                            * acts on the rows a batch used only. */
   gboolean freeze_embedding;
 } SeqnnOptimizerConfig;
 
@@ -172,5 +177,10 @@ void seqnn_trainer_set_training (SeqnnTrainer *trainer, gboolean training);
 void seqnn_trainer_set_learning_rate (SeqnnTrainer *trainer, gfloat lr); /* finite, >= 0 */
 void seqnn_trainer_set_n_threads (SeqnnTrainer *trainer, gint n_threads);
 guint64 seqnn_trainer_get_step (const SeqnnTrainer *trainer);
+/* Applies the pending lazy embedding updates (default row-sparse mode); call
+ * before reading or saving the model's parameters while the trainer lives.
+ * O(vocab x embed); nothing to do in dense mode. seqnn_trainer_free syncs too,
+ * and seqnn_train syncs before every validation, checkpoint and its return. */
+void seqnn_trainer_sync (SeqnnTrainer *trainer);
 
 G_END_DECLS
