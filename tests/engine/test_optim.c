@@ -263,7 +263,8 @@ copy_row (SeqnnModel *m, gint row, gfloat *dst)
   memcpy (dst, seqnn_model_peek_params (m, NULL) + row * E, sizeof (gfloat) * E);
 }
 
-/* Sparse (default): rows not in the batch keep value and moments; the step
+/* Sparse (default, lazy): rows not in the batch are not touched by the step
+ * (their skipped updates land when a batch reads them or on sync); the step
  * count is global. Dense: every row's moments decay each step. */
 static void
 test_sparse_vs_dense_embedding (void)
@@ -285,6 +286,9 @@ test_sparse_vs_dense_embedding (void)
 
     SeqnnBatch a = batch_a (), b = batch_b ();
     step_capture (tr, m, &a, g, p);
+    gdouble row2_g1[E];  /* row 2's step-1 gradient with weight decay */
+    for (gint j = 0; j < E; j++)
+      row2_g1[j] = g[2 * E + j] + 0.01 * p[2 * E + j];
     for (gint j = 0; j < E; j++) {
       g_assert_cmpfloat (g[1 * E + j], ==, 0.0);  /* padding row: no gradient */
       g_assert_cmpfloat (g[2 * E + j], !=, 0.0);
@@ -313,6 +317,22 @@ test_sparse_vs_dense_embedding (void)
       g_assert_cmpfloat (params[1 * E + j], ==, 0.0f);
     if (!dense) {
       g_assert_cmpmem (row2_after1, sizeof row2_after1, row2_after2, sizeof row2_after2);
+      g_assert_cmpmem (row0_init, sizeof row0_init, row0_now, sizeof row0_now);
+      g_assert_cmpmem (row5_init, sizeof row5_init, row5_now, sizeof row5_now);
+      /* sync: row 2's step-2 update through its momentum lands (eps neglected):
+       * p -= lr sqrt(1 - b2^2) / (1 - b1^2) * (b1 m) / sqrt(b2 v); rows never
+       * used have no moments and, in sparse mode, no weight decay either */
+      seqnn_trainer_sync (tr);
+      copy_row (m, 2, row2_after2);
+      for (gint j = 0; j < E; j++) {
+        gdouble m1 = 0.1 * row2_g1[j], v1 = 0.001 * row2_g1[j] * row2_g1[j];
+        gdouble expect = row2_after1[j]
+            - 0.01 * sqrt (1 - 0.999 * 0.999) / (1 - 0.9 * 0.9) * (0.9 * m1) / sqrt (0.999 * v1);
+        g_assert_cmpfloat (fabs (row2_after2[j] - expect), <, TOL);
+        g_assert_cmpfloat (row2_after2[j], !=, row2_after1[j]);
+      }
+      copy_row (m, 0, row0_now);
+      copy_row (m, 5, row5_now);
       g_assert_cmpmem (row0_init, sizeof row0_init, row0_now, sizeof row0_now);
       g_assert_cmpmem (row5_init, sizeof row5_init, row5_now, sizeof row5_now);
     } else {
@@ -458,6 +478,129 @@ test_config_and_api (void)
   seqnn_model_free (m);
 }
 
+/* ---- Lazy sparse embedding updates against dense ------------------------ */
+
+#define LV 24
+#define LE 4
+
+typedef struct {
+  SeqnnOptimizerKind kind;
+  gfloat eps, momentum, lr;
+  gint n_steps;
+  gboolean vary_lr;
+  gdouble tol;   /* on |lazy - dense| / (|dense| + 0.1) */
+} LazyCase;
+
+/* Batch of step t: two sequences over a few frequent rows (1..6) and a rare
+ * row or two; row LV-1 is used at steps 2 and n-10 only (a gap longer than the
+ * catch-up ring), row LV-2 at step 2 only (it catches up on sync alone). */
+static gint
+lazy_batch (GRand *rand, gint t, gint n_steps, gint32 *ids, gint *lengths, gint *labels)
+{
+  gint n_ids = 0;
+  for (gint s = 0; s < 2; s++) {
+    gint len = g_rand_int_range (rand, 1, 6);
+    for (gint j = 0; j < len; j++) {
+      gint32 row;
+      if (g_rand_int_range (rand, 0, 3) > 0)
+        row = g_rand_int_range (rand, 0, 7);  /* 0 is the padding row */
+      else
+        row = g_rand_int_range (rand, 7, LV - 2);
+      ids[n_ids++] = row;
+    }
+    if (s == 0 && (t == 2 || t == n_steps - 10))
+      ids[n_ids - 1] = LV - 1;
+    if (s == 1 && t == 2)
+      ids[n_ids - 1] = LV - 2;
+    lengths[s] = len;
+    labels[s] = g_rand_int_range (rand, 0, 3);
+  }
+  return n_ids;
+}
+
+static gdouble
+max_rel_diff (SeqnnModel *a, SeqnnModel *b, gsize first, gsize end)
+{
+  const gfloat *pa = seqnn_model_peek_params (a, NULL), *pb = seqnn_model_peek_params (b, NULL);
+  gdouble worst = 0.0;
+  for (gsize i = first; i < end; i++)
+    worst = MAX (worst, fabs ((gdouble) pa[i] - pb[i]) / (fabs (pb[i]) + 0.1));
+  return worst;
+}
+
+static void
+test_lazy_vs_dense (gconstpointer data)
+{
+  const LazyCase *lc = data;
+  SeqnnConfig c;
+  seqnn_config_init_default (&c);
+  c.vocab_size = LV;
+  c.embed_dim = LE;
+  c.hidden_dim = 3;
+  c.num_classes = 3;
+  c.padding_idx = 0;
+  SeqnnModel *dense_model = seqnn_model_new (&c, NULL);
+  seqnn_model_init_params (dense_model, 11);
+  SeqnnModel *lazy_model = seqnn_model_copy (dense_model);
+  SeqnnOptimizerConfig oc;
+  seqnn_optimizer_config_init_default (&oc);
+  oc.kind = lc->kind;
+  oc.eps = lc->eps;
+  oc.momentum = lc->momentum;
+  oc.learning_rate = lc->lr;
+  oc.dense_embedding = TRUE;
+  SeqnnTrainer *dense = new_trainer (dense_model, &oc);
+  oc.dense_embedding = FALSE;
+  SeqnnTrainer *lazy = new_trainer (lazy_model, &oc);
+  const gsize n_emb = LV * LE;
+  gsize n;
+  seqnn_model_peek_params (dense_model, &n);
+
+  GRand *rand = g_rand_new_with_seed (5);
+  gint32 ids[16];
+  gint lengths[2], labels[2];
+  gboolean saw_stale = FALSE;
+  for (gint t = 0; t < lc->n_steps; t++) {
+    lazy_batch (rand, t, lc->n_steps, ids, lengths, labels);
+    SeqnnBatch b = { ids, lengths, 2, labels };
+    if (lc->vary_lr && t % 37 == 0) {
+      gfloat lr = lc->lr * (1.0f + (t / 37) % 3);
+      seqnn_trainer_set_learning_rate (dense, lr);
+      seqnn_trainer_set_learning_rate (lazy, lr);
+    }
+    g_assert_true (seqnn_trainer_step (dense, &b, NULL, NULL));
+    g_assert_true (seqnn_trainer_step (lazy, &b, NULL, NULL));
+    if (t == lc->n_steps / 2) {
+      /* rows not read since step 2 lag behind until synced */
+      gdouble stale = max_rel_diff (lazy_model, dense_model, (LV - 2) * LE, n_emb);
+      g_test_message ("step %d: rows skipped since step 2 lag by %.3g before sync", t, stale);
+      saw_stale = stale > 1e-3;
+      seqnn_trainer_sync (lazy);
+      g_assert_cmpfloat (max_rel_diff (lazy_model, dense_model, 0, n), <, lc->tol);
+    }
+  }
+  g_assert_true (saw_stale);
+  g_assert_cmpuint (seqnn_trainer_get_step (lazy), ==, lc->n_steps);
+  /* freeing the trainer applies what is pending */
+  seqnn_trainer_free (lazy);
+  gdouble emb = max_rel_diff (lazy_model, dense_model, 0, n_emb);
+  gdouble all = max_rel_diff (lazy_model, dense_model, 0, n);
+  g_test_message ("%d steps: embedding %.3g, all parameters %.3g (tolerance %.3g)",
+      lc->n_steps, emb, all, lc->tol);
+  g_assert_cmpfloat (all, <, lc->tol);
+  /* the padding row stays zero */
+  for (gint j = 0; j < LE; j++)
+    g_assert_cmpfloat (seqnn_model_peek_params (lazy_model, NULL)[j], ==, 0.0f);
+  g_rand_free (rand);
+  seqnn_trainer_free (dense);
+  seqnn_model_free (dense_model);
+  seqnn_model_free (lazy_model);
+}
+
+static const LazyCase lazy_adam_exact = { SEQNN_OPTIMIZER_ADAM, 1e-12f, 0.0f, 0.001f, 400, TRUE, 1e-5 };
+static const LazyCase lazy_adam_default = { SEQNN_OPTIMIZER_ADAM, 1e-8f, 0.0f, 0.001f, 400, FALSE, 1e-4 };
+static const LazyCase lazy_sgd_momentum = { SEQNN_OPTIMIZER_SGD, 0.0f, 0.9f, 0.05f, 400, TRUE, 5e-5 };
+
 int
 main (int argc, char **argv)
 {
@@ -470,6 +613,9 @@ main (int argc, char **argv)
   g_test_add_func ("/optim/sgd-momentum-weight-decay", test_sgd_momentum_weight_decay);
   g_test_add_func ("/optim/clipping", test_clipping);
   g_test_add_func ("/optim/sparse-vs-dense-embedding", test_sparse_vs_dense_embedding);
+  g_test_add_data_func ("/optim/lazy-vs-dense/adam-eps-1e-12", &lazy_adam_exact, test_lazy_vs_dense);
+  g_test_add_data_func ("/optim/lazy-vs-dense/adam-default-eps", &lazy_adam_default, test_lazy_vs_dense);
+  g_test_add_data_func ("/optim/lazy-vs-dense/sgd-momentum", &lazy_sgd_momentum, test_lazy_vs_dense);
   g_test_add_func ("/optim/freeze-embedding", test_freeze_embedding);
   g_test_add_func ("/optim/nan", test_nan);
   g_test_add_func ("/optim/config-and-api", test_config_and_api);
