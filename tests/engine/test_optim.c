@@ -581,7 +581,7 @@ test_lazy_vs_dense (gconstpointer data)
   }
   g_assert_true (saw_stale);
   g_assert_cmpuint (seqnn_trainer_get_step (lazy), ==, lc->n_steps);
-  /* freeing the trainer applies what is pending */
+  /* freeing the trainer applies what is pending (row LV-1: a gap past the ring) */
   seqnn_trainer_free (lazy);
   gdouble emb = max_rel_diff (lazy_model, dense_model, 0, n_emb);
   gdouble all = max_rel_diff (lazy_model, dense_model, 0, n);
@@ -597,9 +597,9 @@ test_lazy_vs_dense (gconstpointer data)
   seqnn_model_free (lazy_model);
 }
 
-static const LazyCase lazy_adam_exact = { SEQNN_OPTIMIZER_ADAM, 1e-12f, 0.0f, 0.001f, 400, TRUE, 1e-5 };
-static const LazyCase lazy_adam_default = { SEQNN_OPTIMIZER_ADAM, 1e-8f, 0.0f, 0.001f, 400, FALSE, 1e-4 };
-static const LazyCase lazy_sgd_momentum = { SEQNN_OPTIMIZER_SGD, 0.0f, 0.9f, 0.05f, 400, TRUE, 5e-5 };
+static const LazyCase lazy_adam_exact = { SEQNN_OPTIMIZER_ADAM, 1e-12f, 0.0f, 0.001f, 600, TRUE, 1e-5 };
+static const LazyCase lazy_adam_default = { SEQNN_OPTIMIZER_ADAM, 1e-8f, 0.0f, 0.001f, 600, FALSE, 1e-4 };
+static const LazyCase lazy_sgd_momentum = { SEQNN_OPTIMIZER_SGD, 0.0f, 0.9f, 0.05f, 600, TRUE, 5e-5 };
 
 int
 main (int argc, char **argv)
