@@ -9,6 +9,7 @@
 #include "network.h"
 #include "rng.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -185,6 +186,33 @@ lazy_advance (SeqnnTrainer *tr)
   tr->ring[T % W] = 0.0;
 }
 
+#define LAZY_VECTORIZE __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+
+/* p -= S m / sqrt(v) where v > 0; m *= beta1^k; v *= beta2^k. Branch-free so
+ * it vectorises: v is clamped before the division and the v == 0 lanes
+ * (m == 0 there) are dropped by the select. */
+LAZY_VECTORIZE static void
+lazy_adam_row (gfloat *restrict p, gfloat *restrict m, gfloat *restrict v, gint n,
+    gfloat neg_s, gfloat decay1, gfloat decay2)
+{
+  for (gint j = 0; j < n; j++) {
+    gfloat q = m[j] / sqrtf (fmaxf (v[j], FLT_MIN));
+    p[j] += v[j] > 0.0f ? neg_s * q : 0.0f;
+    m[j] *= decay1;
+    v[j] *= decay2;
+  }
+}
+
+/* SGD momentum: p -= S buf; buf *= momentum^k. */
+LAZY_VECTORIZE static void
+lazy_momentum_row (gfloat *restrict p, gfloat *restrict m, gint n, gfloat neg_s, gfloat decay1)
+{
+  for (gint j = 0; j < n; j++) {
+    p[j] += neg_s * m[j];
+    m[j] *= decay1;
+  }
+}
+
 /* Brings one row from its step t0 up to the current step. */
 static void
 lazy_catch_up_row (SeqnnTrainer *tr, gfloat *params, gint32 row)
@@ -207,36 +235,48 @@ lazy_catch_up_row (SeqnnTrainer *tr, gfloat *params, gint32 row)
     decay2 = (gfloat) pow (tr->decay2[1], (gdouble) k);
   }
   const gsize o = (gsize) row * E;
-  gfloat *restrict p = params + o, *restrict m = tr->m + o;
-  if (tr->v != NULL) {
-    gfloat *restrict v = tr->v + o;
-    for (gint j = 0; j < E; j++) {
-      if (v[j] > 0.0f)
-        p[j] += neg_s * (m[j] / sqrtf (v[j]));
-      m[j] *= decay1;
-      v[j] *= decay2;
-    }
-  } else {
-    for (gint j = 0; j < E; j++) {
-      p[j] += neg_s * m[j];
-      m[j] *= decay1;
-    }
-  }
+  if (tr->v != NULL)
+    lazy_adam_row (params + o, tr->m + o, tr->v + o, E, neg_s, decay1, decay2);
+  else
+    lazy_momentum_row (params + o, tr->m + o, E, neg_s, decay1);
 }
 
-/* The rows a batch is about to read, brought up to date before the forward pass. */
+/* The rows a batch is about to read, brought up to date before the forward
+ * pass. Called after clear_embedding_grad: row_slot is all -1 and touched is
+ * free, so they serve as the seen-marks and the list of distinct stale rows,
+ * which are then fetched a few rows ahead (they are scattered over three
+ * big tables). */
 static void
 lazy_catch_up_batch (SeqnnTrainer *tr, const SeqnnBatch *batch)
 {
   gfloat *params = seqnn_model_get_params (tr->model, NULL);
   const gint pad = tr->lay->padding_idx;
+  const guint64 T = tr->step;
   gsize n_tokens = 0;
   for (gint i = 0; i < batch->n; i++)
     n_tokens += batch->lengths[i];
+  gint32 *stale = tr->touched;
+  gsize n_stale = 0;
   for (gsize i = 0; i < n_tokens; i++) {
     gint32 row = batch->ids[i];
-    if (row != pad && tr->row_step[row] != tr->step)
-      lazy_catch_up_row (tr, params, row);
+    if (row != pad && tr->row_step[row] != T && tr->row_slot[row] < 0) {
+      tr->row_slot[row] = 0;
+      stale[n_stale++] = row;
+    }
+  }
+  const gsize ahead = 6, E = (gsize) tr->lay->E;
+  for (gsize i = 0; i < n_stale; i++) {
+    if (i + ahead < n_stale) {
+      gsize o = (gsize) stale[i + ahead] * E;
+      for (gsize k = 0; k < E; k += 16) {
+        __builtin_prefetch (params + o + k, 1);
+        __builtin_prefetch (tr->m + o + k, 1);
+        if (tr->v)
+          __builtin_prefetch (tr->v + o + k, 1);
+      }
+    }
+    tr->row_slot[stale[i]] = -1;
+    lazy_catch_up_row (tr, params, stale[i]);
   }
 }
 
