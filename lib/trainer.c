@@ -48,7 +48,7 @@ struct _SeqnnTrainer {
   gdouble *ring;           /* W: S(t0, step) for t0 in (step - W, step], slot t0 % W */
   GArray *frozen;          /* gdouble S(t0, t0 + W) for older t0, index t0 - frozen_base */
   guint64 frozen_base;
-  gfloat *decay1, *decay2; /* W + 1: beta1^k, beta2^k (SGD: momentum^k) */
+  gdouble *decay1, *decay2;/* W + 1: beta1^k, beta2^k (SGD: momentum^k) */
 
   /* the batch being run */
   const SeqnnBatch *batch;
@@ -157,11 +157,11 @@ lazy_init (SeqnnTrainer *tr)
   tr->row_step = g_try_new0 (guint64, tr->lay->V);
   tr->ring = g_new0 (gdouble, W);
   tr->frozen = g_array_new (FALSE, FALSE, sizeof (gdouble));
-  tr->decay1 = g_new (gfloat, W + 1);
-  tr->decay2 = g_new (gfloat, W + 1);
+  tr->decay1 = g_new (gdouble, W + 1);
+  tr->decay2 = g_new (gdouble, W + 1);
   for (gint k = 0; k <= W; k++) {
-    tr->decay1[k] = (gfloat) pow (d1, k);
-    tr->decay2[k] = (gfloat) pow (d2, k);
+    tr->decay1[k] = pow (d1, k);
+    tr->decay2[k] = pow (d2, k);
   }
   return tr->row_step != NULL;
 }
@@ -196,7 +196,7 @@ lazy_adam_row (gfloat *restrict p, gfloat *restrict m, gfloat *restrict v, gint 
     gfloat neg_s, gfloat decay1, gfloat decay2)
 {
   for (gint j = 0; j < n; j++) {
-    gfloat q = m[j] / sqrtf (fmaxf (v[j], FLT_MIN));
+    gfloat q = m[j] / sqrtf (v[j] > FLT_MIN ? v[j] : FLT_MIN); /* vmaxps, not a fmaxf call */
     p[j] += v[j] > 0.0f ? neg_s * q : 0.0f;
     m[j] *= decay1;
     v[j] *= decay2;
@@ -213,6 +213,21 @@ lazy_momentum_row (gfloat *restrict p, gfloat *restrict m, gint n, gfloat neg_s,
   }
 }
 
+/* b^k from the table b^0..b^W: b^(k mod W) (b^W)^(k div W), pow beyond a few W. */
+static inline gdouble
+lazy_decay (const gdouble *table, gint W, guint64 k)
+{
+  if (k <= (guint64) W)
+    return table[k];
+  guint64 q = k / W;
+  if (q > 16)
+    return pow (table[1], (gdouble) k);
+  gdouble d = table[k % W];
+  for (; q > 0 && d != 0.0; q--)
+    d *= table[W];
+  return d;
+}
+
 /* Brings one row from its step t0 up to the current step. */
 static void
 lazy_catch_up_row (SeqnnTrainer *tr, gfloat *params, gint32 row)
@@ -226,14 +241,8 @@ lazy_catch_up_row (SeqnnTrainer *tr, gfloat *params, gint32 row)
   const gdouble S = k < (guint64) W ? tr->ring[t0 % W]
       : g_array_index (tr->frozen, gdouble, t0 - tr->frozen_base);
   const gfloat neg_s = (gfloat) -S;
-  gfloat decay1, decay2;
-  if (k <= (guint64) W) {
-    decay1 = tr->decay1[k];
-    decay2 = tr->decay2[k];
-  } else {
-    decay1 = (gfloat) pow (tr->decay1[1], (gdouble) k);
-    decay2 = (gfloat) pow (tr->decay2[1], (gdouble) k);
-  }
+  const gfloat decay1 = (gfloat) lazy_decay (tr->decay1, W, k);
+  const gfloat decay2 = (gfloat) lazy_decay (tr->decay2, W, k);
   const gsize o = (gsize) row * E;
   if (tr->v != NULL)
     lazy_adam_row (params + o, tr->m + o, tr->v + o, E, neg_s, decay1, decay2);
