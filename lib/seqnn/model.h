@@ -180,7 +180,10 @@ guint64 seqnn_trainer_get_step (const SeqnnTrainer *trainer);
 /* Applies the pending lazy embedding updates (default row-sparse mode); call
  * before reading or saving the model's parameters while the trainer lives.
  * O(vocab x embed); nothing to do in dense mode. seqnn_trainer_free syncs too,
- * and seqnn_train syncs before every validation, checkpoint and its return. */
+ * and seqnn_train syncs before every validation, checkpoint and its return.
+ * (compute_gradients brings the rows its batch reads up to date first, so a
+ * step that fails has still applied those rows' pending updates: the values
+ * dense Adam would hold, nothing new.) */
 void seqnn_trainer_sync (SeqnnTrainer *trainer);
 
 G_END_DECLS
