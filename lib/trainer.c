@@ -101,7 +101,7 @@ optimizer_config_validate (const SeqnnOptimizerConfig *c, GError **error)
  *   S(t0, T) = sum_{u=t0+1..T} lr_u r^(u-t0) sqrt(1 - beta2^u) / (1 - beta1^u),
  *   r = beta1 / sqrt(beta2);  then m *= beta1^k, v *= beta2^k.
  * That is torch's update for those steps except that eps is neglected against
- * sqrt(v_hat) on the skipped steps. SGD with momentum mu is exact:
+ * sqrt(v_hat) on the skipped steps. SGD with momentum mu is exact (up to rounding):
  *   p -= S buf with S = sum lr_u mu^(u-t0), buf *= mu^k.
  * S is kept for every t0 of the last W steps in a ring (O(W) per step,
  * W = steps until r^W < 1e-12, 264 for Adam's defaults); a t0 that falls out
@@ -113,7 +113,7 @@ optimizer_config_validate (const SeqnnOptimizerConfig *c, GError **error)
  * differs from dense on unused rows. */
 #define LAZY_MAX_WINDOW 16384
 
-/* The first-step coefficient of the skipped-step sum for update u. */
+/* Update u's factor in S: lr_u sqrt(1 - beta2^u) / (1 - beta1^u) (SGD: lr_u). */
 static gdouble
 lazy_step_coef (const SeqnnTrainer *tr, guint64 u)
 {
