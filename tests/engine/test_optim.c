@@ -601,6 +601,35 @@ static const LazyCase lazy_adam_exact = { SEQNN_OPTIMIZER_ADAM, 1e-12f, 0.0f, 0.
 static const LazyCase lazy_adam_default = { SEQNN_OPTIMIZER_ADAM, 1e-8f, 0.0f, 0.001f, 600, FALSE, 1e-4 };
 static const LazyCase lazy_sgd_momentum = { SEQNN_OPTIMIZER_SGD, 0.0f, 0.9f, 0.05f, 600, TRUE, 5e-5 };
 
+/* When beta1 >= sqrt(beta2) the skipped-step series does not settle: the
+ * sparse mode runs the dense update, bit for bit. */
+static void
+test_lazy_fallback_dense (void)
+{
+  SeqnnModel *dense_model = tiny_model (1), *sparse_model = seqnn_model_copy (dense_model);
+  SeqnnOptimizerConfig oc;
+  seqnn_optimizer_config_init_default (&oc);
+  oc.beta1 = 0.9f;
+  oc.beta2 = 0.5f;
+  oc.dense_embedding = TRUE;
+  SeqnnTrainer *dense = new_trainer (dense_model, &oc);
+  oc.dense_embedding = FALSE;
+  SeqnnTrainer *sparse = new_trainer (sparse_model, &oc);
+  for (gint t = 0; t < 4; t++) {
+    SeqnnBatch b = t % 2 ? batch_b () : batch_a ();
+    g_assert_true (seqnn_trainer_step (dense, &b, NULL, NULL));
+    g_assert_true (seqnn_trainer_step (sparse, &b, NULL, NULL));
+  }
+  gsize n;
+  const gfloat *pd = seqnn_model_peek_params (dense_model, &n);
+  g_assert_cmpmem (pd, n * sizeof (gfloat), seqnn_model_peek_params (sparse_model, NULL),
+      n * sizeof (gfloat));
+  seqnn_trainer_free (dense);
+  seqnn_trainer_free (sparse);
+  seqnn_model_free (dense_model);
+  seqnn_model_free (sparse_model);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -616,6 +645,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/optim/lazy-vs-dense/adam-eps-1e-12", &lazy_adam_exact, test_lazy_vs_dense);
   g_test_add_data_func ("/optim/lazy-vs-dense/adam-default-eps", &lazy_adam_default, test_lazy_vs_dense);
   g_test_add_data_func ("/optim/lazy-vs-dense/sgd-momentum", &lazy_sgd_momentum, test_lazy_vs_dense);
+  g_test_add_func ("/optim/lazy-fallback-dense", test_lazy_fallback_dense);
   g_test_add_func ("/optim/freeze-embedding", test_freeze_embedding);
   g_test_add_func ("/optim/nan", test_nan);
   g_test_add_func ("/optim/config-and-api", test_config_and_api);
