@@ -53,6 +53,7 @@ fi
 echo "== PyTorch reference ($torch_ref, 2 threads)"
 /usr/bin/python3 "$torch_ref" "$train" "$dev" --configs seed-lstm-pack "${samples[@]}" | tee "$tmp/torch.jsonl"
 /usr/bin/python3 "$torch_ref" "$train" "$dev" --configs big-lstm --samples 3000 | tee -a "$tmp/torch.jsonl"
+/usr/bin/python3 bench/torch_batch1.py 43 2 | tee "$tmp/torch_batch1.txt"
 
 echo "== side by side"
 python3 - "$tmp" "$ours_acc" <<'PY'
@@ -75,4 +76,9 @@ if large:
     print(f"{'large LSTM train samples/s':34}{large:>12.0f}{b['train_sps']:>12.1f}{large / b['train_sps']:>8.1f}x")
 if inf256:
     print(f"{'lesson LSTM inference seq/s (b256)':34}{inf256:>12.0f}{t['infer_sps']:>12.1f}{inf256 / t['infer_sps']:>8.1f}x")
+ours_b1 = [float(x) for x in re.findall(r"inference +lesson LSTM batch 1 [^\n]*median ([0-9.]+) us", eng)]
+m = re.search(r"median ([0-9.]+) us", open(f"{tmp}/torch_batch1.txt").read())
+if ours_b1 and m:
+    b1, tb1 = min(ours_b1), float(m.group(1))
+    print(f"{'one sequence at batch 1, median us':34}{b1:>12.1f}{tb1:>12.1f}{tb1 / b1:>8.1f}x")
 PY
