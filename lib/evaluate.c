@@ -1,6 +1,7 @@
 /* libseqnn: batched evaluation of a model over a labelled dataset.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/trainloop.h"
+#include "network.h"
 
 #include <math.h>
 
@@ -94,19 +95,8 @@ seqnn_evaluate (const SeqnnModel *model, const SeqnnDataset *dataset,
       break;
     }
     for (gint i = 0; i < b; i++) {
-      const gfloat *row = logits + (gsize) i * C;
-      gint best = 0;
-      gfloat max = row[0];
-      for (gint c = 1; c < C; c++)
-        if (row[c] > max) {
-          max = row[c];
-          best = c;
-        }
-      /* cross-entropy = logsumexp(row) - row[label], computed stably */
-      gdouble sum = 0.0;
-      for (gint c = 0; c < C; c++)
-        sum += exp ((gdouble) row[c] - max);
-      loss_sum += (gdouble) max + log (sum) - row[labels[i]];
+      gint best;
+      loss_sum += seqnn_cross_entropy_row (logits + (gsize) i * C, C, labels[i], &best);
       if (confusion != NULL)
         seqnn_confusion_add (confusion, labels[i], best);
     }

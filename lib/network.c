@@ -278,18 +278,8 @@ seqnn_net_loss (SeqnnNet *net, const gint *labels, gfloat scale, gint *n_correct
     const gfloat *pr = net->probs + (gsize) b * C;
     gfloat *dz = net->dlogits + (gsize) b * C;
     gint label = labels[p->order[b]];
-    /* log-sum-exp in double: the loss is reported, not back-propagated */
-    gdouble zmax = z[0];
-    gint arg = 0;
-    for (gint c = 1; c < C; c++)
-      if (z[c] > zmax) {
-        zmax = z[c];
-        arg = c;
-      }
-    gdouble sum = 0.0;
-    for (gint c = 0; c < C; c++)
-      sum += exp ((gdouble) z[c] - zmax);
-    loss += zmax + log (sum) - (gdouble) z[label];
+    gint arg;
+    loss += seqnn_cross_entropy_row (z, C, label, &arg);
     correct += arg == label;
     for (gint c = 0; c < C; c++)
       dz[c] = (pr[c] - (c == label ? 1.0f : 0.0f)) * scale;

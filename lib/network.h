@@ -4,6 +4,7 @@
 #pragma once
 
 #include <glib.h>
+#include <math.h>
 #include "seqnn/model.h"
 #include "cells.h"
 #include "packed.h"
@@ -142,5 +143,25 @@ void seqnn_optim_step_init (SeqnnOptimStep *s, const SeqnnOptimizerConfig *confi
  * momentum buffer; v: Adam's second moment (unused by SGD). */
 void seqnn_optim_update (const SeqnnOptimStep *s, gfloat *params, const gfloat *grads,
     gfloat *m, gfloat *v, gsize n);
+
+/* Cross-entropy of one row of C logits against label, log-sum-exp in double
+ * (the loss is reported, not back-propagated); *argmax gets the first
+ * maximum. Shared by training steps and evaluation so both report the same. */
+static inline gdouble
+seqnn_cross_entropy_row (const gfloat *z, gint C, gint label, gint *argmax)
+{
+  gdouble zmax = z[0];
+  gint arg = 0;
+  for (gint c = 1; c < C; c++)
+    if (z[c] > zmax) {
+      zmax = z[c];
+      arg = c;
+    }
+  gdouble sum = 0.0;
+  for (gint c = 0; c < C; c++)
+    sum += exp ((gdouble) z[c] - zmax);
+  *argmax = arg;
+  return zmax + log (sum) - (gdouble) z[label];
+}
 
 G_END_DECLS
