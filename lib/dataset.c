@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "seqnn/dataset.h"
+#include "dataset-batch.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -256,4 +257,19 @@ seqnn_dataset_get (const SeqnnDataset *dataset, gsize index, const gint32 **ids,
     *length = (gint) (end - start);
   if (label != NULL)
     *label = g_array_index (dataset->labels, gint32, index);
+}
+
+gint
+seqnn_dataset_append_row (const SeqnnDataset *dataset, gsize index, GArray *ids, gint *label)
+{
+  static const gint32 empty_sequence_ids[1] = { SEQNN_VOCAB_UNK_ID };
+  const gint32 *seq;
+  gint length;
+  seqnn_dataset_get (dataset, index, &seq, &length, label);
+  if (length == 0) {
+    seq = empty_sequence_ids;
+    length = 1;
+  }
+  g_array_append_vals (ids, seq, length);
+  return length;
 }

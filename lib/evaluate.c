@@ -2,11 +2,11 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/trainloop.h"
 #include "network.h"
+#include "dataset-batch.h"
 
 #include <math.h>
 
 /* The one id an empty sequence is fed as, so that it still gets a prediction. */
-static const gint32 empty_sequence_ids[1] = { SEQNN_VOCAB_UNK_ID };
 
 gboolean
 seqnn_evaluate (const SeqnnModel *model, const SeqnnDataset *dataset,
@@ -68,9 +68,8 @@ seqnn_evaluate (const SeqnnModel *model, const SeqnnDataset *dataset,
         ok = FALSE;
         break;
       }
-      const gint32 *seq;
-      gint length, label;
-      seqnn_dataset_get (dataset, index, &seq, &length, &label);
+      gint label;
+      lengths[i] = seqnn_dataset_append_row (dataset, index, ids, &label);
       if (label < 0 || label >= C) {
         g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
             "evaluate: sequence %" G_GSIZE_FORMAT " has label %d, the model has classes 0..%d",
@@ -78,12 +77,6 @@ seqnn_evaluate (const SeqnnModel *model, const SeqnnDataset *dataset,
         ok = FALSE;
         break;
       }
-      if (length == 0) {
-        seq = empty_sequence_ids;
-        length = 1;
-      }
-      g_array_append_vals (ids, seq, length);
-      lengths[i] = length;
       labels[i] = label;
     }
     if (!ok)

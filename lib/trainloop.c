@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/trainloop.h"
 #include "rng.h"
+#include "dataset-batch.h"
 
 #include <math.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 #define SPLIT_STREAM 0x73706c6974ULL   /* "split" */
 #define SHUFFLE_STREAM 0x73687566ULL   /* "shuf" */
 
-static const gint32 empty_sequence_ids[1] = { SEQNN_VOCAB_UNK_ID };
 
 void
 seqnn_train_options_init_default (SeqnnTrainOptions *options)
@@ -233,16 +233,7 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
       gint b = (gint) MIN ((gsize) B, n_train - start);
       g_array_set_size (ids, 0);
       for (gint i = 0; i < b; i++) {
-        const gint32 *seq;
-        gint length, label;
-        seqnn_dataset_get (dataset, train_indices[start + i], &seq, &length, &label);
-        if (length == 0) {
-          seq = empty_sequence_ids;
-          length = 1;
-        }
-        g_array_append_vals (ids, seq, length);
-        lengths[i] = length;
-        labels[i] = label;
+        lengths[i] = seqnn_dataset_append_row (dataset, train_indices[start + i], ids, &labels[i]);
       }
       batch_in_epoch++;
 
