@@ -12,7 +12,6 @@
 #define SPLIT_STREAM 0x73706c6974ULL   /* "split" */
 #define SHUFFLE_STREAM 0x73687566ULL   /* "shuf" */
 
-
 void
 seqnn_train_options_init_default (SeqnnTrainOptions *options)
 {
