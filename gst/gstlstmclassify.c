@@ -450,7 +450,7 @@ static void
 free_model_state (GstLstmClassify *self)
 {
   g_clear_pointer (&self->inference, seqnn_inference_free);
-  g_clear_pointer (&self->classifier, seqnn_classifier_free);
+  g_clear_pointer (&self->classifier, seqnn_model_cache_release);
   g_clear_pointer (&self->label_block, gst_seqnn_labels_unref);
   self->labels = NULL;
   g_clear_pointer (&self->confusion, seqnn_confusion_free);
@@ -496,7 +496,7 @@ gst_lstm_classify_set_model (GstLstmClassify *self, const gchar *path)
   GST_OBJECT_UNLOCK (self);
 
   /* Loading reads and checks the whole file: outside every lock. */
-  classifier = seqnn_classifier_load (path, &error);
+  classifier = seqnn_model_cache_acquire (path, &error);
   if (classifier == NULL) {
     GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
         ("Could not load model '%s', keeping the current model: %s", path, error->message),
@@ -509,7 +509,7 @@ gst_lstm_classify_set_model (GstLstmClassify *self, const gchar *path)
   g_free (self->model_path);
   self->model_path = g_strdup (path);
   if (self->next_classifier)
-    seqnn_classifier_free (self->next_classifier);
+    seqnn_model_cache_release (self->next_classifier);
   self->next_classifier = classifier;
   g_clear_pointer (&self->sink_vocab, seqnn_vocab_unref);
   self->sink_vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (classifier));
@@ -1547,7 +1547,7 @@ gst_lstm_classify_open (GstLstmClassify *self)
         ("set the 'model' property to a model file written by lstmtrain"));
     return FALSE;
   }
-  classifier = seqnn_classifier_load (path, &error);
+  classifier = seqnn_model_cache_acquire (path, &error);
   if (classifier == NULL) {
     if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_IO)
         && !g_file_test (path, G_FILE_TEST_EXISTS))
@@ -1580,7 +1580,7 @@ gst_lstm_classify_close (GstLstmClassify *self)
 {
   free_model_state (self);
   GST_OBJECT_LOCK (self);
-  g_clear_pointer (&self->next_classifier, seqnn_classifier_free);
+  g_clear_pointer (&self->next_classifier, seqnn_model_cache_release);
   g_clear_pointer (&self->sink_vocab, seqnn_vocab_unref);
   GST_OBJECT_UNLOCK (self);
   g_clear_pointer (&self->tokens, seqnn_tokens_free);

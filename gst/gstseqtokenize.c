@@ -48,6 +48,7 @@
 #include <string.h>
 
 #include <seqnn/classifier.h>
+#include <seqnn/modelcache.h>
 #include <seqnn/dataset.h>
 #include <seqnn/text.h>
 
@@ -311,7 +312,7 @@ gst_seq_tokenize_finalize (GObject *object)
   g_free (self->prop_model);
   g_free (self->prop_labels);
   g_free (self->model_path);
-  g_clear_pointer (&self->classifier, seqnn_classifier_free);
+  g_clear_pointer (&self->classifier, seqnn_model_cache_release);
   g_clear_pointer (&self->labels, seqnn_label_set_free);
   seqnn_tokens_free (self->tokens);
   g_array_unref (self->ids);
@@ -447,10 +448,10 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
     goto done;
 
   if (g_strcmp0 (model_path, self->model_path) != 0) {
-    g_clear_pointer (&self->classifier, seqnn_classifier_free);
+    g_clear_pointer (&self->classifier, seqnn_model_cache_release);
     g_clear_pointer (&self->model_path, g_free);
     if (model_path != NULL) {
-      self->classifier = seqnn_classifier_load (model_path, &error);
+      self->classifier = seqnn_model_cache_acquire (model_path, &error);
       if (self->classifier == NULL) {
         GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
             ("Could not load model '%s': %s", model_path, error->message),

@@ -7,4 +7,5 @@
 #include "seqnn/text.h"
 #include "seqnn/dataset.h"
 #include "seqnn/classifier.h"
+#include "seqnn/modelcache.h"
 #include "seqnn/trainloop.h"
