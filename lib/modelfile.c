@@ -9,6 +9,7 @@
  * build refuses with SEQNN_ERROR_UNSUPPORTED instead of misreading. */
 #include "seqnn/classifier.h"
 #include "network.h"
+#include "jsonstrict.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +24,6 @@
 #include <json-glib/json-glib.h>
 
 #define HEADER_MAX_BYTES (100u * 1024u * 1024u)
-#define JSON_MAX_DEPTH 16
 #define FORMAT_NAME "seqnn"
 #define CRC32_PREFIX "crc32:"
 #define SHA256_PREFIX "sha256:"
@@ -653,72 +653,13 @@ corrupt (GError **error, const gchar *path, const gchar *format, ...)
   return FALSE;
 }
 
-/* json-glib parses recursively: refuse deep nesting before it sees the text. */
-static gboolean
-json_depth_ok (const gchar *text, gsize len, gint max_depth)
-{
-  gint depth = 0;
-  gboolean in_string = FALSE;
-  for (gsize i = 0; i < len; i++) {
-    gchar c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        i++;
-      else if (c == '"')
-        in_string = FALSE;
-    } else if (c == '"') {
-      in_string = TRUE;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth)
-        return FALSE;
-    } else if (c == '}' || c == ']') {
-      depth--;
-    }
-  }
-  return TRUE;
-}
-
-/* Keys of the top-level object (depth 1) and of the objects inside it
- * (depth 2), for text json-glib has accepted: a string followed by ':' is a key. */
-static void
-count_object_keys (const gchar *text, gsize len, guint64 *keys_1, guint64 *keys_2)
-{
-  gint depth = 0;
-  for (gsize i = 0; i < len; i++) {
-    gchar c = text[i];
-    if (c == '"') {
-      for (i++; i < len && text[i] != '"'; i++)
-        if (text[i] == '\\')
-          i++;
-      gsize j = i + 1;
-      while (j < len && (text[j] == ' ' || text[j] == '\t' || text[j] == '\n' || text[j] == '\r'))
-        j++;
-      if (j < len && text[j] == ':') {
-        if (depth == 1)
-          (*keys_1)++;
-        else if (depth == 2)
-          (*keys_2)++;
-      }
-    } else if (c == '{' || c == '[') {
-      depth++;
-    } else if (c == '}' || c == ']') {
-      depth--;
-    }
-  }
-}
-
-/* Parses text as JSON; NULL with *why set when it is not. */
+/* Parses text as strict JSON; NULL with *why set when it is not. json-glib
+ * only sees text the strict scanner accepted (it is lenient and recursive). */
 static JsonNode *
 parse_json (const gchar *text, gsize len, gchar **why)
 {
-  if (!g_utf8_validate (text, (gssize) len, NULL)) {
-    *why = g_strdup ("not valid UTF-8");
+  if (!seqnn_json_check (text, len, SEQNN_JSON_MAX_DEPTH, why))
     return NULL;
-  }
-  if (!json_depth_ok (text, len, JSON_MAX_DEPTH)) {
-    *why = g_strdup ("nested too deeply");
-    return NULL;
-  }
   JsonParser *parser = json_parser_new_immutable ();
   GError *local = NULL;
   JsonNode *root = NULL;
@@ -791,111 +732,89 @@ meta_get_bool (MetaReader *reader, const gchar *key, gboolean *out, GError **err
 
 /* A JSON array of strings, parsed directly: vocabularies run to hundreds of
  * thousands of tokens, where json-glib's node tree costs ~2 us per element.
- * Returns a NULL-terminated vector, or NULL with *why set. */
-static gboolean
-parse_hex4 (const gchar *p, gunichar *value)
+ * As strict as seqnn_json_check (the same string decoder); nothing nests. */
+static gsize
+skip_ws (const gchar *text, gsize p)
 {
-  *value = 0;
-  for (gint k = 0; k < 4; k++) {
-    gint digit = g_ascii_xdigit_value (p[k]);
-    if (digit < 0)
-      return FALSE;
-    *value = *value * 16 + (gunichar) digit;
-  }
-  return TRUE;
+  while (text[p] == ' ' || text[p] == '\t' || text[p] == '\n' || text[p] == '\r')
+    p++;
+  return p;
 }
 
+/* One element at text[*pos] appended to out; NULL, or why it is refused. */
+static gchar *
+parse_array_element (const gchar *text, gsize len, gsize *pos, GPtrArray *out, GString *token)
+{
+  if (text[*pos] != '"') {
+    if (text[*pos] == '\0')
+      return g_strdup_printf ("not JSON: unterminated array at byte %" G_GSIZE_FORMAT, *pos);
+    return g_strdup_printf ("element %u is not a string (byte %" G_GSIZE_FORMAT ")", out->len, *pos);
+  }
+  g_string_truncate (token, 0);
+  const gchar *why = seqnn_json_read_string (text, len, pos, token);
+  if (why != NULL && strcmp (why, "NUL character") == 0)
+    return g_strdup_printf ("element %u holds a NUL character (byte %" G_GSIZE_FORMAT ")", out->len, *pos);
+  if (why != NULL)
+    return g_strdup_printf ("not JSON: %s in element %u at byte %" G_GSIZE_FORMAT, why, out->len, *pos);
+  g_ptr_array_add (out, g_strndup (token->str, token->len));
+  return NULL;
+}
+
+/* The elements after '[' up to and past the closing ']'. */
+static gchar *
+parse_array_elements (const gchar *text, gsize len, gsize *pos, GPtrArray *out)
+{
+  GString *token = g_string_new (NULL);
+  gchar *why = NULL;
+  gsize p = skip_ws (text, *pos);
+  if (text[p] == ']') {
+    *pos = p + 1;
+    goto free_token;
+  }
+  for (;;) {
+    p = skip_ws (text, p);
+    why = parse_array_element (text, len, &p, out, token);
+    if (why != NULL)
+      goto free_token;
+    p = skip_ws (text, p);
+    if (text[p] == ']')
+      break;
+    if (text[p] != ',') {
+      why = g_strdup_printf ("not JSON: expected ',' or ']' after element %u at byte %" G_GSIZE_FORMAT,
+          out->len - 1, p);
+      goto free_token;
+    }
+    p++;
+  }
+  *pos = p + 1;
+free_token:
+  g_string_free (token, TRUE);
+  return why;
+}
+
+/* A NULL-terminated vector, or NULL with *why set. */
 static gchar **
 parse_string_array (const gchar *text, gchar **why)
 {
-  const gchar *p = text;
-  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
-  GString *token = g_string_new (NULL);
-#define WS() while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++
-#define FAIL(...) do { *why = g_strdup_printf (__VA_ARGS__); goto fail; } while (0)
-  WS ();
-  if (*p != '[')
-    FAIL ("not a JSON array");
-  p++;
-  WS ();
-  if (*p == ']') {
-    p++;
-  } else {
-    for (;;) {
-      WS ();
-      if (*p != '"') {
-        if (*p == '\0')
-          FAIL ("not JSON: unterminated array");
-        FAIL ("element %u is not a string", out->len);
-      }
-      p++;
-      g_string_truncate (token, 0);
-      for (;;) {
-        const gchar *run = p;
-        while (*p != '"' && *p != '\\' && (guchar) *p >= 0x20)
-          p++;
-        g_string_append_len (token, run, p - run);
-        if (*p == '"')
-          break;
-        if (*p != '\\')
-          FAIL ("not JSON: %s in element %u", *p ? "control character" : "unterminated string", out->len);
-        p++;
-        gunichar c = 0;
-        switch (*p) {
-        case '"': c = '"'; break;
-        case '\\': c = '\\'; break;
-        case '/': c = '/'; break;
-        case 'b': c = '\b'; break;
-        case 'f': c = '\f'; break;
-        case 'n': c = '\n'; break;
-        case 'r': c = '\r'; break;
-        case 't': c = '\t'; break;
-        case 'u':
-          if (!parse_hex4 (p + 1, &c))
-            FAIL ("not JSON: bad \\u escape in element %u", out->len);
-          p += 4;
-          if (c >= 0xD800 && c < 0xDC00) {
-            gunichar low = 0;
-            if (p[1] != '\\' || p[2] != 'u' || !parse_hex4 (p + 3, &low) || low < 0xDC00 || low > 0xDFFF)
-              FAIL ("not JSON: unpaired surrogate in element %u", out->len);
-            c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
-            p += 6;
-          } else if (c >= 0xDC00 && c <= 0xDFFF) {
-            FAIL ("not JSON: unpaired surrogate in element %u", out->len);
-          } else if (c == 0) {
-            FAIL ("element %u holds a NUL character", out->len);
-          }
-          break;
-        default:
-          FAIL ("not JSON: bad escape in element %u", out->len);
-        }
-        g_string_append_unichar (token, c);
-        p++;
-      }
-      p++; /* closing quote */
-      g_ptr_array_add (out, g_strndup (token->str, token->len));
-      WS ();
-      if (*p == ',') {
-        p++;
-        continue;
-      }
-      if (*p == ']') {
-        p++;
-        break;
-      }
-      FAIL ("not JSON: expected ',' or ']' after element %u", out->len - 1);
-    }
+  gsize len = strlen (text);
+  gsize p = skip_ws (text, 0);
+  if (text[p] != '[') {
+    *why = g_strdup ("not a JSON array");
+    return NULL;
   }
-  WS ();
-  if (*p != '\0')
-    FAIL ("not JSON: text after the array");
-#undef WS
-#undef FAIL
-  g_string_free (token, TRUE);
+  p++;
+  GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
+  *why = parse_array_elements (text, len, &p, out);
+  if (*why != NULL)
+    goto free_out;
+  p = skip_ws (text, p);
+  if (p != len) {
+    *why = g_strdup_printf ("not JSON: text after the array at byte %" G_GSIZE_FORMAT, p);
+    goto free_out;
+  }
   g_ptr_array_add (out, NULL);
   return (gchar **) g_ptr_array_free (out, FALSE);
-fail:
-  g_string_free (token, TRUE);
+free_out:
   g_ptr_array_unref (out);
   return NULL;
 }
@@ -928,7 +847,7 @@ meta_get_tokenizer (MetaReader *reader, SeqnnTokenizerConfig *tokenizer, GError 
   gchar *why = NULL;
   JsonNode *node = parse_json (value, strlen (value), &why);
   if (node == NULL) {
-    corrupt (error, reader->path, "metadata \"%s\" is not JSON: %s", key, why);
+    corrupt (error, reader->path, "metadata \"%s\" is not valid JSON (strict RFC 8259): %s of the value", key, why);
     g_free (why);
     return FALSE;
   }
@@ -1106,7 +1025,7 @@ seqnn_classifier_load (const gchar *path, GError **error)
   gchar *why = NULL;
   root = parse_json (header, header_len, &why);
   if (root == NULL) {
-    corrupt (error, path, "header is not valid JSON: %s", why);
+    corrupt (error, path, "header is not valid JSON (strict RFC 8259): %s of the header", why);
     g_free (why);
     goto out;
   }
@@ -1115,24 +1034,6 @@ seqnn_classifier_load (const gchar *path, GError **error)
     goto out;
   }
   JsonObject *object = json_node_get_object (root);
-
-  /* json-glib keeps the last of repeated keys silently; an ambiguous header is damage. */
-  {
-    guint64 keys_1 = 0, keys_2 = 0;
-    count_object_keys (header, header_len, &keys_1, &keys_2);
-    guint64 members_2 = 0;
-    JsonObjectIter iter;
-    const gchar *name;
-    JsonNode *node;
-    json_object_iter_init (&iter, object);
-    while (json_object_iter_next (&iter, &name, &node))
-      if (JSON_NODE_HOLDS_OBJECT (node))
-        members_2 += json_object_get_size (json_node_get_object (node));
-    if (keys_1 != json_object_get_size (object) || keys_2 != members_2) {
-      corrupt (error, path, "header repeats a key");
-      goto out;
-    }
-  }
 
   /* Metadata: a map of strings. */
   JsonNode *meta_node = json_object_get_member (object, "__metadata__");

@@ -58,6 +58,94 @@ class FormatError(Exception):
     """A model file or state_dict that cannot be used; the message says why."""
 
 
+# ---- Strict JSON (the same rules as lib/jsonstrict.c) ------------------------------------------
+
+JSON_MAX_DEPTH = 16  # SEQNN_JSON_MAX_DEPTH
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _json_depth_check(text, what):
+    """Refuses nesting deeper than JSON_MAX_DEPTH before json (recursive) reads it.
+    Counts brackets outside double-quoted strings: for any text json accepts up to
+    a point, that is the depth json reaches there."""
+    depth, in_string, escaped = 0, False, False
+    for i, c in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            if depth > JSON_MAX_DEPTH:
+                raise FormatError("%s is not valid JSON (strict RFC 8259): nested too deeply at character %d" % (what, i))
+        elif c in "]}":
+            depth -= 1
+
+
+def _refuse_constant(name):
+    raise ValueError("NaN or Infinity (not JSON): %s" % name)
+
+
+def _parse_int(text):
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError("integer out of the 64-bit range: %s" % text[:40])
+    return value
+
+
+def _parse_float(text):
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("number out of range: %s" % text[:40])
+    return value
+
+
+def _pairs_without_repeats(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError("object repeats a key %r" % key[:64])
+        seen[key] = value
+    return seen
+
+
+def _check_strings(value, what):
+    """No U+0000 and no lone surrogates in any string or key, as the C reader."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str):
+            if "\0" in v:
+                raise FormatError("%s is not valid JSON (strict RFC 8259): a string holds a NUL character" % what)
+            if any(0xD800 <= ord(c) <= 0xDFFF for c in v):
+                raise FormatError("%s is not valid JSON (strict RFC 8259): unpaired surrogate" % what)
+
+
+def strict_json_loads(text, what):
+    """json.loads for model headers and metadata strings: strict RFC 8259 only (no
+    NaN/Infinity, no repeated keys at any level, numbers finite and integers in 64
+    bits, no NUL or lone surrogates in strings, nesting <= JSON_MAX_DEPTH), the rules
+    lib/jsonstrict.c applies, so both readers accept exactly the same files."""
+    _json_depth_check(text, what)
+    try:
+        value = json.loads(text, object_pairs_hook=_pairs_without_repeats, parse_constant=_refuse_constant,
+                           parse_int=_parse_int, parse_float=_parse_float)
+    except ValueError as e:  # json.JSONDecodeError is a ValueError
+        raise FormatError("%s is not valid JSON (strict RFC 8259): %s" % (what, e)) from None
+    _check_strings(value, what)
+    return value
+
+
 # ---- Architecture ---------------------------------------------------------------------------
 
 def default_config():
@@ -269,7 +357,14 @@ def read_model(path):
     (n,) = struct.unpack("<Q", blob[:8])
     if n > HEADER_MAX_BYTES or n > len(blob) - 8:
         raise FormatError("%s: header length %d is absurd" % (path, n))
-    header = json.loads(blob[8:8 + n].decode("utf-8"))
+    try:
+        header_text = blob[8:8 + n].decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise FormatError("%s: header is not valid JSON (strict RFC 8259): not valid UTF-8 at byte %d"
+                          % (path, e.start)) from None
+    header = strict_json_loads(header_text, "%s: header" % path)
+    if not isinstance(header, dict):
+        raise FormatError("%s: header is not a JSON object" % path)
     data = blob[8 + n:]
     meta = header.pop("__metadata__", None)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
@@ -302,9 +397,15 @@ def read_model(path):
                                                            "num_layers", "num_classes", "padding_idx")})
     tensors = check_tensors(tensors, config, zero_missing_biases=False)  # seqnn order, shapes checked
     user = {k: v for k, v in meta.items() if not k.startswith("seqnn.") and k != "format"}
-    return dict(tensors=tensors, config=config, vocab=json.loads(meta["seqnn.vocab"]),
-                labels=json.loads(meta["seqnn.labels"]), tokenizer=json.loads(meta["seqnn.tokenizer"]),
-                metadata=user)
+    parsed = {k: strict_json_loads(meta[k], '%s: metadata "%s"' % (path, k))
+              for k in ("seqnn.vocab", "seqnn.labels", "seqnn.tokenizer")}
+    for k in ("seqnn.vocab", "seqnn.labels"):
+        if not isinstance(parsed[k], list) or not all(isinstance(v, str) for v in parsed[k]):
+            raise FormatError('%s: metadata "%s" is not a JSON array of strings' % (path, k))
+    if not isinstance(parsed["seqnn.tokenizer"], dict):
+        raise FormatError('%s: metadata "seqnn.tokenizer" is not a JSON object' % path)
+    return dict(tensors=tensors, config=config, vocab=parsed["seqnn.vocab"], labels=parsed["seqnn.labels"],
+                tokenizer=parsed["seqnn.tokenizer"], metadata=user)
 
 
 # ---- torch side -------------------------------------------------------------------------

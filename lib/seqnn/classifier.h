@@ -38,7 +38,10 @@
  *     field(key) field(value);
  *   then the data section's bytes as stored.
  * So a flipped data byte, an edited label or a swapped tensor is detected.
- * (It guards against damage, not forgery; CRC-32 keeps big models fast.) */
+ * (It guards against damage, not forgery; CRC-32 keeps big models fast.)
+ * The header and the JSON metadata strings must be strict RFC 8259 JSON: no
+ * single quotes, comments, trailing commas, NaN/Infinity, repeated keys (at
+ * any level), \u0000 or unpaired surrogates; nesting at most 16 deep. */
 #pragma once
 
 #include <glib.h>
@@ -60,7 +63,7 @@ SeqnnClassifier *seqnn_classifier_new (SeqnnModel *model, SeqnnVocab *vocab,
     const SeqnnTokenizerConfig *tokenizer, const gchar *const *labels, GError **error);
 void seqnn_classifier_free (SeqnnClassifier *classifier);
 
-/* Validates everything (header length, JSON, dtypes, shapes against the
+/* Validates everything (header length, strict JSON, dtypes, shapes against the
  * architecture, offsets inside the file and not overlapping, format version,
  * checksum, finite weights); the message says what is wrong:
  * SEQNN_ERROR_CORRUPT for damaged or inconsistent files, SEQNN_ERROR_UNSUPPORTED

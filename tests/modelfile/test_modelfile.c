@@ -1072,6 +1072,140 @@ test_data_order (void)
   damage_teardown (&d);
 }
 
+/* ---- strict JSON: crafted headers and metadata (issue 9) ------------------- */
+
+#define DEEP 75000
+
+/* "[[[...]]]" nested DEEP levels. */
+static gchar *
+deep_arrays (void)
+{
+  GString *s = g_string_new (NULL);
+  for (gint i = 0; i < DEEP; i++)
+    g_string_append_c (s, '[');
+  for (gint i = 0; i < DEEP; i++)
+    g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+/* The good file with its header text replaced by header (data kept). */
+static void
+write_header_text (Damage *d, const gchar *header)
+{
+  gsize len = 0;
+  const guint8 *bytes = g_bytes_get_data (d->bytes, &len);
+  GByteArray *out = g_byte_array_new ();
+  guint64 n = GUINT64_TO_LE ((guint64) strlen (header));
+  g_byte_array_append (out, (const guint8 *) &n, 8);
+  g_byte_array_append (out, (const guint8 *) header, (guint) strlen (header));
+  g_byte_array_append (out, bytes + 8 + d->header_len, (guint) (len - 8 - d->header_len));
+  write_file (d->bad, out->data, out->len);
+  g_byte_array_unref (out);
+}
+
+/* The good header with the first find replaced by replace. */
+static gchar *
+header_replace (Damage *d, const gchar *find, const gchar *replace)
+{
+  gchar *header = g_strndup ((const gchar *) g_bytes_get_data (d->bytes, NULL) + 8, d->header_len);
+  g_strchomp (header);
+  gchar *at = strstr (header, find);
+  g_assert_nonnull (at);
+  *at = '\0';
+  gchar *out = g_strconcat (header, replace, at + strlen (find), NULL);
+  g_free (header);
+  return out;
+}
+
+static gchar *tokenizer_text;
+static void edit_tokenizer_text (JsonObject *r, JsonObject *m)
+{
+  json_object_set_string_member (m, "seqnn.tokenizer", tokenizer_text);
+}
+
+static void
+test_strict_json (void)
+{
+  Damage d;
+  damage_setup (&d);
+  gchar *deep = deep_arrays ();
+  const gchar *tok = "\"name\":\"basic_english\",\"lowercase\":true,\"strip_markup\":false,\"max_tokens\":0";
+  /* Header: prefix inserted after the opening '{', or a replacement. */
+  struct { const gchar *find, *replace; const gchar *expect; } header_cases[] = {
+    /* json-glib's lenient syntax once hid deep nesting from the old guard */
+    { "{", "{\"a\":'\"',\"deep\":%s,", "single-quoted string (JSON strings use double quotes) at byte 5 " },
+    { "{", "{/* \" */\"deep\":%s,", "comment (JSON has no comments) at byte 1 " },
+    { "{", "{\"deep\":%s,", "nested too deeply at byte 23 " },
+    { "{", "{\"fc.bias\":{},", "object repeats a key \"fc.bias\" at byte " },
+    { "\"dtype\":\"F32\"", "\"dtype\":\"F32\",\"dtype\":\"F16\"", "object repeats a key \"dtype\"" },
+    { "\"note\":", "\"note\":\"x\",\"note\":", "object repeats a key \"note\"" },
+    { "\"shape\":[", "\"shape\":[1,", "tensor \"" }, /* strict but wrong: reaches the shape check */
+    { "\"shape\":[", "\"shape\":[NaN,", "NaN or Infinity (not JSON)" },
+    { "\"shape\":[", "\"shape\":[-Infinity,", "NaN or Infinity (not JSON)" },
+    { "\"shape\":[", "\"shape\":[1e999,", "number out of range" },
+    { "\"shape\":[", "\"shape\":[99999999999999999999,", "integer out of the 64-bit range" },
+    { "\"shape\":[", "\"shape\":[01,", "leading zero" },
+    { "\"data_offsets\":[", "\"data_offsets\":[0,", "tensor \"" },
+    { "],\"data_offsets\"", ",],\"data_offsets\"", "trailing comma" },
+    { "{\"dtype\"", "{\"dtype\":\"F32\",}, \"x\":{\"dtype\"", "trailing comma" },
+    { "\"dtype\":", "'dtype':", "single-quoted key" },
+    { "\"dtype\":", "\"dtype\" // c\n:", "expected ':' after the key" },
+    { "\"format\":\"seqnn\"", "\"format\":\"seq\\u0000nn\"", "NUL character" },
+    { "\"format\":\"seqnn\"", "\"format\":\"\\udc00\"", "unpaired surrogate" },
+    { "\"format\":\"seqnn\"", "\"format\":\"seqnn\" /* c */", "comment (JSON has no comments)" },
+    { "\"format\":\"seqnn\"", "\"format\":\"seq\tnn\"", "control character" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (header_cases); i++) {
+    gchar *replace = g_strdup_printf (header_cases[i].replace, deep);
+    gchar *header = header_replace (&d, header_cases[i].find, replace);
+    write_header_text (&d, header);
+    assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, header_cases[i].expect);
+    g_free (header);
+    g_free (replace);
+  }
+  /* whole-header shapes: a comment after the object, nothing, a second value */
+  struct { const gchar *suffix; const gchar *expect; } tails[] = {
+    { " // end", "comment (JSON has no comments)" },
+    { " {}", "text after the JSON value" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (tails); i++) {
+    gchar *header = header_replace (&d, "{", "{");
+    gchar *crafted = g_strconcat (header, tails[i].suffix, NULL);
+    write_header_text (&d, crafted);
+    assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, tails[i].expect);
+    g_free (crafted);
+    g_free (header);
+  }
+  /* Metadata strings, re-signed so that only their JSON is wrong. */
+  struct { const gchar *format; const gchar *expect; } meta_cases[] = {
+    { "{'\"':1,\"x\":%2$s,%1$s}", "single-quoted key (JSON strings use double quotes) at byte 1 of the value" },
+    { "{/* \" */\"x\":%2$s,%1$s}", "comment (JSON has no comments) at byte 1 of the value" },
+    { "{\"x\":%2$s,%1$s}", "nested too deeply at byte 20 of the value" },
+    { "{%1$s,\"lowercase\":false}", "object repeats a key \"lowercase\"" },
+    { "{%1$s,\"x\":{\"a\":1,\"a\":2}}", "object repeats a key \"a\"" },
+    { "{%1$s,}", "trailing comma" },
+    { "{%1$s,\"x\":[1,]}", "trailing comma" },
+    { "{%1$s,\"x\":NaN}", "NaN or Infinity (not JSON)" },
+    { "{%1$s} // c", "comment (JSON has no comments)" },
+    { "{%1$s,\"x\":1}", NULL }, /* strict JSON with an unknown member: loads */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (meta_cases); i++) {
+    tokenizer_text = g_strdup_printf (meta_cases[i].format, tok, deep);
+    write_resigned (&d, edit_tokenizer_text);
+    if (meta_cases[i].expect) {
+      assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, meta_cases[i].expect);
+    } else {
+      GError *error = NULL;
+      SeqnnClassifier *c = seqnn_classifier_load (d.bad, &error);
+      g_assert_no_error (error);
+      seqnn_classifier_free (c);
+    }
+    g_clear_pointer (&tokenizer_text, g_free);
+  }
+  g_free (deep);
+  damage_teardown (&d);
+}
+
 /* ---- atomic saves ---------------------------------------------------------- */
 
 static void
@@ -1191,6 +1325,7 @@ main (int argc, char **argv)
   g_test_add_func ("/modelfile/damage/flips", test_flips);
   g_test_add_func ("/modelfile/damage/header-edits", test_header_edits);
   g_test_add_func ("/modelfile/damage/framing", test_framing);
+  g_test_add_func ("/modelfile/damage/strict-json", test_strict_json);
   g_test_add_func ("/modelfile/checksum-definition", test_checksum_definition);
   g_test_add_func ("/modelfile/save/failures", test_save_failures);
   g_test_add_func ("/modelfile/save/short-write", test_short_write);
