@@ -189,6 +189,53 @@ gst_buffer_add_seqnn_tokens_meta (GstBuffer *buffer, const gchar *const *tokens,
   return tmeta;
 }
 
+/**
+ * gst_buffer_get_seqnn_tokens_meta:
+ * @buffer: a #GstBuffer
+ *
+ * Returns: (transfer none) (nullable): the tokens meta of @buffer, or %NULL.
+ */
+GstSeqnnTokensMeta *
+gst_buffer_get_seqnn_tokens_meta (GstBuffer *buffer)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  return (GstSeqnnTokensMeta *) gst_buffer_get_meta (buffer, GST_SEQNN_TOKENS_META_API_TYPE);
+}
+
+/**
+ * gst_seqnn_tokens_meta_get_tokens:
+ * @meta: a #GstSeqnnTokensMeta
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the record's tokens
+ *   (n_tokens of them), owned by the meta.
+ */
+const gchar *const *
+gst_seqnn_tokens_meta_get_tokens (const GstSeqnnTokensMeta *meta)
+{
+  static const gchar *const none[] = { NULL };
+
+  g_return_val_if_fail (meta != NULL, NULL);
+  return meta->tokens != NULL ? (const gchar *const *) meta->tokens : none;
+}
+
+/**
+ * gst_seqnn_tokens_meta_get_ids:
+ * @meta: a #GstSeqnnTokensMeta
+ * @n_ids: (out) (optional): the number of ids (n_tokens)
+ *
+ * Returns: (transfer none) (array length=n_ids) (nullable): the tokens'
+ *   vocabulary ids, owned by the meta; %NULL when the tokens were not looked
+ *   up in a vocabulary (then @n_ids is 0).
+ */
+const gint32 *
+gst_seqnn_tokens_meta_get_ids (const GstSeqnnTokensMeta *meta, guint *n_ids)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+  if (n_ids != NULL)
+    *n_ids = meta->ids != NULL ? meta->n_tokens : 0;
+  return meta->ids;
+}
+
 /* ---- GstSeqnnLabels ------------------------------------------------------- */
 
 struct _GstSeqnnLabels {
@@ -196,6 +243,8 @@ struct _GstSeqnnLabels {
   guint n_labels;
   gchar *strv[]; /* n_labels + 1 pointers, then the names' bytes */
 };
+
+G_DEFINE_BOXED_TYPE (GstSeqnnLabels, gst_seqnn_labels, gst_seqnn_labels_ref, gst_seqnn_labels_unref)
 
 /**
  * gst_seqnn_labels_new:
@@ -229,6 +278,12 @@ gst_seqnn_labels_new (const gchar *const *labels, guint n_labels)
   return block;
 }
 
+/**
+ * gst_seqnn_labels_ref:
+ * @labels: a #GstSeqnnLabels
+ *
+ * Returns: (transfer full): @labels, with one more reference.
+ */
 GstSeqnnLabels *
 gst_seqnn_labels_ref (GstSeqnnLabels *labels)
 {
@@ -252,6 +307,13 @@ gst_seqnn_labels_get_n (const GstSeqnnLabels *labels)
   return labels->n_labels;
 }
 
+/**
+ * gst_seqnn_labels_get_strv:
+ * @labels: a #GstSeqnnLabels
+ *
+ * Returns: (transfer none) (array zero-terminated=1): the names, valid as
+ *   long as a reference is held.
+ */
 const gchar *const *
 gst_seqnn_labels_get_strv (const GstSeqnnLabels *labels)
 {
@@ -444,4 +506,49 @@ gst_buffer_add_seqnn_class_meta_with_labels (GstBuffer *buffer, const gfloat *pr
   gst_seqnn_class_meta_set (cmeta, probabilities, n_classes,
       labels != NULL ? gst_seqnn_labels_ref (labels) : NULL);
   return cmeta;
+}
+
+/**
+ * gst_buffer_get_seqnn_class_meta:
+ * @buffer: a #GstBuffer
+ *
+ * Returns: (transfer none) (nullable): the class meta of @buffer, or %NULL.
+ */
+GstSeqnnClassMeta *
+gst_buffer_get_seqnn_class_meta (GstBuffer *buffer)
+{
+  g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
+  return (GstSeqnnClassMeta *) gst_buffer_get_meta (buffer, GST_SEQNN_CLASS_META_API_TYPE);
+}
+
+/**
+ * gst_seqnn_class_meta_get_probabilities:
+ * @meta: a #GstSeqnnClassMeta
+ * @n_classes: (out) (optional): the number of classes
+ *
+ * Returns: (transfer none) (array length=n_classes): the softmax over the
+ *   classes in label order, owned by the meta.
+ */
+const gfloat *
+gst_seqnn_class_meta_get_probabilities (const GstSeqnnClassMeta *meta, guint *n_classes)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+  if (n_classes != NULL)
+    *n_classes = meta->n_classes;
+  return meta->probabilities;
+}
+
+/**
+ * gst_seqnn_class_meta_get_labels:
+ * @meta: a #GstSeqnnClassMeta
+ *
+ * Returns: (transfer none) (array zero-terminated=1) (nullable): every class
+ *   name in order (n_classes of them), owned by the meta; %NULL when the meta
+ *   was added without names.
+ */
+const gchar *const *
+gst_seqnn_class_meta_get_labels (const GstSeqnnClassMeta *meta)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+  return (const gchar *const *) meta->labels;
 }

@@ -17,10 +17,10 @@ G_BEGIN_DECLS
  * GstSeqnnTokensMeta:
  * @meta: parent
  * @n_tokens: number of tokens (0 for a record with no tokens)
- * @tokens: @n_tokens NUL-terminated UTF-8 strings, then a NULL (a GStrv)
- * @ids: @n_tokens vocabulary ids, or NULL when no vocabulary was given (a record
+ * @tokens: (array length=n_tokens): @n_tokens NUL-terminated UTF-8 strings, then a NULL (a GStrv)
+ * @ids: (array length=n_tokens) (nullable): @n_tokens vocabulary ids, or NULL when no vocabulary was given (a record
  *   without tokens encoded with a vocabulary has a non-NULL @ids of length 0)
- * @label: the record's label as written in the data (CSV: its class name), or NULL
+ * @label: (nullable): the record's label as written in the data (CSV: its class name), or NULL
  * @label_id: the label's class index (0-based), -1 when unknown or absent
  *
  * The tokens of one record (one text buffer). The buffer's text is left unchanged.
@@ -48,8 +48,11 @@ const GstMetaInfo *gst_seqnn_tokens_meta_get_info (void);
 /* Copies tokens (n entries; may be NULL when n == 0), ids (may be NULL) and label (may be NULL). */
 GstSeqnnTokensMeta *gst_buffer_add_seqnn_tokens_meta (GstBuffer *buffer, const gchar *const *tokens,
     guint n_tokens, const gint32 *ids, const gchar *label, gint label_id);
-#define gst_buffer_get_seqnn_tokens_meta(b) \
-  ((GstSeqnnTokensMeta *) gst_buffer_get_meta ((b), GST_SEQNN_TOKENS_META_API_TYPE))
+/* The buffer's tokens meta, or NULL. */
+GstSeqnnTokensMeta *gst_buffer_get_seqnn_tokens_meta (GstBuffer *buffer);
+/* For bindings, where the fields above cannot be arrays: @tokens and @ids. */
+const gchar *const *gst_seqnn_tokens_meta_get_tokens (const GstSeqnnTokensMeta *meta);
+const gint32 *gst_seqnn_tokens_meta_get_ids (const GstSeqnnTokensMeta *meta, guint *n_ids);
 
 /* ---- GstSeqnnClassMeta ---------------------------------------------------- */
 
@@ -60,11 +63,11 @@ GstSeqnnTokensMeta *gst_buffer_add_seqnn_tokens_meta (GstBuffer *buffer, const g
  * GstSeqnnClassMeta:
  * @meta: parent
  * @class_id: predicted class (argmax of @probabilities)
- * @label: its name
+ * @label: (nullable): its name (NULL when the meta was added without names)
  * @confidence: @probabilities[@class_id]
  * @n_classes: length of @probabilities and @labels
- * @probabilities: softmax over the classes, in label order
- * @labels: every class name in order, NULL-terminated
+ * @probabilities: (array length=n_classes): softmax over the classes, in label order
+ * @labels: (array zero-terminated=1) (nullable): every class name in order, NULL-terminated
  *
  * The class of one text buffer, attached by lstmclassify.
  *
@@ -99,6 +102,9 @@ GstSeqnnClassMeta *gst_buffer_add_seqnn_class_meta (GstBuffer *buffer, const gfl
  */
 typedef struct _GstSeqnnLabels GstSeqnnLabels;
 
+#define GST_SEQNN_TYPE_LABELS (gst_seqnn_labels_get_type ())
+GType gst_seqnn_labels_get_type (void);
+
 /* Copies n_labels names (none NULL) into a new block with a reference count of 1. */
 GstSeqnnLabels *gst_seqnn_labels_new (const gchar *const *labels, guint n_labels);
 GstSeqnnLabels *gst_seqnn_labels_ref (GstSeqnnLabels *labels);
@@ -111,7 +117,10 @@ const gchar *const *gst_seqnn_labels_get_strv (const GstSeqnnLabels *labels);
  * NULL; else it must hold n_classes names) instead of copying the names. */
 GstSeqnnClassMeta *gst_buffer_add_seqnn_class_meta_with_labels (GstBuffer *buffer,
     const gfloat *probabilities, guint n_classes, GstSeqnnLabels *labels);
-#define gst_buffer_get_seqnn_class_meta(b) \
-  ((GstSeqnnClassMeta *) gst_buffer_get_meta ((b), GST_SEQNN_CLASS_META_API_TYPE))
+/* The buffer's class meta, or NULL. */
+GstSeqnnClassMeta *gst_buffer_get_seqnn_class_meta (GstBuffer *buffer);
+/* For bindings, where the fields above cannot be arrays: @probabilities and @labels. */
+const gfloat *gst_seqnn_class_meta_get_probabilities (const GstSeqnnClassMeta *meta, guint *n_classes);
+const gchar *const *gst_seqnn_class_meta_get_labels (const GstSeqnnClassMeta *meta);
 
 G_END_DECLS

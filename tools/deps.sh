@@ -10,6 +10,7 @@ packages=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   valgrind python3 python3-numpy gnuplot-nox
+  gobject-introspection libgirepository1.0-dev python3-gi gir1.2-gstreamer-1.0
 )
 if [[ ${1:-} == --bench ]]; then
   packages+=(python3-torch)

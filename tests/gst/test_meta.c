@@ -429,6 +429,49 @@ GST_START_TEST (test_class_meta_many_classes)
 
 GST_END_TEST;
 
+/* The accessors bindings use return the fields, with their lengths. */
+GST_START_TEST (test_meta_accessors)
+{
+  GstBuffer *buf = gst_buffer_new ();
+  const gchar *tokens[] = { "a", "bb" };
+  const gint32 ids[] = { 5, 6 };
+  const gfloat probs[] = { 0.2f, 0.8f };
+  const gchar *labels[] = { "x", "y" };
+  GstSeqnnTokensMeta *t;
+  GstSeqnnClassMeta *c;
+  guint n = 99;
+
+  fail_unless (gst_buffer_get_seqnn_tokens_meta (buf) == NULL);
+  fail_unless (gst_buffer_get_seqnn_class_meta (buf) == NULL);
+  gst_buffer_add_seqnn_tokens_meta (buf, tokens, 2, ids, "lab", 1);
+  gst_buffer_add_seqnn_class_meta (buf, probs, labels, 2);
+  t = gst_buffer_get_seqnn_tokens_meta (buf);
+  c = gst_buffer_get_seqnn_class_meta (buf);
+  fail_unless (t != NULL && c != NULL);
+  fail_unless (gst_seqnn_tokens_meta_get_tokens (t) == (const gchar *const *) t->tokens);
+  fail_unless_equals_int (g_strv_length ((gchar **) gst_seqnn_tokens_meta_get_tokens (t)), 2);
+  fail_unless (gst_seqnn_tokens_meta_get_ids (t, &n) == t->ids);
+  fail_unless_equals_int (n, 2);
+  fail_unless (gst_seqnn_class_meta_get_probabilities (c, &n) == c->probabilities);
+  fail_unless_equals_int (n, 2);
+  fail_unless (gst_seqnn_class_meta_get_labels (c) == (const gchar *const *) c->labels);
+  fail_unless (gst_seqnn_class_meta_get_probabilities (c, NULL) != NULL);
+  gst_buffer_unref (buf);
+
+  /* No vocabulary: no ids, length 0; no names: NULL labels. */
+  buf = gst_buffer_new ();
+  t = gst_buffer_add_seqnn_tokens_meta (buf, tokens, 2, NULL, NULL, -1);
+  c = gst_buffer_add_seqnn_class_meta (buf, probs, NULL, 2);
+  n = 99;
+  fail_unless (gst_seqnn_tokens_meta_get_ids (t, &n) == NULL);
+  fail_unless_equals_int (n, 0);
+  fail_unless (gst_seqnn_class_meta_get_labels (c) == NULL);
+  fail_unless (G_TYPE_IS_BOXED (GST_SEQNN_TYPE_LABELS));
+  gst_buffer_unref (buf);
+}
+
+GST_END_TEST;
+
 static Suite *
 seqnn_meta_suite (void)
 {
@@ -448,6 +491,7 @@ seqnn_meta_suite (void)
   tcase_add_test (tc, test_tokens_meta_one_block);
   tcase_add_test (tc, test_class_meta_shared_labels);
   tcase_add_test (tc, test_class_meta_many_classes);
+  tcase_add_test (tc, test_meta_accessors);
   return s;
 }
 
