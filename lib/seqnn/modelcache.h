@@ -7,7 +7,9 @@
  * counts a reference; a file changed since (rewritten, replaced by a rename,
  * touched) is loaded again, and users of the earlier copy keep theirs until
  * they release it. Thread-safe; concurrent first acquisitions of one file
- * load it once.
+ * load it once. As make does, it trusts that key: a file replaced within one
+ * file-system timestamp tick by another of the same size that reuses the
+ * freed inode number is not noticed.
  *
  * A shared classifier is IMMUTABLE: call only its const accessors
  * (seqnn_classifier_peek_model, _get_vocab, _get_tokenizer, _get_label,
