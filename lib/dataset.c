@@ -8,6 +8,7 @@
 #include <string.h>
 #include "seqnn/dataset.h"
 #include "dataset-batch.h"
+#include "error-private.h"
 
 #define READ_CHUNK (64 * 1024)
 
@@ -134,9 +135,7 @@ seqnn_dataset_read_file (SeqnnDataset *dataset, const gchar *path,
   }
   FILE *file = fopen (path, "rb");
   if (file == NULL) {
-    int saved = errno;
-    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "cannot open %s: %s", path, g_strerror (saved));
-    return FALSE;
+    return seqnn_set_file_error (error, "open", path, errno);
   }
   gchar *source_name = g_path_get_basename (path);
   SeqnnRecordReader *reader = seqnn_record_reader_new (options->format, source_name);
@@ -155,10 +154,7 @@ seqnn_dataset_read_file (SeqnnDataset *dataset, const gchar *path,
     }
     if (got < READ_CHUNK) {
       if (ferror (file)) {
-        int saved = errno;
-        g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "cannot read %s: %s", path,
-            g_strerror (saved));
-        ok = FALSE;
+        ok = seqnn_set_file_error (error, "read", path, errno);
       }
       break;
     }

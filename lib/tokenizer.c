@@ -499,6 +499,29 @@ seqnn_tokenizer_config_init_default (SeqnnTokenizerConfig *config)
   config->max_tokens = 0;
 }
 
+/* Closes the token being built, if any; TRUE when that reaches the cap. */
+static inline gboolean
+end_token (SeqnnTokens *out, gboolean *in_token, guint max_tokens)
+{
+  if (!*in_token)
+    return FALSE;
+  tokens_end (out);
+  *in_token = FALSE;
+  return out->n >= max_tokens;
+}
+
+/* Appends a character to the token being built, opening one if needed. */
+static inline void
+put_char (SeqnnTokens *out, gboolean *in_token, gunichar c)
+{
+  if (!*in_token) {
+    tokens_begin (out);
+    *in_token = TRUE;
+  }
+  tokens_reserve (out, 8);
+  out->arena_len += encode_utf8 (c, out->arena + out->arena_len);
+}
+
 void
 seqnn_tokenize (const SeqnnTokenizerConfig *config, const gchar *text, gssize len,
     SeqnnTokens *out)
@@ -531,25 +554,6 @@ seqnn_tokenize (const SeqnnTokenizerConfig *config, const gchar *text, gssize le
    * case-ignorable a cased one? */
   gboolean prev_cased = FALSE;
   gsize i = 0;
-
-#define END_TOKEN() \
-  G_STMT_START { \
-    if (in_token) { \
-      tokens_end (out); \
-      in_token = FALSE; \
-      if (out->n >= max_tokens) \
-        return; \
-    } \
-  } G_STMT_END
-#define PUT_CHAR(ch) \
-  G_STMT_START { \
-    if (!in_token) { \
-      tokens_begin (out); \
-      in_token = TRUE; \
-    } \
-    tokens_reserve (out, 8); \
-    out->arena_len += encode_utf8 ((ch), out->arena + out->arena_len); \
-  } G_STMT_END
 
   while (i < n) {
     guchar b = s[i];
@@ -585,11 +589,13 @@ seqnn_tokenize (const SeqnnTokenizerConfig *config, const gchar *text, gssize le
           break;
         }
         case CLS_SEP:
-          END_TOKEN ();
+          if (end_token (out, &in_token, max_tokens))
+            return;
           i++;
           break;
         case CLS_SOLO:
-          END_TOKEN ();
+          if (end_token (out, &in_token, max_tokens))
+            return;
           tokens_begin (out);
           tokens_reserve (out, 2);
           out->arena[out->arena_len++] = (gchar) b;
@@ -604,17 +610,18 @@ seqnn_tokenize (const SeqnnTokenizerConfig *config, const gchar *text, gssize le
         case CLS_LT: {
           gsize br = match_br (s + i, n - i, lowercase);
           if (br > 0) {
-            END_TOKEN ();
+            if (end_token (out, &in_token, max_tokens))
+              return;
             i += br;
             prev_cased = FALSE; /* it ends with '>', neither cased nor ignorable */
             continue;
           }
-          PUT_CHAR ('<');
+          put_char (out, &in_token, '<');
           i++;
           break;
         }
         case CLS_NUL:
-          PUT_CHAR (REPLACEMENT_CHAR);
+          put_char (out, &in_token, REPLACEMENT_CHAR);
           i++;
           break;
         default:
@@ -628,23 +635,22 @@ seqnn_tokenize (const SeqnnTokenizerConfig *config, const gchar *text, gssize le
     gunichar c;
     gsize used = decode_utf8 (s + i, n - i, &c);
     if (is_unicode_space (c)) {
-      END_TOKEN ();
+      if (end_token (out, &in_token, max_tokens))
+        return;
     } else if (!lowercase) {
-      PUT_CHAR (c);
+      put_char (out, &in_token, c);
     } else if (c == 0x130) {
-      PUT_CHAR ('i');
-      PUT_CHAR (0x307);
+      put_char (out, &in_token, 'i');
+      put_char (out, &in_token, 0x307);
     } else if (c == 0x3A3) {
       gboolean final = prev_cased && !cased_follows (s + i + used, n - i - used);
-      PUT_CHAR (final ? 0x3C2 : 0x3C3);
+      put_char (out, &in_token, final ? 0x3C2 : 0x3C3);
     } else {
-      PUT_CHAR (python_tolower (c));
+      put_char (out, &in_token, python_tolower (c));
     }
     if (lowercase && !is_case_ignorable (c))
       prev_cased = is_cased (c);
     i += used;
   }
-  END_TOKEN ();
-#undef END_TOKEN
-#undef PUT_CHAR
+  end_token (out, &in_token, max_tokens);
 }

@@ -4,6 +4,7 @@
  * file is parsed completely into a staging copy first, so a malformed line
  * leaves the model untouched. */
 #include "seqnn/classifier.h"
+#include "error-private.h"
 
 #include <errno.h>
 #include <math.h>
@@ -108,11 +109,7 @@ seqnn_model_load_word_vectors (SeqnnModel *model, const SeqnnVocab *vocab,
   }
   FILE *file = fopen (path, "re");
   if (file == NULL) {
-    int errsv = errno;
-    gchar *display = g_filename_display_name (path);
-    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "cannot open '%s': %s", display, g_strerror (errsv));
-    g_free (display);
-    return FALSE;
+    return seqnn_set_file_error (error, "open", path, errno);
   }
 
   const gint dim = config->embed_dim;
@@ -187,11 +184,7 @@ seqnn_model_load_word_vectors (SeqnnModel *model, const SeqnnVocab *vocab,
     n_vectors++;
   }
   if (ok && ferror (file)) {
-    int errsv = errno;
-    gchar *display = g_filename_display_name (path);
-    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_IO, "cannot read '%s': %s", display, g_strerror (errsv));
-    g_free (display);
-    ok = FALSE;
+    ok = seqnn_set_file_error (error, "read", path, errno);
   }
   if (ok && has_header && n_vectors != declared_count)
     ok = parse_error (error, path, line_number, "word2vec header announces %" G_GUINT64_FORMAT
