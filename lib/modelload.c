@@ -286,12 +286,19 @@ read_header (Loader *ld)
   ld->header_len = header_len;
   ld->data_size = ld->file_size - 8 - header_len;
   ld->header = g_malloc (header_len + 1);
-  if (!read_exact (ld->file, ld->header, header_len))
-    return read_error (ld);
+  if (!read_exact (ld->file, ld->header, header_len)) {
+    read_error (ld);
+    goto free_header;
+  }
   ld->header[header_len] = '\0';
-  if (memchr (ld->header, '\0', header_len) != NULL)
-    return corrupt (ld->error, path, "header holds a NUL byte");
+  if (memchr (ld->header, '\0', header_len) != NULL) {
+    corrupt (ld->error, path, "header holds a NUL byte");
+    goto free_header;
+  }
   return TRUE;
+free_header:
+  g_clear_pointer (&ld->header, g_free);
+  return FALSE;
 }
 
 /* Strict JSON (jsonstrict.c) holding one object. */
