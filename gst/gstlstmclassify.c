@@ -41,6 +41,13 @@
  * #GstLstmClassify:n-threads defaults to 1: batches of a few short texts gain
  * little from more, and the other elements need the cores.
  *
+ * Ends and stops, as GstQueue does: once downstream returns EOS (a sink
+ * with num-buffers), buffers are dropped and refused with EOS, but EOS,
+ * SEGMENT and STREAM_START still go through, so the pipeline ends (a new
+ * segment plays again). While flushing, or once downstream returned
+ * FLUSHING, a serialized event gets the FLUSHING flow back (upstream keeps a
+ * sticky one for the restart), never an error: stopping posts nothing.
+ *
  * Model swap: setting #GstLstmClassify:model from READY on loads the file at
  * once, in the caller's thread; the new model takes over at the next batch
  * boundary and no buffer is lost or reordered. A file that fails to load
@@ -155,6 +162,8 @@ struct _GstLstmClassify {
   gboolean busy;              /* the task is running or pushing a batch it took */
   gboolean drain;             /* a serialized query waits: run partial batches now */
   gboolean flushing;
+  gboolean downstream_eos;    /* downstream returned EOS: buffers are refused with EOS
+                               * until a SEGMENT or STREAM_START, events still pass */
   GstFlowReturn srcresult;
   GstClockID wait_id;         /* the task's max-latency wait, to unschedule */
   /* Encoding on arrival: the tokens of a tokens meta without ids are looked up
@@ -219,7 +228,8 @@ static void gst_lstm_classify_get_property (GObject *object, guint prop_id, GVal
 static GstStateChangeReturn gst_lstm_classify_change_state (GstElement *element,
     GstStateChange transition);
 static GstFlowReturn gst_lstm_classify_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer);
-static gboolean gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event);
+static GstFlowReturn gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent,
+    GstEvent *event);
 static gboolean gst_lstm_classify_sink_query (GstPad *pad, GstObject *parent, GstQuery *query);
 static gboolean gst_lstm_classify_src_query (GstPad *pad, GstObject *parent, GstQuery *query);
 static gboolean gst_lstm_classify_src_activate_mode (GstPad *pad, GstObject *parent,
@@ -297,7 +307,8 @@ gst_lstm_classify_init (GstLstmClassify *self)
 {
   self->sinkpad = gst_pad_new_from_static_template (&sink_template, "sink");
   gst_pad_set_chain_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_lstm_classify_chain));
-  gst_pad_set_event_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_lstm_classify_sink_event));
+  gst_pad_set_event_full_function (self->sinkpad,
+      GST_DEBUG_FUNCPTR (gst_lstm_classify_sink_event));
   gst_pad_set_query_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_lstm_classify_sink_query));
   gst_pad_set_activatemode_function (self->sinkpad,
       GST_DEBUG_FUNCPTR (gst_lstm_classify_sink_activate_mode));
@@ -363,12 +374,12 @@ queued_ids_push_locked (GstLstmClassify *self, const gint32 *ids, guint n)
   g_array_append_vals (fifo, ids, n);
 }
 
-/* Moves the next n queued ids to the end of the task's batch_ids. */
+/* Moves the next n queued ids to the end of to (or drops them when NULL). */
 static void
-queued_ids_pop_locked (GstLstmClassify *self, guint n)
+queued_ids_pop_locked (GstLstmClassify *self, guint n, GArray *to)
 {
-  g_array_append_vals (self->batch_ids, &g_array_index (self->queued_ids, gint32,
-          self->queued_ids_head), n);
+  if (to != NULL)
+    g_array_append_vals (to, &g_array_index (self->queued_ids, gint32, self->queued_ids_head), n);
   self->queued_ids_head += n;
   if (self->queued_ids_head == self->queued_ids->len) {
     g_array_set_size (self->queued_ids, 0);
@@ -400,11 +411,44 @@ queue_flush_locked (GstLstmClassify *self)
   self->n_queued_events = gst_queue_array_get_length (self->queue);
 }
 
+static gboolean
+is_pushable_after_eos (GstMiniObject *object)
+{
+  return GST_IS_EVENT (object) && (GST_EVENT_TYPE (object) == GST_EVENT_EOS
+      || GST_EVENT_TYPE (object) == GST_EVENT_SEGMENT
+      || GST_EVENT_TYPE (object) == GST_EVENT_STREAM_START);
+}
+
+/* Downstream returned EOS. As GstQueue does: what is queued before the next
+ * EOS, SEGMENT or STREAM_START is dropped (those still go, so the pipeline
+ * ends or a new segment plays); with none queued, new buffers are refused
+ * with EOS until one comes. */
+static void
+queue_drop_to_pushable_locked (GstLstmClassify *self)
+{
+  QueueItem *head;
+
+  while ((head = gst_queue_array_peek_head_struct (self->queue)) != NULL
+      && !is_pushable_after_eos (head->object)) {
+    QueueItem item = *(QueueItem *) gst_queue_array_pop_head_struct (self->queue);
+    if (GST_IS_BUFFER (item.object)) {
+      self->n_queued_buffers--;
+      if (item.vocab != NULL)
+        queued_ids_pop_locked (self, item.n_ids, NULL);
+    } else {
+      self->n_queued_events--;
+    }
+    queue_item_clear (&item);
+  }
+  self->downstream_eos = head == NULL;
+}
+
 static void
 set_flushing_locked (GstLstmClassify *self, gboolean flushing)
 {
   self->flushing = flushing;
   self->srcresult = flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
+  self->downstream_eos = FALSE;
   if (flushing && self->wait_id)
     gst_clock_id_unschedule (self->wait_id);
   g_cond_broadcast (&self->cond);
@@ -1215,7 +1259,7 @@ gst_lstm_classify_loop (GstPad *pad)
       slot->n_ids = head->n_ids;
       slot->markup = head->markup;
       if (head->vocab != NULL)
-        queued_ids_pop_locked (self, head->n_ids);
+        queued_ids_pop_locked (self, head->n_ids, self->batch_ids);
       self->batch[n++] = GST_BUFFER (head->object);
       gst_queue_array_pop_head_struct (self->queue);
     }
@@ -1233,6 +1277,12 @@ gst_lstm_classify_loop (GstPad *pad)
   g_mutex_lock (&self->lock);
   self->busy = FALSE;
   g_cond_broadcast (&self->cond);
+  if (ret == GST_FLOW_EOS && event == NULL && !self->flushing) {
+    /* Downstream is EOS: keep running to pass on the EOS that will come. */
+    GST_DEBUG_OBJECT (self, "downstream is EOS, dropping buffers until EOS or a new segment");
+    queue_drop_to_pushable_locked (self);
+    ret = GST_FLOW_OK;
+  }
   if (ret != GST_FLOW_OK && !self->flushing)
     self->srcresult = ret;
   if (ret != GST_FLOW_OK)
@@ -1240,16 +1290,18 @@ gst_lstm_classify_loop (GstPad *pad)
   g_mutex_unlock (&self->lock);
   return;
 
+  /* Paused with the lock held, so that a restart by the sink pad (FLUSH_STOP,
+   * a SEGMENT after EOS) cannot come between the decision and the pause. */
 flushing:
   GST_DEBUG_OBJECT (self, "flushing, pausing the task");
-  g_mutex_unlock (&self->lock);
   gst_pad_pause_task (pad);
+  g_mutex_unlock (&self->lock);
   return;
 
 pause:
-  g_mutex_unlock (&self->lock);
   GST_DEBUG_OBJECT (self, "pausing the task: %s", gst_flow_get_name (ret));
   gst_pad_pause_task (pad);
+  g_mutex_unlock (&self->lock);
   if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
     if (ret != GST_FLOW_ERROR) /* errors were posted where they happened */
       GST_ELEMENT_FLOW_ERROR (self, ret);
@@ -1275,6 +1327,7 @@ enqueue (GstLstmClassify *self, GstMiniObject *object)
   SeqnnTokenizerConfig tokenizer;
   guint batch_size;
   GstClockTime max_latency;
+  gboolean restart = FALSE;
 
   GST_OBJECT_LOCK (self);
   batch_size = self->batch_size;
@@ -1313,7 +1366,17 @@ enqueue (GstLstmClassify *self, GstMiniObject *object)
   g_mutex_lock (&self->lock);
   while (is_buffer && self->srcresult == GST_FLOW_OK && self->n_queued_buffers >= 2 * batch_size)
     g_cond_wait (&self->cond, &self->lock);
+  /* A new segment or stream after downstream EOS is played again (GstQueue). */
+  if (!is_buffer && is_pushable_after_eos (object) && GST_EVENT_TYPE (object) != GST_EVENT_EOS) {
+    self->downstream_eos = FALSE;
+    if (self->srcresult == GST_FLOW_EOS) {
+      self->srcresult = GST_FLOW_OK;
+      restart = TRUE;
+    }
+  }
   ret = self->srcresult;
+  if (ret == GST_FLOW_OK && is_buffer && self->downstream_eos)
+    ret = GST_FLOW_EOS;
   if (ret != GST_FLOW_OK) {
     g_mutex_unlock (&self->lock);
     queue_item_clear (&item);
@@ -1333,6 +1396,8 @@ enqueue (GstLstmClassify *self, GstMiniObject *object)
       || (max_latency > 0 && self->n_queued_buffers == 1))
     wake_task_locked (self);
   g_mutex_unlock (&self->lock);
+  if (restart)
+    gst_pad_start_task (self->srcpad, (GstTaskFunction) gst_lstm_classify_loop, self->srcpad, NULL);
   return GST_FLOW_OK;
 }
 
@@ -1360,7 +1425,11 @@ drain (GstLstmClassify *self)
   return ok;
 }
 
-static gboolean
+/* A GstFlowReturn, not a gboolean: a serialized event refused while flushing
+ * (or after EOS) returns FLUSHING (or EOS), which upstream's pad keeps as it
+ * is (a sticky event is sent again after the restart) instead of turning a
+ * FALSE into an error flow. */
+static GstFlowReturn
 gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
 {
   GstLstmClassify *self = GST_LSTM_CLASSIFY (parent);
@@ -1374,7 +1443,7 @@ gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       gst_pad_push_event (self->srcpad, event);
       /* Waits for the task to finish the batch it runs (its pushes now fail). */
       gst_pad_pause_task (self->srcpad);
-      return TRUE;
+      return GST_FLOW_OK;
     case GST_EVENT_FLUSH_STOP:
       g_mutex_lock (&self->lock);
       queue_flush_locked (self);
@@ -1385,7 +1454,7 @@ gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
         seqnn_confusion_reset (self->confusion);
       gst_pad_push_event (self->srcpad, event);
       return gst_pad_start_task (self->srcpad, (GstTaskFunction) gst_lstm_classify_loop,
-          self->srcpad, NULL);
+          self->srcpad, NULL) ? GST_FLOW_OK : GST_FLOW_ERROR;
     default:
       if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
         /* For tokenizing on arrival; the task keeps its own flag (markup). */
@@ -1397,10 +1466,10 @@ gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       if (GST_EVENT_IS_SERIALIZED (event)) {
         GstFlowReturn ret = enqueue (self, GST_MINI_OBJECT_CAST (event));
         if (ret != GST_FLOW_OK)
-          GST_DEBUG_OBJECT (self, "dropped an event: %s", gst_flow_get_name (ret));
-        return ret == GST_FLOW_OK;
+          GST_DEBUG_OBJECT (self, "refused an event: %s", gst_flow_get_name (ret));
+        return ret;
       }
-      return gst_pad_event_default (pad, parent, event);
+      return gst_pad_event_default (pad, parent, event) ? GST_FLOW_OK : GST_FLOW_ERROR;
   }
 }
 

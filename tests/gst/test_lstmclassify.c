@@ -1471,6 +1471,301 @@ GST_START_TEST (test_pipeline_dev_csv_summary)
 
 GST_END_TEST;
 
+/* ---- Ends, stops and seeks ------------------------------------------------------ */
+
+/* A CSV of n AG News style rows made of TEXTS, in tmp_dir. */
+static gchar *
+write_csv (const gchar *name, guint n)
+{
+  GString *csv = g_string_new (NULL);
+  gchar *path = g_build_filename (tmp_dir, name, NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (csv, "\"%u\",\"%s\",\"%s\"\n", i % 4 + 1, TEXTS[i % N_TEXTS],
+        TEXTS[(i * 7 + 3) % N_TEXTS]);
+  fail_unless (g_file_set_contents (path, csv->str, csv->len, NULL));
+  g_string_free (csv, TRUE);
+  return path;
+}
+
+/* An SRT of n cues, cue i at i seconds, in tmp_dir. */
+static gchar *
+write_srt (const gchar *name, guint n)
+{
+  GString *srt = g_string_new (NULL);
+  gchar *path = g_build_filename (tmp_dir, name, NULL);
+
+  for (guint i = 0; i < n; i++)
+    g_string_append_printf (srt, "%u\n%02u:%02u:%02u,000 --> %02u:%02u:%02u,500\n%s\n\n", i + 1,
+        i / 3600, i / 60 % 60, i % 60, i / 3600, i / 60 % 60, i % 60, TEXTS[i % N_TEXTS]);
+  fail_unless (g_file_set_contents (path, srt->str, srt->len, NULL));
+  g_string_free (srt, TRUE);
+  return path;
+}
+
+/* Downstream EOS (fakesink num-buffers) must end the pipeline: the EOS that
+ * upstream then sends still goes through. */
+GST_START_TEST (test_downstream_eos_ends_pipeline)
+{
+  gchar *csv, *srt, *launch;
+  GPtrArray *buffers;
+
+  if (!have_pipeline_plugins)
+    return;
+  csv = write_csv ("eos.csv", 200);
+  for (gint batch_size = 1; batch_size <= 16; batch_size *= 4) {
+    launch = g_strdup_printf ("filesrc location=\"%s\" ! seqtokenize format=csv ! lstmclassify "
+        "model=\"%s\" batch-size=%d ! fakesink name=sink num-buffers=10", csv, news_model_path,
+        batch_size);
+    buffers = run_pipeline (launch, NULL);
+    fail_unless_equals_int (buffers->len, 10);
+    g_ptr_array_unref (buffers);
+    g_free (launch);
+  }
+  g_unlink (csv);
+  g_free (csv);
+  if (g_getenv ("SEQNN_UNDER_VALGRIND") != NULL)
+    return; /* subparse: PCRE2 JIT, see test_pipeline_subtitles */
+  srt = write_srt ("eos.srt", 40);
+  launch = g_strdup_printf ("filesrc location=\"%s\" ! subparse ! lstmclassify model=\"%s\" "
+      "! fakesink name=sink num-buffers=5", srt, news_model_path);
+  buffers = run_pipeline (launch, NULL);
+  fail_unless_equals_int (buffers->len, 5);
+  g_ptr_array_unref (buffers);
+  g_free (launch);
+  g_unlink (srt);
+  g_free (srt);
+}
+
+GST_END_TEST;
+
+/* Downstream flushing: the task paused on FLUSHING; events from upstream then
+ * get FLUSHING back (kept sticky for the restart), never an error flow. */
+GST_START_TEST (test_events_while_downstream_flushing)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h;
+  GstSegment segment;
+  GstFlowReturn ret = GST_FLOW_OK;
+  GstBuffer *out;
+
+  g_object_set (element, "batch-size", 1, NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  gst_pad_set_active (h->sinkpad, FALSE);
+  for (guint i = 0; i < 200 && ret == GST_FLOW_OK; i++) {
+    ret = gst_harness_push (h, text_buffer (TEXTS[0], i * GST_SECOND, GST_SECOND));
+    g_usleep (1000);
+  }
+  fail_unless_equals_int (ret, GST_FLOW_FLUSHING);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  segment.start = 100 * GST_SECOND;
+  gst_harness_push_event (h, gst_event_new_segment (&segment));
+  /* The refused SEGMENT is sent again before the next buffer: FLUSHING, not ERROR. */
+  fail_unless_equals_int (gst_harness_push (h, text_buffer (TEXTS[1], 0, GST_SECOND)),
+      GST_FLOW_FLUSHING);
+  gst_harness_push_event (h, gst_event_new_tag (gst_tag_list_new_empty ()));
+  fail_unless_equals_int (gst_harness_push (h, text_buffer (TEXTS[1], 0, GST_SECOND)),
+      GST_FLOW_FLUSHING);
+
+  /* After a flush (and a new segment) the stream goes on. */
+  gst_pad_set_active (h->sinkpad, TRUE);
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&segment)));
+  fail_unless_equals_int (gst_harness_push (h, text_buffer (TEXTS[2], 101 * GST_SECOND,
+              GST_SECOND)), GST_FLOW_OK);
+  out = gst_harness_pull (h);
+  fail_unless (out != NULL);
+  fail_unless_equals_uint64 (GST_BUFFER_PTS (out), 101 * GST_SECOND);
+  fail_unless (gst_buffer_get_seqnn_class_meta (out) != NULL);
+  gst_buffer_unref (out);
+  {
+    GstEvent *event = gst_pad_get_sticky_event (h->sinkpad, GST_EVENT_SEGMENT, 0);
+    const GstSegment *seen;
+    fail_unless (event != NULL);
+    gst_event_parse_segment (event, &seen);
+    fail_unless_equals_uint64 (seen->start, 100 * GST_SECOND);
+    gst_event_unref (event);
+  }
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
+typedef struct {
+  guint index;
+  guint n_restarts;
+  const gchar *csv, *srt;    /* srt: through subparse, else csv through seqtokenize */
+  guint n_errors;
+  gchar *first_error;
+} StopperRun;
+
+/* Counts the ERROR messages on a bus, keeping the first one's text. */
+static void
+count_errors (GstBus *bus, StopperRun *run)
+{
+  GstMessage *msg;
+
+  while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR)) != NULL) {
+    if (run->n_errors++ == 0) {
+      GError *error = NULL;
+      gchar *debug = NULL;
+      gst_message_parse_error (msg, &error, &debug);
+      run->first_error = g_strdup_printf ("%s: %s (%s)", GST_MESSAGE_SRC_NAME (msg),
+          error->message, debug);
+      g_error_free (error);
+      g_free (debug);
+    }
+    gst_message_unref (msg);
+  }
+}
+
+/* One application stream: PLAYING, data flows for a random while (a model
+ * swap now and then), NULL; again and again. */
+static gpointer
+stopper_thread (gpointer data)
+{
+  StopperRun *run = data;
+  GRand *rand = g_rand_new_with_seed (run->index + 1);
+  /* Half through subparse (pango-markup cues), half through seqtokenize. */
+  gchar *launch = g_strdup_printf ("filesrc location=\"%s\" ! %s ! lstmclassify name=c "
+      "model=\"%s\" batch-size=%u ! fakesink", run->srt ? run->srt : run->csv,
+      run->srt ? "subparse" : "seqtokenize format=csv", news_model_path, 1 + run->index % 5);
+  GstElement *pipeline = gst_parse_launch (launch, NULL);
+  GstElement *classify = gst_bin_get_by_name (GST_BIN (pipeline), "c");
+  GstBus *bus = gst_element_get_bus (pipeline);
+
+  for (guint i = 0; i < run->n_restarts; i++) {
+    gst_element_set_state (pipeline, GST_STATE_PLAYING);
+    /* Often at once (the stream's first events and buffers are on their
+     * way), sometimes later (batches flow, or EOS is near). */
+    g_usleep (g_rand_int_range (rand, 0, 3) ? g_rand_int_range (rand, 0, 2000)
+        : g_rand_int_range (rand, 0, 20000));
+    if (g_rand_int_range (rand, 0, 4) == 0)
+      g_object_set (classify, "model", i % 2 ? news_model_path : other_model_path, NULL);
+    g_usleep (g_rand_int_range (rand, 0, 1000));
+    gst_element_set_state (pipeline, GST_STATE_NULL);
+    count_errors (bus, run);
+    if (g_rand_int_range (rand, 0, 3) == 0)  /* a swap while stopped */
+      g_object_set (classify, "model", i % 2 ? other_model_path : news_model_path, NULL);
+  }
+  gst_object_unref (bus);
+  gst_object_unref (classify);
+  gst_object_unref (pipeline);
+  g_free (launch);
+  g_rand_free (rand);
+  return NULL;
+}
+
+/* Stopping pipelines while data flows posts no error (issue 9). */
+GST_START_TEST (test_restarts_post_no_error)
+{
+  gboolean valgrind = g_getenv ("SEQNN_UNDER_VALGRIND") != NULL;
+  guint n_pipelines = valgrind ? 2 : 8, n_restarts = valgrind ? 6 : 60;
+  StopperRun runs[8];
+  GThread *threads[8];
+  gchar *csv, *srt;
+
+  if (!have_pipeline_plugins)
+    return;
+  /* Small enough to end within some of the runs. */
+  csv = write_csv ("restarts.csv", 300);
+  srt = write_srt ("restarts.srt", 150);
+  for (guint p = 0; p < n_pipelines; p++) {
+    /* subparse only outside valgrind (PCRE2 JIT, see test_pipeline_subtitles) */
+    runs[p] = (StopperRun) { p, n_restarts, csv, p % 2 && !valgrind ? srt : NULL, 0, NULL };
+    threads[p] = g_thread_new ("stopper", stopper_thread, &runs[p]);
+  }
+  for (guint p = 0; p < n_pipelines; p++)
+    g_thread_join (threads[p]);
+  for (guint p = 0; p < n_pipelines; p++) {
+    fail_unless (runs[p].n_errors == 0, "pipeline %u: %u errors in %u restarts, the first: %s", p,
+        runs[p].n_errors, n_restarts, runs[p].first_error);
+  }
+  for (guint p = 0; p < n_pipelines; p++)
+    g_free (runs[p].first_error);
+  g_unlink (csv);
+  g_free (csv);
+  g_unlink (srt);
+  g_free (srt);
+}
+
+GST_END_TEST;
+
+static GstPadProbeReturn
+collect_pts_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  fail_unless (gst_buffer_get_seqnn_class_meta (buffer) != NULL);
+  g_mutex_lock (&((GstObject *) pad)->lock);
+  g_array_append_val (user_data, GST_BUFFER_PTS (buffer));
+  g_mutex_unlock (&((GstObject *) pad)->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A flushing seek in the middle of a subtitle stream: output resumes from
+ * the new position, no error. */
+GST_START_TEST (test_flushing_seek_in_subtitles)
+{
+  gchar *srt, *launch;
+  GstElement *pipeline, *sink;
+  GstPad *pad;
+  GstBus *bus;
+  GArray *pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  GstMessage *msg;
+  guint before = 0;
+
+  if (!have_pipeline_plugins || g_getenv ("SEQNN_UNDER_VALGRIND") != NULL)
+    return; /* subparse: PCRE2 JIT, see test_pipeline_subtitles */
+  srt = write_srt ("seek.srt", 120);
+  launch = g_strdup_printf ("filesrc location=\"%s\" ! subparse ! lstmclassify model=\"%s\" "
+      "batch-size=4 ! fakesink name=sink sync=false", srt, news_model_path);
+  pipeline = gst_parse_launch (launch, NULL);
+  sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  pad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, collect_pts_probe, pts, NULL);
+  bus = gst_element_get_bus (pipeline);
+
+  /* Prerolled at the first cue, then a flushing seek to 60 s before playing. */
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PAUSED) != GST_STATE_CHANGE_FAILURE);
+  fail_unless (gst_element_get_state (pipeline, NULL, NULL, 10 * GST_SECOND)
+      == GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_element_seek_simple (pipeline, GST_FORMAT_TIME,
+          GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE, 60 * GST_SECOND));
+  fail_unless (gst_element_get_state (pipeline, NULL, NULL, 10 * GST_SECOND)
+      == GST_STATE_CHANGE_SUCCESS);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) != GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (bus, 30 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no EOS after the seek");
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS, "error after the seek");
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  /* Before the seek: a few of the first cues (the preroll; subparse may
+   * have sent one of them again while it restarted); then every cue from
+   * 60 s on, in order, each once. */
+  while (before < pts->len && g_array_index (pts, GstClockTime, before) < 60 * GST_SECOND)
+    fail_unless (g_array_index (pts, GstClockTime, before++) < 4 * GST_SECOND);
+  fail_unless (before >= 1 && before <= 8, "%u cues before the seek", before);
+  fail_unless_equals_int (pts->len - before, 60);
+  for (guint i = before; i < pts->len; i++)
+    fail_unless_equals_uint64 (g_array_index (pts, GstClockTime, i), (60 + i - before) * GST_SECOND);
+  fail_unless (gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR) == NULL);
+
+  gst_object_unref (bus);
+  gst_object_unref (pad);
+  gst_object_unref (sink);
+  gst_object_unref (pipeline);
+  g_array_free (pts, TRUE);
+  g_free (launch);
+  g_unlink (srt);
+  g_free (srt);
+}
+
+GST_END_TEST;
+
 static Suite *
 lstmclassify_suite (void)
 {
@@ -1504,6 +1799,10 @@ lstmclassify_suite (void)
   tcase_add_test (tc, test_repeated_states_and_instances);
   tcase_add_test (tc, test_pipeline_subtitles);
   tcase_add_test (tc, test_pipeline_dev_csv_summary);
+  tcase_add_test (tc, test_downstream_eos_ends_pipeline);
+  tcase_add_test (tc, test_events_while_downstream_flushing);
+  tcase_add_test (tc, test_restarts_post_no_error);
+  tcase_add_test (tc, test_flushing_seek_in_subtitles);
   return s;
 }
 
