@@ -1713,12 +1713,13 @@ GST_START_TEST (test_flushing_seek_in_subtitles)
   GstElement *pipeline, *sink;
   GstPad *pad;
   GstBus *bus;
-  GArray *pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  GArray *pts;
   GstMessage *msg;
   guint before = 0;
 
   if (!have_pipeline_plugins || g_getenv ("SEQNN_UNDER_VALGRIND") != NULL)
     return; /* subparse: PCRE2 JIT, see test_pipeline_subtitles */
+  pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
   srt = write_srt ("seek.srt", 120);
   launch = g_strdup_printf ("filesrc location=\"%s\" ! subparse ! lstmclassify model=\"%s\" "
       "batch-size=4 ! fakesink name=sink sync=false", srt, news_model_path);
