@@ -573,33 +573,12 @@ gst_lstm_train_get_property (GObject * object, guint prop_id,
   GST_OBJECT_UNLOCK (self);
 }
 
-/* Creates and removes a temporary file beside path, so that an unwritable
- * model-out is found before any training. */
+/* The library's save checks (read-only, not a regular file, dangling link,
+ * folder not writable), so that a bad model-out is found before any training. */
 static gboolean
 check_writable (const gchar * path, GError ** error)
 {
-  gchar *dir = g_path_get_dirname (path);
-  gchar *tmpl = g_build_filename (dir, ".lstmtrain-check-XXXXXX", NULL);
-  gboolean ok = TRUE;
-
-  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_ISDIR, "'%s' is a folder", path);
-    ok = FALSE;
-  } else {
-    gint fd = g_mkstemp (tmpl);
-    if (fd < 0) {
-      gint saved = errno;
-      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-          "cannot create files in folder '%s': %s", dir, g_strerror (saved));
-      ok = FALSE;
-    } else {
-      close (fd);
-      g_unlink (tmpl);
-    }
-  }
-  g_free (tmpl);
-  g_free (dir);
-  return ok;
+  return seqnn_classifier_check_save_path (path, error);
 }
 
 /* Dimension of a GloVe / word2vec text file from its first line ("count dim"

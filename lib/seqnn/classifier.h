@@ -70,12 +70,27 @@ void seqnn_classifier_free (SeqnnClassifier *classifier);
  * for a newer format version, another tokenizer or checksum algorithm,
  * SEQNN_ERROR_IO when the file cannot be read. */
 SeqnnClassifier *seqnn_classifier_load (const gchar *path, GError **error);
-/* Atomic: temp file "<path>.XXXXXX" in the same folder, fsync, rename,
- * fsync of the folder; a failure leaves an existing file at path untouched
- * and no temporary behind; the message names the path and the OS reason
- * (SEQNN_ERROR_IO). Non-finite parameters fail with SEQNN_ERROR_NUMERIC.
+/* Atomic: the file is written beside its target, fsync'd, renamed over it,
+ * and the folder fsync'd; a failure leaves an existing file untouched and no
+ * temporary behind; the message names the path and the reason (SEQNN_ERROR_IO).
+ * The target: path with symbolic links followed (the link stays a link and
+ * its target is replaced); refused with SEQNN_ERROR_IO, before anything is
+ * written, when it is a dangling link, a folder, not a regular file (a device
+ * such as /dev/full, a FIFO...), or a read-only file (no write bit in its
+ * mode, checked even for root, or not writable by this user).
+ * Temporaries: O_TMPFILE where the filesystem has it (nothing has a name until
+ * the data is written, so a kill -9 leaves nothing); else, and for the instant
+ * between linkat and rename, ".<name>.seqnn-XXXXXX" beside the target, locked
+ * while in use: each save first removes unlocked ones of its target (left by
+ * a killed process). The new file keeps an existing target's mode.
+ * Non-finite parameters fail with SEQNN_ERROR_NUMERIC.
  * The output is deterministic: saving what was loaded gives the same bytes. */
 gboolean seqnn_classifier_save (const SeqnnClassifier *classifier, const gchar *path, GError **error);
+/* The checks seqnn_classifier_save makes of path before writing (the target
+ * rules above, and that a temporary can be created in its folder), without
+ * writing anything: for callers that must refuse a bad path before hours of
+ * training. The same errors as seqnn_classifier_save. */
+gboolean seqnn_classifier_check_save_path (const gchar *path, GError **error);
 
 /* Borrowed pointers, valid while the classifier lives. */
 SeqnnModel *seqnn_classifier_get_model (SeqnnClassifier *classifier);

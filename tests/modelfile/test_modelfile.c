@@ -9,8 +9,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -84,7 +86,7 @@ remove_dir (const gchar *dir)
     const gchar *name;
     while ((name = g_dir_read_name (d)) != NULL) {
       gchar *path = g_build_filename (dir, name, NULL);
-      if (g_file_test (path, G_FILE_TEST_IS_DIR))
+      if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
         remove_dir (path);
       else
         g_unlink (path);
@@ -1257,6 +1259,220 @@ test_save_failures (void)
   damage_teardown (&d);
 }
 
+/* Both the pre-training check and the save refuse path, saying expect. */
+static void
+assert_target_refused (const SeqnnClassifier *c, const gchar *path, const gchar *expect)
+{
+  GError *error = NULL;
+  g_assert_false (seqnn_classifier_check_save_path (path, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_IO);
+  if (strstr (error->message, expect) == NULL)
+    g_error ("check: message \"%s\" lacks \"%s\"", error->message, expect);
+  g_clear_error (&error);
+  assert_save_fails (c, path, expect);
+}
+
+static void
+assert_check_passes (const gchar *path)
+{
+  GError *error = NULL;
+  g_assert_true (seqnn_classifier_check_save_path (path, &error));
+  g_assert_no_error (error);
+}
+
+/* Read-only targets, symbolic links, things that are not regular files. */
+static void
+test_save_targets (void)
+{
+  Damage d;
+  damage_setup (&d);
+  SeqnnClassifier *c = seqnn_classifier_load (d.good, NULL);
+  g_assert_nonnull (c);
+  seqnn_classifier_set_metadata (c, "note", "second save");
+  GBytes *before = read_file (d.good);
+  guint n_before = count_entries (d.dir);
+
+  /* the check writes nothing: a new path and an existing file pass */
+  gchar *fresh = g_build_filename (d.dir, "fresh.model", NULL);
+  assert_check_passes (fresh);
+  assert_check_passes (d.good);
+  g_assert_cmpuint (count_entries (d.dir), ==, n_before);
+
+  /* read-only (mode 0444): refused even as root, the file untouched */
+  g_assert_cmpint (g_chmod (d.good, 0444), ==, 0);
+  assert_target_refused (c, d.good, "read-only (mode 0444)");
+  GBytes *after = read_file (d.good);
+  g_assert_true (g_bytes_equal (before, after));
+  g_bytes_unref (after);
+  g_assert_cmpint (g_chmod (d.good, 0640), ==, 0);
+
+  /* a link (relative, through a second link) is followed: its target is
+   * replaced atomically, the links stay links, nothing else is left */
+  gchar *sub = g_build_filename (d.dir, "sub", NULL);
+  g_assert_cmpint (g_mkdir (sub, 0755), ==, 0);
+  gchar *real = g_build_filename (sub, "real.model", NULL);
+  g_assert_cmpint (rename (d.good, real), ==, 0);
+  gchar *link = g_build_filename (d.dir, "link.model", NULL);
+  gchar *link2 = g_build_filename (d.dir, "link2.model", NULL);
+  g_assert_cmpint (symlink ("sub/real.model", link), ==, 0);
+  g_assert_cmpint (symlink (link, link2), ==, 0);
+  assert_check_passes (link2);
+  GError *error = NULL;
+  g_assert_true (seqnn_classifier_save (c, link2, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  g_assert_true (g_file_test (link2, G_FILE_TEST_IS_SYMLINK));
+  gchar *points = g_file_read_link (link, NULL);
+  g_assert_cmpstr (points, ==, "sub/real.model");
+  g_free (points);
+  struct stat st;
+  g_assert_cmpint (lstat (real, &st), ==, 0);
+  g_assert_true (S_ISREG (st.st_mode));
+  g_assert_cmpuint (st.st_mode & 07777, ==, 0640); /* the old file's mode kept */
+  SeqnnClassifier *back = seqnn_classifier_load (real, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (back, "note"), ==, "second save");
+  seqnn_classifier_free (back);
+  g_assert_cmpuint (count_entries (sub), ==, 1);
+  g_assert_cmpuint (count_entries (d.dir), ==, n_before + 2); /* sub, link, link2; good moved away */
+  /* a link to a read-only file is refused too, saying where it points */
+  g_assert_cmpint (g_chmod (real, 0444), ==, 0);
+  assert_target_refused (c, link, "(a link to '");
+  assert_target_refused (c, link, "read-only (mode 0444)");
+  g_chmod (real, 0644);
+
+  /* a dangling link, a link to a folder, a device (directly or by a link) */
+  gchar *dangling = g_build_filename (d.dir, "dangling.model", NULL);
+  g_assert_cmpint (symlink ("sub/none.model", dangling), ==, 0);
+  assert_target_refused (c, dangling, "which does not exist (not writing through a dangling link)");
+  g_assert_false (g_file_test (dangling, G_FILE_TEST_EXISTS)); /* still dangling */
+  gchar *to_dir = g_build_filename (d.dir, "to-dir.model", NULL);
+  g_assert_cmpint (symlink ("sub", to_dir), ==, 0);
+  assert_target_refused (c, to_dir, g_strerror (EISDIR));
+  assert_target_refused (c, sub, g_strerror (EISDIR));
+  gchar *to_full = g_build_filename (d.dir, "full.model", NULL);
+  g_assert_cmpint (symlink ("/dev/full", to_full), ==, 0);
+  assert_target_refused (c, to_full, "it is a character device, not a regular file");
+  assert_target_refused (c, "/dev/full", "it is a character device, not a regular file");
+  gchar *fifo = g_build_filename (d.dir, "fifo.model", NULL);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  assert_target_refused (c, fifo, "it is a FIFO, not a regular file");
+  gchar *loop = g_build_filename (d.dir, "loop.model", NULL);
+  g_assert_cmpint (symlink ("loop.model", loop), ==, 0);
+  assert_target_refused (c, loop, g_strerror (ELOOP));
+  g_assert_cmpuint (count_entries (sub), ==, 1);
+
+  g_free (loop);
+  g_free (fifo);
+  g_free (to_full);
+  g_free (to_dir);
+  g_free (dangling);
+  g_free (link2);
+  g_free (link);
+  g_free (real);
+  g_free (sub);
+  g_free (fresh);
+  g_bytes_unref (before);
+  seqnn_classifier_free (c);
+  damage_teardown (&d);
+}
+
+/* Names in dir starting with prefix. */
+static guint
+count_prefixed (const gchar *dir, const gchar *prefix)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  g_assert_nonnull (d);
+  guint n = 0;
+  const gchar *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    n += g_str_has_prefix (name, prefix);
+  g_dir_close (d);
+  return n;
+}
+
+/* Temporaries a killed save left (unlocked) are removed by the next save of
+ * the same target; a live one (locked) and the user's other files are not. */
+static void
+test_save_stale_temps (void)
+{
+  Damage d;
+  damage_setup (&d);
+  SeqnnClassifier *c = seqnn_classifier_load (d.good, NULL);
+  g_assert_nonnull (c);
+  gchar *stale = g_build_filename (d.dir, ".good.model.seqnn-AAAAAA", NULL);
+  gchar *live = g_build_filename (d.dir, ".good.model.seqnn-BBBBBB", NULL);
+  gchar *other = g_build_filename (d.dir, ".other.model.seqnn-CCCCCC", NULL);
+  gchar *backup = g_build_filename (d.dir, "good.model.backup", NULL);
+  const gchar *const files[] = { stale, live, other, backup };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    write_file (files[i], (const guint8 *) "x", 1);
+  int lock_fd = open (live, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (lock_fd, >=, 0);
+  g_assert_cmpint (flock (lock_fd, LOCK_EX), ==, 0);
+  GError *error = NULL;
+  g_assert_true (seqnn_classifier_save (c, d.good, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (stale, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (live, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (other, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_test (backup, G_FILE_TEST_EXISTS));
+  close (lock_fd); /* its owner "dies" */
+  g_assert_true (seqnn_classifier_save (c, d.good, &error));
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (live, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (count_prefixed (d.dir, ".good.model"), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    g_free ((gchar *) files[i]);
+  seqnn_classifier_free (c);
+  damage_teardown (&d);
+}
+
+/* kill -9 at random moments of saving: the target is always a whole model
+ * (old or new), and after the next save no temporary is left. */
+static void
+test_save_killed (void)
+{
+  Damage d;
+  damage_setup (&d);
+  SeqnnConfig config;
+  small_config (&config);
+  config.vocab_size = 4000;
+  config.embed_dim = 64; /* ~1 MB: a save takes a moment */
+  SeqnnClassifier *c = make_classifier (&config, 5);
+  gchar *target = g_build_filename (d.dir, "target.model", NULL);
+  GError *error = NULL;
+  g_assert_true (seqnn_classifier_save (c, target, &error));
+  g_assert_no_error (error);
+  GRand *rand = g_rand_new_with_seed (9);
+  guint kills = under_valgrind ? 4 : 30, left = 0;
+  for (guint k = 0; k < kills; k++) {
+    pid_t pid = fork ();
+    g_assert_cmpint (pid, >=, 0);
+    if (pid == 0) {
+      for (;;)
+        seqnn_classifier_save (c, target, NULL);
+    }
+    g_usleep (g_rand_int_range (rand, 1000, under_valgrind ? 400000 : 40000));
+    g_assert_cmpint (kill (pid, SIGKILL), ==, 0);
+    int status = 0;
+    g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+    g_assert_true (WIFSIGNALED (status));
+    left += count_prefixed (d.dir, ".target.model");
+    SeqnnClassifier *back = seqnn_classifier_load (target, &error);
+    g_assert_no_error (error);
+    seqnn_classifier_free (back);
+  }
+  g_test_message ("%u kills left %u temporaries behind (O_TMPFILE leaves none while writing)", kills, left);
+  g_assert_true (seqnn_classifier_save (c, target, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_prefixed (d.dir, ".target.model"), ==, 0);
+  g_rand_free (rand);
+  g_free (target);
+  seqnn_classifier_free (c);
+  damage_teardown (&d);
+}
+
 /* A short write, made by a file size limit in a child process: the error says
  * why, the existing file is byte-identical, no temporary is left. */
 static void
@@ -1329,5 +1545,8 @@ main (int argc, char **argv)
   g_test_add_func ("/modelfile/checksum-definition", test_checksum_definition);
   g_test_add_func ("/modelfile/save/failures", test_save_failures);
   g_test_add_func ("/modelfile/save/short-write", test_short_write);
+  g_test_add_func ("/modelfile/save/targets", test_save_targets);
+  g_test_add_func ("/modelfile/save/stale-temps", test_save_stale_temps);
+  g_test_add_func ("/modelfile/save/killed", test_save_killed);
   return g_test_run ();
 }
