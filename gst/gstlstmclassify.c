@@ -484,6 +484,7 @@ library_error_kind (const GError *error)
     case SEQNN_ERROR_IO: return "io";
     case SEQNN_ERROR_UNSUPPORTED: return "unsupported";
     case SEQNN_ERROR_CANCELLED: return "cancelled";
+    case SEQNN_ERROR_NO_MEMORY: return "no-memory";
   }
   return "unknown";
 }

@@ -92,13 +92,19 @@ seqnn_inference_run (SeqnnInference *inf, const SeqnnBatch *batch,
   if (!seqnn_batch_validate (batch, seqnn_model_get_config (inf->model), error))
     return FALSE;
   const gint n = batch->n;
+  inf->n = 0;  /* the last run's views end here, whatever happens below */
 
   if (n > inf->cap_n) {
     gint cap = seqnn_grow_capacity (inf->cap_n, n);
-    gsize sz = (gsize) lay->L * lay->D * cap * lay->H;
-    inf->final_h = g_renew (gfloat, inf->final_h, sz);
-    if (lay->cell == SEQNN_CELL_LSTM)
-      inf->final_c = g_renew (gfloat, inf->final_c, sz);
+    gsize bytes = seqnn_size_mul3 ((gsize) lay->L * lay->D * cap, lay->H, sizeof (gfloat));
+    SeqnnGrowth list[2] = { { (gpointer *) &inf->final_h, bytes }, { (gpointer *) &inf->final_c, bytes } };
+    gsize total;
+    if (!seqnn_grow_all (list, lay->cell == SEQNN_CELL_LSTM ? 2 : 1, &total)) {
+      gchar *detail = g_strdup_printf ("%d sequences", n);
+      seqnn_set_no_memory_error (error, total, "the final states", detail, "lower batch-size");
+      g_free (detail);
+      return FALSE;
+    }
     inf->cap_n = cap;
     inf->n_allocs++;
   }
@@ -124,8 +130,8 @@ seqnn_inference_run (SeqnnInference *inf, const SeqnnBatch *batch,
     }
     /* Every shard sized for the whole batch: once the largest batch has been
      * seen, no split of a smaller one allocates. */
-    if (n_shards > 1)
-      seqnn_net_reserve (inf->nets[s], n, (gint) n_tokens, FALSE);
+    if (!seqnn_net_reserve (inf->nets[s], n, (gint) n_tokens, FALSE, error))
+      return FALSE;
   }
   inf->batch = batch;
   inf->n = n;

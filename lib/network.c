@@ -53,73 +53,93 @@ seqnn_net_get_n_allocs (const SeqnnNet *net)
   return net->n_allocs + net->packer.n_allocs;
 }
 
-#define RENEW(ptr, type, count) ((ptr) = g_renew (type, (ptr), MAX ((gsize) (count), 1)))
-
 /* Grows every buffer to hold N rows and B sequences; nothing happens when
- * they already fit, so a warmed-up workspace allocates nothing. */
-static void
-net_reserve (SeqnnNet *net, gint N, gint B, gboolean training)
+ * they already fit, so a warmed-up workspace allocates nothing. About
+ * (L + 1) x F floats per token for inference and four times that for
+ * training: a record of millions of tokens asks for gigabytes, so the
+ * sizes come from input and failure is an error, never an abort. */
+static gboolean
+net_reserve (SeqnnNet *net, gint N, gint B, gboolean training, GError **error)
 {
   const SeqnnLayout *lay = net->lay;
   gboolean grow_rows = N > net->cap_N, grow_seqs = B > net->cap_B;
   gboolean grow_train = training && !net->cap_train;
   if (!grow_rows && !grow_seqs && !grow_train)
-    return;
+    return TRUE;
   gint cap_N = grow_rows ? seqnn_grow_capacity (net->cap_N, N) : net->cap_N;
   gint cap_B = grow_seqs ? seqnn_grow_capacity (net->cap_B, B) : net->cap_B;
   gboolean train = net->cap_train || training;
-  const gsize F = lay->F, LD = (gsize) lay->L * lay->D;
-  gint max_in = MAX (lay->E, lay->F);
+  const gsize F = lay->F, LD = (gsize) lay->L * lay->D, fl = sizeof (gfloat);
+  const gsize max_in = MAX (lay->E, lay->F);
+  SeqnnGrowth list[24];
+  guint k = 0;
+#define GROW(ptr, n_bytes) (list[k++] = (SeqnnGrowth) { (gpointer *) &(ptr), (n_bytes) })
 
   if (grow_rows) {
-    RENEW (net->x0, gfloat, (gsize) cap_N * lay->E);
-    RENEW (net->out, gfloat, (gsize) lay->L * cap_N * F);
+    GROW (net->x0, seqnn_size_mul3 (cap_N, lay->E, fl));
+    GROW (net->out, seqnn_size_mul3 ((gsize) lay->L * cap_N, F, fl));
   }
   if (grow_seqs) {
-    RENEW (net->h_n, gfloat, LD * cap_B * lay->H);
+    GROW (net->h_n, seqnn_size_mul3 (LD * cap_B, lay->H, fl));
     if (lay->cell == SEQNN_CELL_LSTM)
-      RENEW (net->c_n, gfloat, LD * cap_B * lay->H);
-    RENEW (net->feat, gfloat, (gsize) cap_B * F);
-    RENEW (net->logits, gfloat, (gsize) cap_B * lay->C);
-    RENEW (net->probs, gfloat, (gsize) cap_B * lay->C);
+      GROW (net->c_n, seqnn_size_mul3 (LD * cap_B, lay->H, fl));
+    GROW (net->feat, seqnn_size_mul3 (cap_B, F, fl));
+    GROW (net->logits, seqnn_size_mul3 (cap_B, lay->C, fl));
+    GROW (net->probs, seqnn_size_mul3 (cap_B, lay->C, fl));
     if (lay->head == SEQNN_HEAD_MAX)
-      RENEW (net->argmax_row, gint, (gsize) cap_B * F);
+      GROW (net->argmax_row, seqnn_size_mul3 (cap_B, F, sizeof (gint)));
   }
   /* Kernel scratch depends on both. */
   gsize scratch = 0;
   for (gint l = 0; l < lay->L; l++)
     scratch = MAX (scratch, seqnn_cell_scratch_size (lay->cell, cap_N, cap_B, lay->in_dim[l], lay->H));
-  RENEW (net->scratch, gfloat, scratch);
+  GROW (net->scratch, seqnn_size_mul3 (scratch, fl, 1));
 
-  if (train && (grow_rows || grow_seqs || grow_train)) {
-    net->cache_block = seqnn_cell_cache_size (lay->cell, cap_N, cap_B, lay->H);
-    RENEW (net->cache, gfloat, LD * net->cache_block);
+  gsize cache_block = net->cache_block;
+  if (train) {
+    cache_block = seqnn_cell_cache_size (lay->cell, cap_N, cap_B, lay->H);
+    GROW (net->cache, seqnn_size_mul3 (LD, cache_block, fl));
     if (grow_rows || grow_train) {
       if (lay->L > 1 && lay->dropout > 0.0f) {
-        RENEW (net->drop_in, gfloat, (gsize) lay->L * cap_N * F);
-        RENEW (net->drop_mask, gfloat, (gsize) lay->L * cap_N * F);
+        GROW (net->drop_in, seqnn_size_mul3 ((gsize) lay->L * cap_N, F, fl));
+        GROW (net->drop_mask, seqnn_size_mul3 ((gsize) lay->L * cap_N, F, fl));
       }
-      RENEW (net->dy_a, gfloat, (gsize) cap_N * max_in);
-      RENEW (net->dy_b, gfloat, (gsize) cap_N * max_in);
-      RENEW (net->demb, gfloat, (gsize) cap_N * lay->E);
+      GROW (net->dy_a, seqnn_size_mul3 (cap_N, max_in, fl));
+      GROW (net->dy_b, seqnn_size_mul3 (cap_N, max_in, fl));
+      GROW (net->demb, seqnn_size_mul3 (cap_N, lay->E, fl));
     }
     if (grow_seqs || grow_train) {
-      RENEW (net->dlogits, gfloat, (gsize) cap_B * lay->C);
-      RENEW (net->dfeat, gfloat, (gsize) cap_B * F);
-      RENEW (net->dh_n, gfloat, (gsize) lay->D * cap_B * lay->H);
+      GROW (net->dlogits, seqnn_size_mul3 (cap_B, lay->C, fl));
+      GROW (net->dfeat, seqnn_size_mul3 (cap_B, F, fl));
+      GROW (net->dh_n, seqnn_size_mul3 ((gsize) lay->D * cap_B, lay->H, fl));
     }
   }
+#undef GROW
+  g_assert (k <= G_N_ELEMENTS (list));
+
+  gsize total;
+  if (!seqnn_grow_all (list, k, &total)) {
+    /* Capacities stay as they were: every buffer still holds at least those. */
+    gchar *detail = g_strdup_printf ("%s of %d tokens in %d sequence%s",
+        train ? "a training batch" : "a batch", N, B, B == 1 ? "" : "s");
+    seqnn_set_no_memory_error (error, total, "the network's workspace", detail,
+        "lower max-tokens (the longest record) or batch-size");
+    g_free (detail);
+    return FALSE;
+  }
+  net->cache_block = cache_block;
   net->cap_N = cap_N;
   net->cap_B = cap_B;
   net->cap_train = train;
   net->n_allocs++;
+  return TRUE;
 }
 
-void
-seqnn_net_reserve (SeqnnNet *net, gint n, gint N, gboolean training)
+gboolean
+seqnn_net_reserve (SeqnnNet *net, gint n, gint N, gboolean training, GError **error)
 {
-  seqnn_packer_reserve (&net->packer, n, N);
-  net_reserve (net, N, n, training);
+  return seqnn_packer_reserve (&net->packer, n, N, error)
+      && net_reserve (net, N, n, training, error);
 }
 
 static inline void
@@ -163,7 +183,7 @@ seqnn_net_forward (SeqnnNet *net, const gfloat *params, const gint32 *ids,
   const SeqnnLayout *lay = net->lay;
   SeqnnPacker *p = &net->packer;
   seqnn_packer_build (p, ids, lengths, n);
-  net_reserve (net, p->N, n, training);
+  g_assert (p->N <= net->cap_N && n <= net->cap_B && (net->cap_train || !training));
 
   const gint N = p->N, B = n, H = lay->H, F = lay->F, D = lay->D;
   const gsize NF = (gsize) N * F;

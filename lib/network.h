@@ -80,10 +80,13 @@ typedef struct {
 SeqnnNet *seqnn_net_new (const SeqnnLayout *layout);
 void seqnn_net_free (SeqnnNet *net);
 guint64 seqnn_net_get_n_allocs (const SeqnnNet *net);
-/* Grows the workspace for n sequences of N tokens in all (forward only unless training). */
-void seqnn_net_reserve (SeqnnNet *net, gint n, gint N, gboolean training);
+/* Grows the workspace for n sequences of N tokens in all (forward only
+ * unless training). FALSE with SEQNN_ERROR_NO_MEMORY, saying how much was
+ * asked for, when the memory is not there; the workspace keeps what it had. */
+gboolean seqnn_net_reserve (SeqnnNet *net, gint n, gint N, gboolean training, GError **error);
 
-/* Forward over n sequences (validated). training: keep the caches for a
+/* Forward over n sequences (validated), in a workspace reserved for at
+ * least them (so it never allocates). training: keep the caches for a
  * backward pass and apply dropout with masks drawn per sequence from
  * (dropout_seed, first_index + i), so they do not depend on sharding. */
 void seqnn_net_forward (SeqnnNet *net, const gfloat *params, const gint32 *ids,

@@ -23,33 +23,43 @@ seqnn_packer_clear (SeqnnPacker *packer)
   memset (packer, 0, sizeof *packer);
 }
 
-static void
-grow (SeqnnPacker *p, gint n, gint N)
+gboolean
+seqnn_packer_reserve (SeqnnPacker *p, gint n, gint N, GError **error)
 {
-  if (n > p->cap_n) {
-    gint cap = seqnn_grow_capacity (p->cap_n, n);
-    p->order = g_renew (gint, p->order, cap);
-    p->pos = g_renew (gint, p->pos, cap);
-    p->lengths = g_renew (gint, p->lengths, cap);
-    p->seq_offset = g_renew (gint, p->seq_offset, cap);
-    p->sort_tmp = g_renew (gint, p->sort_tmp, cap);
-    p->cap_n = cap;
-    p->n_allocs++;
+  gint cap_n = n > p->cap_n ? seqnn_grow_capacity (p->cap_n, n) : p->cap_n;
+  gint cap_N = N > p->cap_N ? seqnn_grow_capacity (p->cap_N, N) : p->cap_N;
+  SeqnnGrowth list[8];
+  guint k = 0;
+  if (cap_n > p->cap_n) {
+    const gsize bytes = sizeof (gint) * cap_n;
+    list[k++] = (SeqnnGrowth) { (gpointer *) &p->order, bytes };
+    list[k++] = (SeqnnGrowth) { (gpointer *) &p->pos, bytes };
+    list[k++] = (SeqnnGrowth) { (gpointer *) &p->lengths, bytes };
+    list[k++] = (SeqnnGrowth) { (gpointer *) &p->seq_offset, bytes };
+    list[k++] = (SeqnnGrowth) { (gpointer *) &p->sort_tmp, bytes };
   }
-  if (N > p->cap_N) {
-    gint cap = seqnn_grow_capacity (p->cap_N, N);
-    p->batch_sizes = g_renew (gint, p->batch_sizes, cap);
-    p->step_offset = g_renew (gint, p->step_offset, (gsize) cap + 1);
-    p->row_ids = g_renew (gint32, p->row_ids, cap);
-    p->cap_N = cap;
-    p->n_allocs++;
+  if (cap_N > p->cap_N) {
+    list[k++] = (SeqnnGrowth) { (gpointer *) &p->batch_sizes, sizeof (gint) * cap_N };
+    list[k++] = (SeqnnGrowth) { (gpointer *) &p->step_offset, sizeof (gint) * ((gsize) cap_N + 1) };
+    list[k++] = (SeqnnGrowth) { (gpointer *) &p->row_ids, sizeof (gint32) * cap_N };
   }
-}
-
-void
-seqnn_packer_reserve (SeqnnPacker *p, gint n, gint N)
-{
-  grow (p, n, N);
+  if (k == 0)
+    return TRUE;
+  gsize total;
+  if (!seqnn_grow_all (list, k, &total)) {
+    gchar *detail = g_strdup_printf ("%d tokens in %d sequence%s", N, n, n == 1 ? "" : "s");
+    seqnn_set_no_memory_error (error, total, "packing a batch", detail,
+        "lower max-tokens or batch-size");
+    g_free (detail);
+    return FALSE;
+  }
+  if (cap_n > p->cap_n)
+    p->n_allocs++;
+  if (cap_N > p->cap_N)
+    p->n_allocs++;
+  p->cap_n = cap_n;
+  p->cap_N = cap_N;
+  return TRUE;
 }
 
 /* Stable bottom-up merge sort of indices by length, descending. */
@@ -87,7 +97,7 @@ seqnn_packer_build (SeqnnPacker *p, const gint32 *ids, const gint *lengths, gint
   gint N = 0;
   for (gint i = 0; i < n; i++)
     N += lengths[i];
-  grow (p, n, N);
+  g_assert (n <= p->cap_n && N <= p->cap_N);  /* reserved by the caller */
   p->n = n;
   p->N = N;
 

@@ -6,6 +6,7 @@
 
 #include <glib.h>
 #include "cells.h"
+#include "grow.h"
 
 G_BEGIN_DECLS
 
@@ -27,20 +28,14 @@ typedef struct {
   guint64 n_allocs;    /* growth events, for the allocation-free checks */
 } SeqnnPacker;
 
-/* New capacity for at least need items: 1.5x growth, without overflowing
- * a gint (need itself is at most G_MAXINT). */
-static inline gint
-seqnn_grow_capacity (gint capacity, gint need)
-{
-  gint64 grown = (gint64) capacity + capacity / 2;
-  return (gint) MAX ((gint64) need, MIN (grown, (gint64) G_MAXINT));
-}
-
 void seqnn_packer_init (SeqnnPacker *packer);
 void seqnn_packer_clear (SeqnnPacker *packer);
-/* Grows the buffers to hold n sequences of N tokens in all. */
-void seqnn_packer_reserve (SeqnnPacker *packer, gint n, gint N);
-/* lengths must be >= 1 (validated by the caller). */
+/* Grows the buffers to hold n sequences of N tokens in all; FALSE with
+ * SEQNN_ERROR_NO_MEMORY (the packer still usable for what it held) when
+ * the memory is not there. */
+gboolean seqnn_packer_reserve (SeqnnPacker *packer, gint n, gint N, GError **error);
+/* lengths must be >= 1 (validated by the caller) and the packer reserved
+ * for them: building never allocates. */
 void seqnn_packer_build (SeqnnPacker *packer, const gint32 *ids, const gint *lengths, gint n);
 /* dst (N x E) row r = table row row_ids[r]. */
 void seqnn_packer_gather (const SeqnnPacker *packer, const gfloat *table, gint E, gfloat *dst);

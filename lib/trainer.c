@@ -462,16 +462,35 @@ shard_task (gpointer data, gint s)
   seqnn_net_backward (net, params, dgrad, !tr->opt.freeze_embedding);
 }
 
-/* Adds a shard's embedding-row gradients into the row slots, in packed row order. */
+/* Room for n_tokens embedding-row gradients in grad_rows (a batch uses at
+ * most that many distinct rows): input-sized, so failure is an error. */
+static gboolean
+reserve_row_slots (SeqnnTrainer *tr, gsize n_tokens, GError **error)
+{
+  if (n_tokens <= tr->cap_slots)
+    return TRUE;
+  gsize cap = MAX (n_tokens, tr->cap_slots + tr->cap_slots / 2);
+  SeqnnGrowth growth = { (gpointer *) &tr->grad_rows, seqnn_size_mul3 (cap, tr->lay->E, sizeof (gfloat)) };
+  gsize total;
+  if (!seqnn_grow_all (&growth, 1, &total)) {
+    gchar *detail = g_strdup_printf ("%" G_GSIZE_FORMAT " tokens", n_tokens);
+    seqnn_set_no_memory_error (error, total, "a training batch's embedding gradients", detail,
+        "lower max-tokens or batch-size");
+    g_free (detail);
+    return FALSE;
+  }
+  tr->cap_slots = cap;
+  return TRUE;
+}
+
+/* Adds a shard's embedding-row gradients into the row slots, in packed row
+ * order; the slots were reserved for the whole batch. */
 static void
 scatter_embedding_grad (SeqnnTrainer *tr, const SeqnnNet *net)
 {
   const gint E = tr->lay->E, pad = tr->lay->padding_idx;
   const SeqnnPacker *p = &net->packer;
-  if (tr->n_touched + p->N > tr->cap_slots) {
-    tr->cap_slots = MAX (tr->n_touched + p->N, tr->cap_slots + tr->cap_slots / 2);
-    tr->grad_rows = g_renew (gfloat, tr->grad_rows, tr->cap_slots * E);
-  }
+  g_assert (tr->n_touched + p->N <= tr->cap_slots);
   for (gint r = 0; r < p->N; r++) {
     gint32 row = p->row_ids[r];
     if (row == pad)
@@ -526,6 +545,8 @@ seqnn_trainer_compute_gradients (SeqnnTrainer *tr, const SeqnnBatch *batch,
   } else {
     seqnn_split_shards (batch->lengths, n, n_shards, tr->first);
   }
+  if (!tr->opt.freeze_embedding && !reserve_row_slots (tr, n_tokens, error))
+    return FALSE;
   gint offset = 0;
   for (gint s = 0; s < n_shards; s++) {
     tr->id_offset[s] = offset;
@@ -533,8 +554,17 @@ seqnn_trainer_compute_gradients (SeqnnTrainer *tr, const SeqnnBatch *batch,
       offset += batch->lengths[i];
     if (tr->nets[s] == NULL)
       tr->nets[s] = seqnn_net_new (lay);
+    /* Allocations here, on the caller's thread, where an error can be returned. */
+    if (!seqnn_net_reserve (tr->nets[s], tr->first[s + 1] - tr->first[s],
+            offset - tr->id_offset[s], TRUE, error))
+      return FALSE;
     if (s > 0 && tr->shard_grad[s] == NULL)
-      tr->shard_grad[s] = g_new (gfloat, lay->dense_numel);
+      tr->shard_grad[s] = g_try_new (gfloat, lay->dense_numel);
+    if (s > 0 && tr->shard_grad[s] == NULL) {
+      seqnn_set_no_memory_error (error, sizeof (gfloat) * lay->dense_numel,
+          "a shard's gradients", "one per training thread", "lower n-threads");
+      return FALSE;
+    }
   }
   tr->n_shards = n_shards;
   tr->batch = batch;

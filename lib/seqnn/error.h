@@ -20,6 +20,8 @@ typedef enum {
   SEQNN_ERROR_IO,               /* a file could not be read or written */
   SEQNN_ERROR_UNSUPPORTED,      /* valid but not supported (e.g. newer format version) */
   SEQNN_ERROR_CANCELLED,        /* a callback asked to stop */
+  SEQNN_ERROR_NO_MEMORY,        /* memory for an input-sized request (a huge batch or
+                                 * record) was not there; the message says how much */
 } SeqnnError;
 
 G_END_DECLS

@@ -3,7 +3,9 @@
  * the problem), never crash, abort or leak.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include "seqnn/seqnn.h"
@@ -758,6 +760,96 @@ test_classifier (void)
   g_free (dir);
 }
 
+/* ---- One huge record under a memory limit ---------------------------------
+ * A 10.5 M-token record (a transcript without line breaks) asks the lesson
+ * LSTM for gigabytes of workspace: the library must answer with
+ * SEQNN_ERROR_NO_MEMORY saying how much and what to lower, never abort, and
+ * stay usable. Run in a subprocess whose address space is capped at what it
+ * uses now plus 1 GiB. */
+
+#define HUGE_RECORD_TOKENS 10500000
+
+/* Bytes of address space in use, from /proc/self/statm (in pages). */
+static gsize
+address_space_in_use (void)
+{
+  gchar *statm = NULL;
+  gsize pages = 0;
+  if (g_file_get_contents ("/proc/self/statm", &statm, NULL, NULL))
+    pages = g_ascii_strtoull (statm, NULL, 10);
+  g_free (statm);
+  return pages * (gsize) sysconf (_SC_PAGESIZE);
+}
+
+static void
+huge_record_child (void)
+{
+  SeqnnConfig c;
+  seqnn_config_init_default (&c);  /* the lesson: LSTM E64 H32, about 1 KB per token to train */
+  c.vocab_size = 8;
+  SeqnnModel *model = seqnn_model_new (&c, NULL);
+  seqnn_model_init_params (model, 1);
+  SeqnnOptimizerConfig oc;
+  seqnn_optimizer_config_init_default (&oc);
+  SeqnnTrainer *trainer = seqnn_trainer_new (model, &oc, 1, 1, NULL);
+  SeqnnInference *inference = seqnn_inference_new (model, 1);
+  gint32 *ids = g_new (gint32, HUGE_RECORD_TOKENS);
+  for (gint i = 0; i < HUGE_RECORD_TOKENS; i++)
+    ids[i] = 2 + i % 5;
+  gint length = HUGE_RECORD_TOKENS, label = 1;
+  SeqnnBatch huge = { ids, &length, 1, &label };
+  gint small_length = 4;
+  SeqnnBatch small = { ids, &small_length, 1, &label };
+  gfloat probs[4];
+  GError *error = NULL;
+
+  struct rlimit limit = { address_space_in_use () + ((gsize) 1 << 30), RLIM_INFINITY };
+  g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+
+  g_assert_false (seqnn_inference_run (inference, &huge, probs, NULL, &error));
+  printf ("inference: %s\n", error->message);
+  assert_seqnn_error (&error, SEQNN_ERROR_NO_MEMORY, "lower max-tokens");
+  g_assert_null (seqnn_inference_get_final_hidden (inference));
+  g_assert_false (seqnn_trainer_step (trainer, &huge, NULL, &error));
+  printf ("training: %s\n", error->message);
+  assert_seqnn_error (&error, SEQNN_ERROR_NO_MEMORY, "lower max-tokens");
+  g_assert_cmpuint (seqnn_trainer_get_step (trainer), ==, 0);
+
+  /* Both still work on a record that fits. */
+  g_assert_true (seqnn_inference_run (inference, &small, probs, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpfloat_with_epsilon (probs[0] + probs[1] + probs[2] + probs[3], 1.0f, 1e-5f);
+  g_assert_true (seqnn_trainer_step (trainer, &small, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (seqnn_trainer_get_step (trainer), ==, 1);
+
+  g_free (ids);
+  seqnn_inference_free (inference);
+  seqnn_trainer_free (trainer);
+  seqnn_model_free (model);
+}
+
+static void
+test_huge_record (void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+  g_test_skip ("AddressSanitizer reserves terabytes of address space: no RLIMIT_AS test");
+  return;
+#endif
+  if (g_getenv ("SEQNN_UNDER_VALGRIND") != NULL) {
+    g_test_skip ("valgrind manages the address space itself: no RLIMIT_AS test");
+    return;
+  }
+  if (g_test_subprocess ()) {
+    huge_record_child ();
+    return;
+  }
+  g_test_trap_subprocess (NULL, 120 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout ("*inference: cannot allocate *GiB for the network's workspace*");
+  g_test_trap_assert_stdout ("*training: cannot allocate *GiB for *");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -770,5 +862,6 @@ main (int argc, char **argv)
   g_test_add_func ("/api-errors/labels", test_labels);
   g_test_add_func ("/api-errors/dataset-and-training", test_dataset_and_training);
   g_test_add_func ("/api-errors/classifier", test_classifier);
+  g_test_add_func ("/api-errors/huge-record", test_huge_record);
   return g_test_run ();
 }
