@@ -13,6 +13,18 @@ seqnn_classifier_is_reserved_key (const gchar *key)
   return g_str_has_prefix (key, "seqnn.") || strcmp (key, "format") == 0;
 }
 
+gboolean
+seqnn_check_vocab_fits (const SeqnnVocab *vocab, const SeqnnConfig *config, GError **error)
+{
+  gsize vocab_size = seqnn_vocab_get_size (vocab);
+  if (vocab_size == (gsize) config->vocab_size)
+    return TRUE;
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+      "vocabulary has %" G_GSIZE_FORMAT " tokens but the model's vocab_size is %d",
+      vocab_size, config->vocab_size);
+  return FALSE;
+}
+
 SeqnnClassifier *
 seqnn_classifier_new (SeqnnModel *model, SeqnnVocab *vocab,
     const SeqnnTokenizerConfig *tokenizer, const gchar *const *labels, GError **error)
@@ -32,11 +44,7 @@ seqnn_classifier_new (SeqnnModel *model, SeqnnVocab *vocab,
     return NULL;
   }
   const SeqnnConfig *config = seqnn_model_get_config (model);
-  gsize vocab_size = seqnn_vocab_get_size (vocab);
-  if (vocab_size != (gsize) config->vocab_size) {
-    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
-        "vocabulary has %" G_GSIZE_FORMAT " tokens but the model's vocab_size is %d",
-        vocab_size, config->vocab_size);
+  if (!seqnn_check_vocab_fits (vocab, config, error)) {
     seqnn_model_free (model);
     return NULL;
   }

@@ -107,7 +107,7 @@ seqnn_json_parse_string_array (const gchar *text, gchar **why)
   gsize len = strlen (text);
   gsize p = skip_ws (text, 0);
   if (text[p] != '[') {
-    *why = g_strdup ("not a JSON array");
+    *why = g_strdup_printf ("not a JSON array (byte %" G_GSIZE_FORMAT ")", p);
     return NULL;
   }
   p++;

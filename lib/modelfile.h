@@ -41,6 +41,9 @@ typedef struct {
 /* "seqnn." keys and "format" belong to the format, not to the user. */
 gboolean seqnn_classifier_is_reserved_key (const gchar *key);
 
+/* SEQNN_ERROR_INVALID_ARGUMENT unless vocab has exactly config's vocab_size tokens. */
+gboolean seqnn_check_vocab_fits (const SeqnnVocab *vocab, const SeqnnConfig *config, GError **error);
+
 /* strcmp over two gchar * array elements, for qsort. */
 gint seqnn_compare_strings (gconstpointer a, gconstpointer b);
 

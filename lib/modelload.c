@@ -18,6 +18,19 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+/* "'PATH': MESSAGE" in SEQNN_ERROR with code; returns FALSE. */
+static gboolean
+file_problem (GError **error, gint code, const gchar *path, const gchar *format, va_list args)
+{
+  gchar *message = g_strdup_vprintf (format, args);
+  gchar *display = g_filename_display_name (path);
+  g_set_error (error, SEQNN_ERROR, code, "'%s': %s", display, message);
+  g_free (display);
+  g_free (message);
+  return FALSE;
+}
+
+/* Damaged or inconsistent: SEQNN_ERROR_CORRUPT. */
 static gboolean
 corrupt (GError **error, const gchar *path, const gchar *format, ...) G_GNUC_PRINTF (3, 4);
 
@@ -26,12 +39,22 @@ corrupt (GError **error, const gchar *path, const gchar *format, ...)
 {
   va_list args;
   va_start (args, format);
-  gchar *message = g_strdup_vprintf (format, args);
+  file_problem (error, SEQNN_ERROR_CORRUPT, path, format, args);
   va_end (args);
-  gchar *display = g_filename_display_name (path);
-  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_CORRUPT, "'%s': %s", display, message);
-  g_free (display);
-  g_free (message);
+  return FALSE;
+}
+
+/* Valid but beyond this library: SEQNN_ERROR_UNSUPPORTED. */
+static gboolean
+unsupported (GError **error, const gchar *path, const gchar *format, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+unsupported (GError **error, const gchar *path, const gchar *format, ...)
+{
+  va_list args;
+  va_start (args, format);
+  file_problem (error, SEQNN_ERROR_UNSUPPORTED, path, format, args);
+  va_end (args);
   return FALSE;
 }
 
@@ -124,11 +147,8 @@ meta_get_tokenizer (MetaReader *reader, SeqnnTokenizerConfig *tokenizer, GError 
     goto out;
   }
   if (strcmp (json_node_get_string (name), SEQNN_TOKENIZER_NAME) != 0) {
-    gchar *display = g_filename_display_name (reader->path);
-    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_UNSUPPORTED,
-        "'%s': tokenizer \"%s\" is not supported (only " SEQNN_TOKENIZER_NAME ")", display,
+    unsupported (error, reader->path, "tokenizer \"%s\" is not supported (only " SEQNN_TOKENIZER_NAME ")",
         json_node_get_string (name));
-    g_free (display);
     goto out;
   }
   seqnn_tokenizer_config_init_default (tokenizer);
@@ -353,14 +373,9 @@ check_format (Loader *ld)
   guint64 number = 0;
   if (!g_ascii_string_to_unsigned (version, 10, 1, G_MAXUINT32, &number, NULL))
     return corrupt (ld->error, ld->path, "metadata \"seqnn.version\" is \"%s\", not a version number", version);
-  if (number > SEQNN_MODEL_FORMAT_VERSION) {
-    gchar *display = g_filename_display_name (ld->path);
-    g_set_error (ld->error, SEQNN_ERROR, SEQNN_ERROR_UNSUPPORTED,
-        "'%s': format version %" G_GUINT64_FORMAT " is newer than this library's (%d)", display,
-        number, SEQNN_MODEL_FORMAT_VERSION);
-    g_free (display);
-    return FALSE;
-  }
+  if (number > SEQNN_MODEL_FORMAT_VERSION)
+    return unsupported (ld->error, ld->path, "format version %" G_GUINT64_FORMAT
+        " is newer than this library's (%d)", number, SEQNN_MODEL_FORMAT_VERSION);
   return TRUE;
 }
 
@@ -455,14 +470,9 @@ read_checksum_kind (Loader *ld)
   if (ld->stored_checksum == NULL)
     return FALSE;
   ld->use_sha256 = g_str_has_prefix (ld->stored_checksum, SEQNN_SHA256_PREFIX);
-  if (!ld->use_sha256 && !g_str_has_prefix (ld->stored_checksum, SEQNN_CRC32_PREFIX)) {
-    gchar *display = g_filename_display_name (ld->path);
-    g_set_error (ld->error, SEQNN_ERROR, SEQNN_ERROR_UNSUPPORTED,
-        "'%s': checksum \"%.40s\" is neither " SEQNN_CRC32_PREFIX "... nor " SEQNN_SHA256_PREFIX "...",
-        display, ld->stored_checksum);
-    g_free (display);
-    return FALSE;
-  }
+  if (!ld->use_sha256 && !g_str_has_prefix (ld->stored_checksum, SEQNN_CRC32_PREFIX))
+    return unsupported (ld->error, ld->path, "checksum \"%.40s\" is neither " SEQNN_CRC32_PREFIX
+        "... nor " SEQNN_SHA256_PREFIX "...", ld->stored_checksum);
   return TRUE;
 }
 

@@ -5,6 +5,7 @@
  * leaves the model untouched. */
 #include "seqnn/classifier.h"
 #include "error-private.h"
+#include "modelfile.h"
 
 #include <errno.h>
 #include <math.h>
@@ -95,13 +96,9 @@ seqnn_model_load_word_vectors (SeqnnModel *model, const SeqnnVocab *vocab,
     return FALSE;
   }
   const SeqnnConfig *config = seqnn_model_get_config (model);
-  gsize vocab_size = seqnn_vocab_get_size (vocab);
-  if (vocab_size != (gsize) config->vocab_size) {
-    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
-        "vocabulary has %" G_GSIZE_FORMAT " tokens but the model's vocab_size is %d",
-        vocab_size, config->vocab_size);
+  if (!seqnn_check_vocab_fits (vocab, config, error))
     return FALSE;
-  }
+  const gsize vocab_size = (gsize) config->vocab_size;
   const SeqnnTensorInfo *embedding = seqnn_model_find_tensor (model, "embedding.weight");
   if (embedding == NULL) {
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "model has no embedding.weight");
