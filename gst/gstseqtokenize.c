@@ -78,6 +78,9 @@ enum
   PROP_MAX_TOKENS,
   PROP_DROP_EMPTY,
   PROP_SKIP_BAD_RECORDS,
+  PROP_HEADER,
+  PROP_LABEL_COLUMN,
+  PROP_TEXT_COLUMNS,
   PROP_RECORDS,
   PROP_SKIPPED_RECORDS,
 };
@@ -89,6 +92,7 @@ enum
 #define DEFAULT_PROP_MAX_TOKENS 0
 #define DEFAULT_PROP_DROP_EMPTY FALSE
 #define DEFAULT_PROP_SKIP_BAD_RECORDS FALSE
+#define DEFAULT_PROP_HEADER SEQNN_HEADER_AUTO
 
 struct _GstSeqTokenize
 {
@@ -106,6 +110,9 @@ struct _GstSeqTokenize
   guint prop_max_tokens;
   gboolean prop_drop_empty;
   gboolean prop_skip_bad;
+  SeqnnHeader prop_header;
+  gchar *prop_label_column;
+  gchar *prop_text_columns;
   gboolean settings_changed;
   guint64 n_records;            /* pushed or dropped, for the read-only property */
   guint64 n_skipped;
@@ -115,6 +122,8 @@ struct _GstSeqTokenize
   gchar *model_path;            /* path the classifier was loaded from */
   SeqnnClassifier *classifier;  /* NULL without a model */
   SeqnnLabelSet *labels;
+  gboolean grow_labels;         /* a column layout without labels or model: classes as they come */
+  SeqnnColumns columns;         /* strings owned */
   SeqnnTokenizerConfig tokenizer;
   gboolean drop_empty;
   gboolean skip_bad;
@@ -150,11 +159,31 @@ gst_seq_tokenize_format_get_type (void)
     {GST_SEQ_TOKENIZE_FORMAT_CSV, "AG News CSV: \"class\",\"title\",\"description\"", "csv"},
     {GST_SEQ_TOKENIZE_FORMAT_TSV, "Tab-separated: label, tab, text", "tsv"},
     {GST_SEQ_TOKENIZE_FORMAT_FASTTEXT, "fastText: __label__name text", "fasttext"},
+    {GST_SEQ_TOKENIZE_FORMAT_JSONL, "JSON Lines: one object per line", "jsonl"},
     {0, NULL, NULL},
   };
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstSeqTokenizeFormat", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+#define GST_TYPE_SEQ_TOKENIZE_HEADER (gst_seq_tokenize_header_get_type ())
+static GType
+gst_seq_tokenize_header_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {SEQNN_HEADER_AUTO, "The first row is a header when a column is given by name", "auto"},
+    {SEQNN_HEADER_YES, "The first row is a header", "true"},
+    {SEQNN_HEADER_NO, "No header row", "false"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstSeqTokenizeHeader", values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -192,7 +221,8 @@ gst_seq_tokenize_class_init (GstSeqTokenizeClass *klass)
   g_object_class_install_property (gobject_class, PROP_FORMAT,
       g_param_spec_enum ("format", "Format",
           "How the input is split into records: text (one per parsed buffer, or one per line "
-          "of a byte stream), csv (AG News), tsv (label<TAB>text) or fasttext (__label__name text)",
+          "of a byte stream), csv (AG News), tsv (label<TAB>text), fasttext (__label__name text) "
+          "or jsonl (one JSON object per line)",
           GST_TYPE_SEQ_TOKENIZE_FORMAT, DEFAULT_PROP_FORMAT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MODEL,
@@ -230,6 +260,22 @@ gst_seq_tokenize_class_init (GstSeqTokenizeClass *klass)
           "an error naming the line",
           DEFAULT_PROP_SKIP_BAD_RECORDS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_HEADER,
+      g_param_spec_enum ("header", "Header",
+          "CSV/TSV: whether the first row names the columns (auto: when label-column or "
+          "text-columns gives a name)",
+          GST_TYPE_SEQ_TOKENIZE_HEADER, DEFAULT_PROP_HEADER,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_LABEL_COLUMN,
+      g_param_spec_string ("label-column", "Label column",
+          "CSV/TSV: the label's column, a header name or a 1-based number (empty: the first); "
+          "jsonl: its key (empty: \"label\")",
+          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TEXT_COLUMNS,
+      g_param_spec_string ("text-columns", "Text columns",
+          "CSV/TSV: comma-separated columns (header names or 1-based numbers) joined with a space "
+          "as the text (empty: all but the label's); jsonl: keys (empty: \"text\")",
+          NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_RECORDS,
       g_param_spec_uint64 ("records", "Records",
           "Records read so far, dropped empty ones included", 0, G_MAXUINT64, 0,
@@ -249,6 +295,7 @@ gst_seq_tokenize_class_init (GstSeqTokenizeClass *klass)
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_seq_tokenize_change_state);
 
   gst_type_mark_as_plugin_api (GST_TYPE_SEQ_TOKENIZE_FORMAT, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_SEQ_TOKENIZE_HEADER, 0);
   GST_DEBUG_CATEGORY_INIT (seq_tokenize_debug, "seqnntokenize", 0, "seqtokenize element");
 }
 
@@ -271,6 +318,8 @@ gst_seq_tokenize_init (GstSeqTokenize *self)
   self->prop_max_tokens = DEFAULT_PROP_MAX_TOKENS;
   self->prop_drop_empty = DEFAULT_PROP_DROP_EMPTY;
   self->prop_skip_bad = DEFAULT_PROP_SKIP_BAD_RECORDS;
+  self->prop_header = DEFAULT_PROP_HEADER;
+  seqnn_columns_init_default (&self->columns);
   self->settings_changed = TRUE;
 
   self->format = DEFAULT_PROP_FORMAT;
@@ -311,6 +360,10 @@ gst_seq_tokenize_finalize (GObject *object)
   gst_seq_tokenize_reset_stream (self);
   g_free (self->prop_model);
   g_free (self->prop_labels);
+  g_free (self->prop_label_column);
+  g_free (self->prop_text_columns);
+  g_free ((gchar *) self->columns.label_column);
+  g_free ((gchar *) self->columns.text_columns);
   g_free (self->model_path);
   g_clear_pointer (&self->classifier, seqnn_model_cache_release);
   g_clear_pointer (&self->labels, seqnn_label_set_free);
@@ -355,6 +408,17 @@ gst_seq_tokenize_set_property (GObject *object, guint prop_id, const GValue *val
     case PROP_SKIP_BAD_RECORDS:
       self->prop_skip_bad = g_value_get_boolean (value);
       break;
+    case PROP_HEADER:
+      self->prop_header = g_value_get_enum (value);
+      break;
+    case PROP_LABEL_COLUMN:
+      g_free (self->prop_label_column);
+      self->prop_label_column = g_value_dup_string (value);
+      break;
+    case PROP_TEXT_COLUMNS:
+      g_free (self->prop_text_columns);
+      self->prop_text_columns = g_value_dup_string (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       GST_OBJECT_UNLOCK (self);
@@ -392,6 +456,15 @@ gst_seq_tokenize_get_property (GObject *object, guint prop_id, GValue *value, GP
     case PROP_SKIP_BAD_RECORDS:
       g_value_set_boolean (value, self->prop_skip_bad);
       break;
+    case PROP_HEADER:
+      g_value_set_enum (value, self->prop_header);
+      break;
+    case PROP_LABEL_COLUMN:
+      g_value_set_string (value, self->prop_label_column);
+      break;
+    case PROP_TEXT_COLUMNS:
+      g_value_set_string (value, self->prop_text_columns);
+      break;
     case PROP_RECORDS:
       g_value_set_uint64 (value, self->n_records);
       break;
@@ -421,6 +494,8 @@ label_set_from_list (const gchar *list)
   return set;
 }
 
+static SeqnnFormat seqnn_format_of (GstSeqTokenizeFormat format);
+
 /* Applies changed properties (loading the model when its path changed).
  * Streaming thread or state change only. FALSE after posting an error. */
 static gboolean
@@ -430,12 +505,16 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
   gchar *model_path, *labels;
   gboolean lowercase, changed;
   guint max_tokens;
+  SeqnnColumns columns;
   GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
   changed = self->settings_changed;
   self->settings_changed = FALSE;
   format = self->prop_format;
+  columns.header = self->prop_header;
+  columns.label_column = g_strdup (self->prop_label_column);
+  columns.text_columns = g_strdup (self->prop_text_columns);
   model_path = g_strdup (self->prop_model);
   labels = g_strdup (self->prop_labels);
   lowercase = self->prop_lowercase;
@@ -446,6 +525,28 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
 
   if (!changed)
     goto done;
+
+  if (!seqnn_columns_check (seqnn_format_of (format), &columns, &error)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("Invalid header, label-column or text-columns: %s", error->message), (NULL));
+    g_clear_error (&error);
+    g_free ((gchar *) columns.label_column);
+    g_free ((gchar *) columns.text_columns);
+    g_free (model_path);
+    g_free (labels);
+    return FALSE;
+  }
+  if (columns.header != self->columns.header
+      || g_strcmp0 (columns.label_column, self->columns.label_column) != 0
+      || g_strcmp0 (columns.text_columns, self->columns.text_columns) != 0) {
+    /* The next input is read with the new layout. */
+    g_clear_pointer (&self->reader, seqnn_record_reader_free);
+    self->reader_skipped = 0;
+    g_free ((gchar *) self->columns.label_column);
+    g_free ((gchar *) self->columns.text_columns);
+    self->columns = columns;
+    columns.label_column = columns.text_columns = NULL;
+  }
 
   if (g_strcmp0 (model_path, self->model_path) != 0) {
     g_clear_pointer (&self->classifier, seqnn_model_cache_release);
@@ -460,6 +561,8 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
         g_clear_error (&error);
         g_free (model_path);
         g_free (labels);
+        g_free ((gchar *) columns.label_column);
+        g_free ((gchar *) columns.text_columns);
         /* Retry on the next attempt instead of silently running without ids. */
         GST_OBJECT_LOCK (self);
         self->settings_changed = TRUE;
@@ -482,6 +585,7 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
   }
 
   g_clear_pointer (&self->labels, seqnn_label_set_free);
+  self->grow_labels = FALSE;
   if (labels != NULL && labels[0] != '\0') {
     self->labels = label_set_from_list (labels);
   } else if (self->classifier != NULL) {
@@ -490,6 +594,10 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
     self->labels = seqnn_label_set_new ();
     for (guint i = 0; i < n; i++)
       seqnn_label_set_add (self->labels, seqnn_classifier_get_label (self->classifier, (gint) i), -1);
+  } else if (format == GST_SEQ_TOKENIZE_FORMAT_JSONL || seqnn_columns_is_set (&self->columns)) {
+    /* names in the order they come, numbers as 1-based classes */
+    self->labels = seqnn_label_set_new ();
+    self->grow_labels = TRUE;
   } else if (format == GST_SEQ_TOKENIZE_FORMAT_CSV) {
     self->labels = seqnn_label_set_new_ag_news ();
   }
@@ -507,6 +615,8 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
   }
 
 done:
+  g_free ((gchar *) columns.label_column);
+  g_free ((gchar *) columns.text_columns);
   g_free (model_path);
   g_free (labels);
   return TRUE;
@@ -548,6 +658,8 @@ seqnn_format_of (GstSeqTokenizeFormat format)
       return SEQNN_FORMAT_TSV;
     case GST_SEQ_TOKENIZE_FORMAT_FASTTEXT:
       return SEQNN_FORMAT_FASTTEXT;
+    case GST_SEQ_TOKENIZE_FORMAT_JSONL:
+      return SEQNN_FORMAT_JSONL;
     case GST_SEQ_TOKENIZE_FORMAT_TEXT:
     default:
       return SEQNN_FORMAT_TEXT;
@@ -732,11 +844,11 @@ gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GErro
   GstFlowReturn ret;
 
   if (record->label != NULL) {
-    if (format == SEQNN_FORMAT_CSV) {
+    if (self->grow_labels || seqnn_record_label_is_number (format, record)) {
       GError *label_error = NULL;
 
-      label_id = seqnn_label_set_resolve (self->labels, format, record, FALSE, self->source_name,
-          &label_error);
+      label_id = seqnn_label_set_resolve (self->labels, format, record, self->grow_labels,
+          self->source_name, &label_error);
       if (label_id < 0) {
         if (self->skip_bad) {
           GST_DEBUG_OBJECT (self, "skipping record: %s", label_error->message);
@@ -817,6 +929,9 @@ gst_seq_tokenize_ensure_reader (GstSeqTokenize *self)
   if (self->reader == NULL) {
     self->reader = seqnn_record_reader_new (seqnn_format_of (self->format), self->source_name);
     seqnn_record_reader_set_skip_bad (self->reader, self->skip_bad);
+    /* checked when the settings were applied */
+    if (!seqnn_record_reader_set_columns (self->reader, &self->columns, NULL))
+      g_warn_if_reached ();
     self->reader_skipped = 0;
   }
 }

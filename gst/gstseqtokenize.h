@@ -17,12 +17,14 @@ GST_ELEMENT_REGISTER_DECLARE (seqtokenize);
  * @GST_SEQ_TOKENIZE_FORMAT_CSV: AG News CSV: "class","title","description"
  * @GST_SEQ_TOKENIZE_FORMAT_TSV: label<TAB>text
  * @GST_SEQ_TOKENIZE_FORMAT_FASTTEXT: __label__name text
+ * @GST_SEQ_TOKENIZE_FORMAT_JSONL: JSON Lines, one object per line
  */
 typedef enum {
   GST_SEQ_TOKENIZE_FORMAT_TEXT,
   GST_SEQ_TOKENIZE_FORMAT_CSV,
   GST_SEQ_TOKENIZE_FORMAT_TSV,
   GST_SEQ_TOKENIZE_FORMAT_FASTTEXT,
+  GST_SEQ_TOKENIZE_FORMAT_JSONL,
 } GstSeqTokenizeFormat;
 
 #define GST_TYPE_SEQ_TOKENIZE_FORMAT (gst_seq_tokenize_format_get_type ())

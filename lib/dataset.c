@@ -76,7 +76,9 @@ seqnn_read_options_init_default (SeqnnReadOptions *options, SeqnnFormat format)
   options->format = format;
   seqnn_tokenizer_config_init_default (&options->tokenizer);
   options->skip_bad_rows = FALSE;
-  options->grow_labels = format == SEQNN_FORMAT_TSV || format == SEQNN_FORMAT_FASTTEXT;
+  options->grow_labels = format == SEQNN_FORMAT_TSV || format == SEQNN_FORMAT_FASTTEXT
+      || format == SEQNN_FORMAT_JSONL;
+  seqnn_columns_init_default (&options->columns);
 }
 
 typedef struct {
@@ -146,7 +148,9 @@ seqnn_dataset_read_file (SeqnnDataset *dataset, const gchar *path,
   };
   gchar *chunk = g_malloc (READ_CHUNK);
   gboolean ok = TRUE;
-  for (;;) {
+  if (seqnn_columns_is_set (&options->columns))
+    ok = seqnn_record_reader_set_columns (reader, &options->columns, error);
+  while (ok) {
     size_t got = fread (chunk, 1, READ_CHUNK, file);
     if (got > 0 && !seqnn_record_reader_feed (reader, chunk, got, add_record, &ctx, error)) {
       ok = FALSE;

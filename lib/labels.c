@@ -206,6 +206,17 @@ parse_class_number (const gchar *s, gsize len, guint64 *value)
   return i == len;
 }
 
+gboolean
+seqnn_record_label_is_number (SeqnnFormat format, const SeqnnRecord *record)
+{
+  guint64 number;
+  if (record == NULL || record->label == NULL || format == SEQNN_FORMAT_TEXT)
+    return FALSE;
+  if (!record->column_layout)
+    return format == SEQNN_FORMAT_CSV;
+  return parse_class_number (record->label, record->label_len, &number);
+}
+
 gint
 seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const SeqnnRecord *record,
     gboolean grow, const gchar *source_name, GError **error)
@@ -223,7 +234,7 @@ seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const SeqnnReco
         source_name, record->line);
     return -1;
   }
-  if (format == SEQNN_FORMAT_CSV) {
+  if (seqnn_record_label_is_number (format, record)) {
     guint64 number;
     if (!parse_class_number (record->label, record->label_len, &number)) {
       g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE,

@@ -16,11 +16,17 @@
  * first tab, the text everything after it (further tabs stay in the text and
  * separate tokens like any whitespace). fastText: one or more "__label__NAME"
  * words, the first one's NAME is the label, the rest of the line the text.
- * A UTF-8 byte order mark at the start of the input is skipped in all formats. */
+ * A UTF-8 byte order mark at the start of the input is skipped in all formats.
+ *
+ * Column layouts (seqnn_record_reader_set_columns): CSV and TSV rows are split
+ * into fields kept back to back in one buffer with their bounds, then the
+ * label and text columns are picked; JSON Lines is a line format whose lines
+ * json-glib parses. The header, when expected, is the first row of each input. */
 #include <string.h>
+#include <json-glib/json-glib.h>
 #include "seqnn/dataset.h"
 
-static const gchar *const format_names[] = { "text", "csv", "tsv", "fasttext" };
+static const gchar *const format_names[] = { "text", "csv", "tsv", "fasttext", "jsonl" };
 
 const gchar *
 seqnn_format_to_string (SeqnnFormat format)
@@ -53,6 +59,13 @@ typedef enum {
   CSV_QUOTE_IN_QUOTED, /* a quote inside quotes: "" or the closing one */
 } CsvState;
 
+/* A column as given: a name, or a number (then name is NULL in rows' terms). */
+typedef struct {
+  gchar *given;   /* as written, for messages and JSON keys */
+  gboolean named; /* a header name, resolved to index when the header is read */
+  guint index;    /* 0-based */
+} ColumnSpec;
+
 struct _SeqnnRecordReader {
   SeqnnFormat format;
   gchar *source_name;
@@ -77,11 +90,31 @@ struct _SeqnnRecordReader {
 
   /* line formats: the current line */
   GString *buf;
+
+  /* column layouts */
+  gboolean column_layout;   /* JSON Lines, or CSV/TSV split into fields */
+  gboolean header_expected; /* the first row of each input is the header */
+  gboolean header_pending;  /* ...not read yet in this input */
+  ColumnSpec label_column;  /* given NULL: the default */
+  GArray *text_columns;     /* of ColumnSpec; empty: every other column */
+  GArray *bounds;           /* CSV: the current row's field starts in text */
+  GArray *row_bounds;       /* TSV: a line's field bounds */
+  GString *joined;          /* the text columns joined */
+  JsonParser *json;
 };
 
 static const guchar utf8_bom[3] = { 0xEF, 0xBB, 0xBF };
 
 static void reader_restart (SeqnnRecordReader *reader);
+
+static void
+clear_columns (SeqnnRecordReader *reader)
+{
+  g_clear_pointer (&reader->label_column.given, g_free);
+  for (guint i = 0; i < reader->text_columns->len; i++)
+    g_free (g_array_index (reader->text_columns, ColumnSpec, i).given);
+  g_array_set_size (reader->text_columns, 0);
+}
 
 SeqnnRecordReader *
 seqnn_record_reader_new (SeqnnFormat format, const gchar *source_name)
@@ -93,7 +126,18 @@ seqnn_record_reader_new (SeqnnFormat format, const gchar *source_name)
   reader->label = g_string_new (NULL);
   reader->text = g_string_new (NULL);
   reader->buf = g_string_new (NULL);
+  reader->text_columns = g_array_new (FALSE, TRUE, sizeof (ColumnSpec));
+  reader->bounds = g_array_new (FALSE, FALSE, sizeof (gsize));
+  reader->row_bounds = g_array_new (FALSE, FALSE, sizeof (gsize));
+  reader->joined = g_string_new (NULL);
+  reader->column_layout = format == SEQNN_FORMAT_JSONL;
   reader->max_record = SEQNN_RECORD_MAX_BYTES_DEFAULT;
+  if (format == SEQNN_FORMAT_JSONL) {
+    SeqnnColumns keys;
+    reader->json = json_parser_new_immutable ();
+    seqnn_columns_init_default (&keys);
+    seqnn_record_reader_set_columns (reader, &keys, NULL); /* the default keys */
+  }
   reader_restart (reader);
   return reader;
 }
@@ -107,6 +151,12 @@ seqnn_record_reader_free (SeqnnRecordReader *reader)
   g_string_free (reader->label, TRUE);
   g_string_free (reader->text, TRUE);
   g_string_free (reader->buf, TRUE);
+  clear_columns (reader);
+  g_array_unref (reader->text_columns);
+  g_array_unref (reader->bounds);
+  g_array_unref (reader->row_bounds);
+  g_string_free (reader->joined, TRUE);
+  g_clear_object (&reader->json);
   g_free (reader);
 }
 
@@ -125,6 +175,8 @@ reader_restart (SeqnnRecordReader *reader)
   g_string_truncate (reader->label, 0);
   g_string_truncate (reader->text, 0);
   g_string_truncate (reader->buf, 0);
+  g_array_set_size (reader->bounds, 0);
+  reader->header_pending = reader->header_expected;
 }
 
 void
@@ -147,6 +199,138 @@ seqnn_record_reader_set_max_record_size (SeqnnRecordReader *reader, gsize max_by
 {
   g_return_if_fail (reader != NULL);
   reader->max_record = max_bytes > 0 ? max_bytes : SEQNN_RECORD_MAX_BYTES_DEFAULT;
+}
+
+/* ---- column layouts ---------------------------------------------------------------- */
+
+void
+seqnn_columns_init_default (SeqnnColumns *columns)
+{
+  g_return_if_fail (columns != NULL);
+  columns->header = SEQNN_HEADER_AUTO;
+  columns->label_column = NULL;
+  columns->text_columns = NULL;
+}
+
+gboolean
+seqnn_columns_is_set (const SeqnnColumns *columns)
+{
+  return columns != NULL && (columns->header == SEQNN_HEADER_YES
+      || (columns->label_column != NULL && columns->label_column[0] != '\0')
+      || (columns->text_columns != NULL && columns->text_columns[0] != '\0'));
+}
+
+/* One column as written (spaces around it dropped); FALSE for an empty one or 0. */
+static gboolean
+parse_column (const gchar *given, gboolean keys_only, ColumnSpec *spec, GError **error)
+{
+  gchar *name = g_strstrip (g_strdup (given));
+  if (name[0] == '\0') {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "empty column in the column list");
+    g_free (name);
+    return FALSE;
+  }
+  gsize digits = strspn (name, "0123456789");
+  spec->given = name;
+  spec->named = keys_only || name[digits] != '\0';
+  spec->index = 0;
+  if (!spec->named) {
+    guint64 number = g_ascii_strtoull (name, NULL, 10);
+    if (number < 1 || number > G_MAXINT) {
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+          "column %s: columns are numbered from 1", name);
+      g_free (name);
+      spec->given = NULL;
+      return FALSE;
+    }
+    spec->index = (guint) number - 1;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_columns_fit (SeqnnFormat format, const SeqnnColumns *columns, gboolean any_name,
+    GError **error)
+{
+  if (format != SEQNN_FORMAT_CSV && format != SEQNN_FORMAT_TSV && format != SEQNN_FORMAT_JSONL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "the %s format has no header or columns (CSV, TSV and JSON Lines have)",
+        format_names[format]);
+    return FALSE;
+  }
+  if (format == SEQNN_FORMAT_JSONL && columns->header == SEQNN_HEADER_YES) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "JSON Lines has no header line (its columns are the objects' keys)");
+    return FALSE;
+  }
+  if (any_name && columns->header == SEQNN_HEADER_NO) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "columns given by name need a header line, but header is off");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+seqnn_record_reader_set_columns (SeqnnRecordReader *reader, const SeqnnColumns *columns,
+    GError **error)
+{
+  if (reader == NULL || columns == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no reader or no columns");
+    return FALSE;
+  }
+  gboolean jsonl = reader->format == SEQNN_FORMAT_JSONL;
+  const gchar *label = columns->label_column;
+  const gchar *texts = columns->text_columns;
+  if (jsonl && (label == NULL || label[0] == '\0'))
+    label = "label";
+  if (jsonl && (texts == NULL || texts[0] == '\0'))
+    texts = "text";
+  clear_columns (reader);
+  gboolean ok = TRUE, any_name = FALSE;
+  if (label != NULL && label[0] != '\0') {
+    ok = parse_column (label, jsonl, &reader->label_column, error);
+    any_name = ok && reader->label_column.named;
+  }
+  gchar **items = texts != NULL && texts[0] != '\0' ? g_strsplit (texts, ",", -1) : NULL;
+  for (guint i = 0; ok && items != NULL && items[i] != NULL; i++) {
+    ColumnSpec spec;
+    ok = parse_column (items[i], jsonl, &spec, error);
+    if (ok) {
+      any_name = any_name || spec.named;
+      g_array_append_val (reader->text_columns, spec);
+    }
+  }
+  g_strfreev (items);
+  if (ok && seqnn_columns_is_set (columns))
+    ok = check_columns_fit (reader->format, columns, any_name && !jsonl, error);
+  if (!ok) {
+    clear_columns (reader);
+    reader->column_layout = jsonl;
+    reader->header_expected = FALSE;
+    reader_restart (reader);
+    return FALSE;
+  }
+  reader->column_layout = jsonl || seqnn_columns_is_set (columns);
+  reader->header_expected = !jsonl && (columns->header == SEQNN_HEADER_YES
+      || (columns->header == SEQNN_HEADER_AUTO && any_name));
+  reader_restart (reader);
+  return TRUE;
+}
+
+gboolean
+seqnn_columns_check (SeqnnFormat format, const SeqnnColumns *columns, GError **error)
+{
+  if ((guint) format >= G_N_ELEMENTS (format_names)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "unknown record format %d",
+        (int) format);
+    return FALSE;
+  }
+  SeqnnRecordReader *reader = seqnn_record_reader_new (format, NULL);
+  gboolean ok = seqnn_record_reader_set_columns (reader, columns, error);
+  seqnn_record_reader_free (reader);
+  return ok;
 }
 
 /* A record over the size limit: an error even when skipping, as where it
@@ -194,6 +378,7 @@ emit (SeqnnRecordReader *reader, const gchar *text, gsize text_len, const gchar 
     return TRUE;
   SeqnnRecord record = {
     .text = text, .text_len = text_len, .label = label, .label_len = label_len, .line = line,
+    .column_layout = reader->column_layout,
   };
   GError *local = NULL;
   if (!func (&record, user_data, &local)) {
@@ -206,6 +391,129 @@ emit (SeqnnRecordReader *reader, const gchar *text, gsize text_len, const gchar 
   return TRUE;
 }
 
+/* ---- rows split into fields (CSV and TSV column layouts) ---------------------------- */
+
+/* bounds[i] is where field i starts in base; a field ends sep bytes (its
+ * separator: 1 for TSV's tab, 0 for CSV's unquoted fields) before the next
+ * start, bounds[n_fields] being the start of a virtual field after the row. */
+typedef struct {
+  const gchar *base;
+  const gsize *bounds;
+  guint n_fields;
+  guint sep;
+} Row;
+
+static inline const gchar *
+row_field (const Row *row, guint i, gsize *len)
+{
+  *len = row->bounds[i + 1] - row->bounds[i] - row->sep;
+  return row->base + row->bounds[i];
+}
+
+static gint
+row_find (const Row *row, const gchar *name)
+{
+  gsize name_len = strlen (name);
+  for (guint i = 0; i < row->n_fields; i++) {
+    gsize len;
+    const gchar *field = row_field (row, i, &len);
+    if (len == name_len && memcmp (field, name, len) == 0)
+      return (gint) i;
+  }
+  return -1;
+}
+
+static gboolean
+resolve_name (SeqnnRecordReader *reader, const Row *row, ColumnSpec *spec, guint64 line,
+    GError **error)
+{
+  if (!spec->named)
+    return TRUE;
+  gint index = row_find (row, spec->given);
+  if (index >= 0) {
+    spec->index = (guint) index;
+    return TRUE;
+  }
+  GString *names = g_string_new (NULL);
+  for (guint i = 0; i < row->n_fields; i++) {
+    gsize len;
+    const gchar *field = row_field (row, i, &len);
+    g_string_append_printf (names, "%s\"%.*s\"", i > 0 ? ", " : "", (int) MIN (len, 64), field);
+  }
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE,
+      "%s:%" G_GUINT64_FORMAT ": the header has no column \"%s\" (its columns: %s)",
+      reader->source_name, line, spec->given, names->str);
+  g_string_free (names, TRUE);
+  return FALSE;
+}
+
+/* The header row: named columns become indices. Not skippable: without it
+ * no row can be read. */
+static gboolean
+read_header (SeqnnRecordReader *reader, const Row *row, guint64 line, GError **error)
+{
+  reader->header_pending = FALSE;
+  if (reader->label_column.given != NULL
+      && !resolve_name (reader, row, &reader->label_column, line, error))
+    return FALSE;
+  for (guint i = 0; i < reader->text_columns->len; i++)
+    if (!resolve_name (reader, row, &g_array_index (reader->text_columns, ColumnSpec, i), line,
+            error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+missing_column (SeqnnRecordReader *reader, const ColumnSpec *spec, const Row *row,
+    guint64 line, GError **error)
+{
+  return bad_row (reader, line, error, "missing column %s%s%s (the row has %u)",
+      spec->named ? "\"" : "", spec->given, spec->named ? "\"" : "", row->n_fields);
+}
+
+static gboolean
+emit_row (SeqnnRecordReader *reader, const Row *row, guint64 line, SeqnnRecordFunc func,
+    gpointer user_data, GError **error)
+{
+  if (reader->header_pending)
+    return read_header (reader, row, line, error);
+  const ColumnSpec *label_spec = &reader->label_column;
+  guint label_index = label_spec->given != NULL ? label_spec->index : 0;
+  if (label_index >= row->n_fields)
+    return missing_column (reader, label_spec, row, line, error);
+  gsize label_len, len;
+  const gchar *label = row_field (row, label_index, &label_len);
+  if (label_len == 0)
+    return bad_row (reader, line, error, "missing label");
+  GString *joined = reader->joined;
+  g_string_truncate (joined, 0);
+  if (reader->text_columns->len == 0) {
+    if (row->n_fields < 2)
+      return bad_row (reader, line, error, "missing text (only one column)");
+    gboolean first = TRUE;
+    for (guint i = 0; i < row->n_fields; i++) {
+      if (i == label_index)
+        continue;
+      const gchar *field = row_field (row, i, &len);
+      if (!first)
+        g_string_append_c (joined, ' ');
+      g_string_append_len (joined, field, (gssize) len);
+      first = FALSE;
+    }
+  } else {
+    for (guint i = 0; i < reader->text_columns->len; i++) {
+      const ColumnSpec *spec = &g_array_index (reader->text_columns, ColumnSpec, i);
+      if (spec->index >= row->n_fields)
+        return missing_column (reader, spec, row, line, error);
+      const gchar *field = row_field (row, spec->index, &len);
+      if (i > 0)
+        g_string_append_c (joined, ' ');
+      g_string_append_len (joined, field, (gssize) len);
+    }
+  }
+  return emit (reader, joined->str, joined->len, label, label_len, line, func, user_data, error);
+}
+
 /* ---- CSV ------------------------------------------------------------------------- */
 
 static void
@@ -216,22 +524,35 @@ csv_start_record (SeqnnRecordReader *reader)
   reader->row_bad = FALSE;
   g_string_truncate (reader->label, 0);
   g_string_truncate (reader->text, 0);
+  g_array_set_size (reader->bounds, 0);
 }
 
-/* The current field's buffer: the label, or the text the others share. */
+/* The current field's buffer: the label, or the text the others share; in a
+ * column layout all fields share the text, split by bounds. */
 static inline GString *
 csv_field_target (SeqnnRecordReader *reader)
 {
-  return reader->n_fields == 1 ? reader->label : reader->text;
+  return reader->n_fields == 1 && !reader->column_layout ? reader->label : reader->text;
 }
 
 static void
 csv_begin_field (SeqnnRecordReader *reader)
 {
   reader->n_fields++;
-  if (reader->n_fields >= 3)
+  if (reader->column_layout)
+    g_array_append_val (reader->bounds, reader->text->len);
+  else if (reader->n_fields >= 3)
     g_string_append_c (reader->text, ' ');
   reader->state = CSV_FIELD_START;
+}
+
+static gboolean
+csv_emit_fields (SeqnnRecordReader *reader, SeqnnRecordFunc func, gpointer user_data,
+    GError **error)
+{
+  g_array_append_val (reader->bounds, reader->text->len);
+  Row row = { reader->text->str, (const gsize *) reader->bounds->data, reader->n_fields, 0 };
+  return emit_row (reader, &row, reader->record_line, func, user_data, error);
 }
 
 static gboolean
@@ -243,6 +564,8 @@ csv_end_record (SeqnnRecordReader *reader, SeqnnRecordFunc func, gpointer user_d
     return record_too_long (reader, reader->record_line, error);
   if (reader->row_bad)
     ok = TRUE; /* already counted */
+  else if (reader->column_layout)
+    ok = csv_emit_fields (reader, func, user_data, error);
   else if (reader->label->len == 0)
     ok = bad_row (reader, reader->record_line, error, "missing label");
   else if (reader->n_fields < 2)
@@ -404,6 +727,88 @@ is_blank (gchar c)
   return c == ' ' || c == '\t';
 }
 
+/* A JSON Lines value that is a string, as the text or the label. */
+static gboolean
+jsonl_string (SeqnnRecordReader *reader, JsonObject *object, const gchar *key, gboolean label,
+    gchar number[24], const gchar **value, guint64 line_no, GError **error)
+{
+  JsonNode *node = json_object_get_member (object, key);
+  if (node == NULL)
+    return bad_row (reader, line_no, error, "missing column \"%s\"", key);
+  if (JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_STRING) {
+    *value = json_node_get_string (node);
+    return TRUE;
+  }
+  if (label && JSON_NODE_HOLDS_VALUE (node) && json_node_get_value_type (node) == G_TYPE_INT64) {
+    g_snprintf (number, 24, "%" G_GINT64_FORMAT, json_node_get_int (node));
+    *value = number;
+    return TRUE;
+  }
+  return bad_row (reader, line_no, error, "column \"%s\" is not a string%s", key,
+      label ? " or an integer" : "");
+}
+
+static gboolean
+jsonl_line (SeqnnRecordReader *reader, const gchar *line, gsize len, guint64 line_no,
+    SeqnnRecordFunc func, gpointer user_data, GError **error)
+{
+  if (!g_utf8_validate_len (line, len, NULL))
+    return bad_row (reader, line_no, error, "not valid UTF-8");
+  GError *parse_error = NULL;
+  if (!json_parser_load_from_data (reader->json, line, (gssize) len, &parse_error)) {
+    gboolean ok = bad_row (reader, line_no, error, "not valid JSON (%s)", parse_error->message);
+    g_error_free (parse_error);
+    return ok;
+  }
+  JsonNode *root = json_parser_get_root (reader->json);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    return bad_row (reader, line_no, error, "not a JSON object");
+  JsonObject *object = json_node_get_object (root);
+  gchar number[24];
+  const gchar *label = NULL, *text;
+  if (!jsonl_string (reader, object, reader->label_column.given, TRUE, number, &label, line_no,
+          error))
+    return FALSE;
+  if (label == NULL) /* bad row, skipped */
+    return TRUE;
+  if (label[0] == '\0')
+    return bad_row (reader, line_no, error, "missing label");
+  GString *joined = reader->joined;
+  g_string_truncate (joined, 0);
+  for (guint i = 0; i < reader->text_columns->len; i++) {
+    text = NULL;
+    if (!jsonl_string (reader, object, g_array_index (reader->text_columns, ColumnSpec, i).given,
+            FALSE, number, &text, line_no, error))
+      return FALSE;
+    if (text == NULL)
+      return TRUE;
+    if (i > 0)
+      g_string_append_c (joined, ' ');
+    g_string_append (joined, text);
+  }
+  return emit (reader, joined->str, joined->len, label, strlen (label), line_no, func, user_data,
+      error);
+}
+
+static gboolean
+tsv_emit_fields (SeqnnRecordReader *reader, const gchar *line, gsize len, guint64 line_no,
+    SeqnnRecordFunc func, gpointer user_data, GError **error)
+{
+  GArray *bounds = reader->row_bounds;
+  g_array_set_size (bounds, 0);
+  gsize start = 0;
+  g_array_append_val (bounds, start);
+  for (gsize i = 0; i < len; i++)
+    if (line[i] == '\t') {
+      gsize next = i + 1;
+      g_array_append_val (bounds, next);
+    }
+  gsize end = len + 1; /* as if a tab ended the line */
+  g_array_append_val (bounds, end);
+  Row row = { line, (const gsize *) bounds->data, bounds->len - 1, 1 };
+  return emit_row (reader, &row, line_no, func, user_data, error);
+}
+
 static gboolean
 process_line (SeqnnRecordReader *reader, const gchar *line, gsize len, SeqnnRecordFunc func,
     gpointer user_data, GError **error)
@@ -418,6 +823,8 @@ process_line (SeqnnRecordReader *reader, const gchar *line, gsize len, SeqnnReco
     case SEQNN_FORMAT_TEXT:
       return emit (reader, line, len, NULL, 0, line_no, func, user_data, error);
     case SEQNN_FORMAT_TSV: {
+      if (reader->column_layout)
+        return tsv_emit_fields (reader, line, len, line_no, func, user_data, error);
       const gchar *tab = memchr (line, '\t', len);
       if (tab == NULL)
         return bad_row (reader, line_no, error, "missing text (no tab after the label)");
@@ -453,6 +860,8 @@ process_line (SeqnnRecordReader *reader, const gchar *line, gsize len, SeqnnReco
         return bad_row (reader, line_no, error, "missing text");
       return emit (reader, p, (gsize) (end - p), label, label_len, line_no, func, user_data, error);
     }
+    case SEQNN_FORMAT_JSONL:
+      return jsonl_line (reader, line, len, line_no, func, user_data, error);
     default:
       g_assert_not_reached ();
   }

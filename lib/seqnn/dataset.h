@@ -13,9 +13,11 @@ typedef enum {
   SEQNN_FORMAT_CSV,      /* AG News: "class","title","description"; class 1-based */
   SEQNN_FORMAT_TSV,      /* label<TAB>text */
   SEQNN_FORMAT_FASTTEXT, /* __label__name text */
+  SEQNN_FORMAT_JSONL,    /* JSON Lines: one object per line; "label" and "text" keys unless set */
 } SeqnnFormat;
 
-const gchar *seqnn_format_to_string (SeqnnFormat format); /* "text", "csv", "tsv", "fasttext" */
+/* "text", "csv", "tsv", "fasttext", "jsonl" */
+const gchar *seqnn_format_to_string (SeqnnFormat format);
 gboolean seqnn_format_from_string (const gchar *str, SeqnnFormat *format);
 
 /* One parsed record; pointers valid only during the callback. */
@@ -25,6 +27,9 @@ typedef struct {
   const gchar *label; /* as written (CSV: "1".."N"), NULL when the format has none */
   gsize label_len;
   guint64 line;       /* 1-based line where the record starts */
+  /* Read with a column layout (seqnn_record_reader_set_columns) or from JSON
+   * Lines: the label may be a name or a 1-based class number. */
+  gboolean column_layout;
 } SeqnnRecord;
 
 typedef gboolean (*SeqnnRecordFunc) (const SeqnnRecord *record, gpointer user_data, GError **error);
@@ -69,6 +74,46 @@ gboolean seqnn_record_reader_finish (SeqnnRecordReader *reader, SeqnnRecordFunc 
 /* Back to the start state (e.g. after a flush), skipped count cleared. */
 void seqnn_record_reader_reset (SeqnnRecordReader *reader);
 
+/* Column layouts for CSV, TSV and JSON Lines.
+ * A column is a name from the header (JSON Lines: an object's key) or a
+ * 1-based number (digits only; JSON Lines keys are always names).
+ * header: SEQNN_HEADER_AUTO (the default) takes the first row of each input as
+ * the header exactly when label_column or text_columns names a column (names
+ * exist only in a header); YES always, NO never (names are then refused).
+ * A header that lacks a named column is an error naming it.
+ * With a header or any column given, a CSV or TSV row is split into fields
+ * (TSV: at every tab); the label is label_column (default: the first column)
+ * and the text the text_columns joined with one space, in the order given
+ * (default: every other column in row order). A row too short for a column is
+ * a bad row ("missing column ..."). Without any of them CSV and TSV keep the
+ * AG News and label<TAB>text layouts above.
+ * JSON Lines (parsed with json-glib): each non-empty line one object; the
+ * label a string or an integer, text columns strings (default keys "label"
+ * and "text"); invalid UTF-8, invalid JSON, a line that is not an object, a
+ * missing key or a value of another type is a bad row. */
+typedef enum {
+  SEQNN_HEADER_AUTO,
+  SEQNN_HEADER_YES,
+  SEQNN_HEADER_NO,
+} SeqnnHeader;
+
+typedef struct {
+  SeqnnHeader header;
+  const gchar *label_column; /* NULL: the first column (JSON Lines: "label") */
+  const gchar *text_columns; /* comma-separated; NULL: every other column (JSON Lines: "text") */
+} SeqnnColumns;
+
+void seqnn_columns_init_default (SeqnnColumns *columns);
+/* TRUE when columns asks for anything but the format's default layout. */
+gboolean seqnn_columns_is_set (const SeqnnColumns *columns);
+/* Before the first feed (resets the reader). Fails (SEQNN_ERROR_INVALID_ARGUMENT)
+ * on an empty or zero column, names with header NO, a header with JSON
+ * Lines, or columns for the text and fastText formats. */
+gboolean seqnn_record_reader_set_columns (SeqnnRecordReader *reader, const SeqnnColumns *columns,
+    GError **error);
+/* The same checks without a reader (e.g. when a setting is changed). */
+gboolean seqnn_columns_check (SeqnnFormat format, const SeqnnColumns *columns, GError **error);
+
 /* ---- Labels ------------------------------------------------------------- */
 
 typedef struct _SeqnnLabelSet SeqnnLabelSet;
@@ -94,6 +139,10 @@ gchar **seqnn_label_set_to_strv (const SeqnnLabelSet *set);
  * The error names the source and line. */
 gint seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const SeqnnRecord *record,
     gboolean grow, const gchar *source_name, GError **error);
+/* Whether resolve reads the record's label as a class number: always in the
+ * AG News CSV layout, for a decimal number in a column layout or JSON Lines;
+ * other labels are names. */
+gboolean seqnn_record_label_is_number (SeqnnFormat format, const SeqnnRecord *record);
 
 /* ---- Datasets ------------------------------------------------------------ */
 
@@ -112,7 +161,8 @@ typedef struct {
   SeqnnFormat format;
   SeqnnTokenizerConfig tokenizer;
   gboolean skip_bad_rows;
-  gboolean grow_labels; /* TSV/fastText: unknown label names become new classes */
+  gboolean grow_labels; /* TSV/fastText/JSON Lines: unknown label names become new classes */
+  SeqnnColumns columns; /* header and columns; the format's layout by default */
 } SeqnnReadOptions;
 
 /* Default tokenizer, no skipping; grow_labels TRUE for TSV and fastText. */

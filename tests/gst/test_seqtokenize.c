@@ -676,6 +676,113 @@ GST_START_TEST (test_csv_labels_property)
 
 GST_END_TEST;
 
+/* Column layouts: header, label-column and text-columns for CSV, TSV and JSON
+ * Lines; records as "label_id|label|text", the input cut at every byte. */
+static const struct {
+  const gchar *format, *header, *label_column, *text_columns, *labels, *input, *expected;
+} column_cases[] = {
+  /* detected header (a name is given), quoted, any column order; names become classes */
+  { "csv", "auto", "label", "title,body", NULL,
+    "\"body\",\"label\",\"title\"\n\"b one\",pos,T1\nb2,neg,T2\nb3,pos,T3\n",
+    "0|pos|T1 b one\n1|neg|T2 b2\n0|pos|T3 b3" },
+  /* numbers, no header; class numbers mapped through labels= */
+  { "csv", "false", "3", "1", "World,Sports", "t1,x,2\nt2,y,1\n", "1|Sports|t1\n0|World|t2" },
+  /* header=true with the AG News layout: the header row is skipped, numbers grow classes */
+  { "csv", "true", NULL, NULL, NULL, "Class Index,Title,Description\n2,a,b\n1,c,d\n",
+    "1|2|a b\n0|1|c d" },
+  { "tsv", "auto", "sentiment", "review", NULL, "review\tsentiment\ngreat\tpos\nawful\tneg\n",
+    "0|pos|great\n1|neg|awful" },
+  { "jsonl", "auto", NULL, NULL, NULL,
+    "{\"text\": \"hello\", \"label\": \"greet\"}\n{\"label\": \"bye\", \"text\": \"see you\"}\n",
+    "0|greet|hello\n1|bye|see you" },
+  { "jsonl", "auto", "y", "title,body", "A,B",
+    "{\"y\": 2, \"title\": \"t\", \"body\": \"b\"}\n", "1|B|t b" },
+};
+
+GST_START_TEST (test_column_layouts)
+{
+  for (guint c = 0; c < G_N_ELEMENTS (column_cases); c++) {
+    const gchar *input = column_cases[c].input;
+    gsize len = strlen (input);
+
+    for (gsize cut = 0; cut <= len; cut++) {
+      GstHarness *h = new_harness (NULL);
+      GString *got = g_string_new (NULL);
+      GPtrArray *out;
+
+      gst_util_set_object_arg (G_OBJECT (h->element), "format", column_cases[c].format);
+      gst_util_set_object_arg (G_OBJECT (h->element), "header", column_cases[c].header);
+      g_object_set (h->element, "label-column", column_cases[c].label_column,
+          "text-columns", column_cases[c].text_columns, "labels", column_cases[c].labels, NULL);
+      push_text (h, input, (gssize) cut, GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE);
+      push_text (h, input + cut, (gssize) (len - cut), GST_CLOCK_TIME_NONE, GST_CLOCK_TIME_NONE);
+      push_eos (h);
+      out = pull_all (h);
+      for (guint i = 0; i < out->len; i++) {
+        GstSeqnnTokensMeta *meta = get_tokens_meta (out->pdata[i]);
+        gsize text_len;
+        gchar *text = buffer_text (out->pdata[i], &text_len);
+
+        g_string_append_printf (got, "%s%d|%s|%s", i > 0 ? "\n" : "", meta->label_id, meta->label,
+            text);
+        assert_tokens_of (meta, text, -1, FALSE);
+        g_free (text);
+      }
+      fail_unless (strcmp (got->str, column_cases[c].expected) == 0,
+          "case %u cut at %" G_GSIZE_FORMAT ": got \"%s\"", c, cut, got->str);
+      g_string_free (got, TRUE);
+      g_ptr_array_unref (out);
+      gst_harness_teardown (h);
+    }
+  }
+}
+
+GST_END_TEST;
+
+/* Pushes text as push_text does, whatever flow comes back (an error here). */
+static void
+push_text_flow (GstHarness *h, const gchar *text)
+{
+  GstSegment bytes;
+
+  gst_segment_init (&bytes, GST_FORMAT_BYTES);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&bytes)));
+  (void) gst_harness_push (h, text_buffer (text, -1));
+}
+
+/* Errors name the column or line: a header without the named column, a JSON
+ * line that is not an object, a setting no format allows. */
+GST_START_TEST (test_column_errors)
+{
+  const struct {
+    const gchar *format, *label_column, *input, *message;
+  } cases[] = {
+    { "csv", "topic", "label,text\n1,a\n", "the header has no column \"topic\"" },
+    { "jsonl", NULL, "{\"label\":\"a\",\"text\":\"b\"}\n[1]\n", "input:2: not a JSON object" },
+    { "tsv", "0", "a\tb\n", "columns are numbered from 1" },
+    { "fasttext", "1", "__label__a b\n", "fasttext format has no header or columns" },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    GstHarness *h = new_harness (NULL);
+    GstBus *bus = watch_bus (h);
+    gchar *message;
+
+    gst_util_set_object_arg (G_OBJECT (h->element), "format", cases[c].format);
+    g_object_set (h->element, "label-column", cases[c].label_column, NULL);
+    push_text_flow (h, cases[c].input);
+    push_eos (h);
+    message = pop_message_text (bus, GST_MESSAGE_ERROR);
+    fail_unless (message != NULL, "case %u: no error", c);
+    fail_unless (strstr (message, cases[c].message) != NULL, "case %u: %s", c, message);
+    g_free (message);
+    unwatch_bus (h, bus);
+    gst_harness_teardown (h);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_csv_unterminated_quote)
 {
   const gchar text[] = "\"1\",\"fine\",\"row\"\n\"2\",\"open quote,never closed\n";
@@ -1486,6 +1593,8 @@ seqtokenize_suite (void)
   tcase_add_test (tc, test_csv_every_cut);
   tcase_add_test (tc, test_csv_labels_property);
   tcase_add_test (tc, test_csv_unterminated_quote);
+  tcase_add_test (tc, test_column_layouts);
+  tcase_add_test (tc, test_column_errors);
   tcase_add_test (tc, test_csv_bad_class);
   tcase_add_test (tc, test_csv_skip_bad_records);
   tcase_add_test (tc, test_tsv_and_fasttext);

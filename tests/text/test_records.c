@@ -8,6 +8,8 @@
 
 /* The readers' record size limit (0: the default). */
 static gsize test_max_record = 0;
+/* The column layout the readers get (NULL: the format's default). */
+static const SeqnnColumns *test_columns = NULL;
 
 /* "line|label|text" per record, label "-" when none; or "ERROR <message>". */
 static gboolean
@@ -31,6 +33,8 @@ read_pieces (SeqnnFormat format, const gchar *input, gsize len, const gsize *cut
   SeqnnRecordReader *reader = seqnn_record_reader_new (format, "t.csv");
   seqnn_record_reader_set_skip_bad (reader, skip_bad);
   seqnn_record_reader_set_max_record_size (reader, test_max_record);
+  if (test_columns != NULL)
+    g_assert_true (seqnn_record_reader_set_columns (reader, test_columns, NULL));
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
   GError *error = NULL;
   gsize at = 0;
@@ -207,6 +211,138 @@ test_max_record_size (void)
   test_max_record = 0;
 }
 
+/* Records read with header, label_column and text_columns (NULL: default). */
+static void
+check_columns_full (SeqnnFormat format, SeqnnHeader header, const gchar *label_column,
+    const gchar *text_columns, const gchar *input, gboolean skip_bad, const gchar *expected,
+    guint64 expected_skipped)
+{
+  SeqnnColumns columns = { header, label_column, text_columns };
+  test_columns = &columns;
+  check_records_full (format, input, -1, skip_bad, expected, expected_skipped);
+  test_columns = NULL;
+}
+
+static void
+check_columns (SeqnnFormat format, SeqnnHeader header, const gchar *label_column,
+    const gchar *text_columns, const gchar *input, const gchar *expected)
+{
+  check_columns_full (format, header, label_column, text_columns, input, FALSE, expected, 0);
+}
+
+static void
+test_csv_header (void)
+{
+  const SeqnnHeader A = SEQNN_HEADER_AUTO, Y = SEQNN_HEADER_YES, N = SEQNN_HEADER_NO;
+  /* names: the header is detected (auto), quoted or not, BOM before it; any column order */
+  check_columns (SEQNN_FORMAT_CSV, A, "label", "title,body",
+      "\xef\xbb\xbf\"body\",\"label\",title\r\n\"b 1\",pos,\"t, 1\"\n\nb2,neg,t2\n",
+      "2|pos|t, 1 b 1\n4|neg|t2 b2");
+  /* the text columns in the order given; a header name with quotes and a line break */
+  check_columns (SEQNN_FORMAT_CSV, A, "y", "b,\"q\" x\nz",
+      "\"\"\"q\"\" x\nz\",y,b\n1,2,3\n", "3|2|3 1");
+  /* header=yes with the default columns: the first row is skipped, label first */
+  check_columns (SEQNN_FORMAT_CSV, Y, NULL, NULL, "class,title,text\n3,a,b\n", "2|3|a b");
+  /* numbers: no header detected; label anywhere, every other column joined */
+  check_columns (SEQNN_FORMAT_CSV, A, "3", NULL, "a,b,World\nc,d,Sports\n", "1|World|a b\n2|Sports|c d");
+  check_columns (SEQNN_FORMAT_CSV, N, "2", "3, 1", "a,1,c\n", "1|1|c a");
+  check_columns (SEQNN_FORMAT_CSV, Y, "2", "1", "h1,h2\nx,lab\n", "2|lab|x");
+  /* names and numbers mixed */
+  check_columns (SEQNN_FORMAT_CSV, A, "1", "text", "l,text\nz,hello\n", "2|z|hello");
+  /* a header row counts for lines; each input has its own header (finish restarts) */
+  check_columns (SEQNN_FORMAT_CSV, A, "label", "text", "label,text\n", "");
+  /* bad input: a header without the named column, a short row, an empty label */
+  check_columns (SEQNN_FORMAT_CSV, A, "topic", "title",
+      "\n\"label\",\"title\"\n1,a\n",
+      "ERROR t.csv:2: the header has no column \"topic\" (its columns: \"label\", \"title\")");
+  check_columns (SEQNN_FORMAT_CSV, A, "label", "title,body",
+      "label,title,body\n1,a,b\n2,c\n", "2|1|a b\nERROR t.csv:3: missing column \"body\" (the row has 2)");
+  check_columns (SEQNN_FORMAT_CSV, N, "4", NULL, "1,2,3\n", "ERROR t.csv:1: missing column 4 (the row has 3)");
+  check_columns (SEQNN_FORMAT_CSV, N, "1", NULL, "\"\",x\n", "ERROR t.csv:1: missing label");
+  check_columns (SEQNN_FORMAT_CSV, Y, NULL, NULL, "l,t\nonly\n",
+      "ERROR t.csv:2: missing text (only one column)");
+  /* skipping: short rows, bad quotes counted; the header is never skipped */
+  check_columns_full (SEQNN_FORMAT_CSV, A, "label", "text",
+      "text,label\nonly\n\"a\"x,1\nfine,2\n,\n", TRUE, "4|2|fine", 3);
+}
+
+static void
+test_tsv_header (void)
+{
+  const SeqnnHeader A = SEQNN_HEADER_AUTO, Y = SEQNN_HEADER_YES;
+  check_columns (SEQNN_FORMAT_TSV, A, "label", "text",
+      "id\ttext\tlabel\r\n7\tgood film\tpos\n\n8\tbad, \"really\"\tneg\n",
+      "2|pos|good film\n4|neg|bad, \"really\"");
+  /* a column layout splits at every tab; empty fields stay */
+  check_columns (SEQNN_FORMAT_TSV, Y, NULL, NULL, "l\ta\tb\nx\t\tz\n", "2|x| z");
+  check_columns (SEQNN_FORMAT_TSV, A, "2", "1", "hello\t3\n", "1|3|hello");
+  check_columns (SEQNN_FORMAT_TSV, A, "label", NULL, "text\tlabels\n",
+      "ERROR t.csv:1: the header has no column \"label\" (its columns: \"text\", \"labels\")");
+  check_columns (SEQNN_FORMAT_TSV, A, "2", "1,3", "a\tb\n", "ERROR t.csv:1: missing column 3 (the row has 2)");
+}
+
+static void
+test_jsonl (void)
+{
+  const SeqnnHeader A = SEQNN_HEADER_AUTO;
+  /* default keys; labels as strings or integers; other keys ignored; UTF-8 text */
+  check_records (SEQNN_FORMAT_JSONL,
+      "\xef\xbb\xbf{\"text\": \"caf\\u00e9 \\\"ok\\\"\", \"label\": \"pos\", \"id\": 1}\r\n\n"
+      "{\"label\": 2, \"text\": \"line\\nbreak\"}\n",
+      "1|pos|caf\xc3\xa9 \"ok\"\n3|2|line\nbreak");
+  /* keys given; digits are keys too; several text keys joined */
+  check_columns (SEQNN_FORMAT_JSONL, A, "y", "title,1",
+      "{\"1\": \"body\", \"title\": \"T\", \"y\": \"World\"}", "1|World|T body");
+  check_records (SEQNN_FORMAT_JSONL, "{\"label\":\"a\",\"text\":\"x\"}\n[1, 2]\n",
+      "1|a|x\nERROR t.csv:2: not a JSON object");
+  check_records (SEQNN_FORMAT_JSONL, "\"just a string\"\n", "ERROR t.csv:1: not a JSON object");
+  check_records (SEQNN_FORMAT_JSONL, "{\"label\":\"a\",\"text\":\"\xff\"}\n",
+      "ERROR t.csv:1: not valid UTF-8");
+  check_records (SEQNN_FORMAT_JSONL, "{\"label\":\"a\"}\n", "ERROR t.csv:1: missing column \"text\"");
+  check_records (SEQNN_FORMAT_JSONL, "{\"label\":\"a\",\"text\":3}\n",
+      "ERROR t.csv:1: column \"text\" is not a string");
+  check_records (SEQNN_FORMAT_JSONL, "{\"label\":1.5,\"text\":\"x\"}\n",
+      "ERROR t.csv:1: column \"label\" is not a string or an integer");
+  check_records (SEQNN_FORMAT_JSONL, "{\"label\":\"\",\"text\":\"x\"}\n", "ERROR t.csv:1: missing label");
+  /* invalid JSON is a bad row: counted when skipping */
+  check_records_full (SEQNN_FORMAT_JSONL,
+      "{\"label\": \"a\", \"text\": \"x\"\n7\n{\"text\":\"t\"}\n{\"label\":\"b\",\"text\":\"y\"}", -1, TRUE,
+      "4|b|y", 3);
+}
+
+static void
+test_columns_errors (void)
+{
+  struct {
+    SeqnnFormat format;
+    SeqnnColumns columns;
+    const gchar *message;
+  } cases[] = {
+    { SEQNN_FORMAT_CSV, { SEQNN_HEADER_AUTO, "0", NULL }, "column 0: columns are numbered from 1" },
+    { SEQNN_FORMAT_CSV, { SEQNN_HEADER_AUTO, NULL, "a,,b" }, "empty column in the column list" },
+    { SEQNN_FORMAT_TSV, { SEQNN_HEADER_NO, "label", NULL }, "columns given by name need a header" },
+    { SEQNN_FORMAT_JSONL, { SEQNN_HEADER_YES, NULL, NULL }, "JSON Lines has no header line" },
+    { SEQNN_FORMAT_TEXT, { SEQNN_HEADER_YES, NULL, NULL }, "the text format has no header" },
+    { SEQNN_FORMAT_FASTTEXT, { SEQNN_HEADER_AUTO, "1", NULL }, "the fasttext format has no header" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    SeqnnRecordReader *reader = seqnn_record_reader_new (cases[i].format, "t.csv");
+    GError *error = NULL;
+    g_assert_false (seqnn_record_reader_set_columns (reader, &cases[i].columns, &error));
+    g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
+    g_assert_true (g_str_has_prefix (error->message, cases[i].message));
+    g_clear_error (&error);
+    seqnn_record_reader_free (reader);
+  }
+  /* the default columns are accepted by every format */
+  SeqnnColumns none;
+  seqnn_columns_init_default (&none);
+  g_assert_false (seqnn_columns_is_set (&none));
+  SeqnnRecordReader *reader = seqnn_record_reader_new (SEQNN_FORMAT_TEXT, "t.txt");
+  g_assert_true (seqnn_record_reader_set_columns (reader, &none, NULL));
+  seqnn_record_reader_free (reader);
+}
+
 static gboolean
 stop_at_second (const SeqnnRecord *record, gpointer user_data, GError **error)
 {
@@ -263,7 +399,7 @@ static void
 test_formats (void)
 {
   SeqnnFormat format = SEQNN_FORMAT_TEXT;
-  const gchar *names[] = { "text", "csv", "tsv", "fasttext" };
+  const gchar *names[] = { "text", "csv", "tsv", "fasttext", "jsonl" };
   for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
     g_assert_cmpstr (seqnn_format_to_string ((SeqnnFormat) i), ==, names[i]);
     g_assert_true (seqnn_format_from_string (names[i], &format));
@@ -352,6 +488,33 @@ test_labels (void)
   seqnn_label_set_free (set);
 }
 
+/* Column layouts and JSON Lines: numbers are 1-based classes, other labels names. */
+static void
+test_labels_columns (void)
+{
+  SeqnnLabelSet *set = seqnn_label_set_new_ag_news ();
+  GError *error = NULL;
+  SeqnnRecord number = { .text = "t", .text_len = 1, .label = " 2", .label_len = 2, .line = 3,
+    .column_layout = TRUE };
+  SeqnnRecord name = { .text = "t", .text_len = 1, .label = "Sci/Tech", .label_len = 8, .line = 4,
+    .column_layout = TRUE };
+  g_assert_true (seqnn_record_label_is_number (SEQNN_FORMAT_TSV, &number));
+  g_assert_false (seqnn_record_label_is_number (SEQNN_FORMAT_CSV, &name));
+  g_assert_cmpint (seqnn_label_set_resolve (set, SEQNN_FORMAT_JSONL, &number, FALSE, "d.jsonl", &error), ==, 1);
+  g_assert_cmpint (seqnn_label_set_resolve (set, SEQNN_FORMAT_CSV, &name, FALSE, "d.csv", &error), ==, 3);
+  number.label = "9";
+  number.label_len = 1;
+  g_assert_cmpint (seqnn_label_set_resolve (set, SEQNN_FORMAT_TSV, &number, FALSE, "d.tsv", &error), ==, -1);
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE);
+  g_assert_cmpstr (error->message, ==, "d.tsv:3: class 9 out of range 1..4");
+  g_clear_error (&error);
+  /* the AG News layout keeps numbers only */
+  name.column_layout = FALSE;
+  g_assert_true (seqnn_record_label_is_number (SEQNN_FORMAT_CSV, &name));
+  g_assert_false (seqnn_record_label_is_number (SEQNN_FORMAT_TSV, &name));
+  seqnn_label_set_free (set);
+}
+
 static void
 test_labels_from_file (void)
 {
@@ -418,9 +581,14 @@ main (int argc, char **argv)
   g_test_add_func ("/text/records/csv-skip-bad", test_csv_skip_bad);
   g_test_add_func ("/text/records/line-formats", test_line_formats);
   g_test_add_func ("/text/records/max-record-size", test_max_record_size);
+  g_test_add_func ("/text/records/csv-header", test_csv_header);
+  g_test_add_func ("/text/records/tsv-header", test_tsv_header);
+  g_test_add_func ("/text/records/jsonl", test_jsonl);
+  g_test_add_func ("/text/records/columns-errors", test_columns_errors);
   g_test_add_func ("/text/records/callback-errors", test_callback_errors);
   g_test_add_func ("/text/records/formats", test_formats);
   g_test_add_func ("/text/labels/resolve", test_labels);
+  g_test_add_func ("/text/labels/columns", test_labels_columns);
   g_test_add_func ("/text/labels/from-file", test_labels_from_file);
   return g_test_run ();
 }
