@@ -26,12 +26,68 @@ seqnn_train_options_init_default (SeqnnTrainOptions *options)
   options->progress_interval = 2000;
   options->checkpoint_interval = 0;
   options->cancel_flag = NULL;
+  options->validation = NULL;
+  options->patience = 0;
+  options->lr_schedule = SEQNN_LR_CONSTANT;
+  options->warmup_steps = 0;
+  options->warmup_fraction = 0.0;
+  options->plateau_factor = 0.5;
+  options->plateau_patience = 1;
+  options->class_names = NULL;
+}
+
+static const gchar *const schedule_names[] = { "constant", "linear", "cosine", "plateau" };
+
+const gchar *
+seqnn_lr_schedule_to_string (SeqnnLrSchedule schedule)
+{
+  if ((guint) schedule >= G_N_ELEMENTS (schedule_names))
+    return NULL;
+  return schedule_names[schedule];
+}
+
+gboolean
+seqnn_lr_schedule_from_string (const gchar *str, SeqnnLrSchedule *schedule)
+{
+  for (guint i = 0; str != NULL && i < G_N_ELEMENTS (schedule_names); i++) {
+    if (g_ascii_strcasecmp (str, schedule_names[i]) == 0) {
+      if (schedule != NULL)
+        *schedule = (SeqnnLrSchedule) i;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+gdouble
+seqnn_lr_schedule_rate (SeqnnLrSchedule schedule, gdouble base, guint64 step,
+    guint64 total_steps, guint64 warmup_steps, gdouble scale)
+{
+  gdouble rate = base * scale;
+  if (step < warmup_steps)
+    return rate * (gdouble) (step + 1) / (gdouble) warmup_steps;
+  if (total_steps <= warmup_steps || step >= total_steps)
+    return schedule == SEQNN_LR_LINEAR || schedule == SEQNN_LR_COSINE ? 0.0 : rate;
+  gdouble span = (gdouble) (total_steps - warmup_steps);
+  gdouble done = (gdouble) (step - warmup_steps);
+  switch (schedule) {
+    case SEQNN_LR_LINEAR:
+      return rate * (span - done) / span;
+    case SEQNN_LR_COSINE:
+      return rate * 0.5 * (1.0 + cos (G_PI * done / span));
+    case SEQNN_LR_CONSTANT:
+    case SEQNN_LR_PLATEAU:
+    default:
+      return rate;
+  }
 }
 
 /* Checks the whole dataset once, before any work: vocabulary, id and label ranges,
- * at least two distinct classes. */
+ * at least two distinct classes. present (num_classes long, zeroed) gets the
+ * classes that occur. */
 static gboolean
-check_dataset (const SeqnnConfig *config, const SeqnnDataset *dataset, GError **error)
+check_dataset (const SeqnnConfig *config, const SeqnnDataset *dataset, gboolean *present,
+    GError **error)
 {
   gsize n = seqnn_dataset_get_size (dataset);
   if (n == 0) {
@@ -44,7 +100,6 @@ check_dataset (const SeqnnConfig *config, const SeqnnDataset *dataset, GError **
         "the dataset has no vocabulary applied (build one and call seqnn_dataset_apply_vocab)");
     return FALSE;
   }
-  gboolean *present = g_new0 (gboolean, config->num_classes);
   gint n_distinct = 0;
   gint first_label = -1;
   gboolean ok = TRUE;
@@ -84,7 +139,97 @@ check_dataset (const SeqnnConfig *config, const SeqnnDataset *dataset, GError **
         "at least two classes in the data", n, first_label);
     ok = FALSE;
   }
-  g_free (present);
+  return ok;
+}
+
+static gboolean
+check_schedule_options (const SeqnnTrainOptions *options, GError **error)
+{
+  gboolean has_validation = options->validation != NULL || options->validation_fraction > 0.0;
+  const gchar *problem = NULL;
+  if (options->validation != NULL && options->validation_fraction > 0.0)
+    problem = "give either a validation dataset or a validation fraction, not both";
+  else if (options->patience < 0)
+    problem = "patience must be 0 (off) or more epochs";
+  else if (options->patience > 0 && !has_validation)
+    problem = "early stopping (patience) needs validation data: a validation fraction or dataset";
+  else if (seqnn_lr_schedule_to_string (options->lr_schedule) == NULL)
+    problem = "unknown learning-rate schedule";
+  else if (options->lr_schedule == SEQNN_LR_PLATEAU && !has_validation)
+    problem = "the plateau schedule needs validation data: a validation fraction or dataset";
+  else if (!(options->warmup_fraction >= 0.0 && options->warmup_fraction < 1.0))
+    problem = "warm-up fraction must be in [0, 1)";
+  else if (options->lr_schedule == SEQNN_LR_PLATEAU
+      && !(options->plateau_factor > 0.0 && options->plateau_factor < 1.0))
+    problem = "plateau factor must be in (0, 1)";
+  else if (options->lr_schedule == SEQNN_LR_PLATEAU && options->plateau_patience < 1)
+    problem = "plateau patience must be at least 1 epoch";
+  if (problem != NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "%s", problem);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+append_class_name (GString *out, const gchar *const *names, gint label)
+{
+  guint n_names = names != NULL ? g_strv_length ((gchar **) names) : 0;
+  if (out->len > 0)
+    g_string_append (out, ", ");
+  if (label >= 0 && (guint) label < n_names)
+    g_string_append_printf (out, "\"%s\"", names[label]);
+  else
+    g_string_append_printf (out, "class %d", label);
+}
+
+/* The separate validation set: vocabulary applied, ids in range, and only
+ * classes the training data has (train_present, config->num_classes long). */
+static gboolean
+check_validation (const SeqnnConfig *config, const SeqnnDataset *validation,
+    const gboolean *train_present, const gchar *const *class_names, GError **error)
+{
+  gsize n = seqnn_dataset_get_size (validation);
+  if (n == 0 || !seqnn_dataset_has_vocab (validation)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "the validation dataset is %s", n == 0 ? "empty" : "without a vocabulary applied");
+    return FALSE;
+  }
+  GHashTable *lacking = g_hash_table_new (NULL, NULL);
+  GArray *order = g_array_new (FALSE, FALSE, sizeof (gint));
+  gboolean ok = TRUE;
+  for (gsize i = 0; i < n && ok; i++) {
+    const gint32 *ids;
+    gint length, label;
+    seqnn_dataset_get (validation, i, &ids, &length, &label);
+    if (label < 0) {
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+          "validation sequence %" G_GSIZE_FORMAT " has no label", i);
+      ok = FALSE;
+    } else if ((label >= config->num_classes || !train_present[label])
+        && !g_hash_table_contains (lacking, GINT_TO_POINTER (label + 1))) {
+      g_hash_table_add (lacking, GINT_TO_POINTER (label + 1));
+      g_array_append_val (order, label);
+    }
+    for (gint t = 0; ok && t < length; t++)
+      if (ids[t] < 0 || ids[t] >= config->vocab_size) {
+        g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+            "validation sequence %" G_GSIZE_FORMAT " has token id %d outside the model's "
+            "vocabulary of %d", i, ids[t], config->vocab_size);
+        ok = FALSE;
+      }
+  }
+  if (ok && order->len > 0) {
+    GString *names = g_string_new (NULL);
+    for (guint i = 0; i < order->len; i++)
+      append_class_name (names, class_names, g_array_index (order, gint, i));
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "the validation data has labels the training data lacks: %s", names->str);
+    g_string_free (names, TRUE);
+    ok = FALSE;
+  }
+  g_array_unref (order);
+  g_hash_table_unref (lacking);
   return ok;
 }
 
@@ -111,7 +256,7 @@ check_options (const SeqnnTrainOptions *options, GError **error)
         "n_threads must be 0 (all cores) or more, got %d", options->n_threads);
     return FALSE;
   }
-  return TRUE;
+  return check_schedule_options (options, error);
 }
 
 static gboolean
@@ -138,6 +283,85 @@ describe_non_finite (gdouble loss)
   return "gradient became NaN or infinite";
 }
 
+/* The learning rate of every step. */
+typedef struct {
+  gboolean active;        /* FALSE: the optimizer's rate throughout, never set */
+  SeqnnLrSchedule kind;
+  gdouble base, scale;    /* scale: plateau's reductions */
+  guint64 total, warmup;
+  gint plateau_wait;      /* epochs without improvement since the last reduction */
+} Schedule;
+
+static void
+schedule_init (Schedule *schedule, const SeqnnTrainOptions *options, gsize n_train)
+{
+  guint64 B = (guint64) options->batch_size;
+  schedule->kind = options->lr_schedule;
+  schedule->base = options->optimizer.learning_rate;
+  schedule->scale = 1.0;
+  schedule->total = (guint64) options->epochs * ((n_train + B - 1) / B);
+  schedule->warmup = options->warmup_steps > 0 ? options->warmup_steps
+      : (guint64) llround (options->warmup_fraction * (gdouble) schedule->total);
+  schedule->active = schedule->kind != SEQNN_LR_CONSTANT || schedule->warmup > 0;
+  schedule->plateau_wait = 0;
+}
+
+static gdouble
+schedule_rate (const Schedule *schedule, guint64 step)
+{
+  return seqnn_lr_schedule_rate (schedule->kind, schedule->base, step, schedule->total,
+      schedule->warmup, schedule->scale);
+}
+
+/* Early stopping's memory: the best epoch's weights. */
+typedef struct {
+  gfloat *params;         /* NULL until a best epoch is kept (patience > 0 only) */
+  gint kept_epoch;
+  gint since_best;        /* epochs without improvement */
+} BestKeeper;
+
+/* After an epoch's validation: the best so far, plateau reductions, and
+ * whether early stopping ends training here. */
+static void
+track_validation (BestKeeper *best, Schedule *schedule, const SeqnnTrainOptions *options,
+    SeqnnModel *model, SeqnnTrainProgress *p)
+{
+  gboolean improved = p->best_epoch == 0 || p->validation_accuracy > p->best_validation_accuracy;
+  if (improved) {
+    p->best_epoch = p->epoch;
+    p->best_validation_accuracy = p->validation_accuracy;
+    best->since_best = 0;
+    schedule->plateau_wait = 0;
+    if (options->patience > 0) {
+      gsize n_params;
+      const gfloat *params = seqnn_model_peek_params (model, &n_params);
+      if (best->params == NULL)
+        best->params = g_new (gfloat, n_params);
+      memcpy (best->params, params, n_params * sizeof (gfloat));
+      best->kept_epoch = p->epoch;
+    }
+    return;
+  }
+  best->since_best++;
+  if (schedule->kind == SEQNN_LR_PLATEAU && ++schedule->plateau_wait >= options->plateau_patience) {
+    schedule->scale *= options->plateau_factor;
+    schedule->plateau_wait = 0;
+  }
+  if (options->patience > 0 && best->since_best >= options->patience && p->epoch < p->epochs)
+    p->stopping_early = TRUE;
+}
+
+/* At the end: back to the best epoch's weights when it was not the last. */
+static void
+best_keeper_restore (const BestKeeper *best, SeqnnModel *model, gint last_epoch)
+{
+  if (best->params == NULL || best->kept_epoch == last_epoch)
+    return;
+  gsize n_params;
+  gfloat *params = seqnn_model_get_params (model, &n_params);
+  memcpy (params, best->params, n_params * sizeof (gfloat));
+}
+
 gboolean
 seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOptions *options,
     SeqnnTrainProgressFunc progress, SeqnnCheckpointFunc checkpoint, gpointer user_data,
@@ -151,7 +375,12 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
   if (!check_options (options, error))
     return FALSE;
   const SeqnnConfig *config = seqnn_model_get_config (model);
-  if (!check_dataset (config, dataset, error))
+  gboolean *present = g_new0 (gboolean, config->num_classes);
+  gboolean checked = check_dataset (config, dataset, present, error)
+      && (options->validation == NULL
+          || check_validation (config, options->validation, present, options->class_names, error));
+  g_free (present);
+  if (!checked)
     return FALSE;
 
   gint n_threads = options->n_threads > 0 ? options->n_threads : (gint) g_get_num_processors ();
@@ -171,9 +400,13 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
     seqnn_rng_init (&rng, seqnn_rng_hash (options->seed, SPLIT_STREAM, 0));
     seqnn_rng_shuffle_gsize (&rng, order, n);
   }
-  const gsize *val_indices = order;
   gsize *train_indices = order + n_val;
   gsize n_train = n - n_val;
+  /* Validation: the held-out split, or the separate set. */
+  const SeqnnDataset *val_set = options->validation != NULL ? options->validation : dataset;
+  const gsize *val_indices = options->validation != NULL ? NULL : order;
+  if (options->validation != NULL)
+    n_val = seqnn_dataset_get_size (options->validation);
   SeqnnConfusion *val_confusion = NULL;
   if (n_val > 0 && (val_confusion = seqnn_confusion_new (config->num_classes)) == NULL) {
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
@@ -205,6 +438,12 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
   p.validation_accuracy = NAN;
   p.n_train = n_train;
   p.n_validation = n_val;
+  p.best_validation_accuracy = NAN;
+  p.learning_rate = options->optimizer.learning_rate;
+
+  Schedule schedule;
+  schedule_init (&schedule, options, n_train);
+  BestKeeper best = { 0 };
 
   guint64 next_progress = options->progress_interval > 0 ? options->progress_interval : G_MAXUINT64;
   guint64 next_checkpoint = options->checkpoint_interval > 0 ? options->checkpoint_interval
@@ -235,6 +474,10 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
         lengths[i] = seqnn_dataset_append_row (dataset, train_indices[start + i], ids, &labels[i]);
       }
       batch_in_epoch++;
+      if (schedule.active) {
+        p.learning_rate = schedule_rate (&schedule, p.step);
+        seqnn_trainer_set_learning_rate (trainer, (gfloat) p.learning_rate);
+      }
 
       SeqnnBatch batch = { (const gint32 *) ids->data, lengths, b, labels };
       SeqnnStepResult result = { NAN, 0, 0 };
@@ -310,12 +553,13 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
     seqnn_trainer_sync (trainer);
     if (n_val > 0) {
       seqnn_confusion_reset (val_confusion);
-      if (!seqnn_evaluate (model, dataset, val_indices, n_val, MAX (B, 64), n_threads,
-              &p.validation_loss, val_confusion, error)) {
+      if (!seqnn_evaluate (model, val_set, val_indices, val_indices != NULL ? n_val : 0,
+              MAX (B, 64), n_threads, &p.validation_loss, val_confusion, error)) {
         ok = FALSE;
         break;
       }
       p.validation_accuracy = seqnn_confusion_accuracy (val_confusion);
+      track_validation (&best, &schedule, options, model, &p);
     }
     p.epoch_end = TRUE;
     p.elapsed_seconds = (g_get_monotonic_time () - start_time) / 1e6;
@@ -326,6 +570,8 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
       set_cancelled (error, &p);
       ok = FALSE;
     }
+    if (p.stopping_early)
+      break;
   }
 
   seqnn_confusion_free (val_confusion);
@@ -334,6 +580,9 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
   g_array_unref (ids);
   seqnn_trainer_sync (trainer); /* also on failure: the model is left consistent */
   seqnn_trainer_free (trainer);
+  if (ok)
+    best_keeper_restore (&best, model, p.epoch);
+  g_free (best.params);
   g_free (order);
   return ok;
 }

@@ -38,6 +38,27 @@ gboolean seqnn_evaluate (const SeqnnModel *model, const SeqnnDataset *dataset,
     gint batch_size, gint n_threads, gdouble *mean_loss, SeqnnConfusion *confusion,
     GError **error);
 
+/* ---- Learning-rate schedules --------------------------------------------------- */
+
+typedef enum {
+  SEQNN_LR_CONSTANT, /* the optimizer's learning rate throughout (after any warm-up) */
+  SEQNN_LR_LINEAR,   /* after warm-up, down in a straight line to 0 at the last step */
+  SEQNN_LR_COSINE,   /* after warm-up, half a cosine down to 0 at the last step */
+  SEQNN_LR_PLATEAU,  /* times plateau_factor after plateau_patience epochs without a better
+                      * validation accuracy (needs validation data) */
+} SeqnnLrSchedule;
+
+const gchar *seqnn_lr_schedule_to_string (SeqnnLrSchedule schedule); /* "constant", "linear", ... */
+gboolean seqnn_lr_schedule_from_string (const gchar *str, SeqnnLrSchedule *schedule);
+
+/* The rate of step (0-based) out of total_steps: base times the warm-up ramp
+ * (step + 1) / warmup_steps over the first warmup_steps steps, times the
+ * decay over the steps after warm-up (linear: (total - step) / (total -
+ * warmup); cosine: (1 + cos (pi (step - warmup) / (total - warmup))) / 2;
+ * constant and plateau: 1), times scale (plateau's reductions so far). */
+gdouble seqnn_lr_schedule_rate (SeqnnLrSchedule schedule, gdouble base, guint64 step,
+    guint64 total_steps, guint64 warmup_steps, gdouble scale);
+
 /* ---- Training loop ---------------------------------------------------------- */
 
 typedef struct {
@@ -53,6 +74,22 @@ typedef struct {
    * loop with SEQNN_ERROR_CANCELLED. Lets another thread cancel promptly
    * between progress reports (e.g. a GStreamer element going to NULL). */
   const gint *cancel_flag;
+  /* A separate validation set (vocabulary applied, the model's classes), in
+   * place of validation_fraction (which must then be 0): training uses all
+   * of dataset. Every class it holds must occur in the training data. */
+  const SeqnnDataset *validation;
+  /* Early stopping: with validation data, training stops once the validation
+   * accuracy has not improved for patience epochs, and the model is left with
+   * the weights of the best epoch (the highest accuracy, the earliest on a
+   * tie), not the last; epochs is then the upper bound. 0 = off. */
+  gint patience;
+  SeqnnLrSchedule lr_schedule;  /* constant */
+  guint64 warmup_steps;         /* 0; when 0, warmup_fraction of all steps */
+  gdouble warmup_fraction;      /* 0, in [0, 1) */
+  gdouble plateau_factor;       /* plateau: 0.5, in (0, 1) */
+  gint plateau_patience;        /* plateau: 1 epoch */
+  /* Class names for messages (NULL-terminated, class order); may be NULL. */
+  const gchar *const *class_names;
 } SeqnnTrainOptions;
 
 void seqnn_train_options_init_default (SeqnnTrainOptions *options);
@@ -73,6 +110,12 @@ typedef struct {
   guint64 step;                 /* batches done, over all epochs */
   guint64 n_train;              /* training samples per epoch (after the validation split) */
   guint64 n_validation;         /* held-out samples */
+  gdouble learning_rate;        /* of the last step */
+  gint best_epoch;              /* the best validation accuracy's epoch so far; 0 = none */
+  gdouble best_validation_accuracy; /* NaN when none */
+  /* On the epoch-end report after which early stopping ends training (the
+   * model is then set back to best_epoch's weights). */
+  gboolean stopping_early;
 } SeqnnTrainProgress;
 
 /* Return FALSE to cancel (the loop then fails with SEQNN_ERROR_CANCELLED). */
@@ -84,7 +127,9 @@ typedef gboolean (*SeqnnCheckpointFunc) (const SeqnnModel *model, const SeqnnTra
 
 /* Trains model in place on dataset (vocabulary applied, labels in range).
  * Empty sequences are fed as one <unk>. Fails on no data, fewer than two
- * classes present, a NaN loss (the message gives epoch and step). */
+ * classes present, a NaN loss (the message gives epoch and step), patience or
+ * the plateau schedule without validation data, validation classes that the
+ * training data lacks (the message names them). */
 gboolean seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOptions *options,
     SeqnnTrainProgressFunc progress, SeqnnCheckpointFunc checkpoint, gpointer user_data,
     GError **error);

@@ -16,7 +16,18 @@ under_valgrind (void)
  * words ("n17") shared by all classes: separable, but the class can sit
  * anywhere, so the network has to carry it along the sequence. */
 static SeqnnDataset *
+make_dataset_shifted (gint n_classes, gsize n, guint32 seed, gint label_shift);
+
+static SeqnnDataset *
 make_dataset (gint n_classes, gsize n, guint32 seed)
+{
+  return make_dataset_shifted (n_classes, n, seed, 0);
+}
+
+/* As make_dataset, but each sequence labelled (class + label_shift) % n_classes:
+ * with a shift, the opposite of what training on make_dataset teaches. */
+static SeqnnDataset *
+make_dataset_shifted (gint n_classes, gsize n, guint32 seed, gint label_shift)
 {
   SeqnnDataset *dataset = seqnn_dataset_new ();
   SeqnnTokens *tokens = seqnn_tokens_new ();
@@ -36,7 +47,7 @@ make_dataset (gint n_classes, gsize n, guint32 seed)
         g_snprintf (word, sizeof word, "n%d", g_rand_int_range (rand, 0, 30));
       seqnn_tokens_append (tokens, word, -1);
     }
-    seqnn_dataset_add (dataset, tokens, label);
+    seqnn_dataset_add (dataset, tokens, (label + label_shift) % n_classes);
   }
   g_rand_free (rand);
   seqnn_tokens_free (tokens);
@@ -235,6 +246,254 @@ test_train_validation_split (void)
     seqnn_model_free (models[k]);
   seqnn_vocab_unref (vocab);
   seqnn_dataset_free (data);
+}
+
+/* Every epoch end's figures and the model's weights then. */
+typedef struct {
+  SeqnnModel *model;
+  GPtrArray *params;       /* gfloat copies, one per epoch */
+  GArray *accuracies;      /* validation accuracy per epoch */
+  GArray *rates;           /* the learning rate of every step, in step order */
+  SeqnnTrainProgress last;
+} EpochLog;
+
+static gboolean
+log_epochs (const SeqnnTrainProgress *p, gpointer user_data)
+{
+  EpochLog *log = user_data;
+  if (log->rates != NULL) {
+    g_assert_cmpuint (log->rates->len + 1, ==, p->step); /* a report after every step */
+    g_array_append_val (log->rates, p->learning_rate);
+  }
+  if (!p->epoch_end)
+    return TRUE;
+  gsize n;
+  const gfloat *params = seqnn_model_peek_params (log->model, &n);
+  g_ptr_array_add (log->params, g_memdup2 (params, n * sizeof (gfloat)));
+  g_array_append_val (log->accuracies, p->validation_accuracy);
+  log->last = *p;
+  return TRUE;
+}
+
+static void
+epoch_log_init (EpochLog *log, SeqnnModel *model, gboolean rates)
+{
+  log->model = model;
+  log->params = g_ptr_array_new_with_free_func (g_free);
+  log->accuracies = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  log->rates = rates ? g_array_new (FALSE, FALSE, sizeof (gdouble)) : NULL;
+}
+
+static void
+epoch_log_clear (EpochLog *log)
+{
+  g_ptr_array_unref (log->params);
+  g_array_unref (log->accuracies);
+  if (log->rates != NULL)
+    g_array_unref (log->rates);
+}
+
+/* Validation whose labels are the opposite of training's: its accuracy is best
+ * before training has taught much, so early stopping must keep that epoch's
+ * weights and stop patience epochs later, well before the bound. */
+static void
+test_train_early_stopping (void)
+{
+  GError *error = NULL;
+  SeqnnDataset *train = make_dataset (2, 160, 21);
+  SeqnnVocab *vocab = build_and_apply_vocab (train);
+  SeqnnDataset *validation = make_dataset_shifted (2, 80, 22, 1);
+  seqnn_dataset_apply_vocab (validation, vocab);
+  SeqnnModel *model = make_model_sized (SEQNN_CELL_LSTM, vocab, 2, 5, TRUE);
+  SeqnnTrainOptions options;
+  seqnn_train_options_init_default (&options);
+  options.epochs = 20;
+  options.patience = 2;
+  options.validation = validation;
+  options.optimizer.learning_rate = 0.02f;
+  options.n_threads = 1;
+  EpochLog log;
+  epoch_log_init (&log, model, FALSE);
+  g_assert_true (seqnn_train (model, train, &options, log_epochs, NULL, &log, &error));
+  g_assert_no_error (error);
+
+  /* the best epoch by the log: the highest accuracy, the earliest on a tie */
+  gint best = 1;
+  for (guint e = 1; e < log.accuracies->len; e++)
+    if (g_array_index (log.accuracies, gdouble, e) > g_array_index (log.accuracies, gdouble, best - 1))
+      best = (gint) e + 1;
+  gint run = (gint) log.accuracies->len;
+  g_test_message ("early stopping: %d epochs run, best epoch %d (validation accuracy %.3f)", run,
+      best, g_array_index (log.accuracies, gdouble, best - 1));
+  g_assert_cmpint (run, <, options.epochs);
+  g_assert_cmpint (run, ==, best + options.patience);
+  g_assert_cmpint (log.last.best_epoch, ==, best);
+  g_assert_true (log.last.stopping_early);
+  g_assert_cmpfloat (log.last.best_validation_accuracy, ==,
+      g_array_index (log.accuracies, gdouble, best - 1));
+  g_assert_cmpfloat (g_array_index (log.accuracies, gdouble, run - 1), <,
+      g_array_index (log.accuracies, gdouble, best - 1) + 1e-12);
+  g_assert_cmpuint (log.last.n_validation, ==, 80);
+  g_assert_cmpuint (log.last.n_train, ==, 160);
+  /* the model holds the best epoch's weights, not the last epoch's */
+  gsize n;
+  const gfloat *params = seqnn_model_peek_params (model, &n);
+  g_assert_cmpmem (params, n * sizeof (gfloat), log.params->pdata[best - 1], n * sizeof (gfloat));
+  g_assert_true (memcmp (params, log.params->pdata[run - 1], n * sizeof (gfloat)) != 0);
+  epoch_log_clear (&log);
+
+  /* without patience: every epoch runs and the last weights stay */
+  options.patience = 0;
+  options.epochs = 3;
+  seqnn_model_init_params (model, 5);
+  epoch_log_init (&log, model, FALSE);
+  g_assert_true (seqnn_train (model, train, &options, log_epochs, NULL, &log, &error));
+  g_assert_cmpuint (log.accuracies->len, ==, 3);
+  g_assert_false (log.last.stopping_early);
+  params = seqnn_model_peek_params (model, &n);
+  g_assert_cmpmem (params, n * sizeof (gfloat), log.params->pdata[2], n * sizeof (gfloat));
+  epoch_log_clear (&log);
+
+  seqnn_model_free (model);
+  seqnn_dataset_free (validation);
+  seqnn_vocab_unref (vocab);
+  seqnn_dataset_free (train);
+}
+
+/* The schedules' rates, step by step, by the formula and inside the loop. */
+static void
+test_lr_schedules (void)
+{
+  /* 10 steps, 2 of warm-up, base 1 */
+  const gdouble linear[] = { 0.5, 1.0, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125 };
+  const gdouble constant[] = { 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0 };
+  for (guint64 t = 0; t < 10; t++) {
+    g_assert_cmpfloat_with_epsilon (seqnn_lr_schedule_rate (SEQNN_LR_LINEAR, 1.0, t, 10, 2, 1.0),
+        linear[t], 1e-12);
+    g_assert_cmpfloat_with_epsilon (seqnn_lr_schedule_rate (SEQNN_LR_CONSTANT, 1.0, t, 10, 2, 1.0),
+        constant[t], 1e-12);
+    g_assert_cmpfloat_with_epsilon (seqnn_lr_schedule_rate (SEQNN_LR_PLATEAU, 2.0, t, 10, 2, 0.25),
+        constant[t] * 0.5, 1e-12);
+    gdouble cosine = t < 2 ? (t + 1) / 2.0 : 0.5 * (1.0 + cos (G_PI * (t - 2) / 8.0));
+    g_assert_cmpfloat_with_epsilon (seqnn_lr_schedule_rate (SEQNN_LR_COSINE, 1.0, t, 10, 2, 1.0),
+        cosine, 1e-12);
+  }
+  g_assert_cmpfloat (seqnn_lr_schedule_rate (SEQNN_LR_COSINE, 1.0, 6, 10, 2, 1.0), ==, 0.5);
+  g_assert_cmpfloat (seqnn_lr_schedule_rate (SEQNN_LR_LINEAR, 1.0, 0, 4, 0, 1.0), ==, 1.0);
+  SeqnnLrSchedule kind;
+  g_assert_true (seqnn_lr_schedule_from_string ("Cosine", &kind));
+  g_assert_cmpint (kind, ==, SEQNN_LR_COSINE);
+  g_assert_cmpstr (seqnn_lr_schedule_to_string (SEQNN_LR_PLATEAU), ==, "plateau");
+  g_assert_false (seqnn_lr_schedule_from_string ("step", &kind));
+
+  /* in the loop: 64 sequences, batches of 16, 3 epochs = 12 steps, a report after each */
+  GError *error = NULL;
+  SeqnnDataset *train = make_dataset (2, 64, 31);
+  SeqnnVocab *vocab = build_and_apply_vocab (train);
+  SeqnnDataset *validation = make_dataset_shifted (2, 32, 32, 1);
+  seqnn_dataset_apply_vocab (validation, vocab);
+  SeqnnModel *model = make_model_sized (SEQNN_CELL_GRU, vocab, 2, 5, TRUE);
+  SeqnnTrainOptions options;
+  seqnn_train_options_init_default (&options);
+  options.epochs = 3;
+  options.progress_interval = 16;
+  options.n_threads = 1;
+  options.optimizer.learning_rate = 0.01f;
+  options.lr_schedule = SEQNN_LR_COSINE;
+  options.warmup_fraction = 0.25; /* 3 steps */
+  EpochLog log;
+  epoch_log_init (&log, model, TRUE);
+  g_assert_true (seqnn_train (model, train, &options, log_epochs, NULL, &log, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (log.rates->len, ==, 12);
+  for (guint t = 0; t < 12; t++)
+    g_assert_cmpfloat_with_epsilon (g_array_index (log.rates, gdouble, t),
+        seqnn_lr_schedule_rate (SEQNN_LR_COSINE, 0.01f, t, 12, 3, 1.0), 1e-9);
+  g_assert_cmpfloat (g_array_index (log.rates, gdouble, 0), <, g_array_index (log.rates, gdouble, 2));
+  epoch_log_clear (&log);
+
+  /* plateau: the rate halves after each epoch without a better validation accuracy */
+  options.lr_schedule = SEQNN_LR_PLATEAU;
+  options.warmup_fraction = 0.0;
+  options.validation = validation;
+  options.epochs = 4;
+  seqnn_model_init_params (model, 5);
+  epoch_log_init (&log, model, TRUE);
+  g_assert_true (seqnn_train (model, train, &options, log_epochs, NULL, &log, &error));
+  g_assert_no_error (error);
+  gdouble scale = 1.0, best = -1.0;
+  for (guint e = 0; e < 4; e++) {
+    for (guint b = 0; b < 4; b++)
+      g_assert_cmpfloat_with_epsilon (g_array_index (log.rates, gdouble, e * 4 + b),
+          0.01f * scale, 1e-9);
+    gdouble accuracy = g_array_index (log.accuracies, gdouble, e);
+    if (accuracy > best)
+      best = accuracy;
+    else
+      scale *= 0.5;
+  }
+  epoch_log_clear (&log);
+
+  seqnn_model_free (model);
+  seqnn_dataset_free (validation);
+  seqnn_vocab_unref (vocab);
+  seqnn_dataset_free (train);
+}
+
+/* Bad validation settings: refused before any training, naming what is wrong. */
+static void
+test_train_validation_errors (void)
+{
+  SeqnnDataset *train = make_dataset (2, 40, 41);
+  SeqnnVocab *vocab = build_and_apply_vocab (train);
+  SeqnnDataset *validation = make_dataset (3, 30, 42); /* class 2 is not in training */
+  seqnn_dataset_apply_vocab (validation, vocab);
+  SeqnnDataset *unlabelled = seqnn_dataset_new ();
+  SeqnnModel *model = make_model_sized (SEQNN_CELL_LSTM, vocab, 3, 5, TRUE);
+  const gchar *const names[] = { "World", "Sports", "Health", NULL };
+  gsize n;
+  const gfloat *initial = seqnn_model_peek_params (model, &n);
+  gfloat *before = g_memdup2 (initial, n * sizeof (gfloat));
+  const struct {
+    const SeqnnDataset *validation;
+    gdouble fraction;
+    gint patience;
+    SeqnnLrSchedule schedule;
+    const gchar *const *names;
+    const gchar *message;
+  } cases[] = {
+    { validation, 0, 1, SEQNN_LR_CONSTANT, names,
+      "the validation data has labels the training data lacks: \"Health\"" },
+    { validation, 0, 0, SEQNN_LR_CONSTANT, NULL,
+      "the validation data has labels the training data lacks: class 2" },
+    { NULL, 0, 2, SEQNN_LR_CONSTANT, NULL, "early stopping (patience) needs validation data" },
+    { NULL, 0, 0, SEQNN_LR_PLATEAU, NULL, "the plateau schedule needs validation data" },
+    { validation, 0.2, 0, SEQNN_LR_CONSTANT, NULL, "give either a validation dataset or" },
+    { unlabelled, 0, 0, SEQNN_LR_CONSTANT, NULL, "the validation dataset is empty" },
+    { NULL, 0, -1, SEQNN_LR_CONSTANT, NULL, "patience must be 0" },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    SeqnnTrainOptions options;
+    GError *error = NULL;
+    seqnn_train_options_init_default (&options);
+    options.validation = cases[c].validation;
+    options.validation_fraction = cases[c].fraction;
+    options.patience = cases[c].patience;
+    options.lr_schedule = cases[c].schedule;
+    options.class_names = cases[c].names;
+    g_assert_false (seqnn_train (model, train, &options, NULL, NULL, NULL, &error));
+    g_assert_nonnull (error);
+    if (!g_str_has_prefix (error->message, cases[c].message))
+      g_error ("case %u: %s", c, error->message);
+    g_clear_error (&error);
+  }
+  g_assert_cmpmem (seqnn_model_peek_params (model, &n), n * sizeof (gfloat), before, n * sizeof (gfloat));
+  g_free (before);
+  seqnn_model_free (model);
+  seqnn_dataset_free (unlabelled);
+  seqnn_dataset_free (validation);
+  seqnn_vocab_unref (vocab);
+  seqnn_dataset_free (train);
 }
 
 /* 200 sequences, batches of 16 (12 full, then 8), 2 epochs, a report every 50
@@ -632,6 +891,9 @@ main (int argc, char **argv)
   g_test_add_func ("/train/loop/lazy-synced", test_train_lazy_synced);
   g_test_add_func ("/train/loop/cancel", test_train_cancel);
   g_test_add_func ("/train/loop/errors", test_train_errors);
+  g_test_add_func ("/train/loop/early-stopping", test_train_early_stopping);
+  g_test_add_func ("/train/loop/lr-schedules", test_lr_schedules);
+  g_test_add_func ("/train/loop/validation-errors", test_train_validation_errors);
   g_test_add_func ("/train/evaluate", test_evaluate);
   return g_test_run ();
 }
