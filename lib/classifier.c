@@ -179,9 +179,13 @@ void
 seqnn_classifier_encode (const SeqnnClassifier *classifier, const gchar *text, gssize len,
     SeqnnTokens *tokens, GArray *ids)
 {
+  guint start;
+
   g_return_if_fail (classifier != NULL && tokens != NULL && ids != NULL);
-  if (text == NULL)
-    return;
-  seqnn_tokenize (&classifier->tokenizer, text, len, tokens);
-  seqnn_vocab_encode (classifier->vocab, tokens, ids);
+  start = ids->len;
+  if (text != NULL) {
+    seqnn_tokenize (&classifier->tokenizer, text, len, tokens);
+    seqnn_vocab_encode (classifier->vocab, tokens, ids);
+  }
+  seqnn_ids_end_record (ids, start);
 }

@@ -262,14 +262,10 @@ seqnn_dataset_get (const SeqnnDataset *dataset, gsize index, const gint32 **ids,
 gint
 seqnn_dataset_append_row (const SeqnnDataset *dataset, gsize index, GArray *ids, gint *label)
 {
-  static const gint32 empty_sequence_ids[1] = { SEQNN_VOCAB_UNK_ID };
   const gint32 *seq;
   gint length;
+  guint start = ids->len;
   seqnn_dataset_get (dataset, index, &seq, &length, label);
-  if (length == 0) {
-    seq = empty_sequence_ids;
-    length = 1;
-  }
   g_array_append_vals (ids, seq, length);
-  return length;
+  return seqnn_ids_end_record (ids, start);
 }

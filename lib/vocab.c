@@ -271,6 +271,17 @@ seqnn_vocab_encode (const SeqnnVocab *vocab, const SeqnnTokens *tokens, GArray *
         (gssize) seqnn_tokens_get_len (tokens, i));
 }
 
+gint
+seqnn_ids_end_record (GArray *ids, guint start)
+{
+  g_return_val_if_fail (ids != NULL && start <= ids->len, 0);
+  if (ids->len == start) {
+    const gint32 unk = SEQNN_VOCAB_UNK_ID;
+    g_array_append_val (ids, unk);
+  }
+  return (gint) (ids->len - start);
+}
+
 /* ---- builder ------------------------------------------------------------------ */
 
 struct _SeqnnVocabBuilder {

@@ -111,8 +111,9 @@ const gchar *seqnn_classifier_get_metadata (const SeqnnClassifier *classifier, c
 gchar **seqnn_classifier_list_metadata (const SeqnnClassifier *classifier);
 
 /* Tokenizes text with the classifier's settings and appends the ids (gint32)
- * to ids; tokens is scratch space. A text without tokens appends nothing
- * (a batch needs length >= 1: the caller decides, e.g. one <unk>). */
+ * to ids; tokens is scratch space. A text without tokens (NULL, empty,
+ * blanks) appends one <unk> (seqnn_ids_end_record), as training and
+ * evaluation feed it, so every record is a sequence of length >= 1. */
 void seqnn_classifier_encode (const SeqnnClassifier *classifier, const gchar *text, gssize len,
     SeqnnTokens *tokens, GArray *ids);
 

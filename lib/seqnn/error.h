@@ -24,4 +24,10 @@ typedef enum {
                                  * record) was not there; the message says how much */
 } SeqnnError;
 
+/* A short stable name for the kind of error, for logs and debug strings:
+ * "invalid-argument", "out-of-range", "numeric", "parse", "corrupt", "io",
+ * "unsupported", "cancelled"; an error of another domain gives that
+ * domain's name. */
+const gchar *seqnn_error_code_name (const GError *error);
+
 G_END_DECLS

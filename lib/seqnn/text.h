@@ -65,6 +65,12 @@ const gchar *seqnn_vocab_get_token (const SeqnnVocab *vocab, gint32 id);
 /* Appends one gint32 id per token to ids (a GArray of gint32). */
 void seqnn_vocab_encode (const SeqnnVocab *vocab, const SeqnnTokens *tokens, GArray *ids);
 
+/* Ends a record whose ids were appended to ids from index start on, and
+ * returns its length: a record without tokens becomes one <unk>, as the
+ * PyTorch reference feeds it (a sequence needs length >= 1). Training,
+ * evaluation, seqnn_classifier_encode and lstmclassify all use this rule. */
+gint seqnn_ids_end_record (GArray *ids, guint start);
+
 /* Counts tokens, then builds a vocabulary ordered by frequency (ties broken by
  * token bytes ascending, as torchtext's build_vocab_from_iterator), after the two specials. */
 typedef struct _SeqnnVocabBuilder SeqnnVocabBuilder;
