@@ -87,15 +87,14 @@
 #include "config.h"
 #endif
 
-#include <string.h>
-#include <json-glib/json-glib.h>
-#include <gst/base/gstqueuearray.h>
 #include <seqnn/seqnn.h>
 
 #include "gstlstmclassify.h"
+#include "gstseqnnbatcher.h"
 #include "gstseqnnmeta.h"
+#include "gstseqnnoutput.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_lstm_classify_debug);
+GST_DEBUG_CATEGORY (gst_lstm_classify_debug);
 #define GST_CAT_DEFAULT gst_lstm_classify_debug
 
 #define TEXT_CAPS "text/x-raw, format = (string) { utf8, pango-markup }"
@@ -122,23 +121,6 @@ enum {
 #define DEFAULT_PROP_POST_MESSAGES FALSE
 #define DEFAULT_PROP_ANNOTATE GST_LSTM_CLASSIFY_ANNOTATE_NONE
 
-/* A queued buffer or serialized event and when it came (for max-latency). */
-typedef struct {
-  GstMiniObject *object;
-  GstClockTime arrival;
-  gboolean arrival_on_clock; /* arrival read from the element's clock, else monotonic ns */
-  SeqnnVocab *vocab;         /* a buffer encoded on arrival: the vocabulary used (a ref), else NULL */
-  guint n_ids;               /* and its number of ids, queued in queued_ids */
-  gboolean markup;           /* its text was tokenized as pango-markup (no tokens meta) */
-} QueueItem;
-
-/* A buffer of the batch being run: what its QueueItem said about its ids. */
-typedef struct {
-  SeqnnVocab *vocab;         /* the item's reference, or NULL */
-  guint start, n_ids;        /* its ids in batch_ids */
-  gboolean markup;
-} BatchSlot;
-
 struct _GstLstmClassify {
   GstElement parent;
   GstPad *sinkpad, *srcpad;
@@ -153,24 +135,12 @@ struct _GstLstmClassify {
   /* Loaded by set_property, taken over by the task at a batch boundary; object lock. */
   SeqnnClassifier *next_classifier;
 
-  /* Between the sink pad and the task, under lock; cond signals any change. */
-  GMutex lock;
-  GCond cond;
-  GstQueueArray *queue;       /* QueueItem, arrival order */
-  guint n_queued_buffers;
-  guint n_queued_events;
-  gboolean busy;              /* the task is running or pushing a batch it took */
-  gboolean drain;             /* a serialized query waits: run partial batches now */
-  gboolean flushing;
-  gboolean downstream_eos;    /* downstream returned EOS: buffers are refused with EOS
-                               * until a SEGMENT or STREAM_START, events still pass */
-  GstFlowReturn srcresult;
-  GstClockID wait_id;         /* the task's max-latency wait, to unschedule */
-  /* Encoding on arrival: the tokens of a tokens meta without ids are looked up
-   * by the sink pad's thread, overlapping the network that the task runs;
-   * the task uses those ids when its model has the same vocabulary. */
-  GArray *queued_ids;         /* gint32: the queued encoded buffers' ids in queue order... */
-  guint queued_ids_head;      /* ...from this index on */
+  /* Between the sink pad and the task (its own lock). */
+  GstSeqnnBatcher *batcher;
+  /* Encoding on arrival: the tokens of a tokens meta without ids (or the
+   * text) are looked up by the sink pad's thread, overlapping the network
+   * that the task runs; the task uses those ids when its model has the same
+   * vocabulary. */
   SeqnnVocab *sink_vocab;     /* object lock: the vocabulary of the latest loaded model... */
   SeqnnTokenizerConfig sink_tokenizer; /* ...and its tokenizer settings */
   gboolean sink_markup;       /* sink pad's streaming thread: the last caps are pango-markup */
@@ -188,11 +158,7 @@ struct _GstLstmClassify {
   GArray *ids;                /* gint32, the batch's sequences concatenated */
   GArray *lengths;            /* gint */
   GArray *probs;              /* gfloat, n x num_classes */
-  GstBuffer **batch;          /* batch_size buffers taken from the queue */
-  BatchSlot *slots;           /* per batch buffer */
-  GArray *batch_ids;          /* gint32, the encoded ids of the batch taken */
-  gint *rows;                 /* per batch buffer: its row in probs, -1 when not classified */
-  guint batch_alloc;
+  GArray *rows;               /* gint per batch buffer: its row in probs, -1 when not classified */
   GstCaps *sink_caps;         /* last caps received */
   gboolean markup;            /* sink caps are pango-markup */
   gboolean json_caps_sent;    /* the caps pushed downstream are the json ones */
@@ -230,8 +196,7 @@ static GstStateChangeReturn gst_lstm_classify_change_state (GstElement *element,
 static GstFlowReturn gst_lstm_classify_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer);
 static GstFlowReturn gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent,
     GstEvent *event);
-static gboolean gst_lstm_classify_sink_query (GstPad *pad, GstObject *parent, GstQuery *query);
-static gboolean gst_lstm_classify_src_query (GstPad *pad, GstObject *parent, GstQuery *query);
+static gboolean gst_lstm_classify_query (GstPad *pad, GstObject *parent, GstQuery *query);
 static gboolean gst_lstm_classify_src_activate_mode (GstPad *pad, GstObject *parent,
     GstPadMode mode, gboolean active);
 static gboolean gst_lstm_classify_sink_activate_mode (GstPad *pad, GstObject *parent,
@@ -309,13 +274,13 @@ gst_lstm_classify_init (GstLstmClassify *self)
   gst_pad_set_chain_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_lstm_classify_chain));
   gst_pad_set_event_full_function (self->sinkpad,
       GST_DEBUG_FUNCPTR (gst_lstm_classify_sink_event));
-  gst_pad_set_query_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_lstm_classify_sink_query));
+  gst_pad_set_query_function (self->sinkpad, GST_DEBUG_FUNCPTR (gst_lstm_classify_query));
   gst_pad_set_activatemode_function (self->sinkpad,
       GST_DEBUG_FUNCPTR (gst_lstm_classify_sink_activate_mode));
   gst_element_add_pad (GST_ELEMENT (self), self->sinkpad);
 
   self->srcpad = gst_pad_new_from_static_template (&src_template, "src");
-  gst_pad_set_query_function (self->srcpad, GST_DEBUG_FUNCPTR (gst_lstm_classify_src_query));
+  gst_pad_set_query_function (self->srcpad, GST_DEBUG_FUNCPTR (gst_lstm_classify_query));
   gst_pad_set_activatemode_function (self->srcpad,
       GST_DEBUG_FUNCPTR (gst_lstm_classify_src_activate_mode));
   gst_element_add_pad (GST_ELEMENT (self), self->srcpad);
@@ -326,167 +291,10 @@ gst_lstm_classify_init (GstLstmClassify *self)
   self->post_messages = DEFAULT_PROP_POST_MESSAGES;
   self->annotate = DEFAULT_PROP_ANNOTATE;
 
-  g_mutex_init (&self->lock);
-  g_cond_init (&self->cond);
-  self->queue = gst_queue_array_new_for_struct (sizeof (QueueItem), 32);
-  self->queued_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  self->batcher = gst_seqnn_batcher_new (GST_ELEMENT (self), self->srcpad);
+  gst_seqnn_batcher_set_limits (self->batcher, self->batch_size, self->max_latency);
   self->sink_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   self->sink_tokens = seqnn_tokens_new ();
-  self->batch_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
-  self->flushing = TRUE;
-  self->srcresult = GST_FLOW_FLUSHING;
-}
-
-/* ---- Queue (call with lock held) ------------------------------------------ */
-
-static void
-queue_item_clear (QueueItem *item)
-{
-  gst_mini_object_unref (item->object);
-  g_clear_pointer (&item->vocab, seqnn_vocab_unref);
-}
-
-static void
-queue_clear_locked (GstLstmClassify *self)
-{
-  QueueItem *item;
-  while ((item = gst_queue_array_pop_head_struct (self->queue)) != NULL)
-    queue_item_clear (item);
-  self->n_queued_buffers = 0;
-  self->n_queued_events = 0;
-  g_array_set_size (self->queued_ids, 0);
-  self->queued_ids_head = 0;
-}
-
-/* Appends the ids of a buffer being queued (queued_ids is a FIFO whose front
- * is compacted away once it is at least half of the array). */
-static void
-queued_ids_push_locked (GstLstmClassify *self, const gint32 *ids, guint n)
-{
-  GArray *fifo = self->queued_ids;
-
-  if (self->queued_ids_head > 0 && self->queued_ids_head * 2 >= fifo->len) {
-    guint keep = fifo->len - self->queued_ids_head;
-    memmove (fifo->data, &g_array_index (fifo, gint32, self->queued_ids_head), keep * sizeof (gint32));
-    g_array_set_size (fifo, keep);
-    self->queued_ids_head = 0;
-  }
-  g_array_append_vals (fifo, ids, n);
-}
-
-/* Moves the next n queued ids to the end of to (or drops them when NULL). */
-static void
-queued_ids_pop_locked (GstLstmClassify *self, guint n, GArray *to)
-{
-  if (to != NULL)
-    g_array_append_vals (to, &g_array_index (self->queued_ids, gint32, self->queued_ids_head), n);
-  self->queued_ids_head += n;
-  if (self->queued_ids_head == self->queued_ids->len) {
-    g_array_set_size (self->queued_ids, 0);
-    self->queued_ids_head = 0;
-  }
-}
-
-/* A flush drops the pending buffers, but sticky events still queued (STREAM_START,
- * CAPS, TAG...) describe the stream after the flush too: they stay, as in
- * GstQueue; SEGMENT and EOS do not. */
-static void
-queue_flush_locked (GstLstmClassify *self)
-{
-  guint n = gst_queue_array_get_length (self->queue);
-
-  for (guint i = 0; i < n; i++) {
-    QueueItem item = *(QueueItem *) gst_queue_array_pop_head_struct (self->queue);
-    if (GST_IS_EVENT (item.object) && GST_EVENT_IS_STICKY (item.object)
-        && GST_EVENT_TYPE (item.object) != GST_EVENT_SEGMENT
-        && GST_EVENT_TYPE (item.object) != GST_EVENT_EOS)
-      gst_queue_array_push_tail_struct (self->queue, &item);
-    else
-      queue_item_clear (&item);
-  }
-  self->n_queued_buffers = 0;
-  /* Every buffer went, and with them all queued ids. */
-  g_array_set_size (self->queued_ids, 0);
-  self->queued_ids_head = 0;
-  self->n_queued_events = gst_queue_array_get_length (self->queue);
-}
-
-static gboolean
-is_pushable_after_eos (GstMiniObject *object)
-{
-  return GST_IS_EVENT (object) && (GST_EVENT_TYPE (object) == GST_EVENT_EOS
-      || GST_EVENT_TYPE (object) == GST_EVENT_SEGMENT
-      || GST_EVENT_TYPE (object) == GST_EVENT_STREAM_START);
-}
-
-/* Downstream returned EOS. As GstQueue does: what is queued before the next
- * EOS, SEGMENT or STREAM_START is dropped (those still go, so the pipeline
- * ends or a new segment plays); with none queued, new buffers are refused
- * with EOS until one comes. */
-static void
-queue_drop_to_pushable_locked (GstLstmClassify *self)
-{
-  QueueItem *head;
-
-  while ((head = gst_queue_array_peek_head_struct (self->queue)) != NULL
-      && !is_pushable_after_eos (head->object)) {
-    QueueItem item = *(QueueItem *) gst_queue_array_pop_head_struct (self->queue);
-    if (GST_IS_BUFFER (item.object)) {
-      self->n_queued_buffers--;
-      if (item.vocab != NULL)
-        queued_ids_pop_locked (self, item.n_ids, NULL);
-    } else {
-      self->n_queued_events--;
-    }
-    queue_item_clear (&item);
-  }
-  self->downstream_eos = head == NULL;
-}
-
-static void
-set_flushing_locked (GstLstmClassify *self, gboolean flushing)
-{
-  self->flushing = flushing;
-  self->srcresult = flushing ? GST_FLOW_FLUSHING : GST_FLOW_OK;
-  self->downstream_eos = FALSE;
-  if (flushing && self->wait_id)
-    gst_clock_id_unschedule (self->wait_id);
-  g_cond_broadcast (&self->cond);
-}
-
-/* A batch is ready to run when full, or before an event, or for a drain. */
-static gboolean
-batch_ready_locked (GstLstmClassify *self, gint batch_size)
-{
-  return self->n_queued_buffers >= (guint) batch_size || self->n_queued_events > 0 || self->drain;
-}
-
-static void
-wake_task_locked (GstLstmClassify *self)
-{
-  if (self->wait_id)
-    gst_clock_id_unschedule (self->wait_id);
-  g_cond_broadcast (&self->cond);
-}
-
-/* The kind of a libseqnn error, for debug strings. */
-static const gchar *
-library_error_kind (const GError *error)
-{
-  if (error->domain != SEQNN_ERROR)
-    return g_quark_to_string (error->domain);
-  switch ((SeqnnError) error->code) {
-    case SEQNN_ERROR_INVALID_ARGUMENT: return "invalid-argument";
-    case SEQNN_ERROR_OUT_OF_RANGE: return "out-of-range";
-    case SEQNN_ERROR_NUMERIC: return "numeric";
-    case SEQNN_ERROR_PARSE: return "parse";
-    case SEQNN_ERROR_CORRUPT: return "corrupt";
-    case SEQNN_ERROR_IO: return "io";
-    case SEQNN_ERROR_UNSUPPORTED: return "unsupported";
-    case SEQNN_ERROR_CANCELLED: return "cancelled";
-    case SEQNN_ERROR_NO_MEMORY: return "no-memory";
-  }
-  return "unknown";
 }
 
 /* ---- Properties ---------------------------------------------------------- */
@@ -545,7 +353,7 @@ gst_lstm_classify_set_model (GstLstmClassify *self, const gchar *path)
   if (classifier == NULL) {
     GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
         ("Could not load model '%s', keeping the current model: %s", path, error->message),
-        ("seqnn_classifier_load: %s error", library_error_kind (error)));
+        ("seqnn_classifier_load: %s error", seqnn_error_code_name (error)));
     g_error_free (error);
     return;
   }
@@ -573,30 +381,25 @@ gst_lstm_classify_set_property (GObject *object, guint prop_id, const GValue *va
       gst_lstm_classify_set_model (self, g_value_get_string (value));
       break;
     case PROP_BATCH_SIZE:
-      GST_OBJECT_LOCK (self);
-      self->batch_size = g_value_get_int (value);
-      GST_OBJECT_UNLOCK (self);
-      /* A smaller batch may already be complete. */
-      g_mutex_lock (&self->lock);
-      wake_task_locked (self);
-      g_mutex_unlock (&self->lock);
-      break;
     case PROP_MAX_LATENCY:{
-      guint64 max_latency = g_value_get_uint64 (value);
-      gboolean changed;
+      gboolean latency_changed = FALSE;
+      guint batch_size;
+      GstClockTime max_latency;
 
       GST_OBJECT_LOCK (self);
-      changed = self->max_latency != max_latency;
-      self->max_latency = max_latency;
-      GST_OBJECT_UNLOCK (self);
-      if (changed) {
-        /* The waiting batch gets the new deadline; the pipeline recomputes its latency. */
-        g_mutex_lock (&self->lock);
-        wake_task_locked (self);
-        g_mutex_unlock (&self->lock);
-        gst_element_post_message (GST_ELEMENT (self),
-            gst_message_new_latency (GST_OBJECT (self)));
+      if (prop_id == PROP_BATCH_SIZE) {
+        self->batch_size = g_value_get_int (value);
+      } else {
+        latency_changed = self->max_latency != g_value_get_uint64 (value);
+        self->max_latency = g_value_get_uint64 (value);
       }
+      batch_size = self->batch_size;
+      max_latency = self->max_latency;
+      GST_OBJECT_UNLOCK (self);
+      /* A smaller batch may already be complete, the waiting one gets the new deadline. */
+      gst_seqnn_batcher_set_limits (self->batcher, batch_size, max_latency);
+      if (latency_changed)
+        gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
       break;
     }
     case PROP_N_THREADS:
@@ -657,17 +460,12 @@ gst_lstm_classify_finalize (GObject *object)
 {
   GstLstmClassify *self = GST_LSTM_CLASSIFY (object);
 
-  queue_clear_locked (self);
-  gst_queue_array_free (self->queue);
+  gst_seqnn_batcher_free (self->batcher);
   gst_lstm_classify_close (self);
-  g_array_free (self->queued_ids, TRUE);
   g_array_free (self->sink_ids, TRUE);
   seqnn_tokens_free (self->sink_tokens);
-  g_array_free (self->batch_ids, TRUE);
   gst_caps_replace (&self->sink_caps, NULL);
   g_free (self->model_path);
-  g_mutex_clear (&self->lock);
-  g_cond_clear (&self->cond);
   G_OBJECT_CLASS (gst_lstm_classify_parent_class)->finalize (object);
 }
 
@@ -714,214 +512,120 @@ true_label_of (GstLstmClassify *self, const GstSeqnnTokensMeta *meta)
   return -1;
 }
 
-static GstFlowReturn
-encode_buffer (GstLstmClassify *self, guint slot, guint64 index)
+/* A buffer without text and without tokens (an empty GAP) is not classified. */
+static gboolean
+is_unclassified (GstBuffer *buffer, const GstSeqnnTokensMeta *meta)
 {
-  GstBuffer *buffer = self->batch[slot];
+  return meta == NULL && GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_GAP)
+      && gst_buffer_get_size (buffer) == 0;
+}
+
+/* Appends the ids of buffer for vocab: its tokens meta's tokens looked up,
+ * or (without meta) its text tokenized, markup stripped for pango-markup
+ * caps. Both the sink pad (on arrival) and the task (after a model swap)
+ * encode through here; meta ids are the task's (encode_buffer). */
+static void
+encode_tokens (const SeqnnVocab *vocab, const SeqnnTokenizerConfig *tokenizer, gboolean markup,
+    GstBuffer *buffer, const GstSeqnnTokensMeta *meta, SeqnnTokens *scratch, GArray *ids)
+{
+  if (meta != NULL) {
+    for (guint i = 0; i < meta->n_tokens; i++) {
+      gint32 id = seqnn_vocab_lookup (vocab, meta->tokens[i], -1);
+      g_array_append_val (ids, id);
+    }
+  } else {
+    SeqnnTokenizerConfig config = *tokenizer;
+    GstMapInfo map;
+
+    config.strip_markup = config.strip_markup || markup;
+    if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+      seqnn_tokenize (&config, (const gchar *) map.data, map.size, scratch);
+      seqnn_vocab_encode (vocab, scratch, ids);
+      gst_buffer_unmap (buffer, &map);
+    }
+  }
+}
+
+/* Checks the ids of a tokens meta against the model: in range, and (on the
+ * first buffer with ids after each model load) the same as its tokens give. */
+static GstFlowReturn
+check_meta_ids (GstLstmClassify *self, GstBuffer *buffer, const GstSeqnnTokensMeta *meta,
+    guint64 index)
+{
   const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (self->classifier));
+  SeqnnVocab *vocab = seqnn_classifier_get_vocab (self->classifier);
+
+  for (guint i = 0; i < meta->n_tokens; i++) {
+    if (meta->ids[i] < 0 || meta->ids[i] >= config->vocab_size) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Token %u ('%s') of buffer %" G_GUINT64_FORMAT " (pts %" GST_TIME_FORMAT
+              ") has id %d, outside the model's vocabulary of %d words: the tokens were "
+              "encoded with another vocabulary (give seqtokenize the same model)",
+              i, meta->tokens && meta->tokens[i] ? meta->tokens[i] : "?", index,
+              GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), meta->ids[i], config->vocab_size),
+          ("model '%s'", GST_STR_NULL (self->model_path)));
+      return GST_FLOW_ERROR;
+    }
+  }
+  /* Ids in range may still come from another vocabulary: the first buffer
+   * with ids after each model load is checked against its own tokens. */
+  if (!self->ids_verified && meta->n_tokens > 0 && meta->tokens != NULL) {
+    for (guint i = 0; i < meta->n_tokens; i++) {
+      gint32 id = seqnn_vocab_lookup (vocab, meta->tokens[i], -1);
+      if (id != meta->ids[i]) {
+        GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+            ("Token %u ('%s') of buffer %" G_GUINT64_FORMAT " (pts %" GST_TIME_FORMAT
+                ") has id %d in its tokens meta but %d in the model's vocabulary: the tokens "
+                "were encoded with another vocabulary (give seqtokenize the same model)",
+                i, meta->tokens[i], index, GST_TIME_ARGS (GST_BUFFER_PTS (buffer)),
+                meta->ids[i], id), ("model '%s'", GST_STR_NULL (self->model_path)));
+        return GST_FLOW_ERROR;
+      }
+    }
+    self->ids_verified = TRUE;
+  }
+  return GST_FLOW_OK;
+}
+
+/* Appends the ids and length of batch buffer i (the index-th buffer of the
+ * stream, for errors) to the network's input. */
+static GstFlowReturn
+encode_buffer (GstLstmClassify *self, const GstSeqnnBatch *batch, guint i, guint64 index)
+{
+  GstBuffer *buffer = batch->buffers[i];
+  const GstSeqnnBatchSlot *encoded = &batch->slots[i];
   SeqnnVocab *vocab = seqnn_classifier_get_vocab (self->classifier);
   GstSeqnnTokensMeta *meta = gst_buffer_get_seqnn_tokens_meta (buffer);
   guint start = self->ids->len;
-  const BatchSlot *encoded = &self->slots[slot];
   gint length;
 
   if (encoded->vocab != NULL && encoded->vocab == vocab
       && (meta != NULL || encoded->markup == self->markup)) {
     /* Encoded on arrival with this very vocabulary (and tokenizer). */
-    g_array_append_vals (self->ids, &g_array_index (self->batch_ids, gint32, encoded->start),
+    g_array_append_vals (self->ids, &g_array_index (batch->ids, gint32, encoded->start),
         encoded->n_ids);
   } else if (meta != NULL && meta->ids != NULL) {
-    for (guint i = 0; i < meta->n_tokens; i++) {
-      if (meta->ids[i] < 0 || meta->ids[i] >= config->vocab_size) {
-        GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-            ("Token %u ('%s') of buffer %" G_GUINT64_FORMAT " (pts %" GST_TIME_FORMAT
-                ") has id %d, outside the model's vocabulary of %d words: the tokens were "
-                "encoded with another vocabulary (give seqtokenize the same model)",
-                i, meta->tokens && meta->tokens[i] ? meta->tokens[i] : "?", index,
-                GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), meta->ids[i], config->vocab_size),
-            ("model '%s'", GST_STR_NULL (self->model_path)));
-        return GST_FLOW_ERROR;
-      }
-    }
-    /* Ids in range may still come from another vocabulary: the first buffer
-     * with ids after each model load is checked against its own tokens. */
-    if (!self->ids_verified && meta->n_tokens > 0 && meta->tokens != NULL) {
-      for (guint i = 0; i < meta->n_tokens; i++) {
-        gint32 id = seqnn_vocab_lookup (vocab, meta->tokens[i], -1);
-        if (id != meta->ids[i]) {
-          GST_ELEMENT_ERROR (self, STREAM, FORMAT,
-              ("Token %u ('%s') of buffer %" G_GUINT64_FORMAT " (pts %" GST_TIME_FORMAT
-                  ") has id %d in its tokens meta but %d in the model's vocabulary: the tokens "
-                  "were encoded with another vocabulary (give seqtokenize the same model)",
-                  i, meta->tokens[i], index, GST_TIME_ARGS (GST_BUFFER_PTS (buffer)),
-                  meta->ids[i], id), ("model '%s'", GST_STR_NULL (self->model_path)));
-          return GST_FLOW_ERROR;
-        }
-      }
-      self->ids_verified = TRUE;
-    }
+    GstFlowReturn ret = check_meta_ids (self, buffer, meta, index);
+    if (ret != GST_FLOW_OK)
+      return ret;
     g_array_append_vals (self->ids, meta->ids, meta->n_tokens);
-  } else if (meta != NULL) {
-    for (guint i = 0; i < meta->n_tokens; i++) {
-      gint32 id = seqnn_vocab_lookup (vocab, meta->tokens[i], -1);
-      g_array_append_val (self->ids, id);
-    }
   } else {
-    GstMapInfo map;
-    SeqnnTokenizerConfig tokenizer = *seqnn_classifier_get_tokenizer (self->classifier);
-
-    if (self->markup)
-      tokenizer.strip_markup = TRUE;
-    if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
-      seqnn_tokenize (&tokenizer, (const gchar *) map.data, map.size, self->tokens);
-      seqnn_vocab_encode (vocab, self->tokens, self->ids);
-      gst_buffer_unmap (buffer, &map);
-    }
+    encode_tokens (vocab, seqnn_classifier_get_tokenizer (self->classifier), self->markup, buffer,
+        meta, self->tokens, self->ids);
   }
-  /* No token: one <unk>, as training and evaluation feed empty records. */
-  if (self->ids->len == start) {
-    gint32 unk = SEQNN_VOCAB_UNK_ID;
-    g_array_append_val (self->ids, unk);
-  }
-  length = self->ids->len - start;
+  length = seqnn_ids_end_record (self->ids, start);
   g_array_append_val (self->lengths, length);
   return GST_FLOW_OK;
 }
 
-static gchar *
-buffer_text (GstBuffer *buffer)
-{
-  GstMapInfo map;
-  gchar *text;
-
-  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
-    return g_strdup ("");
-  text = g_utf8_make_valid ((const gchar *) map.data, map.size);
-  gst_buffer_unmap (buffer, &map);
-  return text;
-}
-
-/* A GST_TYPE_ARRAY of doubles, which gst-launch-1.0 -m prints. */
-static void
-collect_markup_text (GMarkupParseContext *context, const gchar *text, gsize len, gpointer user_data,
-    GError **error)
-{
-  g_string_append_len (user_data, text, len);
-}
-
-/* Pango markup is GMarkup: its text with tags dropped and entities decoded.
- * Text that does not parse is returned as it is. */
-static gchar *
-markup_to_plain (const gchar *markup)
-{
-  static const GMarkupParser parser = { NULL, NULL, collect_markup_text, NULL, NULL };
-  GString *plain = g_string_new (NULL);
-  GMarkupParseContext *context = g_markup_parse_context_new (&parser, 0, plain, NULL);
-  gboolean ok = g_markup_parse_context_parse (context, "<m>", -1, NULL)
-      && g_markup_parse_context_parse (context, markup, -1, NULL)
-      && g_markup_parse_context_parse (context, "</m>", -1, NULL)
-      && g_markup_parse_context_end_parse (context, NULL);
-
-  g_markup_parse_context_free (context);
-  if (!ok) {
-    g_string_free (plain, TRUE);
-    return g_strdup (markup);
-  }
-  return g_string_free (plain, FALSE);
-}
-
-static void
-add_double_array (GstStructure *s, const gchar *field, const gfloat *floats, const gdouble *doubles,
-    guint n)
-{
-  GValue array = G_VALUE_INIT, v = G_VALUE_INIT;
-
-  gst_value_array_init (&array, n);
-  g_value_init (&v, G_TYPE_DOUBLE);
-  for (guint i = 0; i < n; i++) {
-    g_value_set_double (&v, floats ? floats[i] : doubles[i]);
-    gst_value_array_append_value (&array, &v);
-  }
-  g_value_unset (&v);
-  gst_structure_take_value (s, field, &array);
-}
-
-static void
-post_buffer_message (GstLstmClassify *self, GstBuffer *buffer, const GstSeqnnClassMeta *meta,
-    const gchar *text, gint true_label)
-{
-  GstStructure *s = gst_structure_new ("lstmclassify",
-      "pts", GST_TYPE_CLOCK_TIME, GST_BUFFER_PTS (buffer),
-      "duration", GST_TYPE_CLOCK_TIME, GST_BUFFER_DURATION (buffer),
-      "label", G_TYPE_STRING, meta->label,
-      "class-id", G_TYPE_INT, meta->class_id,
-      "confidence", G_TYPE_DOUBLE, (gdouble) meta->confidence, NULL);
-  add_double_array (s, "probabilities", meta->probabilities, NULL, meta->n_classes);
-  gst_structure_set (s, "text", G_TYPE_STRING, text, NULL);
-  if (true_label >= 0)
-    gst_structure_set (s, "true-label", G_TYPE_STRING, self->labels[true_label], NULL);
-  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
-}
-
-static gchar *
-json_annotation (GstLstmClassify *self, GstBuffer *buffer, const GstSeqnnClassMeta *meta,
-    const gchar *text, gint true_label)
-{
-  JsonBuilder *builder = json_builder_new ();
-  JsonGenerator *generator = json_generator_new ();
-  JsonNode *root;
-  gchar *json, *line;
-
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "pts");
-  if (GST_BUFFER_PTS_IS_VALID (buffer))
-    json_builder_add_int_value (builder, (gint64) GST_BUFFER_PTS (buffer));
-  else
-    json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "duration");
-  if (GST_BUFFER_DURATION_IS_VALID (buffer))
-    json_builder_add_int_value (builder, (gint64) GST_BUFFER_DURATION (buffer));
-  else
-    json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "label");
-  json_builder_add_string_value (builder, meta->label);
-  json_builder_set_member_name (builder, "class-id");
-  json_builder_add_int_value (builder, meta->class_id);
-  json_builder_set_member_name (builder, "confidence");
-  json_builder_add_double_value (builder, meta->confidence);
-  json_builder_set_member_name (builder, "probabilities");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < meta->n_classes; i++)
-    json_builder_add_double_value (builder, meta->probabilities[i]);
-  json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "text");
-  json_builder_add_string_value (builder, text);
-  if (true_label >= 0) {
-    json_builder_set_member_name (builder, "true-label");
-    json_builder_add_string_value (builder, self->labels[true_label]);
-  }
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json = json_generator_to_data (generator, NULL);
-  line = g_strconcat (json, "\n", NULL);
-  g_free (json);
-  json_node_unref (root);
-  g_object_unref (generator);
-  g_object_unref (builder);
-  return line;
-}
-
-static GstBuffer *
-replace_text (GstBuffer *buffer, gchar *text /* owned */)
-{
-  gsize len = strlen (text);
-  gst_buffer_replace_all_memory (buffer, gst_memory_new_wrapped (0, text, len, 0, len, text, g_free));
-  return buffer;
-}
-
 /* Pushes the caps downstream needs for the annotate mode, when they changed. */
+static gboolean
+caps_are_markup (const GstCaps *caps)
+{
+  return g_strcmp0 (gst_structure_get_string (gst_caps_get_structure (caps, 0), "format"),
+      "pango-markup") == 0;
+}
+
 static gboolean
 ensure_src_caps (GstLstmClassify *self, gboolean json)
 {
@@ -943,185 +647,113 @@ ensure_src_caps (GstLstmClassify *self, gboolean json)
   return ok;
 }
 
+/* The ids of every classified buffer of the batch into ids/lengths; rows
+ * says which row of probs each buffer gets (-1: passes unclassified). */
 static GstFlowReturn
-process_batch (GstLstmClassify *self, guint n)
+encode_batch (GstLstmClassify *self, const GstSeqnnBatch *batch)
 {
-  GstFlowReturn ret = GST_FLOW_OK;
+  g_array_set_size (self->ids, 0);
+  g_array_set_size (self->lengths, 0);
+  g_array_set_size (self->rows, batch->n);
+  for (guint i = 0; i < batch->n; i++) {
+    GstBuffer *buffer = batch->buffers[i];
+    GstFlowReturn ret;
+
+    if (is_unclassified (buffer, gst_buffer_get_seqnn_tokens_meta (buffer))) {
+      g_array_index (self->rows, gint, i) = -1;
+      continue;
+    }
+    g_array_index (self->rows, gint, i) = self->lengths->len;
+    ret = encode_buffer (self, batch, i, self->n_buffers + i);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+  self->n_buffers += batch->n;
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+run_network (GstLstmClassify *self, guint n_buffers)
+{
+  guint n_classes = seqnn_classifier_get_n_labels (self->classifier);
+  SeqnnBatch input = { (const gint32 *) self->ids->data, (const gint *) self->lengths->data,
+    self->lengths->len, NULL };
   GError *error = NULL;
-  SeqnnBatch batch;
-  gboolean post_messages;
-  GstLstmClassifyAnnotate annotate;
-  guint n_classes, i;
+
+  g_array_set_size (self->probs, self->lengths->len * n_classes);
+  if (input.n > 0
+      && !seqnn_inference_run (self->inference, &input, (gfloat *) self->probs->data, NULL, &error)) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Could not classify a batch of %u buffers: %s",
+            n_buffers, error->message), ("model '%s'", GST_STR_NULL (self->model_path)));
+    g_error_free (error);
+    return GST_FLOW_ERROR;
+  }
+  return GST_FLOW_OK;
+}
+
+/* Attaches the class meta (and what settings ask for) to the batch's
+ * buffers and pushes them, in order, until one push fails. */
+static GstFlowReturn
+push_batch (GstLstmClassify *self, GstSeqnnBatch *batch, const GstSeqnnOutputSettings *settings)
+{
+  guint n_classes = seqnn_classifier_get_n_labels (self->classifier);
+
+  for (guint i = 0; i < batch->n; i++) {
+    GstBuffer *buffer = batch->buffers[i];
+    gint row = g_array_index (self->rows, gint, i);
+    GstSeqnnClassMeta *meta;
+    GstFlowReturn ret;
+    gint true_label;
+
+    batch->buffers[i] = NULL;
+    if (row >= 0) {
+      buffer = gst_buffer_make_writable (buffer);
+      true_label = true_label_of (self, gst_buffer_get_seqnn_tokens_meta (buffer));
+      meta = gst_buffer_add_seqnn_class_meta_with_labels (buffer,
+          (const gfloat *) self->probs->data + (gsize) row * n_classes, n_classes, self->label_block);
+      if (true_label >= 0 && self->confusion != NULL)  /* NULL: no memory for n^2 counters */
+        seqnn_confusion_add (self->confusion, true_label, meta->class_id);
+      GST_LOG_OBJECT (self, "buffer %" GST_TIME_FORMAT ": %s %.3f",
+          GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), meta->label, meta->confidence);
+      buffer = gst_seqnn_output_buffer (GST_ELEMENT (self), settings, buffer, meta,
+          true_label >= 0 ? self->labels[true_label] : NULL);
+    }
+    ret = gst_pad_push (self->srcpad, buffer);
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+  return GST_FLOW_OK;
+}
+
+static GstFlowReturn
+process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
+{
+  GstSeqnnOutputSettings settings;
+  GstFlowReturn ret;
 
   take_next_classifier (self);
   GST_OBJECT_LOCK (self);
-  post_messages = self->post_messages;
-  annotate = self->annotate;
+  settings.post_messages = self->post_messages;
+  settings.annotate = self->annotate;
   GST_OBJECT_UNLOCK (self);
+  settings.markup = self->markup;
 
   if (self->classifier == NULL) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("No model loaded"),
         ("set the 'model' property to a model file"));
-    ret = GST_FLOW_ERROR;
-    goto done;
+    return GST_FLOW_ERROR;
   }
-  if (!ensure_src_caps (self, annotate == GST_LSTM_CLASSIFY_ANNOTATE_JSON)) {
-    ret = self->sink_caps == NULL ? GST_FLOW_NOT_NEGOTIATED : GST_FLOW_OK;
-    if (ret != GST_FLOW_OK) {
-      GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("buffers before caps"));
-      goto done;
-    }
+  if (!ensure_src_caps (self, settings.annotate == GST_LSTM_CLASSIFY_ANNOTATE_JSON)
+      && self->sink_caps == NULL) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("buffers before caps"));
+    return GST_FLOW_NOT_NEGOTIATED;
   }
-
-  g_array_set_size (self->ids, 0);
-  g_array_set_size (self->lengths, 0);
-  for (i = 0; i < n; i++) {
-    GstBuffer *buffer = self->batch[i];
-    /* An empty GAP buffer holds no text: it passes through, unclassified. */
-    if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_GAP) && gst_buffer_get_size (buffer) == 0
-        && gst_buffer_get_seqnn_tokens_meta (buffer) == NULL) {
-      self->rows[i] = -1;
-      continue;
-    }
-    self->rows[i] = self->lengths->len;
-    ret = encode_buffer (self, i, self->n_buffers + i);
-    if (ret != GST_FLOW_OK)
-      goto done;
-  }
-  self->n_buffers += n;
-
-  n_classes = seqnn_classifier_get_n_labels (self->classifier);
-  g_array_set_size (self->probs, self->lengths->len * n_classes);
-  batch.ids = (const gint32 *) self->ids->data;
-  batch.lengths = (const gint *) self->lengths->data;
-  batch.n = self->lengths->len;
-  batch.labels = NULL;
-  if (batch.n > 0
-      && !seqnn_inference_run (self->inference, &batch, (gfloat *) self->probs->data, NULL, &error)) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Could not classify a batch of %u buffers: %s", n,
-            error->message), ("model '%s'", GST_STR_NULL (self->model_path)));
-    g_error_free (error);
-    ret = GST_FLOW_ERROR;
-    goto done;
-  }
-
-  for (i = 0; i < n; i++) {
-    GstBuffer *buffer = self->batch[i];
-    const gfloat *probs = (const gfloat *) self->probs->data + (gsize) self->rows[i] * n_classes;
-    GstSeqnnClassMeta *meta;
-    gint true_label;
-    gchar *text = NULL, *plain = NULL;
-
-    self->batch[i] = NULL;
-    if (self->rows[i] < 0) {
-      ret = gst_pad_push (self->srcpad, buffer);
-      if (ret != GST_FLOW_OK) {
-        i++;
-        break;
-      }
-      continue;
-    }
-    buffer = gst_buffer_make_writable (buffer);
-    true_label = true_label_of (self, gst_buffer_get_seqnn_tokens_meta (buffer));
-    meta = gst_buffer_add_seqnn_class_meta_with_labels (buffer, probs, n_classes, self->label_block);
-    if (true_label >= 0 && self->confusion != NULL)  /* NULL: no memory for n^2 counters */
-      seqnn_confusion_add (self->confusion, true_label, meta->class_id);
-    GST_LOG_OBJECT (self, "buffer %" GST_TIME_FORMAT ": %s %.3f", GST_TIME_ARGS (GST_BUFFER_PTS (buffer)),
-        meta->label, meta->confidence);
-
-    if (post_messages || annotate != GST_LSTM_CLASSIFY_ANNOTATE_NONE)
-      text = buffer_text (buffer);
-    /* Messages and JSON carry plain text: markup stripped, entities decoded. */
-    if (self->markup && (post_messages || annotate == GST_LSTM_CLASSIFY_ANNOTATE_JSON))
-      plain = markup_to_plain (text);
-    if (post_messages)
-      post_buffer_message (self, buffer, meta, plain ? plain : text, true_label);
-    if (annotate == GST_LSTM_CLASSIFY_ANNOTATE_PREFIX) {
-      gchar conf[G_ASCII_DTOSTR_BUF_SIZE];
-      gchar *label = self->markup ? g_markup_escape_text (meta->label, -1) : g_strdup (meta->label);
-      g_ascii_formatd (conf, sizeof conf, "%.2f", meta->confidence);
-      buffer = replace_text (buffer, g_strdup_printf ("[%s %s] %s", label, conf, text));
-      g_free (label);
-    } else if (annotate == GST_LSTM_CLASSIFY_ANNOTATE_JSON) {
-      buffer = replace_text (buffer, json_annotation (self, buffer, meta, plain ? plain : text,
-              true_label));
-    }
-    g_free (text);
-    g_free (plain);
-
-    ret = gst_pad_push (self->srcpad, buffer);
-    if (ret != GST_FLOW_OK) {
-      i++;
-      break;
-    }
-  }
-
-done:
-  for (i = 0; i < n; i++) {
-    if (self->batch[i])
-      gst_buffer_unref (self->batch[i]);
-    g_clear_pointer (&self->slots[i].vocab, seqnn_vocab_unref);
-  }
-  memset (self->batch, 0, n * sizeof (GstBuffer *));
+  ret = encode_batch (self, batch);
+  if (ret == GST_FLOW_OK)
+    ret = run_network (self, batch->n);
+  if (ret == GST_FLOW_OK)
+    ret = push_batch (self, batch, &settings);
   return ret;
-}
-
-static void
-post_summary (GstLstmClassify *self)
-{
-  SeqnnConfusion *c = self->confusion;
-  GstStructure *s;
-  GValue labels = G_VALUE_INIT, rows = G_VALUE_INIT, v = G_VALUE_INIT;
-  gint n, i, j;
-  gdouble *metric;
-
-  if (c == NULL || seqnn_confusion_get_count (c) == 0)
-    return;
-  n = seqnn_confusion_get_n_classes (c);
-  if (n <= 0)
-    return;
-  s = gst_structure_new ("lstmclassify-summary",
-      "count", G_TYPE_UINT64, seqnn_confusion_get_count (c),
-      "accuracy", G_TYPE_DOUBLE, seqnn_confusion_accuracy (c),
-      "macro-f1", G_TYPE_DOUBLE, seqnn_confusion_macro_f1 (c), NULL);
-
-  gst_value_array_init (&labels, n);
-  g_value_init (&v, G_TYPE_STRING);
-  for (i = 0; i < n; i++) {
-    g_value_set_string (&v, self->labels[i]);
-    gst_value_array_append_value (&labels, &v);
-  }
-  g_value_unset (&v);
-  gst_structure_take_value (s, "labels", &labels);
-
-  metric = g_new (gdouble, n);
-  for (i = 0; i < n; i++)
-    metric[i] = seqnn_confusion_precision (c, i);
-  add_double_array (s, "precision", NULL, metric, n);
-  for (i = 0; i < n; i++)
-    metric[i] = seqnn_confusion_recall (c, i);
-  add_double_array (s, "recall", NULL, metric, n);
-  for (i = 0; i < n; i++)
-    metric[i] = seqnn_confusion_f1 (c, i);
-  add_double_array (s, "f1", NULL, metric, n);
-  g_free (metric);
-
-  gst_value_array_init (&rows, n);
-  for (i = 0; i < n; i++) {
-    GValue row = G_VALUE_INIT;
-    gst_value_array_init (&row, n);
-    g_value_init (&v, G_TYPE_UINT64);
-    for (j = 0; j < n; j++) {
-      g_value_set_uint64 (&v, seqnn_confusion_get (c, i, j));
-      gst_value_array_append_value (&row, &v);
-    }
-    g_value_unset (&v);
-    gst_value_array_append_and_take_value (&rows, &row);
-  }
-  gst_structure_take_value (s, "confusion", &rows);
-
-  GST_INFO_OBJECT (self, "summary: %" GST_PTR_FORMAT, s);
-  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self), s));
 }
 
 static GstFlowReturn
@@ -1130,13 +762,11 @@ process_event (GstLstmClassify *self, GstEvent *event)
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{
       GstCaps *caps;
-      const gchar *format;
       gboolean json;
 
       gst_event_parse_caps (event, &caps);
       gst_caps_replace (&self->sink_caps, caps);
-      format = gst_structure_get_string (gst_caps_get_structure (caps, 0), "format");
-      self->markup = g_strcmp0 (format, "pango-markup") == 0;
+      self->markup = caps_are_markup (caps);
       GST_OBJECT_LOCK (self);
       json = self->annotate == GST_LSTM_CLASSIFY_ANNOTATE_JSON;
       GST_OBJECT_UNLOCK (self);
@@ -1146,7 +776,8 @@ process_event (GstLstmClassify *self, GstEvent *event)
       return GST_FLOW_OK;
     }
     case GST_EVENT_EOS:
-      post_summary (self);
+      if (self->confusion != NULL)
+        gst_seqnn_output_post_summary (GST_ELEMENT (self), self->confusion, self->labels);
       gst_pad_push_event (self->srcpad, event);
       return GST_FLOW_EOS;
     default:
@@ -1155,154 +786,18 @@ process_event (GstLstmClassify *self, GstEvent *event)
   }
 }
 
-static GstClockTime
-now_ns (GstLstmClassify *self, gboolean *on_clock)
-{
-  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
-  GstClockTime now;
-
-  if (clock) {
-    now = gst_clock_get_time (clock);
-    gst_object_unref (clock);
-    *on_clock = TRUE;
-  } else {
-    now = (GstClockTime) g_get_monotonic_time () * GST_USECOND;
-    *on_clock = FALSE;
-  }
-  return now;
-}
-
-/* Waits, lock held, until the oldest buffer's max-latency deadline or a
- * wake-up; TRUE when the deadline passed. */
-static gboolean
-wait_deadline_locked (GstLstmClassify *self, const QueueItem *oldest, GstClockTime max_latency)
-{
-  GstClockTime deadline = oldest->arrival + max_latency;
-  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
-  gboolean passed = FALSE;
-
-  if (clock && oldest->arrival_on_clock) {
-    GstClockID id = gst_clock_new_single_shot_id (clock, deadline);
-    GstClockReturn cret;
-
-    self->wait_id = id;
-    g_mutex_unlock (&self->lock);
-    cret = gst_clock_id_wait (id, NULL);
-    g_mutex_lock (&self->lock);
-    self->wait_id = NULL;
-    gst_clock_id_unref (id);
-    passed = cret == GST_CLOCK_OK || cret == GST_CLOCK_EARLY;
-  } else if (!clock && !oldest->arrival_on_clock) {
-    GstClockTime now = (GstClockTime) g_get_monotonic_time () * GST_USECOND;
-    gint64 end = g_get_monotonic_time () + (gint64) ((deadline - MIN (deadline, now)) / GST_USECOND);
-    passed = !g_cond_wait_until (&self->cond, &self->lock, end);
-  } else {
-    passed = TRUE; /* the clock came or went since: run now */
-  }
-  if (clock)
-    gst_object_unref (clock);
-  return passed;
-}
-
 static void
 gst_lstm_classify_loop (GstPad *pad)
 {
   GstLstmClassify *self = GST_LSTM_CLASSIFY (GST_PAD_PARENT (pad));
-  GstFlowReturn ret = GST_FLOW_OK;
-  QueueItem *head;
-  gint batch_size;
-  GstClockTime max_latency;
-  guint n = 0;
-  GstEvent *event = NULL;
+  GstSeqnnBatch *batch;
+  GstEvent *event = gst_seqnn_batcher_take (self->batcher, &batch);
+  GstFlowReturn ret;
 
-  g_mutex_lock (&self->lock);
-  for (;;) {
-    /* Properties may change while we wait (their setters wake us). */
-    GST_OBJECT_LOCK (self);
-    batch_size = self->batch_size;
-    max_latency = self->max_latency;
-    GST_OBJECT_UNLOCK (self);
-    if (self->flushing)
-      goto flushing;
-    head = gst_queue_array_peek_head_struct (self->queue);
-    if (head != NULL && GST_IS_EVENT (head->object)) {
-      event = GST_EVENT (head->object);
-      gst_queue_array_pop_head_struct (self->queue);
-      self->n_queued_events--;
-      break;
-    }
-    if (head != NULL && batch_ready_locked (self, batch_size))
-      break;
-    if (head != NULL && max_latency > 0) {
-      if (wait_deadline_locked (self, head, max_latency) && !self->flushing
-          && gst_queue_array_get_length (self->queue) > 0)
-        break;
-      continue;
-    }
-    self->drain = FALSE; /* nothing left to run */
-    g_cond_broadcast (&self->cond);
-    g_cond_wait (&self->cond, &self->lock);
-  }
-
-  if (event == NULL) {
-    if (self->batch_alloc < (guint) batch_size) {
-      self->batch_alloc = (guint) batch_size;
-      self->batch = g_renew (GstBuffer *, self->batch, self->batch_alloc);
-      self->rows = g_renew (gint, self->rows, self->batch_alloc);
-      self->slots = g_renew (BatchSlot, self->slots, self->batch_alloc);
-    }
-    g_array_set_size (self->batch_ids, 0);
-    while (n < (guint) batch_size && (head = gst_queue_array_peek_head_struct (self->queue)) != NULL
-        && GST_IS_BUFFER (head->object)) {
-      BatchSlot *slot = &self->slots[n];
-      slot->vocab = head->vocab; /* the item's reference moves to the batch */
-      slot->start = self->batch_ids->len;
-      slot->n_ids = head->n_ids;
-      slot->markup = head->markup;
-      if (head->vocab != NULL)
-        queued_ids_pop_locked (self, head->n_ids, self->batch_ids);
-      self->batch[n++] = GST_BUFFER (head->object);
-      gst_queue_array_pop_head_struct (self->queue);
-    }
-    self->n_queued_buffers -= n;
-  }
-  self->busy = TRUE;
-  g_cond_broadcast (&self->cond); /* room for the sink pad */
-  g_mutex_unlock (&self->lock);
-
-  if (event != NULL)
-    ret = process_event (self, event);
-  else
-    ret = process_batch (self, n);
-
-  g_mutex_lock (&self->lock);
-  self->busy = FALSE;
-  g_cond_broadcast (&self->cond);
-  if (ret == GST_FLOW_EOS && event == NULL && !self->flushing) {
-    /* Downstream is EOS: keep running to pass on the EOS that will come. */
-    GST_DEBUG_OBJECT (self, "downstream is EOS, dropping buffers until EOS or a new segment");
-    queue_drop_to_pushable_locked (self);
-    ret = GST_FLOW_OK;
-  }
-  if (ret != GST_FLOW_OK && !self->flushing)
-    self->srcresult = ret;
-  if (ret != GST_FLOW_OK)
-    goto pause;
-  g_mutex_unlock (&self->lock);
-  return;
-
-  /* Paused with the lock held, so that a restart by the sink pad (FLUSH_STOP,
-   * a SEGMENT after EOS) cannot come between the decision and the pause. */
-flushing:
-  GST_DEBUG_OBJECT (self, "flushing, pausing the task");
-  gst_pad_pause_task (pad);
-  g_mutex_unlock (&self->lock);
-  return;
-
-pause:
-  GST_DEBUG_OBJECT (self, "pausing the task: %s", gst_flow_get_name (ret));
-  gst_pad_pause_task (pad);
-  g_mutex_unlock (&self->lock);
+  if (event == NULL && batch == NULL)
+    return; /* flushing: the batcher paused the task */
+  ret = event != NULL ? process_event (self, event) : process_batch (self, batch);
+  ret = gst_seqnn_batcher_done (self->batcher, ret, event == NULL);
   if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
     if (ret != GST_FLOW_ERROR) /* errors were posted where they happened */
       GST_ELEMENT_FLOW_ERROR (self, ret);
@@ -1313,117 +808,30 @@ pause:
 /* ---- Sink pad ------------------------------------------------------------ */
 
 static GstFlowReturn
-enqueue (GstLstmClassify *self, GstMiniObject *object)
+gst_lstm_classify_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
 {
-  QueueItem item = { object, 0, FALSE, NULL, 0, FALSE };
-  GstFlowReturn ret;
-  gboolean is_buffer = GST_IS_BUFFER (object);
-  GstBuffer *buffer = is_buffer ? GST_BUFFER (object) : NULL;
-  GstSeqnnTokensMeta *meta = is_buffer ? gst_buffer_get_seqnn_tokens_meta (buffer) : NULL;
-  /* What the task would otherwise encode: tokens without ids, or the text of
-   * a buffer without tokens meta (not an empty GAP, which stays unclassified). */
+  GstLstmClassify *self = GST_LSTM_CLASSIFY (parent);
+  GstSeqnnTokensMeta *meta = gst_buffer_get_seqnn_tokens_meta (buffer);
+  /* What the task would otherwise encode: tokens without ids, or text. */
   gboolean encode = meta != NULL ? meta->ids == NULL && meta->n_tokens > 0
-      : is_buffer && !(GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_GAP)
-      && gst_buffer_get_size (buffer) == 0);
+      : !is_unclassified (buffer, meta);
   SeqnnTokenizerConfig tokenizer;
-  guint batch_size;
-  GstClockTime max_latency;
-  gboolean restart = FALSE;
+  SeqnnVocab *vocab = NULL;
 
   GST_OBJECT_LOCK (self);
-  batch_size = self->batch_size;
-  max_latency = self->max_latency;
   if (encode && self->sink_vocab != NULL) {
-    item.vocab = seqnn_vocab_ref (self->sink_vocab);
+    vocab = seqnn_vocab_ref (self->sink_vocab);
     tokenizer = self->sink_tokenizer;
   }
   GST_OBJECT_UNLOCK (self);
-  if (is_buffer && max_latency > 0)
-    item.arrival = now_ns (self, &item.arrival_on_clock);
-  /* Tokenized and looked up here, outside the lock, while the task runs a
-   * batch; the task checks that its model has this vocabulary. */
-  if (item.vocab != NULL && meta != NULL) {
-    gint32 *ids;
-
-    g_array_set_size (self->sink_ids, meta->n_tokens);
-    ids = (gint32 *) self->sink_ids->data;
-    for (guint i = 0; i < meta->n_tokens; i++)
-      ids[i] = seqnn_vocab_lookup (item.vocab, meta->tokens[i], -1);
-    item.n_ids = meta->n_tokens;
-  } else if (item.vocab != NULL) {
-    GstMapInfo map;
-
-    g_array_set_size (self->sink_ids, 0);
-    if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
-      tokenizer.strip_markup = self->sink_markup;
-      seqnn_tokenize (&tokenizer, (const gchar *) map.data, map.size, self->sink_tokens);
-      seqnn_vocab_encode (item.vocab, self->sink_tokens, self->sink_ids);
-      gst_buffer_unmap (buffer, &map);
-    }
-    item.n_ids = self->sink_ids->len;
-    item.markup = self->sink_markup;
-  }
-
-  g_mutex_lock (&self->lock);
-  while (is_buffer && self->srcresult == GST_FLOW_OK && self->n_queued_buffers >= 2 * batch_size)
-    g_cond_wait (&self->cond, &self->lock);
-  /* A new segment or stream after downstream EOS is played again (GstQueue). */
-  if (!is_buffer && is_pushable_after_eos (object) && GST_EVENT_TYPE (object) != GST_EVENT_EOS) {
-    self->downstream_eos = FALSE;
-    if (self->srcresult == GST_FLOW_EOS) {
-      self->srcresult = GST_FLOW_OK;
-      restart = TRUE;
-    }
-  }
-  ret = self->srcresult;
-  if (ret == GST_FLOW_OK && is_buffer && self->downstream_eos)
-    ret = GST_FLOW_EOS;
-  if (ret != GST_FLOW_OK) {
-    g_mutex_unlock (&self->lock);
-    queue_item_clear (&item);
-    return ret;
-  }
-  if (item.vocab != NULL)
-    queued_ids_push_locked (self, (const gint32 *) self->sink_ids->data, item.n_ids);
-  gst_queue_array_push_tail_struct (self->queue, &item);
-  if (is_buffer)
-    self->n_queued_buffers++;
-  else
-    self->n_queued_events++;
-  /* Wake the task only when it has something to do: a complete batch, an
-   * event, or a first buffer whose max-latency deadline it must start
-   * waiting for. Not on every buffer: each wake-up is a context switch. */
-  if (!is_buffer || self->n_queued_buffers == batch_size
-      || (max_latency > 0 && self->n_queued_buffers == 1))
-    wake_task_locked (self);
-  g_mutex_unlock (&self->lock);
-  if (restart)
-    gst_pad_start_task (self->srcpad, (GstTaskFunction) gst_lstm_classify_loop, self->srcpad, NULL);
-  return GST_FLOW_OK;
-}
-
-static GstFlowReturn
-gst_lstm_classify_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
-{
-  return enqueue (GST_LSTM_CLASSIFY (parent), GST_MINI_OBJECT_CAST (buffer));
-}
-
-/* Waits until everything queued has been pushed (for serialized queries). */
-static gboolean
-drain (GstLstmClassify *self)
-{
-  gboolean ok;
-
-  g_mutex_lock (&self->lock);
-  self->drain = TRUE;
-  wake_task_locked (self);
-  while (self->srcresult == GST_FLOW_OK
-      && (gst_queue_array_get_length (self->queue) > 0 || self->busy))
-    g_cond_wait (&self->cond, &self->lock);
-  self->drain = FALSE;
-  ok = self->srcresult == GST_FLOW_OK;
-  g_mutex_unlock (&self->lock);
-  return ok;
+  /* Outside every lock, while the task runs a batch; the task checks that
+   * its model has this vocabulary. */
+  g_array_set_size (self->sink_ids, 0);
+  if (vocab != NULL)
+    encode_tokens (vocab, &tokenizer, self->sink_markup, buffer, meta, self->sink_tokens,
+        self->sink_ids);
+  return gst_seqnn_batcher_push_buffer (self->batcher, buffer, vocab,
+      (const gint32 *) self->sink_ids->data, self->sink_ids->len, meta == NULL && self->sink_markup);
 }
 
 /* A GstFlowReturn, not a gboolean: a serialized event refused while flushing
@@ -1438,18 +846,14 @@ gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
   GST_LOG_OBJECT (self, "event %" GST_PTR_FORMAT, event);
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_FLUSH_START:
-      g_mutex_lock (&self->lock);
-      set_flushing_locked (self, TRUE);
-      g_mutex_unlock (&self->lock);
+      gst_seqnn_batcher_set_flushing (self->batcher, TRUE);
       gst_pad_push_event (self->srcpad, event);
       /* Waits for the task to finish the batch it runs (its pushes now fail). */
       gst_pad_pause_task (self->srcpad);
       return GST_FLOW_OK;
     case GST_EVENT_FLUSH_STOP:
-      g_mutex_lock (&self->lock);
-      queue_flush_locked (self);
-      set_flushing_locked (self, FALSE);
-      g_mutex_unlock (&self->lock);
+      gst_seqnn_batcher_flush (self->batcher);
+      gst_seqnn_batcher_set_flushing (self->batcher, FALSE);
       /* The task is paused: its state is ours to reset. */
       if (self->confusion)
         seqnn_confusion_reset (self->confusion);
@@ -1461,13 +865,16 @@ gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
         /* For tokenizing on arrival; the task keeps its own flag (markup). */
         GstCaps *caps;
         gst_event_parse_caps (event, &caps);
-        self->sink_markup = g_strcmp0 (gst_structure_get_string (gst_caps_get_structure (caps, 0),
-                "format"), "pango-markup") == 0;
+        self->sink_markup = caps_are_markup (caps);
       }
       if (GST_EVENT_IS_SERIALIZED (event)) {
-        GstFlowReturn ret = enqueue (self, GST_MINI_OBJECT_CAST (event));
+        gboolean restart;
+        GstFlowReturn ret = gst_seqnn_batcher_push_event (self->batcher, event, &restart);
         if (ret != GST_FLOW_OK)
           GST_DEBUG_OBJECT (self, "refused an event: %s", gst_flow_get_name (ret));
+        if (restart)
+          gst_pad_start_task (self->srcpad, (GstTaskFunction) gst_lstm_classify_loop,
+              self->srcpad, NULL);
         return ret;
       }
       return gst_pad_event_default (pad, parent, event) ? GST_FLOW_OK : GST_FLOW_ERROR;
@@ -1505,7 +912,29 @@ query_caps (GstLstmClassify *self, GstPad *pad, GstCaps *filter)
 }
 
 static gboolean
-gst_lstm_classify_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
+query_latency (GstLstmClassify *self, GstQuery *query)
+{
+  gboolean live;
+  GstClockTime min, max, max_latency;
+
+  if (!gst_pad_peer_query (self->sinkpad, query))
+    return FALSE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  GST_OBJECT_LOCK (self);
+  max_latency = self->max_latency;
+  GST_OBJECT_UNLOCK (self);
+  min += max_latency;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += max_latency;
+  GST_DEBUG_OBJECT (self, "latency: live %d min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT,
+      live, GST_TIME_ARGS (min), GST_TIME_ARGS (max));
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
+/* The query function of both pads. */
+static gboolean
+gst_lstm_classify_query (GstPad *pad, GstObject *parent, GstQuery *query)
 {
   GstLstmClassify *self = GST_LSTM_CLASSIFY (parent);
 
@@ -1519,49 +948,21 @@ gst_lstm_classify_sink_query (GstPad *pad, GstObject *parent, GstQuery *query)
       return TRUE;
     }
     case GST_QUERY_ALLOCATION:
-      return FALSE; /* we output the buffers we get (or our own memory) */
+      if (pad == self->sinkpad)
+        return FALSE; /* we output the buffers we get (or our own memory) */
+      break;
+    case GST_QUERY_LATENCY:
+      if (pad == self->srcpad)
+        return query_latency (self, query);
+      break;
     default:
-      if (GST_QUERY_IS_SERIALIZED (query) && !drain (self))
+      /* A serialized query waits for what is queued before it to leave. */
+      if (pad == self->sinkpad && GST_QUERY_IS_SERIALIZED (query)
+          && !gst_seqnn_batcher_drain (self->batcher))
         return FALSE;
-      return gst_pad_query_default (pad, parent, query);
+      break;
   }
-}
-
-static gboolean
-gst_lstm_classify_src_query (GstPad *pad, GstObject *parent, GstQuery *query)
-{
-  GstLstmClassify *self = GST_LSTM_CLASSIFY (parent);
-
-  switch (GST_QUERY_TYPE (query)) {
-    case GST_QUERY_CAPS:{
-      GstCaps *filter, *caps;
-      gst_query_parse_caps (query, &filter);
-      caps = query_caps (self, pad, filter);
-      gst_query_set_caps_result (query, caps);
-      gst_caps_unref (caps);
-      return TRUE;
-    }
-    case GST_QUERY_LATENCY:{
-      gboolean live;
-      GstClockTime min, max, max_latency;
-
-      if (!gst_pad_peer_query (self->sinkpad, query))
-        return FALSE;
-      gst_query_parse_latency (query, &live, &min, &max);
-      GST_OBJECT_LOCK (self);
-      max_latency = self->max_latency;
-      GST_OBJECT_UNLOCK (self);
-      min += max_latency;
-      if (GST_CLOCK_TIME_IS_VALID (max))
-        max += max_latency;
-      GST_DEBUG_OBJECT (self, "latency: live %d min %" GST_TIME_FORMAT " max %" GST_TIME_FORMAT,
-          live, GST_TIME_ARGS (min), GST_TIME_ARGS (max));
-      gst_query_set_latency (query, live, min, max);
-      return TRUE;
-    }
-    default:
-      return gst_pad_query_default (pad, parent, query);
-  }
+  return gst_pad_query_default (pad, parent, query);
 }
 
 /* ---- Activation and states ------------------------------------------------ */
@@ -1574,9 +975,7 @@ gst_lstm_classify_src_activate_mode (GstPad *pad, GstObject *parent, GstPadMode 
 
   if (mode != GST_PAD_MODE_PUSH)
     return FALSE;
-  g_mutex_lock (&self->lock);
-  set_flushing_locked (self, !active);
-  g_mutex_unlock (&self->lock);
+  gst_seqnn_batcher_set_flushing (self->batcher, !active);
   if (active)
     return gst_pad_start_task (pad, (GstTaskFunction) gst_lstm_classify_loop, pad, NULL);
   return gst_pad_stop_task (pad);
@@ -1592,9 +991,7 @@ gst_lstm_classify_sink_activate_mode (GstPad *pad, GstObject *parent, GstPadMode
     return FALSE;
   if (!active) {
     /* Unblock a chain waiting for room before the pad takes the stream lock. */
-    g_mutex_lock (&self->lock);
-    set_flushing_locked (self, TRUE);
-    g_mutex_unlock (&self->lock);
+    gst_seqnn_batcher_set_flushing (self->batcher, TRUE);
   }
   return TRUE;
 }
@@ -1622,10 +1019,10 @@ gst_lstm_classify_open (GstLstmClassify *self)
     if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_IO)
         && !g_file_test (path, G_FILE_TEST_EXISTS))
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("Could not load model '%s': %s", path,
-              error->message), ("seqnn_classifier_load: %s error", library_error_kind (error)));
+              error->message), ("seqnn_classifier_load: %s error", seqnn_error_code_name (error)));
     else
       GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Could not load model '%s': %s", path,
-              error->message), ("seqnn_classifier_load: %s error", library_error_kind (error)));
+              error->message), ("seqnn_classifier_load: %s error", seqnn_error_code_name (error)));
     g_error_free (error);
     g_free (path);
     return FALSE;
@@ -1642,6 +1039,7 @@ gst_lstm_classify_open (GstLstmClassify *self)
   self->ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   self->lengths = g_array_new (FALSE, FALSE, sizeof (gint));
   self->probs = g_array_new (FALSE, FALSE, sizeof (gfloat));
+  self->rows = g_array_new (FALSE, FALSE, sizeof (gint));
   return TRUE;
 }
 
@@ -1660,20 +1058,15 @@ gst_lstm_classify_close (GstLstmClassify *self)
     g_array_free (self->lengths, TRUE);
   if (self->probs)
     g_array_free (self->probs, TRUE);
-  self->ids = self->lengths = self->probs = NULL;
-  g_clear_pointer (&self->batch, g_free);
-  g_clear_pointer (&self->rows, g_free);
-  g_clear_pointer (&self->slots, g_free);
-  self->batch_alloc = 0;
+  if (self->rows)
+    g_array_free (self->rows, TRUE);
+  self->ids = self->lengths = self->probs = self->rows = NULL;
 }
 
 static void
 gst_lstm_classify_reset_stream (GstLstmClassify *self)
 {
-  g_mutex_lock (&self->lock);
-  queue_clear_locked (self);
-  self->drain = FALSE;
-  g_mutex_unlock (&self->lock);
+  gst_seqnn_batcher_clear (self->batcher);
   gst_caps_replace (&self->sink_caps, NULL);
   self->caps_sent = FALSE;
   self->json_caps_sent = FALSE;
