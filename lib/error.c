@@ -19,6 +19,7 @@ seqnn_error_code_name (const GError *error)
     case SEQNN_ERROR_IO: return "io";
     case SEQNN_ERROR_UNSUPPORTED: return "unsupported";
     case SEQNN_ERROR_CANCELLED: return "cancelled";
+    case SEQNN_ERROR_NO_MEMORY: return "no-memory";
   }
   return "unknown";
 }

@@ -26,7 +26,7 @@ typedef enum {
 
 /* A short stable name for the kind of error, for logs and debug strings:
  * "invalid-argument", "out-of-range", "numeric", "parse", "corrupt", "io",
- * "unsupported", "cancelled"; an error of another domain gives that
+ * "unsupported", "cancelled", "no-memory"; an error of another domain gives that
  * domain's name. */
 const gchar *seqnn_error_code_name (const GError *error);
 
