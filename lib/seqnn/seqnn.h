@@ -9,3 +9,4 @@
 #include "seqnn/classifier.h"
 #include "seqnn/modelcache.h"
 #include "seqnn/trainloop.h"
+#include "seqnn/context.h"
