@@ -18,7 +18,11 @@
  * with their tokens (checked on the first such buffer after each model load),
  * are an error naming the buffer. Without the meta the text is tokenized here
  * with the model's tokenizer settings, Pango markup stripped when the caps
- * say format=pango-markup. A buffer that yields no token at all is
+ * say format=pango-markup. A record is classified on at most its first
+ * #GstLstmClassify:max-tokens tokens (default 4096, or the model's own
+ * smaller cap; 0 = the model's setting): text is tokenized only that far,
+ * longer tokens metas are cut, so one huge record (a transcript without line
+ * breaks) cannot ask for gigabytes of workspace. A buffer that yields no token at all is
  * classified as a single `<unk>`, as libseqnn's training and evaluation do,
  * so the element's accuracy equals the library's on the same data. A buffer
  * flagged GAP with no bytes passes through without a meta.
@@ -110,6 +114,7 @@ enum {
   PROP_BATCH_SIZE,
   PROP_MAX_LATENCY,
   PROP_N_THREADS,
+  PROP_MAX_TOKENS,
   PROP_POST_MESSAGES,
   PROP_ANNOTATE,
 };
@@ -118,6 +123,9 @@ enum {
 #define DEFAULT_PROP_BATCH_SIZE 16
 #define DEFAULT_PROP_MAX_LATENCY 0
 #define DEFAULT_PROP_N_THREADS 1
+/* Far above a subtitle cue or a news item, and a bounded workspace (about
+ * 1 KB per token) for a transcript without line breaks. */
+#define DEFAULT_PROP_MAX_TOKENS 4096
 #define DEFAULT_PROP_POST_MESSAGES FALSE
 #define DEFAULT_PROP_ANNOTATE GST_LSTM_CLASSIFY_ANNOTATE_NONE
 
@@ -130,6 +138,7 @@ struct _GstLstmClassify {
   gint batch_size;
   GstClockTime max_latency;
   gint n_threads;
+  guint max_tokens;
   gboolean post_messages;
   GstLstmClassifyAnnotate annotate;
   /* Loaded by set_property, taken over by the task at a batch boundary; object lock. */
@@ -154,6 +163,7 @@ struct _GstLstmClassify {
   GstSeqnnLabels *label_block; /* the classifier's names, shared by every class meta */
   const gchar *const *labels;   /* their strv, owned by label_block */
   SeqnnConfusion *confusion;
+  SeqnnTokenizerConfig tokenizer; /* the model's, max-tokens applied (at each batch) */
   SeqnnTokens *tokens;
   GArray *ids;                /* gint32, the batch's sequences concatenated */
   GArray *lengths;            /* gint */
@@ -243,6 +253,20 @@ gst_lstm_classify_class_init (GstLstmClassifyClass *klass)
           "Threads the network uses per batch (0 = one per core)",
           0, 256, DEFAULT_PROP_N_THREADS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  /**
+   * GstLstmClassify:max-tokens:
+   *
+   * A record is classified on its first max-tokens tokens (text tokenized
+   * only that far, longer tokens metas cut), or on fewer when the model's
+   * own tokenizer setting is smaller; 0 keeps the model's setting (which
+   * may be no cap at all).
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_TOKENS,
+      g_param_spec_uint ("max-tokens", "Maximum tokens",
+          "Classify each record on at most its first N tokens (or the model's smaller cap); "
+          "0 = the model's setting",
+          0, G_MAXINT32, DEFAULT_PROP_MAX_TOKENS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_POST_MESSAGES,
       g_param_spec_boolean ("post-messages", "Post messages",
           "Post an element message \"lstmclassify\" with the class of every buffer",
@@ -288,6 +312,7 @@ gst_lstm_classify_init (GstLstmClassify *self)
   self->batch_size = DEFAULT_PROP_BATCH_SIZE;
   self->max_latency = DEFAULT_PROP_MAX_LATENCY;
   self->n_threads = DEFAULT_PROP_N_THREADS;
+  self->max_tokens = DEFAULT_PROP_MAX_TOKENS;
   self->post_messages = DEFAULT_PROP_POST_MESSAGES;
   self->annotate = DEFAULT_PROP_ANNOTATE;
 
@@ -407,6 +432,11 @@ gst_lstm_classify_set_property (GObject *object, guint prop_id, const GValue *va
       self->n_threads = g_value_get_int (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_MAX_TOKENS:
+      GST_OBJECT_LOCK (self);
+      self->max_tokens = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_POST_MESSAGES:
       GST_OBJECT_LOCK (self);
       self->post_messages = g_value_get_boolean (value);
@@ -441,6 +471,9 @@ gst_lstm_classify_get_property (GObject *object, guint prop_id, GValue *value, G
       break;
     case PROP_N_THREADS:
       g_value_set_int (value, self->n_threads);
+      break;
+    case PROP_MAX_TOKENS:
+      g_value_set_uint (value, self->max_tokens);
       break;
     case PROP_POST_MESSAGES:
       g_value_set_boolean (value, self->post_messages);
@@ -520,16 +553,35 @@ is_unclassified (GstBuffer *buffer, const GstSeqnnTokensMeta *meta)
       && gst_buffer_get_size (buffer) == 0;
 }
 
+/* n, or max_tokens when that is smaller and not 0. */
+static guint
+capped (guint n, gint max_tokens)
+{
+  return max_tokens > 0 && (guint) max_tokens < n ? (guint) max_tokens : n;
+}
+
+/* The model's tokenizer settings with the record cap of max-tokens applied
+ * (the smaller of the two caps; 0 = no cap). */
+static SeqnnTokenizerConfig
+capped_tokenizer (const SeqnnTokenizerConfig *model, guint max_tokens)
+{
+  SeqnnTokenizerConfig config = *model;
+
+  if (max_tokens > 0)
+    config.max_tokens = (gint) capped (max_tokens, model->max_tokens);
+  return config;
+}
+
 /* Appends the ids of buffer for vocab: its tokens meta's tokens looked up,
  * or (without meta) its text tokenized, markup stripped for pango-markup
- * caps. Both the sink pad (on arrival) and the task (after a model swap)
+ * caps; at most tokenizer->max_tokens of them. Both the sink pad (on arrival) and the task (after a model swap)
  * encode through here; meta ids are the task's (encode_buffer). */
 static void
 encode_tokens (const SeqnnVocab *vocab, const SeqnnTokenizerConfig *tokenizer, gboolean markup,
     GstBuffer *buffer, const GstSeqnnTokensMeta *meta, SeqnnTokens *scratch, GArray *ids)
 {
   if (meta != NULL) {
-    for (guint i = 0; i < meta->n_tokens; i++) {
+    for (guint i = 0; i < capped (meta->n_tokens, tokenizer->max_tokens); i++) {
       gint32 id = seqnn_vocab_lookup (vocab, meta->tokens[i], -1);
       g_array_append_val (ids, id);
     }
@@ -537,7 +589,7 @@ encode_tokens (const SeqnnVocab *vocab, const SeqnnTokenizerConfig *tokenizer, g
     SeqnnTokenizerConfig config = *tokenizer;
     GstMapInfo map;
 
-    config.strip_markup = config.strip_markup || markup;
+    config.strip_markup = config.strip_markup || markup;  /* max_tokens: the tokenizer stops there */
     if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
       seqnn_tokenize (&config, (const gchar *) map.data, map.size, scratch);
       seqnn_vocab_encode (vocab, scratch, ids);
@@ -608,10 +660,9 @@ encode_buffer (GstLstmClassify *self, const GstSeqnnBatch *batch, guint i, guint
     GstFlowReturn ret = check_meta_ids (self, buffer, meta, index);
     if (ret != GST_FLOW_OK)
       return ret;
-    g_array_append_vals (self->ids, meta->ids, meta->n_tokens);
+    g_array_append_vals (self->ids, meta->ids, capped (meta->n_tokens, self->tokenizer.max_tokens));
   } else {
-    encode_tokens (vocab, seqnn_classifier_get_tokenizer (self->classifier), self->markup, buffer,
-        meta, self->tokens, self->ids);
+    encode_tokens (vocab, &self->tokenizer, self->markup, buffer, meta, self->tokens, self->ids);
   }
   length = seqnn_ids_end_record (self->ids, start);
   g_array_append_val (self->lengths, length);
@@ -730,11 +781,13 @@ process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
 {
   GstSeqnnOutputSettings settings;
   GstFlowReturn ret;
+  guint max_tokens;
 
   take_next_classifier (self);
   GST_OBJECT_LOCK (self);
   settings.post_messages = self->post_messages;
   settings.annotate = self->annotate;
+  max_tokens = self->max_tokens;
   GST_OBJECT_UNLOCK (self);
   settings.markup = self->markup;
 
@@ -743,6 +796,7 @@ process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
         ("set the 'model' property to a model file"));
     return GST_FLOW_ERROR;
   }
+  self->tokenizer = capped_tokenizer (seqnn_classifier_get_tokenizer (self->classifier), max_tokens);
   if (!ensure_src_caps (self, settings.annotate == GST_LSTM_CLASSIFY_ANNOTATE_JSON)
       && self->sink_caps == NULL) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL), ("buffers before caps"));
@@ -821,7 +875,7 @@ gst_lstm_classify_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
   GST_OBJECT_LOCK (self);
   if (encode && self->sink_vocab != NULL) {
     vocab = seqnn_vocab_ref (self->sink_vocab);
-    tokenizer = self->sink_tokenizer;
+    tokenizer = capped_tokenizer (&self->sink_tokenizer, self->max_tokens);
   }
   GST_OBJECT_UNLOCK (self);
   /* Outside every lock, while the task runs a batch; the task checks that

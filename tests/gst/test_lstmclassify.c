@@ -475,6 +475,49 @@ GST_START_TEST (test_no_tokens_and_gap)
 
 GST_END_TEST;
 
+/* max-tokens: a record is classified on its first N tokens, from text,
+ * tokens or ids; the default is documented as 4096. */
+GST_START_TEST (test_max_tokens_cap)
+{
+  GstElement *element = make_element (news_model_path);
+  GstHarness *h;
+  const gchar *tokens[] = { "the", "team", "won", "the", "match" };
+  const gint32 ids[] = { 2, 3, 4, 2, 5 };
+  gfloat expected[4], all[4];
+  guint max_tokens;
+  GstBuffer *in, *out;
+
+  g_object_get (element, "max-tokens", &max_tokens, NULL);
+  fail_unless_equals_int (max_tokens, 4096);
+  g_object_set (element, "max-tokens", 3, "batch-size", 3, NULL);
+  h = make_harness (element, "text/x-raw, format=utf8");
+  gst_harness_push (h, text_buffer ("the team won the match", 0, GST_SECOND));
+  in = text_buffer ("ignored", GST_SECOND, GST_SECOND);
+  gst_buffer_add_seqnn_tokens_meta (in, tokens, 5, NULL, NULL, -1);
+  gst_harness_push (h, in);
+  in = text_buffer ("ignored", 2 * GST_SECOND, GST_SECOND);
+  gst_buffer_add_seqnn_tokens_meta (in, tokens, 5, ids, NULL, -1);
+  gst_harness_push (h, in);
+  engine_probs_ids (news_classifier, ids, 3, expected);
+  engine_probs_ids (news_classifier, ids, 5, all);
+  fail_unless (fabsf (expected[0] - all[0]) > PROB_TOLERANCE, "the cap would not show");
+  for (gint i = 0; i < 3; i++) {
+    out = gst_harness_pull (h);
+    assert_class_meta (out, news_classifier, expected);
+    gst_buffer_unref (out);
+  }
+  /* 0: the model's setting (no cap here). */
+  g_object_set (element, "max-tokens", 0, "batch-size", 1, NULL);
+  gst_harness_push (h, text_buffer ("the team won the match", 3 * GST_SECOND, GST_SECOND));
+  out = gst_harness_pull (h);
+  assert_class_meta (out, news_classifier, all);
+  gst_buffer_unref (out);
+  gst_harness_teardown (h);
+  gst_object_unref (element);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_pango_markup_input)
 {
   GstElement *element = make_element (news_model_path);
@@ -1780,6 +1823,7 @@ lstmclassify_suite (void)
   tcase_add_test (tc, test_tokens_meta_ids_and_tokens);
   tcase_add_test (tc, test_no_tokens_and_gap);
   tcase_add_test (tc, test_pango_markup_input);
+  tcase_add_test (tc, test_max_tokens_cap);
   tcase_add_test (tc, test_flush_drops_pending);
   tcase_add_test (tc, test_serialized_events_and_queries_drain);
   tcase_add_test (tc, test_latency_query);

@@ -215,6 +215,33 @@ def case_shipped_model(tmp):
     assert right >= 10, f'only {right}/12 sample cues on their topic: {got}'
 
 
+def case_huge_record(tmp):
+    """One 10 M-token record (a transcript without line breaks) under a memory
+    limit: classified on its first max-tokens tokens; with no cap, a clear error
+    instead of an abort."""
+    import resource
+    path = os.path.join(tmp, 'huge.txt')
+    with open(path, 'w') as f:
+        f.write('stocks ' * 10_000_000)
+    model = tiny_model(tmp)
+    limit = 3 << 30  # bytes of address space
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    def run(*extra):
+        cmd = ['gst-launch-1.0', '-q', 'filesrc', f'location={path}', '!', 'seqtokenize', 'format=text',
+               '!', 'lstmclassify', f'model={model}', 'post-messages=true', *extra, '!', 'fakesink']
+        return subprocess.run(cmd, capture_output=True, text=True, env=env(), timeout=300,
+                              preexec_fn=limited)
+
+    p = run()  # the default cap (4096 tokens)
+    assert p.returncode == 0, f'default max-tokens: rc {p.returncode}\n{p.stdout}\n{p.stderr}'
+    p = run('max-tokens=0')  # the model has no cap: too big for the limit, an error, not an abort
+    assert p.returncode > 0, f'no cap: rc {p.returncode} (negative: killed by a signal)\n{p.stderr}'
+    assert 'lower max-tokens' in p.stdout + p.stderr, p.stdout + p.stderr
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith('case_')}
 
 if __name__ == '__main__':
