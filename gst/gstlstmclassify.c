@@ -68,7 +68,11 @@
  * "confidence", "probabilities" (label order), "text" (plain: Pango markup
  * stripped, entities decoded) and "true-label" when the input carried one;
  * the source caps are then text/x-raw,format=utf8, which filesink, fdsink and
- * textoverlay take as they are. post-messages=true posts an element message
+ * textoverlay take as they are. Numbers are the shortest decimals that read
+ * back as the same float, in JSON and in messages.
+ *
+ * Caps: text/plain (from pocketsphinx and other older elements) is taken as
+ * UTF-8 text without markup; such buffers leave as text/x-raw,format=utf8. post-messages=true posts an element message
  * "lstmclassify" per buffer with fields pts, duration, label, class-id,
  * confidence, probabilities, text (plain) and true-label when known.
  *
@@ -102,9 +106,13 @@ GST_DEBUG_CATEGORY (gst_lstm_classify_debug);
 #define GST_CAT_DEFAULT gst_lstm_classify_debug
 
 #define TEXT_CAPS "text/x-raw, format = (string) { utf8, pango-markup }"
+#define UTF8_CAPS "text/x-raw, format = (string) utf8"
+/* text/plain (pocketsphinx and other older elements): UTF-8 text without
+ * markup, which leaves as text/x-raw, format=utf8. */
+#define PLAIN_CAPS "text/plain"
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (TEXT_CAPS));
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (TEXT_CAPS "; " PLAIN_CAPS));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (TEXT_CAPS));
 
@@ -687,8 +695,8 @@ ensure_src_caps (GstLstmClassify *self, gboolean json)
     return FALSE;
   if (self->caps_sent && self->json_caps_sent == json)
     return TRUE;
-  if (json)
-    caps = gst_caps_new_simple ("text/x-raw", "format", G_TYPE_STRING, "utf8", NULL);
+  if (json || gst_structure_has_name (gst_caps_get_structure (self->sink_caps, 0), PLAIN_CAPS))
+    caps = gst_caps_from_string (UTF8_CAPS);
   else
     caps = gst_caps_ref (self->sink_caps);
   ok = gst_pad_push_event (self->srcpad, gst_event_new_caps (caps));
@@ -935,12 +943,22 @@ gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
   }
 }
 
+/* peer merged with extra when it can take (or give) what when stands for. */
+static GstCaps *
+merge_when (GstCaps *peer, const gchar *when, const gchar *extra)
+{
+  GstCaps *when_caps = gst_caps_from_string (when);
+  gboolean add = gst_caps_can_intersect (peer, when_caps);
+
+  gst_caps_unref (when_caps);
+  return add ? gst_caps_merge (peer, gst_caps_from_string (extra)) : peer;
+}
+
 static GstCaps *
 query_caps (GstLstmClassify *self, GstPad *pad, GstCaps *filter)
 {
-  GstPad *other = pad == self->sinkpad ? self->srcpad : self->sinkpad;
   GstCaps *templ = gst_pad_get_pad_template_caps (pad);
-  GstCaps *result;
+  GstCaps *result, *peer;
   gboolean json;
 
   GST_OBJECT_LOCK (self);
@@ -948,11 +966,15 @@ query_caps (GstLstmClassify *self, GstPad *pad, GstCaps *filter)
   GST_OBJECT_UNLOCK (self);
 
   if (json && pad == self->srcpad) {
-    result = gst_caps_from_string ("text/x-raw, format = (string) utf8");
+    result = gst_caps_from_string (UTF8_CAPS);
   } else if (json) {
     result = gst_caps_ref (templ); /* any text in: the output is utf8 json */
   } else {
-    GstCaps *peer = gst_pad_peer_query_caps (other, filter);
+    /* What the other side takes (or gives); text/plain in is utf8 out. */
+    if (pad == self->sinkpad)
+      peer = merge_when (gst_pad_peer_query_caps (self->srcpad, NULL), UTF8_CAPS, PLAIN_CAPS);
+    else
+      peer = merge_when (gst_pad_peer_query_caps (self->sinkpad, NULL), PLAIN_CAPS, UTF8_CAPS);
     result = gst_caps_intersect_full (peer, templ, GST_CAPS_INTERSECT_FIRST);
     gst_caps_unref (peer);
   }

@@ -6,7 +6,6 @@
 #endif
 
 #include <string.h>
-#include <json-glib/json-glib.h>
 
 #include "gstseqnnoutput.h"
 
@@ -55,6 +54,33 @@ markup_to_plain (const gchar *markup)
   return g_string_free (plain, FALSE);
 }
 
+/* The shortest decimal that reads back as the same float (0.969373, not
+ * 0.96937292814254761): precisions 1..9 tried in turn, 9 always round-trips. */
+static void
+format_float (gchar buf[G_ASCII_DTOSTR_BUF_SIZE], gfloat value)
+{
+  static const gchar *const formats[] = {
+    "%.1g", "%.2g", "%.3g", "%.4g", "%.5g", "%.6g", "%.7g", "%.8g", "%.9g",
+  };
+
+  for (guint p = 0; p < G_N_ELEMENTS (formats); p++) {
+    g_ascii_formatd (buf, G_ASCII_DTOSTR_BUF_SIZE, formats[p], value);
+    if ((gfloat) g_ascii_strtod (buf, NULL) == value)
+      return;
+  }
+}
+
+/* value as the double nearest to its shortest decimal, for messages: an
+ * application that prints the field (Python's repr, %g) sees 0.969373. */
+static gdouble
+shortest_double (gfloat value)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  format_float (buf, value);
+  return g_ascii_strtod (buf, NULL);
+}
+
 static void
 add_double_array (GstStructure *s, const gchar *field, const gfloat *floats, const gdouble *doubles,
     guint n)
@@ -64,7 +90,7 @@ add_double_array (GstStructure *s, const gchar *field, const gfloat *floats, con
   gst_value_array_init (&array, n);
   g_value_init (&v, G_TYPE_DOUBLE);
   for (guint i = 0; i < n; i++) {
-    g_value_set_double (&v, floats ? floats[i] : doubles[i]);
+    g_value_set_double (&v, floats ? shortest_double (floats[i]) : doubles[i]);
     gst_value_array_append_value (&array, &v);
   }
   g_value_unset (&v);
@@ -80,7 +106,7 @@ post_buffer_message (GstElement *element, GstBuffer *buffer, const GstSeqnnClass
       "duration", GST_TYPE_CLOCK_TIME, GST_BUFFER_DURATION (buffer),
       "label", G_TYPE_STRING, meta->label,
       "class-id", G_TYPE_INT, meta->class_id,
-      "confidence", G_TYPE_DOUBLE, (gdouble) meta->confidence, NULL);
+      "confidence", G_TYPE_DOUBLE, shortest_double (meta->confidence), NULL);
   add_double_array (s, "probabilities", meta->probabilities, NULL, meta->n_classes);
   gst_structure_set (s, "text", G_TYPE_STRING, text, NULL);
   if (true_label != NULL)
@@ -88,54 +114,76 @@ post_buffer_message (GstElement *element, GstBuffer *buffer, const GstSeqnnClass
   gst_element_post_message (element, gst_message_new_element (GST_OBJECT (element), s));
 }
 
+static void
+append_json_float (GString *json, gfloat value)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  format_float (buf, value);
+  g_string_append (json, buf);
+}
+
+/* A JSON string literal of valid UTF-8 text (RFC 8259 escapes). */
+static void
+append_json_string (GString *json, const gchar *text)
+{
+  g_string_append_c (json, '"');
+  for (const guchar *c = (const guchar *) text; *c; c++) {
+    switch (*c) {
+      case '"': g_string_append (json, "\\\""); break;
+      case '\\': g_string_append (json, "\\\\"); break;
+      case '\n': g_string_append (json, "\\n"); break;
+      case '\r': g_string_append (json, "\\r"); break;
+      case '\t': g_string_append (json, "\\t"); break;
+      default:
+        if (*c < 0x20)
+          g_string_append_printf (json, "\\u%04x", *c);
+        else
+          g_string_append_c (json, (gchar) *c);
+    }
+  }
+  g_string_append_c (json, '"');
+}
+
+static void
+append_json_time (GString *json, GstClockTime time)
+{
+  if (GST_CLOCK_TIME_IS_VALID (time))
+    g_string_append_printf (json, "%" G_GUINT64_FORMAT, (guint64) time);
+  else
+    g_string_append (json, "null");
+}
+
+/* One object and a newline; the key set (and order) is documented in the
+ * README: pts, duration, label, class-id, confidence, probabilities, text,
+ * and true-label when the input carried one. */
 static gchar *
 json_annotation (GstBuffer *buffer, const GstSeqnnClassMeta *meta, const gchar *text,
     const gchar *true_label)
 {
-  JsonBuilder *builder = json_builder_new ();
-  JsonGenerator *generator = json_generator_new ();
-  JsonNode *root;
-  gchar *json, *line;
+  GString *json = g_string_new ("{\"pts\":");
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "pts");
-  if (GST_BUFFER_PTS_IS_VALID (buffer))
-    json_builder_add_int_value (builder, (gint64) GST_BUFFER_PTS (buffer));
-  else
-    json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "duration");
-  if (GST_BUFFER_DURATION_IS_VALID (buffer))
-    json_builder_add_int_value (builder, (gint64) GST_BUFFER_DURATION (buffer));
-  else
-    json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "label");
-  json_builder_add_string_value (builder, meta->label);
-  json_builder_set_member_name (builder, "class-id");
-  json_builder_add_int_value (builder, meta->class_id);
-  json_builder_set_member_name (builder, "confidence");
-  json_builder_add_double_value (builder, meta->confidence);
-  json_builder_set_member_name (builder, "probabilities");
-  json_builder_begin_array (builder);
-  for (guint i = 0; i < meta->n_classes; i++)
-    json_builder_add_double_value (builder, meta->probabilities[i]);
-  json_builder_end_array (builder);
-  json_builder_set_member_name (builder, "text");
-  json_builder_add_string_value (builder, text);
-  if (true_label != NULL) {
-    json_builder_set_member_name (builder, "true-label");
-    json_builder_add_string_value (builder, true_label);
+  append_json_time (json, GST_BUFFER_PTS (buffer));
+  g_string_append (json, ",\"duration\":");
+  append_json_time (json, GST_BUFFER_DURATION (buffer));
+  g_string_append (json, ",\"label\":");
+  append_json_string (json, meta->label);
+  g_string_append_printf (json, ",\"class-id\":%d,\"confidence\":", meta->class_id);
+  append_json_float (json, meta->confidence);
+  g_string_append (json, ",\"probabilities\":[");
+  for (guint i = 0; i < meta->n_classes; i++) {
+    if (i > 0)
+      g_string_append_c (json, ',');
+    append_json_float (json, meta->probabilities[i]);
   }
-  json_builder_end_object (builder);
-
-  root = json_builder_get_root (builder);
-  json_generator_set_root (generator, root);
-  json = json_generator_to_data (generator, NULL);
-  line = g_strconcat (json, "\n", NULL);
-  g_free (json);
-  json_node_unref (root);
-  g_object_unref (generator);
-  g_object_unref (builder);
-  return line;
+  g_string_append (json, "],\"text\":");
+  append_json_string (json, text);
+  if (true_label != NULL) {
+    g_string_append (json, ",\"true-label\":");
+    append_json_string (json, true_label);
+  }
+  g_string_append (json, "}\n");
+  return g_string_free (json, FALSE);
 }
 
 static GstBuffer *

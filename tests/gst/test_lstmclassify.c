@@ -149,6 +149,19 @@ argmax (const gfloat *p, guint n)
   return best;
 }
 
+/* The shortest "%.Ng" of value that strtof reads back as value. */
+static gchar *
+shortest_float (gfloat value)
+{
+  for (gint precision = 1; precision < 9; precision++) {
+    gchar *text = g_strdup_printf ("%.*g", precision, value);
+    if (strtof (text, NULL) == value)
+      return text;
+    g_free (text);
+  }
+  return g_strdup_printf ("%.9g", value);
+}
+
 static GstBuffer *
 text_buffer (const gchar *text, GstClockTime pts, GstClockTime duration)
 {
@@ -518,6 +531,45 @@ GST_START_TEST (test_max_tokens_cap)
 
 GST_END_TEST;
 
+/* text/plain (pocketsphinx and older elements) is accepted as UTF-8 text
+ * without markup and leaves as text/x-raw, format=utf8. */
+GST_START_TEST (test_text_plain_caps)
+{
+  for (gint annotate = 0; annotate < 2; annotate++) {
+    GstElement *element = make_element (news_model_path);
+    GstHarness *h;
+    GstBuffer *out;
+    GstCaps *caps;
+    gfloat expected[4];
+    gchar *text;
+
+    g_object_set (element, "annotate", annotate, NULL);
+    h = make_harness (element, "text/plain");
+    fail_unless_equals_int (gst_harness_push (h, text_buffer ("<i>the team</i> won", 0, GST_SECOND)),
+        GST_FLOW_OK);
+    gst_harness_push_event (h, gst_event_new_eos ());
+    out = gst_harness_pull (h);
+    fail_unless (out != NULL);
+    engine_probs_text (news_classifier, "<i>the team</i> won", FALSE, expected);
+    assert_class_meta (out, news_classifier, expected);
+    text = buffer_string (out);
+    fail_unless (annotate == 0 ? strcmp (text, "<i>the team</i> won") == 0
+        : g_str_has_prefix (text, "[") && g_str_has_suffix (text, "] <i>the team</i> won"), "%s", text);
+    g_free (text);
+    caps = gst_pad_get_current_caps (h->sinkpad);
+    fail_unless (gst_structure_has_name (gst_caps_get_structure (caps, 0), "text/x-raw"));
+    fail_unless_equals_string (gst_structure_get_string (gst_caps_get_structure (caps, 0), "format"),
+        "utf8");
+    gst_caps_unref (caps);
+    gst_buffer_unref (out);
+    wait_eos (h);
+    gst_harness_teardown (h);
+    gst_object_unref (element);
+  }
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_pango_markup_input)
 {
   GstElement *element = make_element (news_model_path);
@@ -862,6 +914,21 @@ GST_START_TEST (test_annotate_json)
   fail_unless_equals_string (json_object_get_string_member (obj, "true-label"), "Business");
   fail_unless_equals_int (json_object_get_size (obj), 8);
   assert_class_meta (out, news_classifier, expected);
+  /* Numbers as the shortest decimals that read back as the meta's floats. */
+  {
+    GstSeqnnClassMeta *meta = gst_buffer_get_seqnn_class_meta (out);
+    gchar *want = shortest_float (meta->confidence);
+    gchar *key = g_strdup_printf ("\"confidence\":%s,", want);
+    fail_unless (strstr (line, key) != NULL, "%s not in %s", key, line);
+    g_free (key);
+    g_free (want);
+    for (guint i = 0; i < 4; i++) {
+      want = shortest_float (meta->probabilities[i]);
+      fail_unless (strstr (line, want) != NULL, "%s not in %s", want, line);
+      fail_unless ((gfloat) json_array_get_double_element (probs, i) == meta->probabilities[i]);
+      g_free (want);
+    }
+  }
 
   g_object_unref (parser);
   g_free (line);
@@ -909,6 +976,12 @@ GST_START_TEST (test_post_messages)
   fail_unless_equals_int (class_id, cls);
   fail_unless (gst_structure_get_double (s, "confidence", &confidence));
   fail_unless (fabs (confidence - expected[cls]) <= PROB_TOLERANCE);
+  {
+    /* the double of the float's shortest decimal (Python prints 0.969373) */
+    gchar *shortest = shortest_float ((gfloat) confidence);
+    fail_unless (confidence == g_ascii_strtod (shortest, NULL), "%.17g", confidence);
+    g_free (shortest);
+  }
   probs = gst_structure_get_value (s, "probabilities");
   fail_unless (GST_VALUE_HOLDS_ARRAY (probs));
   fail_unless_equals_int (gst_value_array_get_size (probs), 4);
@@ -1824,6 +1897,7 @@ lstmclassify_suite (void)
   tcase_add_test (tc, test_no_tokens_and_gap);
   tcase_add_test (tc, test_pango_markup_input);
   tcase_add_test (tc, test_max_tokens_cap);
+  tcase_add_test (tc, test_text_plain_caps);
   tcase_add_test (tc, test_flush_drops_pending);
   tcase_add_test (tc, test_serialized_events_and_queries_drain);
   tcase_add_test (tc, test_latency_query);

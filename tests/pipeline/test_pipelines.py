@@ -237,6 +237,11 @@ def case_huge_record(tmp):
 
     p = run()  # the default cap (4096 tokens)
     assert p.returncode == 0, f'default max-tokens: rc {p.returncode}\n{p.stdout}\n{p.stderr}'
+    # Straight from the file as text/plain: the element's tokenizer stops at the cap.
+    p = subprocess.run(['gst-launch-1.0', '-q', 'filesrc', f'location={path}', 'blocksize=100000000', '!',
+                        'text/plain', '!', 'lstmclassify', f'model={model}', '!', 'fakesink'],
+                       capture_output=True, text=True, env=env(), timeout=300, preexec_fn=limited)
+    assert p.returncode == 0, f'text/plain: rc {p.returncode}\n{p.stdout}\n{p.stderr}'
     p = run('max-tokens=0')  # the model has no cap: too big for the limit, an error, not an abort
     assert p.returncode > 0, f'no cap: rc {p.returncode} (negative: killed by a signal)\n{p.stderr}'
     assert 'lower max-tokens' in p.stdout + p.stderr, p.stdout + p.stderr
