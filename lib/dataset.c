@@ -175,6 +175,77 @@ seqnn_dataset_read_file (SeqnnDataset *dataset, const gchar *path,
   return ok;
 }
 
+gboolean
+seqnn_format_from_path (const gchar *path, SeqnnFormat *format)
+{
+  static const struct {
+    const gchar *suffix;
+    SeqnnFormat format;
+  } suffixes[] = {
+    { ".csv", SEQNN_FORMAT_CSV }, { ".tsv", SEQNN_FORMAT_TSV }, { ".jsonl", SEQNN_FORMAT_JSONL },
+    { ".ndjson", SEQNN_FORMAT_JSONL }, { ".ft", SEQNN_FORMAT_FASTTEXT },
+    { ".fasttext", SEQNN_FORMAT_FASTTEXT },
+  };
+  if (path == NULL)
+    return FALSE;
+  gchar *lower = g_ascii_strdown (path, -1);
+  gboolean found = FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes) && !found; i++) {
+    if (g_str_has_suffix (lower, suffixes[i].suffix)) {
+      found = TRUE;
+      if (format != NULL)
+        *format = suffixes[i].format;
+    }
+  }
+  g_free (lower);
+  return found;
+}
+
+/* "\"Health\", \"Travel\"": the names from first on. */
+static gchar *
+join_names_from (const SeqnnLabelSet *labels, guint first)
+{
+  GString *names = g_string_new (NULL);
+  for (guint i = first; i < seqnn_label_set_get_n (labels); i++)
+    g_string_append_printf (names, "%s\"%s\"", i > first ? ", " : "",
+        seqnn_label_set_get_name (labels, (gint) i));
+  return g_string_free (names, FALSE);
+}
+
+SeqnnDataset *
+seqnn_dataset_read_validation (const gchar *path, const SeqnnReadOptions *options,
+    const gchar *const *class_names, const SeqnnVocab *vocab, GError **error)
+{
+  if (path == NULL || options == NULL || class_names == NULL || vocab == NULL
+      || options->format == SEQNN_FORMAT_TEXT) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "a validation file needs a path, a labelled format, the class names and a vocabulary");
+    return NULL;
+  }
+  SeqnnLabelSet *labels = seqnn_label_set_new_from_strv (class_names);
+  guint n_classes = seqnn_label_set_get_n (labels);
+  SeqnnReadOptions growing = *options;
+  growing.grow_labels = TRUE; /* new names are collected, then refused by name */
+  SeqnnDataset *dataset = seqnn_dataset_new ();
+  gboolean ok = seqnn_dataset_read_file (dataset, path, &growing, labels, NULL, error);
+  if (ok && seqnn_label_set_get_n (labels) > n_classes) {
+    gchar *base = g_path_get_basename (path);
+    gchar *names = join_names_from (labels, n_classes);
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "%s: labels the training data lacks: %s", base, names);
+    g_free (names);
+    g_free (base);
+    ok = FALSE;
+  }
+  seqnn_label_set_free (labels);
+  if (!ok) {
+    seqnn_dataset_free (dataset);
+    return NULL;
+  }
+  seqnn_dataset_apply_vocab (dataset, vocab);
+  return dataset;
+}
+
 SeqnnVocab *
 seqnn_dataset_build_vocab (const SeqnnDataset *dataset, guint64 min_freq, gsize max_size,
     GError **error)

@@ -175,6 +175,18 @@ void seqnn_read_options_init_default (SeqnnReadOptions *options, SeqnnFormat for
  * n_skipped (may be NULL). On failure the rows read before the error stay. */
 gboolean seqnn_dataset_read_file (SeqnnDataset *dataset, const gchar *path,
     const SeqnnReadOptions *options, SeqnnLabelSet *labels, guint64 *n_skipped, GError **error);
+/* The format a file's name suggests: .csv, .tsv, .jsonl (or .ndjson), .ft or
+ * .fasttext; FALSE for any other name. */
+gboolean seqnn_format_from_path (const gchar *path, SeqnnFormat *format);
+
+/* A validation (or test) file for training with class_names (NULL-terminated,
+ * class order) and vocab: read with options (format, tokenizer, columns;
+ * grow_labels is ignored), labels resolved to the training classes, vocab
+ * applied. Labels the training classes lack are refused, the message naming
+ * them ("dev.tsv: labels the training data lacks: \"Health\""). */
+SeqnnDataset *seqnn_dataset_read_validation (const gchar *path, const SeqnnReadOptions *options,
+    const gchar *const *class_names, const SeqnnVocab *vocab, GError **error);
+
 /* Vocabulary from the provisional counts (min_freq, max_size as the builder);
  * sequences added after a vocabulary was applied are not counted. */
 SeqnnVocab *seqnn_dataset_build_vocab (const SeqnnDataset *dataset, guint64 min_freq,

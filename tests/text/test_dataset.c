@@ -266,6 +266,59 @@ test_other_formats (void)
   temp_file_clear (&tf);
 }
 
+/* A validation file read for a model's classes and vocabulary; labels the
+ * training lacks are refused by name. */
+static void
+test_validation_file (void)
+{
+  TempFile tf = { 0 };
+  const gchar *const classes[] = { "pos", "neg", NULL };
+  SeqnnDataset *train = seqnn_dataset_new ();
+  SeqnnTokens *tokens = seqnn_tokens_new ();
+  seqnn_tokens_append (tokens, "good", -1);
+  seqnn_dataset_add (train, tokens, 0);
+  GError *error = NULL;
+  SeqnnVocab *vocab = seqnn_dataset_build_vocab (train, 1, 0, &error);
+  g_assert_no_error (error);
+  SeqnnFormat format = SEQNN_FORMAT_TEXT;
+  g_assert_true (seqnn_format_from_path ("/x/Dev.TSV", &format));
+  g_assert_cmpint (format, ==, SEQNN_FORMAT_TSV);
+  g_assert_true (seqnn_format_from_path ("d.jsonl", &format));
+  g_assert_cmpint (format, ==, SEQNN_FORMAT_JSONL);
+  g_assert_false (seqnn_format_from_path ("d.txt", &format));
+
+  SeqnnReadOptions options;
+  seqnn_read_options_init_default (&options, SEQNN_FORMAT_TSV);
+  temp_file_write (&tf, "dev.tsv", "neg\tgood bad\npos\tgood\n", -1);
+  SeqnnDataset *dev = seqnn_dataset_read_validation (tf.path, &options, classes, vocab, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seqnn_dataset_get_size (dev), ==, 2);
+  g_assert_true (seqnn_dataset_has_vocab (dev));
+  gint label;
+  gchar *text = sequence_text (dev, vocab, 0, &label);
+  g_assert_cmpstr (text, ==, "good <unk>");
+  g_assert_cmpint (label, ==, 1);
+  g_free (text);
+  seqnn_dataset_free (dev);
+
+  temp_file_write (&tf, "dev.tsv", "neg\tx\nHealth\ty\npos\tz\nTravel\tw\nHealth\tv\n", -1);
+  g_assert_null (seqnn_dataset_read_validation (tf.path, &options, classes, vocab, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpstr (error->message, ==, "dev.tsv: labels the training data lacks: \"Health\", \"Travel\"");
+  g_clear_error (&error);
+  /* JSON Lines, numbers as 1-based classes: 3 is beyond the two */
+  seqnn_read_options_init_default (&options, SEQNN_FORMAT_JSONL);
+  temp_file_write (&tf, "dev.jsonl", "{\"label\": 2, \"text\": \"good\"}\n{\"label\": 3, \"text\": \"x\"}\n", -1);
+  g_assert_null (seqnn_dataset_read_validation (tf.path, &options, classes, vocab, &error));
+  g_assert_cmpstr (error->message, ==, "dev.jsonl: labels the training data lacks: \"3\"");
+  g_clear_error (&error);
+
+  seqnn_tokens_free (tokens);
+  seqnn_vocab_unref (vocab);
+  seqnn_dataset_free (train);
+  temp_file_clear (&tf);
+}
+
 /* "key value" lines of the fixture. */
 static GHashTable *
 read_figures (void)
@@ -400,6 +453,7 @@ main (int argc, char **argv)
   g_test_add_func ("/text/dataset/csv-fixture", test_csv_fixture);
   g_test_add_func ("/text/dataset/errors-and-skips", test_errors_and_skips);
   g_test_add_func ("/text/dataset/other-formats", test_other_formats);
+  g_test_add_func ("/text/dataset/validation-file", test_validation_file);
   g_test_add_func ("/text/dataset/agnews-train", test_agnews_train);
   return g_test_run ();
 }
