@@ -99,6 +99,7 @@
 
 #include "gstlstmclassify.h"
 #include "gstseqnnbatcher.h"
+#include "gstseqnncontext.h"
 #include "gstseqnnmeta.h"
 #include "gstseqnnoutput.h"
 
@@ -125,6 +126,10 @@ enum {
   PROP_MAX_TOKENS,
   PROP_POST_MESSAGES,
   PROP_ANNOTATE,
+  PROP_CONTEXT,
+  PROP_TOPIC_PERSISTENCE,
+  PROP_LOOKAHEAD,
+  PROP_CONTEXT_RESET,
 };
 
 #define DEFAULT_PROP_MODEL NULL
@@ -136,6 +141,10 @@ enum {
 #define DEFAULT_PROP_MAX_TOKENS 4096
 #define DEFAULT_PROP_POST_MESSAGES FALSE
 #define DEFAULT_PROP_ANNOTATE GST_LSTM_CLASSIFY_ANNOTATE_NONE
+#define DEFAULT_PROP_CONTEXT GST_LSTM_CLASSIFY_CONTEXT_NONE
+#define DEFAULT_PROP_TOPIC_PERSISTENCE SEQNN_CONTEXT_DEFAULT_PERSISTENCE
+#define DEFAULT_PROP_LOOKAHEAD 0
+#define DEFAULT_PROP_CONTEXT_RESET (10 * GST_SECOND)
 
 struct _GstLstmClassify {
   GstElement parent;
@@ -149,6 +158,8 @@ struct _GstLstmClassify {
   guint max_tokens;
   gboolean post_messages;
   GstLstmClassifyAnnotate annotate;
+  GstLstmClassifyContext context_mode;
+  GstSeqnnContextSettings context_settings;
   /* Loaded by set_property, taken over by the task at a batch boundary; object lock. */
   SeqnnClassifier *next_classifier;
 
@@ -183,6 +194,11 @@ struct _GstLstmClassify {
   gboolean caps_sent;
   gboolean ids_verified;      /* meta ids were checked against this model's vocabulary */
   guint64 n_buffers;          /* buffers seen since start, to name one in errors */
+  /* context != none (the task's) */
+  GstSeqnnContext *context;
+  GstLstmClassifyContext context_used; /* the mode of the last batch */
+  GArray *empty_rows;         /* gboolean per row of probs: the buffer had no tokens */
+  GstSeqnnOutputSettings out_settings; /* of the batch or event being processed */
 };
 
 G_DEFINE_TYPE (GstLstmClassify, gst_lstm_classify, GST_TYPE_ELEMENT);
@@ -204,6 +220,20 @@ gst_lstm_classify_annotate_get_type (void)
   return type;
 }
 
+GType
+gst_lstm_classify_context_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_LSTM_CLASSIFY_CONTEXT_NONE, "Every buffer alone (independent records)", "none"},
+    {GST_LSTM_CLASSIFY_CONTEXT_SMOOTH, "Topic persistence over the stream (any model)", "smooth"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstLstmClassifyContext", values));
+  return type;
+}
+
 static void gst_lstm_classify_finalize (GObject *object);
 static void gst_lstm_classify_set_property (GObject *object, guint prop_id, const GValue *value,
     GParamSpec *pspec);
@@ -221,6 +251,8 @@ static gboolean gst_lstm_classify_sink_activate_mode (GstPad *pad, GstObject *pa
     GstPadMode mode, gboolean active);
 static void gst_lstm_classify_loop (GstPad *pad);
 static void gst_lstm_classify_close (GstLstmClassify *self);
+static GstFlowReturn release_decided (gpointer user_data, GstBuffer *buffer, const gfloat *probs,
+    const gfloat *cue_probs);
 
 static void
 gst_lstm_classify_class_init (GstLstmClassifyClass *klass)
@@ -286,6 +318,28 @@ gst_lstm_classify_class_init (GstLstmClassifyClass *klass)
           "or json (one object per line, utf8 caps)",
           GST_TYPE_LSTM_CLASSIFY_ANNOTATE, DEFAULT_PROP_ANNOTATE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_CONTEXT,
+      g_param_spec_enum ("context", "Context",
+          "none: every buffer alone; smooth: a topic tends to continue from cue to cue "
+          "(sticky HMM over the cue-alone probabilities)",
+          GST_TYPE_LSTM_CLASSIFY_CONTEXT, DEFAULT_PROP_CONTEXT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TOPIC_PERSISTENCE,
+      g_param_spec_double ("topic-persistence", "Topic persistence",
+          "context=smooth: probability that a cue keeps the topic of the cue before it",
+          0.0, 0.9999, DEFAULT_PROP_TOPIC_PERSISTENCE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_LOOKAHEAD,
+      g_param_spec_uint64 ("lookahead", "Lookahead",
+          "context=smooth: how long (ns) after a cue's start the cues that follow may still "
+          "change its class (fixed-lag smoothing; 0 = strictly causal); adds to the latency",
+          0, G_MAXUINT64 - 1, DEFAULT_PROP_LOOKAHEAD,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CONTEXT_RESET,
+      g_param_spec_uint64 ("context-reset", "Context reset",
+          "context=smooth: a gap (ns) between cues longer than this starts the context afresh",
+          0, G_MAXUINT64 - 1, DEFAULT_PROP_CONTEXT_RESET,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -296,6 +350,7 @@ gst_lstm_classify_class_init (GstLstmClassifyClass *klass)
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_lstm_classify_change_state);
 
   gst_type_mark_as_plugin_api (GST_TYPE_LSTM_CLASSIFY_ANNOTATE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_LSTM_CLASSIFY_CONTEXT, 0);
   GST_DEBUG_CATEGORY_INIT (gst_lstm_classify_debug, "seqnnclassify", 0, "lstmclassify element");
 }
 
@@ -323,6 +378,12 @@ gst_lstm_classify_init (GstLstmClassify *self)
   self->max_tokens = DEFAULT_PROP_MAX_TOKENS;
   self->post_messages = DEFAULT_PROP_POST_MESSAGES;
   self->annotate = DEFAULT_PROP_ANNOTATE;
+  self->context_mode = DEFAULT_PROP_CONTEXT;
+  self->context_settings.persistence = DEFAULT_PROP_TOPIC_PERSISTENCE;
+  self->context_settings.lookahead = DEFAULT_PROP_LOOKAHEAD;
+  self->context_settings.reset = DEFAULT_PROP_CONTEXT_RESET;
+  self->context = gst_seqnn_context_new (GST_ELEMENT (self), release_decided, self);
+  self->empty_rows = g_array_new (FALSE, FALSE, sizeof (gboolean));
 
   self->batcher = gst_seqnn_batcher_new (GST_ELEMENT (self), self->srcpad);
   gst_seqnn_batcher_set_limits (self->batcher, self->batch_size, self->max_latency);
@@ -455,6 +516,27 @@ gst_lstm_classify_set_property (GObject *object, guint prop_id, const GValue *va
       self->annotate = g_value_get_enum (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_CONTEXT:
+      GST_OBJECT_LOCK (self);
+      self->context_mode = g_value_get_enum (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_TOPIC_PERSISTENCE:
+      GST_OBJECT_LOCK (self);
+      self->context_settings.persistence = g_value_get_double (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_LOOKAHEAD:
+      GST_OBJECT_LOCK (self);
+      self->context_settings.lookahead = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      gst_element_post_message (GST_ELEMENT (self), gst_message_new_latency (GST_OBJECT (self)));
+      break;
+    case PROP_CONTEXT_RESET:
+      GST_OBJECT_LOCK (self);
+      self->context_settings.reset = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -489,6 +571,18 @@ gst_lstm_classify_get_property (GObject *object, guint prop_id, GValue *value, G
     case PROP_ANNOTATE:
       g_value_set_enum (value, self->annotate);
       break;
+    case PROP_CONTEXT:
+      g_value_set_enum (value, self->context_mode);
+      break;
+    case PROP_TOPIC_PERSISTENCE:
+      g_value_set_double (value, self->context_settings.persistence);
+      break;
+    case PROP_LOOKAHEAD:
+      g_value_set_uint64 (value, self->context_settings.lookahead);
+      break;
+    case PROP_CONTEXT_RESET:
+      g_value_set_uint64 (value, self->context_settings.reset);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -503,6 +597,8 @@ gst_lstm_classify_finalize (GObject *object)
 
   gst_seqnn_batcher_free (self->batcher);
   gst_lstm_classify_close (self);
+  gst_seqnn_context_free (self->context);
+  g_array_free (self->empty_rows, TRUE);
   g_array_free (self->sink_ids, TRUE);
   seqnn_tokens_free (self->sink_tokens);
   gst_caps_replace (&self->sink_caps, NULL);
@@ -527,6 +623,10 @@ take_next_classifier (GstLstmClassify *self)
   if (next) {
     GST_INFO_OBJECT (self, "switching to the new model (%u labels)",
         seqnn_classifier_get_n_labels (next));
+    /* The held cues are decided with the old model's labels; the context
+     * starts afresh with the new model. */
+    if (self->context_used != GST_LSTM_CLASSIFY_CONTEXT_NONE)
+      gst_seqnn_context_drain (self->context, TRUE);
     use_classifier (self, next, n_threads);
   } else if (self->inference && n_threads != self->inference_threads) {
     seqnn_inference_set_n_threads (self->inference, n_threads);
@@ -657,6 +757,7 @@ encode_buffer (GstLstmClassify *self, const GstSeqnnBatch *batch, guint i, guint
   SeqnnVocab *vocab = seqnn_classifier_get_vocab (self->classifier);
   GstSeqnnTokensMeta *meta = gst_buffer_get_seqnn_tokens_meta (buffer);
   guint start = self->ids->len;
+  gboolean empty;
   gint length;
 
   if (encoded->vocab != NULL && encoded->vocab == vocab
@@ -672,6 +773,8 @@ encode_buffer (GstLstmClassify *self, const GstSeqnnBatch *batch, guint i, guint
   } else {
     encode_tokens (vocab, &self->tokenizer, self->markup, buffer, meta, self->tokens, self->ids);
   }
+  empty = self->ids->len == start;
+  g_array_append_val (self->empty_rows, empty);
   length = seqnn_ids_end_record (self->ids, start);
   g_array_append_val (self->lengths, length);
   return GST_FLOW_OK;
@@ -713,6 +816,7 @@ encode_batch (GstLstmClassify *self, const GstSeqnnBatch *batch)
 {
   g_array_set_size (self->ids, 0);
   g_array_set_size (self->lengths, 0);
+  g_array_set_size (self->empty_rows, 0);
   g_array_set_size (self->rows, batch->n);
   for (guint i = 0; i < batch->n; i++) {
     GstBuffer *buffer = batch->buffers[i];
@@ -750,34 +854,66 @@ run_network (GstLstmClassify *self, guint n_buffers)
   return GST_FLOW_OK;
 }
 
-/* Attaches the class meta (and what settings ask for) to the batch's
- * buffers and pushes them, in order, until one push fails. */
+/* Attaches the class meta (probs) and what the settings ask for to a
+ * classified buffer and pushes it. cue_probs: the cue-alone probabilities
+ * with context across cues, else NULL. */
 static GstFlowReturn
-push_batch (GstLstmClassify *self, GstSeqnnBatch *batch, const GstSeqnnOutputSettings *settings)
+classify_and_push (GstLstmClassify *self, GstBuffer *buffer, const gfloat *probs,
+    const gfloat *cue_probs)
 {
   guint n_classes = seqnn_classifier_get_n_labels (self->classifier);
+  GstSeqnnClassMeta *meta;
+  gint true_label;
+
+  buffer = gst_buffer_make_writable (buffer);
+  true_label = true_label_of (self, gst_buffer_get_seqnn_tokens_meta (buffer));
+  meta = gst_buffer_add_seqnn_class_meta_with_labels (buffer, probs, n_classes, self->label_block);
+  if (true_label >= 0 && self->confusion != NULL)  /* NULL: no memory for n^2 counters */
+    seqnn_confusion_add (self->confusion, true_label, meta->class_id);
+  GST_LOG_OBJECT (self, "buffer %" GST_TIME_FORMAT ": %s %.3f",
+      GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), meta->label, meta->confidence);
+  buffer = gst_seqnn_output_buffer (GST_ELEMENT (self), &self->out_settings, buffer, meta,
+      true_label >= 0 ? self->labels[true_label] : NULL, cue_probs);
+  return gst_pad_push (self->srcpad, buffer);
+}
+
+/* The context's way out for a decided cue. */
+static GstFlowReturn
+release_decided (gpointer user_data, GstBuffer *buffer, const gfloat *probs,
+    const gfloat *cue_probs)
+{
+  return classify_and_push (user_data, buffer, probs, cue_probs);
+}
+
+/* Pushes the batch's buffers in order (through the context when there is
+ * one) until one push fails. */
+static GstFlowReturn
+push_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
+{
+  guint n_classes = seqnn_classifier_get_n_labels (self->classifier);
+  gboolean context = self->context_used != GST_LSTM_CLASSIFY_CONTEXT_NONE;
 
   for (guint i = 0; i < batch->n; i++) {
     GstBuffer *buffer = batch->buffers[i];
     gint row = g_array_index (self->rows, gint, i);
-    GstSeqnnClassMeta *meta;
-    GstFlowReturn ret;
-    gint true_label;
+    const gfloat *probs = (const gfloat *) self->probs->data + (gsize) MAX (row, 0) * n_classes;
+    GstFlowReturn ret = GST_FLOW_OK;
 
     batch->buffers[i] = NULL;
-    if (row >= 0) {
-      buffer = gst_buffer_make_writable (buffer);
-      true_label = true_label_of (self, gst_buffer_get_seqnn_tokens_meta (buffer));
-      meta = gst_buffer_add_seqnn_class_meta_with_labels (buffer,
-          (const gfloat *) self->probs->data + (gsize) row * n_classes, n_classes, self->label_block);
-      if (true_label >= 0 && self->confusion != NULL)  /* NULL: no memory for n^2 counters */
-        seqnn_confusion_add (self->confusion, true_label, meta->class_id);
-      GST_LOG_OBJECT (self, "buffer %" GST_TIME_FORMAT ": %s %.3f",
-          GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), meta->label, meta->confidence);
-      buffer = gst_seqnn_output_buffer (GST_ELEMENT (self), settings, buffer, meta,
-          true_label >= 0 ? self->labels[true_label] : NULL);
+    if (row >= 0 && context) {
+      gboolean empty = g_array_index (self->empty_rows, gboolean, row);
+      ret = gst_seqnn_context_push (self->context, buffer, empty ? NULL : probs);
+    } else if (row >= 0) {
+      ret = classify_and_push (self, buffer, probs, NULL);
+    } else {
+      /* An unclassified buffer keeps its place after the held cues. */
+      if (context)
+        ret = gst_seqnn_context_drain (self->context, FALSE);
+      if (ret == GST_FLOW_OK)
+        ret = gst_pad_push (self->srcpad, buffer);
+      else
+        gst_buffer_unref (buffer);
     }
-    ret = gst_pad_push (self->srcpad, buffer);
     if (ret != GST_FLOW_OK)
       return ret;
   }
@@ -790,14 +926,18 @@ process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
   GstSeqnnOutputSettings settings;
   GstFlowReturn ret;
   guint max_tokens;
+  GstSeqnnContextSettings context_settings;
 
   take_next_classifier (self);
   GST_OBJECT_LOCK (self);
   settings.post_messages = self->post_messages;
   settings.annotate = self->annotate;
   max_tokens = self->max_tokens;
+  self->context_used = self->context_mode;
+  context_settings = self->context_settings;
   GST_OBJECT_UNLOCK (self);
   settings.markup = self->markup;
+  self->out_settings = settings;
 
   if (self->classifier == NULL) {
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("No model loaded"),
@@ -813,14 +953,58 @@ process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
   ret = encode_batch (self, batch);
   if (ret == GST_FLOW_OK)
     ret = run_network (self, batch->n);
+  if (ret == GST_FLOW_OK && self->context_used != GST_LSTM_CLASSIFY_CONTEXT_NONE)
+    ret = gst_seqnn_context_configure (self->context, self->labels,
+        seqnn_classifier_get_n_labels (self->classifier), &context_settings);
   if (ret == GST_FLOW_OK)
-    ret = push_batch (self, batch, &settings);
+    ret = push_batch (self, batch);
+  return ret;
+}
+
+/* Events where the context starts afresh: a new stream, segment or gap, or
+ * the application's programme boundary. */
+static gboolean
+event_restarts_context (GstEvent *event)
+{
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_STREAM_START:
+    case GST_EVENT_SEGMENT:
+    case GST_EVENT_GAP:
+    case GST_EVENT_EOS:
+      return TRUE;
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      return gst_event_has_name (event, GST_SEQNN_CONTEXT_RESET_EVENT);
+    default:
+      return FALSE;
+  }
+}
+
+/* Before a serialized event leaves, the held cues do (the order stays);
+ * before EOS the TOC of the segments follows them. */
+static GstFlowReturn
+drain_context (GstLstmClassify *self, GstEvent *event)
+{
+  GstFlowReturn ret;
+  GstEvent *toc;
+
+  if (self->context_used == GST_LSTM_CLASSIFY_CONTEXT_NONE)
+    return GST_FLOW_OK;
+  ret = gst_seqnn_context_drain (self->context, event_restarts_context (event));
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS
+      && (toc = gst_seqnn_context_toc_event (self->context)) != NULL)
+    gst_pad_push_event (self->srcpad, toc);
   return ret;
 }
 
 static GstFlowReturn
 process_event (GstLstmClassify *self, GstEvent *event)
 {
+  GstFlowReturn ret = drain_context (self, event);
+
+  if (ret != GST_FLOW_OK && ret != GST_FLOW_EOS && GST_EVENT_TYPE (event) != GST_EVENT_EOS) {
+    gst_event_unref (event);
+    return ret;
+  }
   switch (GST_EVENT_TYPE (event)) {
     case GST_EVENT_CAPS:{
       GstCaps *caps;
@@ -919,6 +1103,7 @@ gst_lstm_classify_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
       /* The task is paused: its state is ours to reset. */
       if (self->confusion)
         seqnn_confusion_reset (self->confusion);
+      gst_seqnn_context_clear (self->context);
       gst_pad_push_event (self->srcpad, event);
       return gst_pad_start_task (self->srcpad, (GstTaskFunction) gst_lstm_classify_loop,
           self->srcpad, NULL) ? GST_FLOW_OK : GST_FLOW_ERROR;
@@ -998,6 +1183,8 @@ query_latency (GstLstmClassify *self, GstQuery *query)
   gst_query_parse_latency (query, &live, &min, &max);
   GST_OBJECT_LOCK (self);
   max_latency = self->max_latency;
+  if (self->context_mode != GST_LSTM_CLASSIFY_CONTEXT_NONE)
+    max_latency += self->context_settings.lookahead;
   GST_OBJECT_UNLOCK (self);
   min += max_latency;
   if (GST_CLOCK_TIME_IS_VALID (max))
@@ -1150,6 +1337,7 @@ gst_lstm_classify_reset_stream (GstLstmClassify *self)
   self->n_buffers = 0;
   if (self->confusion)
     seqnn_confusion_reset (self->confusion);
+  gst_seqnn_context_clear (self->context);
 }
 
 static GstStateChangeReturn

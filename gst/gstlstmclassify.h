@@ -24,6 +24,19 @@ typedef enum {
 #define GST_TYPE_LSTM_CLASSIFY_ANNOTATE (gst_lstm_classify_annotate_get_type ())
 GType gst_lstm_classify_annotate_get_type (void);
 
+/**
+ * GstLstmClassifyContext:
+ * @GST_LSTM_CLASSIFY_CONTEXT_NONE: every buffer alone (independent records)
+ * @GST_LSTM_CLASSIFY_CONTEXT_SMOOTH: topic persistence over the stream (any model)
+ */
+typedef enum {
+  GST_LSTM_CLASSIFY_CONTEXT_NONE,
+  GST_LSTM_CLASSIFY_CONTEXT_SMOOTH,
+} GstLstmClassifyContext;
+
+#define GST_TYPE_LSTM_CLASSIFY_CONTEXT (gst_lstm_classify_context_get_type ())
+GType gst_lstm_classify_context_get_type (void);
+
 GST_ELEMENT_REGISTER_DECLARE (lstmclassify);
 
 G_END_DECLS

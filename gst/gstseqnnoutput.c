@@ -18,8 +18,8 @@ buffer_text (GstBuffer *buffer)
   GstMapInfo map;
   gchar *text;
 
-  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
-    return g_strdup ("");
+  if (gst_buffer_get_size (buffer) == 0 || !gst_buffer_map (buffer, &map, GST_MAP_READ))
+    return g_strdup ("");   /* an empty buffer maps to NULL data */
   text = g_utf8_make_valid ((const gchar *) map.data, map.size);
   gst_buffer_unmap (buffer, &map);
   return text;
@@ -99,7 +99,7 @@ add_double_array (GstStructure *s, const gchar *field, const gfloat *floats, con
 
 static void
 post_buffer_message (GstElement *element, GstBuffer *buffer, const GstSeqnnClassMeta *meta,
-    const gchar *text, const gchar *true_label)
+    const gchar *text, const gchar *true_label, const gfloat *cue_probs)
 {
   GstStructure *s = gst_structure_new ("lstmclassify",
       "pts", GST_TYPE_CLOCK_TIME, GST_BUFFER_PTS (buffer),
@@ -108,6 +108,8 @@ post_buffer_message (GstElement *element, GstBuffer *buffer, const GstSeqnnClass
       "class-id", G_TYPE_INT, meta->class_id,
       "confidence", G_TYPE_DOUBLE, shortest_double (meta->confidence), NULL);
   add_double_array (s, "probabilities", meta->probabilities, NULL, meta->n_classes);
+  if (cue_probs != NULL)
+    add_double_array (s, "cue-probabilities", cue_probs, NULL, meta->n_classes);
   gst_structure_set (s, "text", G_TYPE_STRING, text, NULL);
   if (true_label != NULL)
     gst_structure_set (s, "true-label", G_TYPE_STRING, true_label, NULL);
@@ -155,11 +157,12 @@ append_json_time (GString *json, GstClockTime time)
 }
 
 /* One object and a newline; the key set (and order) is documented in the
- * README: pts, duration, label, class-id, confidence, probabilities, text,
- * and true-label when the input carried one. */
+ * README: pts, duration, label, class-id, confidence, probabilities,
+ * cue-probabilities with context across cues, text, and true-label when the
+ * input carried one. */
 static gchar *
 json_annotation (GstBuffer *buffer, const GstSeqnnClassMeta *meta, const gchar *text,
-    const gchar *true_label)
+    const gchar *true_label, const gfloat *cue_probs)
 {
   GString *json = g_string_new ("{\"pts\":");
 
@@ -176,7 +179,17 @@ json_annotation (GstBuffer *buffer, const GstSeqnnClassMeta *meta, const gchar *
       g_string_append_c (json, ',');
     append_json_float (json, meta->probabilities[i]);
   }
-  g_string_append (json, "],\"text\":");
+  g_string_append_c (json, ']');
+  if (cue_probs != NULL) {
+    g_string_append (json, ",\"cue-probabilities\":[");
+    for (guint i = 0; i < meta->n_classes; i++) {
+      if (i > 0)
+        g_string_append_c (json, ',');
+      append_json_float (json, cue_probs[i]);
+    }
+    g_string_append_c (json, ']');
+  }
+  g_string_append (json, ",\"text\":");
   append_json_string (json, text);
   if (true_label != NULL) {
     g_string_append (json, ",\"true-label\":");
@@ -196,7 +209,8 @@ replace_text (GstBuffer *buffer, gchar *text /* owned */)
 
 GstBuffer *
 gst_seqnn_output_buffer (GstElement *element, const GstSeqnnOutputSettings *settings,
-    GstBuffer *buffer, const GstSeqnnClassMeta *meta, const gchar *true_label)
+    GstBuffer *buffer, const GstSeqnnClassMeta *meta, const gchar *true_label,
+    const gfloat *cue_probs)
 {
   gboolean json = settings->annotate == GST_LSTM_CLASSIFY_ANNOTATE_JSON;
   gchar *text, *plain = NULL;
@@ -208,7 +222,7 @@ gst_seqnn_output_buffer (GstElement *element, const GstSeqnnOutputSettings *sett
   if (settings->markup && (settings->post_messages || json))
     plain = markup_to_plain (text);
   if (settings->post_messages)
-    post_buffer_message (element, buffer, meta, plain ? plain : text, true_label);
+    post_buffer_message (element, buffer, meta, plain ? plain : text, true_label, cue_probs);
   if (settings->annotate == GST_LSTM_CLASSIFY_ANNOTATE_PREFIX) {
     gchar conf[G_ASCII_DTOSTR_BUF_SIZE];
     gchar *label = settings->markup ? g_markup_escape_text (meta->label, -1)
@@ -218,7 +232,7 @@ gst_seqnn_output_buffer (GstElement *element, const GstSeqnnOutputSettings *sett
     g_free (label);
   } else if (json) {
     buffer = replace_text (buffer, json_annotation (buffer, meta, plain ? plain : text,
-            true_label));
+            true_label, cue_probs));
   }
   g_free (text);
   g_free (plain);

@@ -24,9 +24,12 @@ typedef struct {
  * input), annotate=json one JSON object and a newline; posts the
  * "lstmclassify" message from element when asked. Messages and JSON carry
  * plain text (markup stripped, entities decoded). true_label: the input's
- * label, or NULL. Returns the buffer to push (buffer must be writable). */
+ * label, or NULL. cue_probs: with context across cues, the cue-alone
+ * probabilities (meta->n_classes), written as "cue-probabilities"; else NULL.
+ * Returns the buffer to push (buffer must be writable). */
 GstBuffer *gst_seqnn_output_buffer (GstElement *element, const GstSeqnnOutputSettings *settings,
-    GstBuffer *buffer, const GstSeqnnClassMeta *meta, const gchar *true_label);
+    GstBuffer *buffer, const GstSeqnnClassMeta *meta, const gchar *true_label,
+    const gfloat *cue_probs);
 
 /* Posts the "lstmclassify-summary" element message (count, accuracy, macro-f1,
  * labels, precision, recall, f1, confusion) when confusion counted anything. */

@@ -1,0 +1,57 @@
+/* GStreamer seqnn: lstmclassify's context across cues (context=smooth):
+ * holds cues for the lookahead, decides them through libseqnn's context
+ * filter, posts topic segments and builds the TOC.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <seqnn/seqnn.h>
+
+G_BEGIN_DECLS
+
+/* The custom downstream event (serialized) an application sends to mark a
+ * programme boundary: context starts afresh there.
+ * gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new_empty (NAME)) */
+#define GST_SEQNN_CONTEXT_RESET_EVENT "seqnn-context-reset"
+
+typedef struct {
+  gdouble persistence;      /* topic-persistence */
+  GstClockTime lookahead;   /* ns a cue may wait for the cues after it */
+  GstClockTime reset;       /* a timestamp gap longer than this restarts the context */
+} GstSeqnnContextSettings;
+
+/* Called for every decided cue, in stream order: attach probs (context-aware)
+ * and cue_probs (the cue alone; NULL for a cue with no tokens) and push.
+ * Takes buffer. */
+typedef GstFlowReturn (*GstSeqnnContextRelease) (gpointer user_data, GstBuffer *buffer,
+    const gfloat *probs, const gfloat *cue_probs);
+
+typedef struct _GstSeqnnContext GstSeqnnContext;
+
+GstSeqnnContext *gst_seqnn_context_new (GstElement *element, GstSeqnnContextRelease release,
+    gpointer user_data);
+void gst_seqnn_context_free (GstSeqnnContext *context);
+
+/* Before each batch: the model's labels and the settings. A change of labels
+ * or persistence first decides the held cues and restarts the context. */
+GstFlowReturn gst_seqnn_context_configure (GstSeqnnContext *context, const gchar *const *labels,
+    guint n_classes, const GstSeqnnContextSettings *settings);
+/* Adds the next classified cue (cue_probs NULL: it has no tokens) and
+ * releases the cues whose lookahead has passed. A DISCONT buffer or a
+ * timestamp gap longer than settings->reset restarts the context first. */
+GstFlowReturn gst_seqnn_context_push (GstSeqnnContext *context, GstBuffer *buffer,
+    const gfloat *cue_probs);
+/* Decides and releases every held cue; restart: then end the running
+ * segment (posting it) and forget the context. */
+GstFlowReturn gst_seqnn_context_drain (GstSeqnnContext *context, gboolean restart);
+/* Flush: drops the held cues and forgets context and segments. */
+void gst_seqnn_context_clear (GstSeqnnContext *context);
+/* The segments posted since the start (or the last clear) as a TOC event:
+ * one edition with a chapter per segment (start/stop times, the label as
+ * title); NULL when there were none. Call after drain (ctx, TRUE). */
+GstEvent *gst_seqnn_context_toc_event (GstSeqnnContext *context);
+/* Held cues (for tests and the lookahead bound). */
+guint gst_seqnn_context_get_n_held (const GstSeqnnContext *context);
+
+G_END_DECLS
