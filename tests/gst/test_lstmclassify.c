@@ -11,6 +11,7 @@
 #include <seqnn/seqnn.h>
 
 #include "gstseqnnmeta.h"
+#include "seqnn-test-plugins.h"
 
 #define PROB_TOLERANCE 1e-6
 
@@ -207,16 +208,31 @@ make_element (const gchar *model_path)
 {
   GstElement *element = gst_element_factory_make ("lstmclassify", NULL);
   fail_unless (element != NULL, "lstmclassify not found: is GST_PLUGIN_PATH_1_0 set?");
+  gst_object_ref_sink (element);
   if (model_path)
     g_object_set (element, "model", model_path, NULL);
   return element;
 }
 
+/* The harness every case runs in: lstmclassify's sink fed caps, its
+ * source pulled. start_on: on an element the caller keeps; start: on a new
+ * one with model_path, which is then h->element (the harness holds it). */
 static GstHarness *
-make_harness (GstElement *element, const gchar *caps)
+start_on (GstElement *element, const gchar *caps)
 {
   GstHarness *h = gst_harness_new_with_element (element, "sink", "src");
+
   gst_harness_set_src_caps_str (h, caps);
+  return h;
+}
+
+static GstHarness *
+start (const gchar *model_path, const gchar *caps)
+{
+  GstElement *element = make_element (model_path);
+  GstHarness *h = start_on (element, caps);
+
+  gst_object_unref (element);
   return h;
 }
 
@@ -252,49 +268,92 @@ pop_element_message (GstBus *bus, const gchar *name)
 
 /* ---- Batching -------------------------------------------------------------- */
 
+/* Texts pushed one per second (lasting half a second), EOS, and every
+ * buffer out in order, its text unchanged, its meta the engine's. */
+typedef struct {
+  const gchar *caps;        /* sink caps */
+  gint batch_size;
+  guint n_buffers;          /* texts[i % n_texts] */
+  const gchar *out_format;  /* the source caps' format */
+} TextsCase;
+
+static void
+check_texts (const TextsCase *c, const gchar *const *texts, guint n_texts)
+{
+  GstHarness *h = start (news_model_path, c->caps);
+  gboolean markup = strstr (c->caps, "pango-markup") != NULL;
+  GstCaps *caps;
+
+  g_object_set (h->element, "batch-size", c->batch_size, NULL);
+  for (guint i = 0; i < c->n_buffers; i++)
+    fail_unless_equals_int (gst_harness_push (h, text_buffer (texts[i % n_texts], i * GST_SECOND,
+                GST_SECOND / 2)), GST_FLOW_OK);
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  for (guint i = 0; i < c->n_buffers; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    gfloat expected[4];
+    gchar *text;
+
+    fail_unless (out != NULL, "%s, batch-size %d: buffer %u missing", c->caps, c->batch_size, i);
+    fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND);
+    fail_unless_equals_uint64 (GST_BUFFER_DURATION (out), GST_SECOND / 2);
+    text = buffer_string (out);
+    fail_unless_equals_string (text, texts[i % n_texts]);
+    engine_probs_text (news_classifier, text, markup, expected);
+    assert_class_meta (out, news_classifier, expected);
+    g_free (text);
+    gst_buffer_unref (out);
+  }
+  wait_eos (h);
+  fail_unless (gst_harness_try_pull (h) == NULL);
+  caps = gst_pad_get_current_caps (h->sinkpad);
+  fail_unless_equals_string (gst_structure_get_string (gst_caps_get_structure (caps, 0), "format"),
+      c->out_format);
+  gst_caps_unref (caps);
+  gst_harness_teardown (h);
+}
+
+/* Batch sizes 1..5, 2N+k buffers: full batches, then a partial one at EOS. */
+static const TextsCase batching_cases[] = {
+  { "text/x-raw, format=utf8", 1, 2, "utf8" },
+  { "text/x-raw, format=utf8", 2, 5, "utf8" },
+  { "text/x-raw, format=utf8", 3, 8, "utf8" },
+  { "text/x-raw, format=utf8", 4, 11, "utf8" },
+  { "text/x-raw, format=utf8", 5, 14, "utf8" },
+};
+
+/* Markup is stripped before tokenizing and kept in the output; text/plain
+ * is text without markup and leaves as utf8. */
+static const gchar *const MARKUP_TEXTS[] = {
+  "<i>the team</i> won &amp; <font color=\"red\">lost</font>", "stocks <b>fell</b>",
+  "&lt;new&gt; chip", "  ",
+};
+static const TextsCase caps_cases[] = {
+  { "text/x-raw, format=pango-markup", 3, 7, "pango-markup" },
+  { "text/plain", 3, 7, "utf8" },
+  { "text/plain", 1, 2, "utf8" },
+};
+
 GST_START_TEST (test_batching_order_and_metas)
 {
-  /* Batch sizes 1..5, 2N+k buffers: full batches, then a partial one at EOS. */
-  for (gint batch_size = 1; batch_size <= 5; batch_size++) {
-    guint n_buffers = 2 * batch_size + (batch_size > 1 ? batch_size - 1 : 0);
-    GstElement *element = make_element (news_model_path);
-    GstHarness *h;
+  for (guint k = 0; k < G_N_ELEMENTS (batching_cases); k++)
+    check_texts (&batching_cases[k], TEXTS, N_TEXTS);
+}
 
-    g_object_set (element, "batch-size", batch_size, NULL);
-    h = make_harness (element, "text/x-raw, format=utf8");
-    for (guint i = 0; i < n_buffers; i++)
-      fail_unless_equals_int (gst_harness_push (h, text_buffer (TEXTS[i % N_TEXTS], i * GST_SECOND,
-                  GST_SECOND / 2)), GST_FLOW_OK);
-    gst_harness_push_event (h, gst_event_new_eos ());
+GST_END_TEST;
 
-    for (guint i = 0; i < n_buffers; i++) {
-      GstBuffer *out = gst_harness_pull (h);
-      gfloat expected[4];
-      gchar *text;
-
-      fail_unless (out != NULL, "batch-size %d: buffer %u missing", batch_size, i);
-      fail_unless_equals_uint64 (GST_BUFFER_PTS (out), i * GST_SECOND);
-      fail_unless_equals_uint64 (GST_BUFFER_DURATION (out), GST_SECOND / 2);
-      text = buffer_string (out);
-      fail_unless_equals_string (text, TEXTS[i % N_TEXTS]);
-      engine_probs_text (news_classifier, text, FALSE, expected);
-      assert_class_meta (out, news_classifier, expected);
-      g_free (text);
-      gst_buffer_unref (out);
-    }
-    wait_eos (h);
-    fail_unless (gst_harness_try_pull (h) == NULL);
-    gst_harness_teardown (h);
-    gst_object_unref (element);
-  }
+GST_START_TEST (test_caps_variants)
+{
+  for (guint k = 0; k < G_N_ELEMENTS (caps_cases); k++)
+    check_texts (&caps_cases[k], MARKUP_TEXTS, G_N_ELEMENTS (MARKUP_TEXTS));
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_tokens_meta_ids_and_tokens)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h = make_harness (element, "text/x-raw, format=utf8");
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
   const gchar *tokens[] = { "the", "team", "zebra", "won" };
   const gint32 ids[] = { 2, 3, 0, 4 };
   gfloat expected[4];
@@ -319,7 +378,6 @@ GST_START_TEST (test_tokens_meta_ids_and_tokens)
   }
   wait_eos (h);
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
@@ -344,8 +402,8 @@ GST_START_TEST (test_tokens_looked_up_on_arrival_and_swap)
   SeqnnClassifier *reversed_classifier;
   GError *error = NULL;
   gchar *reversed_path;
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h;
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   guint i;
 
   reversed[0] = VOCAB[0];
@@ -368,7 +426,6 @@ GST_START_TEST (test_tokens_looked_up_on_arrival_and_swap)
   reversed_path = save_classifier (reversed_classifier, "reversed.model");
 
   g_object_set (element, "batch-size", 4, NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   /* A full batch with the first model. */
   for (i = 0; i < 4; i++) {
     GstBuffer *in = text_buffer ("ignored", i * GST_SECOND, GST_SECOND);
@@ -438,7 +495,6 @@ GST_START_TEST (test_tokens_looked_up_on_arrival_and_swap)
   gst_harness_push_event (h, gst_event_new_flush_start ());
   gst_harness_push_event (h, gst_event_new_flush_stop (TRUE));
   gst_harness_teardown (h);
-  gst_object_unref (element);
   seqnn_classifier_free (reversed_classifier);
   g_free (reversed_path);
 }
@@ -447,8 +503,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_no_tokens_and_gap)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h = make_harness (element, "text/x-raw, format=utf8");
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
   const gint32 unk = SEQNN_VOCAB_UNK_ID;
   gfloat expected[4];
   GstBuffer *gap, *out;
@@ -483,7 +538,6 @@ GST_START_TEST (test_no_tokens_and_gap)
   gst_buffer_unref (out);
   wait_eos (h);
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
@@ -492,8 +546,8 @@ GST_END_TEST;
  * tokens or ids; the default is documented as 4096. */
 GST_START_TEST (test_max_tokens_cap)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h;
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   const gchar *tokens[] = { "the", "team", "won", "the", "match" };
   const gint32 ids[] = { 2, 3, 4, 2, 5 };
   gfloat expected[4], all[4];
@@ -503,7 +557,6 @@ GST_START_TEST (test_max_tokens_cap)
   g_object_get (element, "max-tokens", &max_tokens, NULL);
   fail_unless_equals_int (max_tokens, 4096);
   g_object_set (element, "max-tokens", 3, "batch-size", 3, NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   gst_harness_push (h, text_buffer ("the team won the match", 0, GST_SECOND));
   in = text_buffer ("ignored", GST_SECOND, GST_SECOND);
   gst_buffer_add_seqnn_tokens_meta (in, tokens, 5, NULL, NULL, -1);
@@ -526,7 +579,6 @@ GST_START_TEST (test_max_tokens_cap)
   assert_class_meta (out, news_classifier, all);
   gst_buffer_unref (out);
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
@@ -536,15 +588,13 @@ GST_END_TEST;
 GST_START_TEST (test_text_plain_caps)
 {
   for (gint annotate = 0; annotate < 2; annotate++) {
-    GstElement *element = make_element (news_model_path);
-    GstHarness *h;
+    GstHarness *h = start (news_model_path, "text/plain");
     GstBuffer *out;
     GstCaps *caps;
     gfloat expected[4];
     gchar *text;
 
-    g_object_set (element, "annotate", annotate, NULL);
-    h = make_harness (element, "text/plain");
+    g_object_set (h->element, "annotate", annotate, NULL);
     fail_unless_equals_int (gst_harness_push (h, text_buffer ("<i>the team</i> won", 0, GST_SECOND)),
         GST_FLOW_OK);
     gst_harness_push_event (h, gst_event_new_eos ());
@@ -564,7 +614,6 @@ GST_START_TEST (test_text_plain_caps)
     gst_buffer_unref (out);
     wait_eos (h);
     gst_harness_teardown (h);
-    gst_object_unref (element);
   }
 }
 
@@ -572,8 +621,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_pango_markup_input)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h = make_harness (element, "text/x-raw, format=pango-markup");
+  GstHarness *h = start (news_model_path, "text/x-raw, format=pango-markup");
   const gchar *markup = "<i>the team</i> won &amp; <font color=\"red\">lost</font>";
   gfloat expected[4], plain[4];
   GstBuffer *out;
@@ -594,7 +642,6 @@ GST_START_TEST (test_pango_markup_input)
   gst_buffer_unref (out);
   wait_eos (h);
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
@@ -603,12 +650,11 @@ GST_END_TEST;
 
 GST_START_TEST (test_flush_drops_pending)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h;
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   GstSegment segment;
 
   g_object_set (element, "batch-size", 4, NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   gst_harness_push (h, text_buffer (TEXTS[0], 0, GST_SECOND));
   gst_harness_push (h, text_buffer (TEXTS[1], GST_SECOND, GST_SECOND));
   fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
@@ -629,21 +675,19 @@ GST_START_TEST (test_flush_drops_pending)
   wait_eos (h);
   fail_unless_equals_int (gst_harness_buffers_received (h), 5);
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_serialized_events_and_queries_drain)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h;
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   GstQuery *query;
   GstEvent *event;
   gboolean saw_gap = FALSE;
 
   g_object_set (element, "batch-size", 4, NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
 
   /* A GAP event runs the partial batch, whose buffers leave before it. */
   gst_harness_push (h, text_buffer (TEXTS[0], 0, GST_SECOND));
@@ -669,16 +713,15 @@ GST_START_TEST (test_serialized_events_and_queries_drain)
   fail_unless_equals_int (gst_harness_buffers_received (h), 3);
 
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_latency_query)
 {
-  GstElement *element = make_element (news_model_path);
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   GstBus *bus = gst_bus_new ();
-  GstHarness *h;
   GstQuery *query;
   GstMessage *msg;
   gboolean live;
@@ -686,7 +729,6 @@ GST_START_TEST (test_latency_query)
 
   gst_element_set_bus (element, bus);
   g_object_set (element, "max-latency", (guint64) (50 * GST_MSECOND), NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   gst_harness_set_upstream_latency (h, 10 * GST_MSECOND);
   fail_unless_equals_uint64 (gst_harness_query_latency (h), 60 * GST_MSECOND);
 
@@ -709,19 +751,17 @@ GST_START_TEST (test_latency_query)
   gst_harness_teardown (h);
   gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_max_latency_partial_batch)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h;
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   GstTestClock *clock;
 
   g_object_set (element, "batch-size", 8, "max-latency", (guint64) (100 * GST_MSECOND), NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   gst_harness_use_testclock (h);
   clock = gst_harness_get_testclock (h);
 
@@ -750,19 +790,17 @@ GST_START_TEST (test_max_latency_partial_batch)
   }
   gst_object_unref (clock);
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_max_latency_without_clock)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h;
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
 
   /* No clock on the element: the wait falls back to the monotonic clock. */
   g_object_set (element, "batch-size", 8, "max-latency", (guint64) (20 * GST_MSECOND), NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   gst_element_set_clock (element, NULL);
   fail_unless (GST_ELEMENT_CLOCK (element) == NULL);
   for (guint i = 0; i < 2; i++)
@@ -775,7 +813,6 @@ GST_START_TEST (test_max_latency_without_clock)
     gst_buffer_unref (out);
   }
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
@@ -784,15 +821,14 @@ GST_END_TEST;
 
 GST_START_TEST (test_annotate_prefix)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h;
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   gfloat expected[4];
   GstBuffer *out;
   gchar *text, *want, conf[G_ASCII_DTOSTR_BUF_SIZE];
   gint cls;
 
   g_object_set (element, "annotate", 1 /* prefix */, NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   gst_harness_push (h, text_buffer (TEXTS[0], 0, GST_SECOND));
   gst_harness_push_event (h, gst_event_new_eos ());
   out = gst_harness_pull (h);
@@ -808,7 +844,6 @@ GST_START_TEST (test_annotate_prefix)
   gst_buffer_unref (out);
   wait_eos (h);
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
@@ -818,8 +853,8 @@ GST_START_TEST (test_annotate_prefix_markup)
   static const gchar *const labels[] = { "Q&A", "<b>", "x", "y", NULL };
   SeqnnClassifier *classifier = make_classifier (SEQNN_CELL_RNN_TANH, labels, 3);
   gchar *path = save_classifier (classifier, "markup.model");
-  GstElement *element = make_element (path);
-  GstHarness *h;
+  GstHarness *h = start (path, "text/x-raw, format=pango-markup");
+  GstElement *element = h->element;
   const gchar *markup = "<i>the team</i> won";
   gfloat expected[4];
   GstBuffer *out;
@@ -827,7 +862,6 @@ GST_START_TEST (test_annotate_prefix_markup)
   gint cls;
 
   g_object_set (element, "annotate", 1 /* prefix */, NULL);
-  h = make_harness (element, "text/x-raw, format=pango-markup");
   gst_harness_push (h, text_buffer (markup, 0, GST_SECOND));
   gst_harness_push_event (h, gst_event_new_eos ());
   out = gst_harness_pull (h);
@@ -845,7 +879,6 @@ GST_START_TEST (test_annotate_prefix_markup)
   gst_buffer_unref (out);
   wait_eos (h);
   gst_harness_teardown (h);
-  gst_object_unref (element);
   g_unlink (path);
   g_free (path);
   seqnn_classifier_free (classifier);
@@ -855,8 +888,8 @@ GST_END_TEST;
 
 GST_START_TEST (test_annotate_json)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h;
+  GstHarness *h = start (news_model_path, "text/x-raw, format=pango-markup");
+  GstElement *element = h->element;
   const gchar *text_in = "<b>stocks</b> fell \"hard\" &amp; &lt;more&gt; in the market\n";
   const gchar *tokens[] = { "stocks", "fell", "hard", "in", "the", "market" };
   gfloat expected[4];
@@ -870,7 +903,6 @@ GST_START_TEST (test_annotate_json)
   gint cls;
 
   g_object_set (element, "annotate", 2 /* json */, NULL);
-  h = make_harness (element, "text/x-raw, format=pango-markup");
   in = text_buffer (text_in, 5 * GST_SECOND, GST_CLOCK_TIME_NONE);
   gst_buffer_add_seqnn_tokens_meta (in, tokens, G_N_ELEMENTS (tokens), NULL, "Business", 2);
   gst_harness_push (h, in);
@@ -935,16 +967,15 @@ GST_START_TEST (test_annotate_json)
   gst_buffer_unref (out);
   wait_eos (h);
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_post_messages)
 {
-  GstElement *element = make_element (news_model_path);
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   GstBus *bus = gst_bus_new ();
-  GstHarness *h;
   GstMessage *msg;
   const GstStructure *s;
   const GValue *probs;
@@ -955,7 +986,6 @@ GST_START_TEST (test_post_messages)
 
   gst_element_set_bus (element, bus);
   g_object_set (element, "post-messages", TRUE, NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   gst_harness_push (h, text_buffer (TEXTS[2], 3 * GST_SECOND, 2 * GST_SECOND));
   gst_harness_push_event (h, gst_event_new_eos ());
   gst_buffer_unref (gst_harness_pull (h));
@@ -997,16 +1027,15 @@ GST_START_TEST (test_post_messages)
   gst_harness_teardown (h);
   gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_eos_summary)
 {
-  GstElement *element = make_element (news_model_path);
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   GstBus *bus = gst_bus_new ();
-  GstHarness *h;
   GstMessage *msg;
   const GstStructure *s;
   const GValue *rows;
@@ -1015,7 +1044,6 @@ GST_START_TEST (test_eos_summary)
 
   gst_element_set_bus (element, bus);
   g_object_set (element, "batch-size", 3, NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   for (guint i = 0; i < N_TEXTS; i++) {
     GstBuffer *in = text_buffer (TEXTS[i], i * GST_SECOND, GST_SECOND);
     SeqnnTokens *tokens = seqnn_tokens_new ();
@@ -1090,7 +1118,6 @@ GST_START_TEST (test_eos_summary)
   gst_harness_teardown (h);
   gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
@@ -1108,7 +1135,7 @@ GST_START_TEST (test_model_swap_while_playing)
 
   gst_element_set_bus (element, bus);
   g_object_set (element, "batch-size", 4, NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
+  h = start_on (element, "text/x-raw, format=utf8");
 
   /* A full batch with the first model. */
   for (i = 0; i < 4; i++)
@@ -1244,9 +1271,9 @@ GST_END_TEST;
 
 GST_START_TEST (test_error_ids_out_of_range)
 {
-  GstElement *element = make_element (news_model_path);
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   GstBus *bus = gst_bus_new ();
-  GstHarness *h;
   const gchar *tokens[] = { "the", "far" };
   const gint32 ids[] = { 2, 5000 };
   GstMessage *msg;
@@ -1256,7 +1283,6 @@ GST_START_TEST (test_error_ids_out_of_range)
 
   gst_element_set_bus (element, bus);
   g_object_set (element, "batch-size", 2, NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   gst_harness_push (h, text_buffer ("the team", 0, GST_SECOND));
   in = text_buffer ("the far", GST_SECOND, GST_SECOND);
   gst_buffer_add_seqnn_tokens_meta (in, tokens, 2, ids, NULL, -1);
@@ -1278,16 +1304,15 @@ GST_START_TEST (test_error_ids_out_of_range)
   gst_harness_teardown (h);
   gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_error_ids_from_other_vocabulary)
 {
-  GstElement *element = make_element (news_model_path);
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   GstBus *bus = gst_bus_new ();
-  GstHarness *h;
   const gchar *tokens[] = { "the", "team" };
   const gint32 ids[] = { 3, 2 }; /* in range, but swapped */
   GstMessage *msg;
@@ -1295,7 +1320,6 @@ GST_START_TEST (test_error_ids_from_other_vocabulary)
   GstBuffer *in;
 
   gst_element_set_bus (element, bus);
-  h = make_harness (element, "text/x-raw, format=utf8");
   in = text_buffer ("the team", 0, GST_SECOND);
   gst_buffer_add_seqnn_tokens_meta (in, tokens, 2, ids, NULL, -1);
   gst_harness_push (h, in);
@@ -1312,7 +1336,6 @@ GST_START_TEST (test_error_ids_from_other_vocabulary)
   gst_harness_teardown (h);
   gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
@@ -1332,8 +1355,8 @@ GST_START_TEST (test_repeated_states_and_instances)
   }
   /* Both still classify after all that, side by side. */
   for (gint round = 0; round < 2; round++) {
-    GstHarness *ha = make_harness (a, "text/x-raw, format=utf8");
-    GstHarness *hb = make_harness (b, "text/x-raw, format=utf8");
+    GstHarness *ha = start_on (a, "text/x-raw, format=utf8");
+    GstHarness *hb = start_on (b, "text/x-raw, format=utf8");
     GstBuffer *out;
     gfloat expected[4];
 
@@ -1366,31 +1389,9 @@ static gboolean have_pipeline_plugins;
 static void
 load_system_plugins (void)
 {
-  const gchar *names[] = { "coreelements", "subparse" };
+  static const gchar *const names[] = { "coreelements", "subparse", NULL };
 
-  have_pipeline_plugins = TRUE;
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (), names[i]);
-    gchar *file, *path;
-    GError *error = NULL;
-
-    if (plugin != NULL) {
-      gst_object_unref (plugin);
-      continue;
-    }
-    file = g_strdup_printf ("libgst%s.so", names[i]);
-    path = g_build_filename (GST_SYSTEM_PLUGINS_DIR, file, NULL);
-    plugin = gst_plugin_load_file (path, &error);
-    if (plugin == NULL) {
-      g_printerr ("pipeline tests skipped: %s\n", error->message);
-      g_clear_error (&error);
-      have_pipeline_plugins = FALSE;
-    } else {
-      gst_object_unref (plugin);
-    }
-    g_free (path);
-    g_free (file);
-  }
+  have_pipeline_plugins = seqnn_test_load_system_plugins (names);
 }
 
 static gchar *
@@ -1659,14 +1660,13 @@ GST_END_TEST;
  * get FLUSHING back (kept sticky for the restart), never an error flow. */
 GST_START_TEST (test_events_while_downstream_flushing)
 {
-  GstElement *element = make_element (news_model_path);
-  GstHarness *h;
+  GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
+  GstElement *element = h->element;
   GstSegment segment;
   GstFlowReturn ret = GST_FLOW_OK;
   GstBuffer *out;
 
   g_object_set (element, "batch-size", 1, NULL);
-  h = make_harness (element, "text/x-raw, format=utf8");
   gst_pad_set_active (h->sinkpad, FALSE);
   for (guint i = 0; i < 200 && ret == GST_FLOW_OK; i++) {
     ret = gst_harness_push (h, text_buffer (TEXTS[0], i * GST_SECOND, GST_SECOND));
@@ -1704,7 +1704,6 @@ GST_START_TEST (test_events_while_downstream_flushing)
     gst_event_unref (event);
   }
   gst_harness_teardown (h);
-  gst_object_unref (element);
 }
 
 GST_END_TEST;
@@ -1893,6 +1892,7 @@ lstmclassify_suite (void)
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_batching_order_and_metas);
+  tcase_add_test (tc, test_caps_variants);
   tcase_add_test (tc, test_tokens_meta_ids_and_tokens);
   tcase_add_test (tc, test_no_tokens_and_gap);
   tcase_add_test (tc, test_pango_markup_input);
