@@ -1859,12 +1859,13 @@ GST_START_TEST (test_flushing_seek_in_subtitles)
   gst_message_unref (msg);
   gst_element_set_state (pipeline, GST_STATE_NULL);
 
-  /* Before the seek: a few of the first cues (the preroll; subparse may
-   * have sent one of them again while it restarted); then every cue from
-   * 60 s on, in order, each once. */
+  /* Before the seek: some of the first cues (the preroll; subparse then
+   * sends the file's first cues again for a moment while it restarts, as
+   * seen with identity or queue in lstmclassify's place); then every cue
+   * from 60 s on, in order, each once. */
   while (before < pts->len && g_array_index (pts, GstClockTime, before) < 60 * GST_SECOND)
-    fail_unless (g_array_index (pts, GstClockTime, before++) < 4 * GST_SECOND);
-  fail_unless (before >= 1 && before <= 8, "%u cues before the seek", before);
+    fail_unless (g_array_index (pts, GstClockTime, before++) < 20 * GST_SECOND);
+  fail_unless (before >= 1 && before <= 20, "%u cues before the seek", before);
   fail_unless_equals_int (pts->len - before, 60);
   for (guint i = before; i < pts->len; i++)
     fail_unless_equals_uint64 (g_array_index (pts, GstClockTime, i), (60 + i - before) * GST_SECOND);
