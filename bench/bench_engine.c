@@ -17,6 +17,7 @@
 #include "seqnn/seqnn.h"
 #include "rng.h"
 #include "network.h"
+#include "pool.h"
 #include <cblas.h>  /* after cells.h: its complex.h defines I */
 
 static gdouble

@@ -1,6 +1,6 @@
 /* OpenBLAS set-up shared by every part of the engine.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "network.h"
+#include "pool.h"
 
 #include <cblas.h>
 #include <dlfcn.h>

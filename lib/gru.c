@@ -2,7 +2,8 @@
  *   r = σ(W_ir x + b_ir + W_hr h + b_hr),  z = σ(W_iz x + b_iz + W_hz h + b_hz)
  *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h' = (1-z)*n + z*h
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cellkernels.h"
+#include "cellcommon.h"
+#include "cellfamilies.h"
 
 #include <cblas.h>
 #undef I /* <complex.h>'s, via cblas.h; I is the input width here */
@@ -28,7 +29,7 @@ seqnn_gru_scratch_size (gint N, gint B, gint I, gint H)
 
 /* One row: gates holds x W_ih^T + b_ih (+ b_hr, b_hz) and gets r, z, n;
  * hh is h_prev W_hh^T (zeros when fresh, as is h_prev). */
-CELL_VECTORIZE static void
+SEQNN_VECTORIZE static void
 gru_row_forward (gint H, gfloat *restrict gates, const gfloat *restrict hh,
     const gfloat *restrict b_hh, const gfloat *restrict h_prev, gfloat *restrict h,
     gfloat *restrict hh_n_out)
@@ -96,7 +97,7 @@ seqnn_gru_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
 /* One row: dh is the carried gradient of h (dy added here) and gets the
  * direct part z*dh of h_prev's gradient; writes dG (3H) of the input-side
  * pre-activations and dG_hh (3H) of the hidden-side ones (n's is scaled by r). */
-CELL_VECTORIZE static void
+SEQNN_VECTORIZE static void
 gru_row_backward (gint H, const gfloat *restrict gates, const gfloat *restrict hh_n,
     const gfloat *restrict h_prev, const gfloat *restrict dy, gfloat *restrict dh,
     gfloat *restrict dG, gfloat *restrict dG_hh)

@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/model.h"
 #include "network.h"
+#include "pool.h"
 
 #include <string.h>
 

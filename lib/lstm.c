@@ -2,7 +2,8 @@
  *   i, f, g, o = σ, σ, tanh, σ of (x W_ih^T + b_ih + h W_hh^T + b_hh), rows in that order
  *   c' = f*c + i*g,  h' = o*tanh(c')
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cellkernels.h"
+#include "cellcommon.h"
+#include "cellfamilies.h"
 
 #include <cblas.h>
 #undef I /* <complex.h>'s, via cblas.h; I is the input width here */
@@ -53,7 +54,7 @@ lstm_row_forward (gint H, gfloat *restrict gates, gfloat *restrict c, gfloat *re
 
 /* All rows of a step: gates (rows x 4H), c (rows x H), y rows at y_stride;
  * c_prev/tanh_c rows at out_stride (0 for the sink when there is no cache). */
-CELL_VECTORIZE static void
+SEQNN_VECTORIZE static void
 lstm_step_forward (gint H, gint rows, gfloat *restrict gates, gfloat *restrict c,
     gfloat *restrict y, gint y_stride, gfloat *restrict c_prev_out,
     gfloat *restrict tanh_c_out, gint out_stride)
@@ -113,7 +114,7 @@ seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
 
 /* One row: dh is the carried gradient of h (dy added here), dc the carried
  * gradient of c, which becomes that of c_prev. Writes dG (4H) of the pre-activations. */
-CELL_VECTORIZE static void
+SEQNN_VECTORIZE static void
 lstm_row_backward (gint H, const gfloat *restrict gates, const gfloat *restrict c_prev,
     const gfloat *restrict tanh_c, const gfloat *restrict dy, const gfloat *restrict dh,
     gfloat *restrict dc, gfloat *restrict dG)

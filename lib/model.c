@@ -2,7 +2,7 @@
  * torch's initialisation, batch validation.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/model.h"
-#include "network.h"
+#include "layout.h"
 #include "rng.h"
 
 #include <math.h>
@@ -143,6 +143,83 @@ seqnn_config_validate (const SeqnnConfig *c, GError **error)
   return TRUE;
 }
 
+/* ---- The parameter layout: one table ----------------------------------------
+ * Every tensor of the flat buffer in file order (torch's state_dict order):
+ * the embedding, then per layer and direction W_ih, W_hh, b_ih, b_hh, then
+ * the classifier. Offsets follow from the order and the shapes; the names
+ * are torch's state_dict keys. */
+
+typedef enum {
+  TENSOR_EMBEDDING, TENSOR_W_IH, TENSOR_W_HH, TENSOR_B_IH, TENSOR_B_HH, TENSOR_FC_W, TENSOR_FC_B,
+} TensorKind;
+
+static const struct {
+  const gchar *name;   /* recurrent: "rnn.NAME_lL" plus "_reverse" for the second direction */
+  gboolean recurrent;
+  gint ndim;
+} tensor_kinds[] = {
+  [TENSOR_EMBEDDING] = { "embedding.weight", FALSE, 2 },
+  [TENSOR_W_IH] = { "weight_ih", TRUE, 2 },
+  [TENSOR_W_HH] = { "weight_hh", TRUE, 2 },
+  [TENSOR_B_IH] = { "bias_ih", TRUE, 1 },
+  [TENSOR_B_HH] = { "bias_hh", TRUE, 1 },
+  [TENSOR_FC_W] = { "fc.weight", FALSE, 2 },
+  [TENSOR_FC_B] = { "fc.bias", FALSE, 1 },
+};
+
+typedef struct {
+  TensorKind kind;
+  gint layer, dir;     /* recurrent tensors */
+  gint rows, cols;     /* cols 1 for vectors */
+} TensorSpec;
+
+#define MAX_TENSORS (1 + 4 * SEQNN_MAX_LAYERS * 2 + 2)
+
+/* The layout's tensors in file order; lay's dimensions must be set. */
+static guint
+list_tensors (const SeqnnLayout *lay, TensorSpec *out)
+{
+  const gint GH = lay->G * lay->H;
+  guint n = 0;
+  out[n++] = (TensorSpec) { TENSOR_EMBEDDING, 0, 0, lay->V, lay->E };
+  for (gint l = 0; l < lay->L; l++)
+    for (gint d = 0; d < lay->D; d++) {
+      out[n++] = (TensorSpec) { TENSOR_W_IH, l, d, GH, lay->in_dim[l] };
+      out[n++] = (TensorSpec) { TENSOR_W_HH, l, d, GH, lay->H };
+      out[n++] = (TensorSpec) { TENSOR_B_IH, l, d, GH, 1 };
+      out[n++] = (TensorSpec) { TENSOR_B_HH, l, d, GH, 1 };
+    }
+  out[n++] = (TensorSpec) { TENSOR_FC_W, 0, 0, lay->C, lay->F };
+  out[n++] = (TensorSpec) { TENSOR_FC_B, 0, 0, lay->C, 1 };
+  return n;
+}
+
+/* Where the layout keeps the offset of tensor t. */
+static gsize *
+offset_of (SeqnnLayout *lay, const TensorSpec *t)
+{
+  const gint k = t->layer * lay->D + t->dir;
+  switch (t->kind) {
+    case TENSOR_EMBEDDING: return &lay->emb;
+    case TENSOR_W_IH: return &lay->w_ih[k];
+    case TENSOR_W_HH: return &lay->w_hh[k];
+    case TENSOR_B_IH: return &lay->b_ih[k];
+    case TENSOR_B_HH: return &lay->b_hh[k];
+    case TENSOR_FC_W: return &lay->fc_w;
+    case TENSOR_FC_B: return &lay->fc_b;
+  }
+  g_assert_not_reached ();
+}
+
+static gchar *
+tensor_name (const TensorSpec *t)
+{
+  if (!tensor_kinds[t->kind].recurrent)
+    return g_strdup (tensor_kinds[t->kind].name);
+  return g_strdup_printf ("rnn.%s_l%d%s", tensor_kinds[t->kind].name, t->layer,
+      t->dir ? "_reverse" : "");
+}
+
 void
 seqnn_layout_init (SeqnnLayout *lay, const SeqnnConfig *c)
 {
@@ -159,69 +236,40 @@ seqnn_layout_init (SeqnnLayout *lay, const SeqnnConfig *c)
   lay->F = lay->D * lay->H;
   lay->padding_idx = c->padding_idx;
   lay->dropout = c->dropout;
-
-  gsize off = 0;
-  lay->emb = off;
-  lay->emb_numel = (gsize) lay->V * lay->E;
-  off += lay->emb_numel;
-  const gsize GH = (gsize) lay->G * lay->H;
-  for (gint l = 0; l < lay->L; l++) {
+  for (gint l = 0; l < lay->L; l++)
     lay->in_dim[l] = l == 0 ? lay->E : lay->F;
-    for (gint d = 0; d < lay->D; d++) {
-      gint k = l * lay->D + d;
-      lay->w_ih[k] = off;
-      off += GH * lay->in_dim[l];
-      lay->w_hh[k] = off;
-      off += GH * lay->H;
-      lay->b_ih[k] = off;
-      off += GH;
-      lay->b_hh[k] = off;
-      off += GH;
-    }
+
+  TensorSpec tensors[MAX_TENSORS];
+  guint n = list_tensors (lay, tensors);
+  gsize off = 0;
+  for (guint i = 0; i < n; i++) {
+    *offset_of (lay, &tensors[i]) = off;
+    off += (gsize) tensors[i].rows * tensors[i].cols;
   }
-  lay->fc_w = off;
-  off += (gsize) lay->C * lay->F;
-  lay->fc_b = off;
-  off += lay->C;
+  lay->emb_numel = (gsize) lay->V * lay->E;
   lay->total = off;
   lay->dense_numel = off - lay->emb_numel;
 }
 
 static void
-add_tensor (SeqnnModel *m, gchar *name, gint ndim, gint rows, gint cols, gsize offset)
-{
-  SeqnnTensorInfo *t = &m->tensors[m->n_tensors];
-  m->names[m->n_tensors] = name;
-  t->name = name;
-  t->ndim = ndim;
-  t->shape[0] = rows;
-  t->shape[1] = ndim == 2 ? cols : 1;
-  t->offset = offset;
-  t->numel = (gsize) rows * (ndim == 2 ? cols : 1);
-  m->n_tensors++;
-}
-
-static void
 build_table (SeqnnModel *m)
 {
-  const SeqnnLayout *lay = &m->layout;
-  guint n = 1 + 4 * lay->L * lay->D + 2;
+  TensorSpec tensors[MAX_TENSORS];
+  guint n = list_tensors (&m->layout, tensors);
   m->tensors = g_new0 (SeqnnTensorInfo, n);
   m->names = g_new0 (gchar *, n + 1);
-  m->n_tensors = 0;
-  const gint GH = lay->G * lay->H;
-  add_tensor (m, g_strdup ("embedding.weight"), 2, lay->V, lay->E, lay->emb);
-  for (gint l = 0; l < lay->L; l++)
-    for (gint d = 0; d < lay->D; d++) {
-      gint k = l * lay->D + d;
-      const gchar *sfx = d ? "_reverse" : "";
-      add_tensor (m, g_strdup_printf ("rnn.weight_ih_l%d%s", l, sfx), 2, GH, lay->in_dim[l], lay->w_ih[k]);
-      add_tensor (m, g_strdup_printf ("rnn.weight_hh_l%d%s", l, sfx), 2, GH, lay->H, lay->w_hh[k]);
-      add_tensor (m, g_strdup_printf ("rnn.bias_ih_l%d%s", l, sfx), 1, GH, 1, lay->b_ih[k]);
-      add_tensor (m, g_strdup_printf ("rnn.bias_hh_l%d%s", l, sfx), 1, GH, 1, lay->b_hh[k]);
-    }
-  add_tensor (m, g_strdup ("fc.weight"), 2, lay->C, lay->F, lay->fc_w);
-  add_tensor (m, g_strdup ("fc.bias"), 1, lay->C, 1, lay->fc_b);
+  m->n_tensors = n;
+  for (guint i = 0; i < n; i++) {
+    const TensorSpec *spec = &tensors[i];
+    SeqnnTensorInfo *t = &m->tensors[i];
+    m->names[i] = tensor_name (spec);
+    t->name = m->names[i];
+    t->ndim = tensor_kinds[spec->kind].ndim;
+    t->shape[0] = spec->rows;
+    t->shape[1] = spec->cols;
+    t->offset = *offset_of (&m->layout, spec);
+    t->numel = (gsize) spec->rows * spec->cols;
+  }
 }
 
 SeqnnModel *
@@ -424,12 +472,4 @@ void
 seqnn_table_free (gpointer table)
 {
   free (table);
-}
-
-gint
-seqnn_resolve_n_threads (gint n_threads)
-{
-  if (n_threads <= 0)
-    n_threads = (gint) g_get_num_processors ();
-  return CLAMP (n_threads, 1, SEQNN_MAX_THREADS);
 }

@@ -1,5 +1,6 @@
-/* Internal: the parameter layout, the per-shard forward/backward workspace,
- * and the small thread pool that runs shards.
+/* Internal: the network over one shard of a batch (its workspace, forward,
+ * loss and backward), how a batch is split into shards, and the
+ * cross-entropy of a logits row.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
@@ -7,46 +8,10 @@
 #include <math.h>
 #include "seqnn/model.h"
 #include "cells.h"
+#include "layout.h"
 #include "packed.h"
 
 G_BEGIN_DECLS
-
-#define SEQNN_MAX_LAYERS 16
-#define SEQNN_MAX_THREADS 64
-
-/* Offsets (in floats) of every tensor of the flat parameter buffer. */
-typedef struct {
-  SeqnnCell cell;
-  SeqnnHead head;
-  gint V, E, H, G, L, D, C;
-  gint F;                 /* head features: D * H */
-  gint padding_idx;
-  gfloat dropout;
-  gint in_dim[SEQNN_MAX_LAYERS];
-  gsize emb;              /* 0: the embedding comes first */
-  gsize emb_numel;        /* V * E; also where the dense part begins */
-  gsize w_ih[SEQNN_MAX_LAYERS * 2], w_hh[SEQNN_MAX_LAYERS * 2];
-  gsize b_ih[SEQNN_MAX_LAYERS * 2], b_hh[SEQNN_MAX_LAYERS * 2];
-  gsize fc_w, fc_b;
-  gsize total;
-  gsize dense_numel;      /* total - emb_numel */
-} SeqnnLayout;
-
-/* config must be valid. */
-void seqnn_layout_init (SeqnnLayout *layout, const SeqnnConfig *config);
-const SeqnnLayout *seqnn_model_get_layout (const SeqnnModel *model);
-
-/* Zeroed memory for big tables (parameters, gradients, optimizer state):
- * 2 MiB aligned and advised onto transparent huge pages when large, since
- * training touches scattered embedding rows of several such tables per step
- * and would otherwise miss the TLB on nearly each. Free with seqnn_table_free. */
-gpointer seqnn_table_alloc0 (gsize n_bytes);
-void seqnn_table_free (gpointer table);
-
-/* Sets OpenBLAS to one thread once per process: the engine threads by shards. */
-void seqnn_blas_init (void);
-/* n_threads 0 = number of cores; clamped to [1, SEQNN_MAX_THREADS]. */
-gint seqnn_resolve_n_threads (gint n_threads);
 
 /* ---- One shard's workspace ------------------------------------------------ */
 
@@ -110,42 +75,11 @@ void seqnn_net_copy_final_states (const SeqnnNet *net, gfloat *h_dst, gfloat *c_
 /* Top-layer outputs of local sequence i: length x F. */
 void seqnn_net_copy_outputs (const SeqnnNet *net, gint i, gfloat *dst);
 
-/* ---- Thread pool ----------------------------------------------------------- */
-
-typedef void (*SeqnnTaskFunc) (gpointer data, gint task);
-typedef struct _SeqnnPool SeqnnPool;
-
-/* n_threads total, the caller included; the other threads live as long as the pool. */
-SeqnnPool *seqnn_pool_new (gint n_threads);
-void seqnn_pool_free (SeqnnPool *pool);
-/* Runs func(data, 0 .. n_tasks - 1), task 0 on the caller, task k on worker k;
- * n_tasks <= n_threads. Returns when all are done. */
-void seqnn_pool_run (SeqnnPool *pool, gint n_tasks, SeqnnTaskFunc func, gpointer data);
-
 /* Splits n sequences into n_shards contiguous ranges of about equal token
  * counts: shard s is [first[s], first[s+1]). */
 void seqnn_split_shards (const gint *lengths, gint n, gint n_shards, gint *first);
 /* How many shards a batch is worth (1 when small). */
 gint seqnn_choose_n_shards (const SeqnnLayout *layout, gint n, gsize n_tokens, gint n_threads);
-
-/* ---- Optimizer updates (optim.c) ------------------------------------------------ */
-
-/* The scalars of one update (bias corrections etc.), computed once per step. */
-typedef struct {
-  SeqnnOptimizerKind kind;
-  gfloat neg_step_size;  /* Adam: -lr / (1 - beta1^t); SGD: -lr */
-  gfloat bc2_sqrt;       /* sqrt(1 - beta2^t) */
-  gfloat b1, b2, a1, a2; /* beta1, beta2, 1 - beta1, 1 - beta2 */
-  gfloat eps, weight_decay, momentum;
-} SeqnnOptimStep;
-
-/* step is this update's 1-based count (Adam's bias correction). */
-void seqnn_optim_step_init (SeqnnOptimStep *s, const SeqnnOptimizerConfig *config, gfloat lr,
-    guint64 step);
-/* One update of n consecutive parameters. m: Adam's first moment or SGD's
- * momentum buffer; v: Adam's second moment (unused by SGD). */
-void seqnn_optim_update (const SeqnnOptimStep *s, gfloat *params, const gfloat *grads,
-    gfloat *m, gfloat *v, gsize n);
 
 /* Cross-entropy of one row of C logits against label, log-sum-exp in double
  * (the loss is reported, not back-propagated); *argmax gets the first

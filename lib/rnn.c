@@ -1,7 +1,8 @@
 /* Elman RNN cell over packed sequences, torch.nn.RNN's equation:
  *   h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act = tanh or relu
  * SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "cellkernels.h"
+#include "cellcommon.h"
+#include "cellfamilies.h"
 
 #include <cblas.h>
 #undef I /* <complex.h>'s, via cblas.h; I is the input width here */
@@ -24,7 +25,7 @@ seqnn_rnn_scratch_size (gint N, gint B, gint I, gint H)
 }
 
 /* One row: pre holds the pre-activations and gets h', also written to y. */
-CELL_VECTORIZE static void
+SEQNN_VECTORIZE static void
 rnn_row_forward_tanh (gint H, gfloat *restrict pre, gfloat *restrict y)
 {
   for (gint j = 0; j < H; j++) {
@@ -34,7 +35,7 @@ rnn_row_forward_tanh (gint H, gfloat *restrict pre, gfloat *restrict y)
   }
 }
 
-CELL_VECTORIZE static void
+SEQNN_VECTORIZE static void
 rnn_row_forward_relu (gint H, gfloat *restrict pre, gfloat *restrict y)
 {
   for (gint j = 0; j < H; j++) {
@@ -88,7 +89,7 @@ seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint 
 }
 
 /* One row: dG = (dh + dy) * act'(h) */
-CELL_VECTORIZE static void
+SEQNN_VECTORIZE static void
 rnn_row_backward_tanh (gint H, const gfloat *restrict h, const gfloat *restrict dy,
     const gfloat *restrict dh, gfloat *restrict dG)
 {
@@ -96,7 +97,7 @@ rnn_row_backward_tanh (gint H, const gfloat *restrict h, const gfloat *restrict 
     dG[j] = (dh[j] + dy[j]) * (1.0f - h[j] * h[j]);
 }
 
-CELL_VECTORIZE static void
+SEQNN_VECTORIZE static void
 rnn_row_backward_relu (gint H, const gfloat *restrict h, const gfloat *restrict dy,
     const gfloat *restrict dh, gfloat *restrict dG)
 {

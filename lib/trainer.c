@@ -7,9 +7,10 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/model.h"
 #include "network.h"
+#include "optim.h"
+#include "pool.h"
 #include "rng.h"
 
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -39,16 +40,10 @@ struct _SeqnnTrainer {
   gsize n_exported;
   gboolean have_grads;
 
-  /* Lazy row-sparse embedding updates (see "Lazy embedding updates" below). */
+  /* Lazy row-sparse embedding updates (optim.h's SEQNN_LAZY_*). */
   gboolean lazy;           /* sparse mode with momentum: rows catch up skipped steps */
   gboolean sparse_as_dense;/* sparse mode whose catch-up series does not converge: run dense */
-  guint64 *row_step;       /* V: the step a row's value and moments are up to date with */
-  gint window;             /* W: steps after which a catch-up sum stops changing */
-  gdouble ratio;           /* r: Adam beta1 / sqrt(beta2), SGD momentum */
-  gdouble *ring;           /* W: S(t0, step) for t0 in (step - W, step], slot t0 % W */
-  GArray *frozen;          /* gdouble S(t0, t0 + W) for older t0, index t0 - frozen_base */
-  guint64 frozen_base;
-  gdouble *decay1, *decay2;/* W + 1: beta1^k, beta2^k (SGD: momentum^k) */
+  SeqnnLazyRows rows;      /* lazy: each row's step and the catch-up sums */
 
   /* the batch being run */
   const SeqnnBatch *batch;
@@ -88,166 +83,29 @@ optimizer_config_validate (const SeqnnOptimizerConfig *c, GError **error)
   return TRUE;
 }
 
-/* ---- Lazy embedding updates ----------------------------------------------
- * torch's dense Adam moves every embedding row every step: a row that got a
- * gradient keeps moving through its momentum m on later steps (gradient 0:
- * m *= beta1, v *= beta2), so a rare word moves ~10x more per occurrence
- * than with an update of the used rows only. The default row-sparse mode
- * gives the dense result at sparse cost: each row remembers the step t0 it
- * is up to date with, and when a batch is about to read it (or on
- * seqnn_trainer_sync) the k = T - t0 skipped zero-gradient steps are applied
- * in closed form:
- *   p -= S(t0, T) m / sqrt(v)  (elements with v == 0 have m == 0: skipped),
- *   S(t0, T) = sum_{u=t0+1..T} lr_u r^(u-t0) sqrt(1 - beta2^u) / (1 - beta1^u),
- *   r = beta1 / sqrt(beta2);  then m *= beta1^k, v *= beta2^k.
- * That is torch's update for those steps except that eps is neglected against
- * sqrt(v_hat) on the skipped steps. SGD with momentum mu is exact (up to rounding):
- *   p -= S buf with S = sum lr_u mu^(u-t0), buf *= mu^k.
- * S is kept for every t0 of the last W steps in a ring (O(W) per step,
- * W = steps until r^W < 1e-12, 264 for Adam's defaults); a t0 that falls out
- * of the ring keeps its converged sum. When r >= 1 or W would exceed
- * LAZY_MAX_WINDOW the series does not settle and the sparse mode runs the
- * dense update instead. Weight decay is applied on the rows a batch used
- * only (dense torch decays every row every step; there is no closed form
- * for the coupled p, m recursion), so with weight_decay > 0 the sparse mode
- * differs from dense on unused rows. */
-#define LAZY_MAX_WINDOW 16384
-
-/* Update u's factor in S: lr_u sqrt(1 - beta2^u) / (1 - beta1^u) (SGD: lr_u). */
-static gdouble
-lazy_step_coef (const SeqnnTrainer *tr, guint64 u)
-{
-  if (tr->opt.kind == SEQNN_OPTIMIZER_SGD)
-    return tr->lr;
-  const gdouble bc1 = 1.0 - pow ((gdouble) tr->opt.beta1, (gdouble) u);
-  const gdouble bc2 = 1.0 - pow ((gdouble) tr->opt.beta2, (gdouble) u);
-  return (gdouble) tr->lr * sqrt (bc2) / bc1;
-}
-
+/* Lazy row-sparse embedding updates: the algebra is in optim.c
+ * (seqnn_lazy_*); the trainer decides when a row catches up. */
 static gboolean
 lazy_init (SeqnnTrainer *tr)
 {
-  const SeqnnOptimizerConfig *c = &tr->opt;
-  if (c->dense_embedding || c->freeze_embedding)
-    return TRUE;
-  gdouble r, d2;
-  if (c->kind == SEQNN_OPTIMIZER_ADAM) {
-    if (c->beta2 <= 0.0f) {
-      tr->sparse_as_dense = TRUE; /* v is gone after one skipped step: nothing to sum */
+  switch (seqnn_lazy_mode (&tr->opt)) {
+    case SEQNN_LAZY_NONE:
       return TRUE;
-    }
-    r = c->beta1 / sqrt ((gdouble) c->beta2);
-    d2 = c->beta2;
-  } else {
-    if (c->momentum == 0.0f)
-      return TRUE;                /* no state: skipped steps do nothing */
-    r = c->momentum;
-    d2 = 0.0;
+    case SEQNN_LAZY_AS_DENSE:
+      tr->sparse_as_dense = TRUE;
+      return TRUE;
+    case SEQNN_LAZY_ROWS:
+      tr->lazy = TRUE;
+      return seqnn_lazy_init (&tr->rows, &tr->opt, tr->lay->V);
   }
-  gdouble w = r > 0.0 ? ceil (log (1e-12) / log (r)) : 1.0;
-  if (!(r < 1.0) || !(w <= LAZY_MAX_WINDOW)) {
-    tr->sparse_as_dense = TRUE;
-    return TRUE;
-  }
-  const gint W = MAX (1, (gint) w);
-  const gdouble d1 = c->kind == SEQNN_OPTIMIZER_ADAM ? c->beta1 : c->momentum;
-  tr->lazy = TRUE;
-  tr->window = W;
-  tr->ratio = r;
-  tr->row_step = g_try_new0 (guint64, tr->lay->V);
-  tr->ring = g_new0 (gdouble, W);
-  tr->frozen = g_array_new (FALSE, FALSE, sizeof (gdouble));
-  tr->decay1 = g_new (gdouble, W + 1);
-  tr->decay2 = g_new (gdouble, W + 1);
-  for (gint k = 0; k <= W; k++) {
-    tr->decay1[k] = pow (d1, k);
-    tr->decay2[k] = pow (d2, k);
-  }
-  return tr->row_step != NULL;
+  return TRUE;
 }
 
-/* After update T (tr->step) with rate lr: every S(t0, .) in the ring grows by
- * step T's term; t0 = T - W leaves the ring with its settled sum. */
-static void
-lazy_advance (SeqnnTrainer *tr)
-{
-  const guint64 T = tr->step;
-  const gint W = tr->window;
-  const gdouble c = lazy_step_coef (tr, T);
-  gdouble term = c;
-  for (gint d = 1; d <= W && (guint64) d <= T; d++) {
-    term *= tr->ratio;
-    tr->ring[(T - d) % W] += term;
-  }
-  if (T >= (guint64) W) {
-    g_assert (tr->frozen->len == T - W - tr->frozen_base);
-    g_array_append_val (tr->frozen, tr->ring[(T - W) % W]);
-  }
-  tr->ring[T % W] = 0.0;
-}
-
-#define LAZY_VECTORIZE __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-
-/* p -= S m / sqrt(v) where v > 0; m *= beta1^k; v *= beta2^k. Branch-free so
- * it vectorises: v is clamped before the division and the v == 0 lanes
- * (m == 0 there) are dropped by the select. */
-LAZY_VECTORIZE static void
-lazy_adam_row (gfloat *restrict p, gfloat *restrict m, gfloat *restrict v, gint n,
-    gfloat neg_s, gfloat decay1, gfloat decay2)
-{
-  for (gint j = 0; j < n; j++) {
-    gfloat q = m[j] / sqrtf (v[j] > FLT_MIN ? v[j] : FLT_MIN); /* vmaxps, not a fmaxf call */
-    p[j] += v[j] > 0.0f ? neg_s * q : 0.0f;
-    m[j] *= decay1;
-    v[j] *= decay2;
-  }
-}
-
-/* SGD momentum: p -= S buf; buf *= momentum^k. */
-LAZY_VECTORIZE static void
-lazy_momentum_row (gfloat *restrict p, gfloat *restrict m, gint n, gfloat neg_s, gfloat decay1)
-{
-  for (gint j = 0; j < n; j++) {
-    p[j] += neg_s * m[j];
-    m[j] *= decay1;
-  }
-}
-
-/* b^k from the table b^0..b^W: b^(k mod W) (b^W)^(k div W), pow beyond a few W. */
-static inline gdouble
-lazy_decay (const gdouble *table, gint W, guint64 k)
-{
-  if (k <= (guint64) W)
-    return table[k];
-  guint64 q = k / W;
-  if (q > 16)
-    return pow (table[1], (gdouble) k);
-  gdouble d = table[k % W];
-  for (; q > 0 && d != 0.0; q--)
-    d *= table[W];
-  return d;
-}
-
-/* Brings one row from its step t0 up to the current step. */
+/* Brings one row from its step up to the current step. */
 static void
 lazy_catch_up_row (SeqnnTrainer *tr, gfloat *params, gint32 row)
 {
-  const guint64 T = tr->step, t0 = tr->row_step[row];
-  if (t0 == T)
-    return;
-  tr->row_step[row] = T;
-  const guint64 k = T - t0;
-  const gint W = tr->window, E = tr->lay->E;
-  const gdouble S = k < (guint64) W ? tr->ring[t0 % W]
-      : g_array_index (tr->frozen, gdouble, t0 - tr->frozen_base);
-  const gfloat neg_s = (gfloat) -S;
-  const gfloat decay1 = (gfloat) lazy_decay (tr->decay1, W, k);
-  const gfloat decay2 = (gfloat) lazy_decay (tr->decay2, W, k);
-  const gsize o = (gsize) row * E;
-  if (tr->v != NULL)
-    lazy_adam_row (params + o, tr->m + o, tr->v + o, E, neg_s, decay1, decay2);
-  else
-    lazy_momentum_row (params + o, tr->m + o, E, neg_s, decay1);
+  seqnn_lazy_catch_up_row (&tr->rows, tr->step, row, tr->lay->E, params, tr->m, tr->v);
 }
 
 /* The rows a batch is about to read, brought up to date before the forward
@@ -268,7 +126,7 @@ lazy_catch_up_batch (SeqnnTrainer *tr, const SeqnnBatch *batch)
   gsize n_stale = 0;
   for (gsize i = 0; i < n_tokens; i++) {
     gint32 row = batch->ids[i];
-    if (row != pad && tr->row_step[row] != T && tr->row_slot[row] < 0) {
+    if (row != pad && tr->rows.row_step[row] != T && tr->row_slot[row] < 0) {
       tr->row_slot[row] = 0;
       stale[n_stale++] = row;
     }
@@ -299,10 +157,7 @@ seqnn_trainer_sync (SeqnnTrainer *tr)
   for (gint row = 0; row < tr->lay->V; row++)
     if (row != tr->lay->padding_idx)
       lazy_catch_up_row (tr, params, row);
-  /* Every row is at the current step: the settled sums are no longer needed. */
-  const guint64 T = tr->step, W = (guint64) tr->window;
-  g_array_set_size (tr->frozen, 0);
-  tr->frozen_base = T + 1 >= W ? T + 1 - W : 0;
+  seqnn_lazy_forget_settled (&tr->rows, tr->step);
 }
 
 SeqnnTrainer *
@@ -358,7 +213,7 @@ seqnn_trainer_free (SeqnnTrainer *tr)
   if (tr == NULL)
     return;
   /* The model outlives the trainer: never leave it with pending row updates. */
-  if (tr->lazy && tr->row_step != NULL)
+  if (tr->lazy && tr->rows.row_step != NULL)
     seqnn_trainer_sync (tr);
   seqnn_pool_free (tr->pool);
   for (gint s = 0; s < SEQNN_MAX_THREADS; s++) {
@@ -373,12 +228,7 @@ seqnn_trainer_free (SeqnnTrainer *tr)
   g_free (tr->exported);
   g_free (tr->zero_row);
   g_free (tr->grad_rows);
-  g_free (tr->row_step);
-  g_free (tr->ring);
-  if (tr->frozen)
-    g_array_unref (tr->frozen);
-  g_free (tr->decay1);
-  g_free (tr->decay2);
+  seqnn_lazy_clear (&tr->rows);
   g_free (tr);
 }
 
@@ -677,7 +527,7 @@ seqnn_trainer_apply_gradients (SeqnnTrainer *tr, GError **error)
   seqnn_optim_update (&os, params + b, tr->grad + b, tr->m + b, v ? v + b : NULL, lay->dense_numel);
 
   if (tr->lazy)
-    lazy_advance (tr);
+    seqnn_lazy_advance (&tr->rows, tr->step, tr->lr);
   if (opt->freeze_embedding)
     return TRUE;
   const gint E = lay->E;
@@ -708,7 +558,7 @@ seqnn_trainer_apply_gradients (SeqnnTrainer *tr, GError **error)
       gsize o = (gsize) tr->touched[i] * E;
       seqnn_optim_update (&os, params + o, tr->grad_rows + i * E, tr->m + o, v ? v + o : NULL, E);
       if (tr->lazy)
-        tr->row_step[tr->touched[i]] = tr->step;
+        tr->rows.row_step[tr->touched[i]] = tr->step;
     }
   }
   return TRUE;

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <glib.h>
 
-#include "cellkernels.h"
+#include "cellcommon.h"
 
 /* ---- Fixtures ----------------------------------------------------------- */
 

@@ -1,12 +1,14 @@
-/* Internal to the cell kernels (cells.c, rnn.c, lstm.c, gru.c): walking a
- * packed batch in either direction, helpers shared by the families, and
- * accurate, vectorisable exp/sigmoid/tanh.
+/* Internal to the cell families (rnn.c, lstm.c, gru.c): walking a packed
+ * batch in either direction, the passes every family shares (cellcommon.c),
+ * and accurate, vectorisable exp/sigmoid/tanh. The families use this; the
+ * dispatch (cells.c) sits above them and does not.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
 #include <string.h>
 #include <glib.h>
 #include "cells.h"
+#include "vectorize.h"
 
 G_BEGIN_DECLS
 
@@ -44,7 +46,7 @@ cell_n_final (const SeqnnPack *p, gboolean reverse, gint t)
   return t < p->T - 1 ? p->batch_sizes[t + 1] : 0;
 }
 
-/* ---- Shared passes (cells.c) -------------------------------------------- */
+/* ---- Shared passes (cellcommon.c) -------------------------------------------- */
 
 /* gates (N x GH) = x W_ih^T + b_ih, plus b_hh on the first n_hh_bias columns
  * (all of them for RNN/LSTM; r and z only for GRU, whose b_hn sits inside r*). */
@@ -72,45 +74,6 @@ cell_copy_row (gfloat *dst, const gfloat *src, gint H)
   else
     memset (dst, 0, sizeof (gfloat) * H);
 }
-
-/* ---- Per-family kernels ------------------------------------------------- */
-
-gsize seqnn_rnn_cache_size (gint N, gint B, gint H);
-gsize seqnn_rnn_scratch_size (gint N, gint B, gint I, gint H);
-void seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
-    gfloat *cache, gfloat *scratch);
-void seqnn_rnn_backward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, const gfloat *dy, gint dy_stride,
-    const gfloat *dh_n, const gfloat *cache, gfloat *dx, SeqnnCellGrads *grads, gfloat *scratch);
-
-gsize seqnn_lstm_cache_size (gint N, gint B, gint H);
-gsize seqnn_lstm_scratch_size (gint N, gint B, gint I, gint H);
-void seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
-    gfloat *c_n, gfloat *cache, gfloat *scratch);
-void seqnn_lstm_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, const gfloat *dy, gint dy_stride,
-    const gfloat *dh_n, const gfloat *dc_n, const gfloat *cache, gfloat *dx,
-    SeqnnCellGrads *grads, gfloat *scratch);
-
-gsize seqnn_gru_cache_size (gint N, gint B, gint H);
-gsize seqnn_gru_scratch_size (gint N, gint B, gint I, gint H);
-void seqnn_gru_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
-    gfloat *cache, gfloat *scratch);
-void seqnn_gru_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, const gfloat *dy, gint dy_stride,
-    const gfloat *dh_n, const gfloat *cache, gfloat *dx, SeqnnCellGrads *grads, gfloat *scratch);
-
-/* Element-wise kernels are compiled for AVX-512, AVX2+FMA and baseline
- * x86-64 and picked at load time, so the library runs on any x86-64.
- * (No FMA contraction under -std=c11, so all variants round alike.) */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(SEQNN_NO_TARGET_CLONES)
-#define CELL_VECTORIZE __attribute__ ((target_clones ("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CELL_VECTORIZE
-#endif
 
 /* Transposes src (rows x cols) into dst (cols x rows): W_hh^T lets the
  * per-step product run as NoTrans x NoTrans, OpenBLAS's fastest small case. */
