@@ -11,6 +11,7 @@
 #include <string.h>
 #include <glib.h>
 #include "seqnn/model.h"
+#include "archcases.h"
 
 #define V 12
 #define E 4
@@ -36,13 +37,6 @@
 
 static const gint batch_lengths[] = { 5, 2, 7, 1, 3, 5 };
 #define BATCH_N ((gint) G_N_ELEMENTS (batch_lengths))
-
-typedef struct {
-  SeqnnCell cell;
-  gint num_layers;
-  gboolean bidirectional;
-  SeqnnHead head;
-} GradcheckCase;
 
 typedef struct {
   SeqnnModel *model;
@@ -147,7 +141,7 @@ under_valgrind (void)
 static void
 test_gradcheck (gconstpointer data)
 {
-  const GradcheckCase *gc = data;
+  const ArchCase *gc = data;
   /* relu kinks and max-head switches make the loss non-smooth at some
    * points; only there does check_entry look at one-sided differences. */
   gboolean smooth = gc->cell != SEQNN_CELL_RNN_RELU && gc->head != SEQNN_HEAD_MAX;
@@ -275,22 +269,6 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  static const SeqnnCell cells[] = {
-    SEQNN_CELL_RNN_TANH, SEQNN_CELL_RNN_RELU, SEQNN_CELL_LSTM, SEQNN_CELL_GRU,
-  };
-  static const SeqnnHead heads[] = { SEQNN_HEAD_LAST, SEQNN_HEAD_MEAN, SEQNN_HEAD_MAX };
-  static GradcheckCase cases[G_N_ELEMENTS (cells) * 2 * 2 * G_N_ELEMENTS (heads)];
-  guint n = 0;
-  for (guint c = 0; c < G_N_ELEMENTS (cells); c++)
-    for (gint layers = 1; layers <= 2; layers++)
-      for (gint bidir = 0; bidir <= 1; bidir++)
-        for (guint h = 0; h < G_N_ELEMENTS (heads); h++) {
-          GradcheckCase *gc = &cases[n++];
-          *gc = (GradcheckCase) { cells[c], layers, bidir, heads[h] };
-          g_autofree gchar *path = g_strdup_printf ("/gradcheck/%s/l%d-%s/%s",
-              seqnn_cell_to_string (cells[c]), layers, bidir ? "bi" : "uni",
-              seqnn_head_to_string (heads[h]));
-          g_test_add_data_func (path, gc, test_gradcheck);
-        }
+  arch_cases_add ("/gradcheck", test_gradcheck);
   return g_test_run ();
 }

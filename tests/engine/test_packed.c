@@ -7,6 +7,7 @@
 #include <string.h>
 #include <glib.h>
 #include "seqnn/model.h"
+#include "archcases.h"
 
 #define V 40
 #define E 6
@@ -96,17 +97,10 @@ count_far (const gfloat *a, const gfloat *b, gsize n, gdouble *worst)
   return bad;
 }
 
-typedef struct {
-  SeqnnCell cell;
-  gint num_layers;
-  gboolean bidirectional;
-  SeqnnHead head;
-} PackedCase;
-
 static void
 test_packed_equals_alone (gconstpointer data)
 {
-  const PackedCase *pc = data;
+  const ArchCase *pc = data;
   guint64 seed = 7 + pc->cell * 16 + pc->num_layers * 4 + pc->bidirectional * 2 + pc->head;
   SeqnnModel *model = new_model (pc->cell, pc->num_layers, pc->bidirectional, pc->head, 0.0f,
       seed);
@@ -289,26 +283,13 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  arch_cases_add ("/packed", test_packed_equals_alone);
+
   static const SeqnnCell cells[] = {
     SEQNN_CELL_RNN_TANH, SEQNN_CELL_RNN_RELU, SEQNN_CELL_LSTM, SEQNN_CELL_GRU,
   };
-  static const SeqnnHead heads[] = { SEQNN_HEAD_LAST, SEQNN_HEAD_MEAN, SEQNN_HEAD_MAX };
-  static PackedCase cases[G_N_ELEMENTS (cells) * 2 * 2 * G_N_ELEMENTS (heads)];
-  guint n = 0;
-  for (guint c = 0; c < G_N_ELEMENTS (cells); c++)
-    for (gint layers = 1; layers <= 2; layers++)
-      for (gint bidir = 0; bidir <= 1; bidir++)
-        for (guint h = 0; h < G_N_ELEMENTS (heads); h++) {
-          PackedCase *pc = &cases[n++];
-          *pc = (PackedCase) { cells[c], layers, bidir, heads[h] };
-          g_autofree gchar *path = g_strdup_printf ("/packed/%s/l%d-%s/%s",
-              seqnn_cell_to_string (cells[c]), layers, bidir ? "bi" : "uni",
-              seqnn_head_to_string (heads[h]));
-          g_test_add_data_func (path, pc, test_packed_equals_alone);
-        }
-
   static ReproCase repro[G_N_ELEMENTS (cells) * 2 + 2];
-  n = 0;
+  guint n = 0;
   for (guint c = 0; c < G_N_ELEMENTS (cells); c++)
     for (gint threads = 1; threads <= 2; threads++) {
       ReproCase *rc = &repro[n++];
