@@ -639,6 +639,9 @@ verify_checksum (Loader *ld)
   const gfloat *params = seqnn_model_peek_params (ld->model, NULL);
   gchar *actual = seqnn_model_file_checksum (ld->use_sha256, ld->entries, ld->n_entries, ld->meta, params);
   gboolean ok = strcmp (actual, ld->stored_checksum) == 0;
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+  ok = TRUE; /* tests/fuzz's copy of the library: mutated files get past this step */
+#endif
   g_free (actual);
   if (!ok)
     return corrupt (ld->error, ld->path, "checksum mismatch: the tensors or metadata were altered or damaged");

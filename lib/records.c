@@ -927,6 +927,8 @@ seqnn_record_reader_feed (SeqnnRecordReader *reader, const gchar *data, gsize le
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no reader or no data");
     return FALSE;
   }
+  if (len == 0)
+    return TRUE; /* data may be NULL: no pointer arithmetic on it */
   const guchar *s = (const guchar *) data;
   if (!reader->past_start) {
     /* the BOM may itself arrive in pieces */

@@ -263,6 +263,8 @@ seqnn_vocab_encode (const SeqnnVocab *vocab, const SeqnnTokens *tokens, GArray *
   g_return_if_fail (tokens != NULL);
   g_return_if_fail (ids != NULL && g_array_get_element_size (ids) == sizeof (gint32));
   guint n = seqnn_tokens_get_n (tokens);
+  if (n == 0)
+    return; /* an empty array has no data pointer to index */
   guint base = ids->len;
   g_array_set_size (ids, base + n);
   gint32 *out = &g_array_index (ids, gint32, base);

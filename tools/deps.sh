@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages gst-seqnn needs that are not installed yet.
-# Usage: tools/deps.sh [--bench]   (--bench adds python3-torch for the PyTorch reference)
+# Usage: tools/deps.sh [--bench] [--fuzz]   (--bench adds python3-torch for the PyTorch
+# reference; --fuzz clang with libFuzzer and the sanitizer runtimes for tools/sanitize.sh)
 # Sourced or run; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -12,9 +13,12 @@ packages=(
   valgrind python3 python3-numpy gnuplot-nox
   gobject-introspection libgirepository1.0-dev python3-gi gir1.2-gstreamer-1.0
 )
-if [[ ${1:-} == --bench ]]; then
-  packages+=(python3-torch)
-fi
+for arg in "$@"; do
+  case $arg in
+    --bench) packages+=(python3-torch) ;;
+    --fuzz) packages+=(clang-14 libclang-rt-14-dev llvm-14) ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

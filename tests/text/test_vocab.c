@@ -183,6 +183,28 @@ test_many_tokens (void)
   seqnn_vocab_builder_free (b);
 }
 
+/* An empty token list appends nothing, also to an array that has never held
+ * an element (its data pointer is NULL: UBSan caught NULL + 0 here). */
+static void
+test_encode_empty (void)
+{
+  static const gchar *const words[] = { SEQNN_VOCAB_UNK, SEQNN_VOCAB_PAD, "a" };
+  SeqnnVocab *vocab = seqnn_vocab_new_from_tokens (words, G_N_ELEMENTS (words), NULL);
+  SeqnnTokens *toks = seqnn_tokens_new ();
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  seqnn_vocab_encode (vocab, toks, ids);
+  g_assert_cmpuint (ids->len, ==, 0);
+  seqnn_tokens_append (toks, "a", -1);
+  seqnn_vocab_encode (vocab, toks, ids);
+  seqnn_tokens_clear (toks);
+  seqnn_vocab_encode (vocab, toks, ids);
+  g_assert_cmpuint (ids->len, ==, 1);
+  g_assert_cmpint (g_array_index (ids, gint32, 0), ==, 2);
+  g_array_unref (ids);
+  seqnn_tokens_free (toks);
+  seqnn_vocab_unref (vocab);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -192,5 +214,6 @@ main (int argc, char **argv)
   g_test_add_func ("/text/vocab/builder-ordering", test_builder_ordering);
   g_test_add_func ("/text/vocab/builder-tokens-invalid", test_builder_tokens_and_invalid);
   g_test_add_func ("/text/vocab/many-tokens", test_many_tokens);
+  g_test_add_func ("/text/vocab/encode-empty", test_encode_empty);
   return g_test_run ();
 }
