@@ -247,6 +247,33 @@ def case_huge_record(tmp):
     assert 'lower max-tokens' in p.stdout + p.stderr, p.stdout + p.stderr
 
 
+def case_chapters(tmp):
+    """pipelines/chapters.sh and chapters-mkv.py on the sample: four topic chapters."""
+    model = os.path.join(ROOT, 'models', 'agnews.model')
+    if not os.path.exists(model):
+        print('SKIP: models/agnews.model is not there yet')
+        return SKIP
+    e = dict(env(), SEQNN_BUILD_DIR=BUILD)
+    srt = os.path.join(ROOT, 'data', 'sample-news.srt')
+    vtt = os.path.join(tmp, 'chapters.vtt')
+    p = subprocess.run(['bash', os.path.join(ROOT, 'pipelines', 'chapters.sh'), srt, vtt],
+                       capture_output=True, text=True, env=e, timeout=300)
+    assert p.returncode == 0, p.stderr
+    text = open(vtt, encoding='utf-8').read()
+    print(text)
+    assert text.startswith('WEBVTT\n\n'), text
+    cues = [c.splitlines() for c in text.split('\n\n')[1:] if c.strip()]
+    assert [c[2] for c in cues] == ['World', 'Sports', 'Business', 'Sci/Tech'], cues
+    assert cues[0][1] == '00:00:01.000 --> 00:00:11.500', cues[0]
+    mkv = os.path.join(tmp, 'news.mkv')
+    p = subprocess.run(['/usr/bin/python3', os.path.join(ROOT, 'pipelines', 'chapters-mkv.py'), srt, mkv],
+                       capture_output=True, text=True, env=e, timeout=300)
+    assert p.returncode == 0, p.stderr
+    print(p.stdout)
+    assert os.path.getsize(mkv) > 0
+    assert [l.split()[-1] for l in p.stdout.splitlines()] == ['World', 'Sports', 'Business', 'Sci/Tech'], p.stdout
+
+
 CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith('case_')}
 
 if __name__ == '__main__':
