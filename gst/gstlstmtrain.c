@@ -99,6 +99,7 @@ struct _GstLstmTrain
   SeqnnClassifier *init_classifier; /* loaded from init-model when preparing */
   SeqnnLabelSet *labels;            /* class id -> name, collected (or init-model's) */
   gboolean strip_markup;            /* input caps were pango-markup */
+  SeqnnTokenizerConfig tokenizer;   /* how the records were tokenized (the first one's meta) */
   guint64 n_buffers;
   gboolean failed;                  /* an error was posted: no training at EOS */
   FILE *metrics;
@@ -232,8 +233,6 @@ static void gst_lstm_train_get_property (GObject * object, guint prop_id,
 static void gst_lstm_train_finalize (GObject * object);
 static GstStateChangeReturn gst_lstm_train_change_state (GstElement * element,
     GstStateChange transition);
-static gboolean gst_lstm_train_start (GstBaseSink * sink);
-static gboolean gst_lstm_train_stop (GstBaseSink * sink);
 static gboolean gst_lstm_train_set_caps (GstBaseSink * sink, GstCaps * caps);
 static gboolean gst_lstm_train_event (GstBaseSink * sink, GstEvent * event);
 static GstFlowReturn gst_lstm_train_render (GstBaseSink * sink, GstBuffer * buffer);
@@ -378,8 +377,6 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
       "buffers and writes a model file", "gst-seqnn developers");
 
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_lstm_train_change_state);
-  basesink_class->start = GST_DEBUG_FUNCPTR (gst_lstm_train_start);
-  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_lstm_train_stop);
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_lstm_train_set_caps);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_lstm_train_event);
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_lstm_train_render);
@@ -556,10 +553,13 @@ check_embeddings (GstLstmTrain * self, const gchar * path, gint embed_dim)
   return TRUE;
 }
 
+/* Everything a run needs that can fail (paths, init-model, vectors, metrics
+ * file), checked on READY to PAUSED before any data. FALSE after posting an
+ * error. (Not basesink's start(): basesink would follow a failing start with
+ * its generic "failed to post a proper error message" error.) */
 static gboolean
-gst_lstm_train_start (GstBaseSink * sink)
+gst_lstm_train_prepare (GstLstmTrain * self)
 {
-  GstLstmTrain *self = GST_LSTM_TRAIN (sink);
   gchar *model_out, *init_model, *metrics_file, *embeddings;
   gint embed_dim;
   GError *error = NULL;
@@ -632,13 +632,6 @@ fail:
   return FALSE;
 }
 
-static gboolean
-gst_lstm_train_stop (GstBaseSink * sink)
-{
-  gst_lstm_train_reset (GST_LSTM_TRAIN (sink));
-  return TRUE;
-}
-
 /* TRUE when this element or a bin holding it is going to READY or NULL. */
 static gboolean
 is_shutting_down (GstLstmTrain * self)
@@ -689,9 +682,7 @@ gst_lstm_train_change_state (GstElement * element, GstStateChange transition)
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY
       || (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED && is_shutting_down (self)))
     g_atomic_int_set (&self->cancel, 1);
-  /* Another run after READY: start over (start() prepared the first one). */
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && self->dataset == NULL
-      && !gst_lstm_train_start (GST_BASE_SINK (self)))
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !gst_lstm_train_prepare (self))
     return GST_STATE_CHANGE_FAILURE;
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
@@ -709,6 +700,47 @@ gst_lstm_train_set_caps (GstBaseSink * sink, GstCaps * caps)
 
   self->strip_markup = g_strcmp0 (format, "pango-markup") == 0;
   return TRUE;
+}
+
+/* The tokenizer settings travel in the meta (whatever sits between seqtokenize
+ * and us); a meta that does not say means basic_english's defaults over the
+ * caps' markup. All records must agree with the first. FALSE after posting an
+ * error. */
+static gboolean
+take_tokenizer (GstLstmTrain * self, const GstSeqnnTokensMeta * meta)
+{
+  SeqnnTokenizerConfig config;
+
+  seqnn_tokenizer_config_init_default (&config);
+  config.strip_markup = self->strip_markup;
+  if (meta->tokenizer != NULL) {
+    if (strcmp (meta->tokenizer, SEQNN_TOKENIZER_BASIC_ENGLISH) != 0) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Record %" G_GUINT64_FORMAT " was tokenized by '%s': models use %s.",
+              self->n_buffers, meta->tokenizer, SEQNN_TOKENIZER_BASIC_ENGLISH), (NULL));
+      self->failed = TRUE;
+      return FALSE;
+    }
+    config.lowercase = meta->lowercase;
+    config.strip_markup = meta->strip_markup;
+    config.max_tokens = (gint) MIN (meta->max_tokens, (guint) G_MAXINT);
+  }
+  if (self->n_buffers == 1) {
+    self->tokenizer = config;
+    return TRUE;
+  }
+  if (config.lowercase == self->tokenizer.lowercase
+      && config.strip_markup == self->tokenizer.strip_markup
+      && config.max_tokens == self->tokenizer.max_tokens)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("Record %" G_GUINT64_FORMAT " was tokenized with other settings than the first "
+          "(lowercase %d, strip-markup %d, max-tokens %d instead of %d, %d, %d): one model "
+          "needs one tokenizer.", self->n_buffers, config.lowercase, config.strip_markup,
+          config.max_tokens, self->tokenizer.lowercase, self->tokenizer.strip_markup,
+          self->tokenizer.max_tokens), (NULL));
+  self->failed = TRUE;
+  return FALSE;
 }
 
 static GstFlowReturn
@@ -743,6 +775,9 @@ gst_lstm_train_render (GstBaseSink * sink, GstBuffer * buffer)
     self->failed = TRUE;
     return GST_FLOW_ERROR;
   }
+
+  if (!take_tokenizer (self, meta))
+    return GST_FLOW_ERROR;
 
   GST_OBJECT_LOCK (self);
   max_tokens = (guint) self->settings.fit.tokenizer.max_tokens;
@@ -889,25 +924,6 @@ on_begin (const SeqnnModel * model, gsize n_records, gpointer user_data)
   g_free (text);
 }
 
-/* The model must tokenize as the training data was: when seqtokenize feeds
- * us directly, take its lowercase setting (default TRUE, basic_english's). */
-static gboolean
-upstream_lowercase (GstLstmTrain * self)
-{
-  gboolean lowercase = TRUE;
-  GstPad *peer = gst_pad_get_peer (GST_BASE_SINK_PAD (self));
-  GstObject *upstream = peer ? gst_pad_get_parent (peer) : NULL;
-
-  if (upstream != NULL && g_strcmp0 (G_OBJECT_TYPE_NAME (upstream), "GstSeqTokenize") == 0
-      && g_object_class_find_property (G_OBJECT_GET_CLASS (upstream), "lowercase") != NULL)
-    g_object_get (upstream, "lowercase", &lowercase, NULL);
-  if (upstream != NULL)
-    gst_object_unref (upstream);
-  if (peer != NULL)
-    gst_object_unref (peer);
-  return lowercase;
-}
-
 /* A failed fit as an element error (nothing when it was cancelled). */
 static void
 post_fit_error (GstLstmTrain * self, const GError * error)
@@ -976,8 +992,12 @@ gst_lstm_train_train (GstLstmTrain * self)
   }
 
   SeqnnFitOptions *fit = &run.fit;
-  fit->tokenizer.lowercase = upstream_lowercase (self);
-  fit->tokenizer.strip_markup = self->strip_markup;
+  /* The model tokenizes as the data was; max-tokens caps it further. */
+  if (fit->tokenizer.max_tokens == 0 || (self->tokenizer.max_tokens > 0
+          && self->tokenizer.max_tokens < fit->tokenizer.max_tokens))
+    fit->tokenizer.max_tokens = self->tokenizer.max_tokens;
+  fit->tokenizer.lowercase = self->tokenizer.lowercase;
+  fit->tokenizer.strip_markup = self->tokenizer.strip_markup;
   fit->init = self->init_classifier;
   fit->embeddings = run.embeddings;
   fit->checkpoint_path = run.model_out;

@@ -32,7 +32,13 @@ static void
 set_metadata (const Fit *fit, SeqnnClassifier *classifier, guint64 samples_seen, gboolean final)
 {
   gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-  GDateTime *now = g_date_time_new_now_utc ();
+  /* SOURCE_DATE_EPOCH (reproducible-builds.org) makes the same fit the same file */
+  const gchar *epoch = g_getenv ("SOURCE_DATE_EPOCH");
+  gint64 seconds;
+  GDateTime *now = epoch != NULL && g_ascii_string_to_signed (epoch, 10, 0, G_MAXINT64 / 2,
+      &seconds, NULL) ? g_date_time_new_from_unix_utc (seconds) : NULL;
+  if (now == NULL)
+    now = g_date_time_new_now_utc ();
   gchar *date = g_date_time_format_iso8601 (now);
 
   if (fit->options->command != NULL)

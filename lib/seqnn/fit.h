@@ -45,7 +45,8 @@ void seqnn_fit_options_init_default (SeqnnFitOptions *options);
  * (ignored with options->init, whose labels the ids must be). The result
  * carries the metadata train.command, train.samples, train.samples_seen,
  * train.epochs, train.date, train.complete ("true"), train.accuracy and, with
- * a validation split, train.validation_accuracy. Fails with the loop's errors
+ * a validation split, train.validation_accuracy (train.date is the time of
+ * the fit, or SOURCE_DATE_EPOCH when set: the same fit gives the same file). Fails with the loop's errors
  * (no data, a NaN loss, SEQNN_ERROR_CANCELLED) and on fewer than two classes,
  * bad settings, a bad vectors file or a checkpoint that cannot be written; the
  * message says which. */
