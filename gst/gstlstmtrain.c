@@ -76,35 +76,15 @@
 GST_DEBUG_CATEGORY_STATIC (gst_lstm_train_debug);
 #define GST_CAT_DEFAULT gst_lstm_train_debug
 
-/* Property values, copied under the object lock when training starts. */
+/* Property values, copied under the object lock when training starts. The
+ * numbers live in the library's options (their defaults are the library's);
+ * the paths are the element's. */
 typedef struct {
-  SeqnnCell cell;
-  gint embed_dim;
-  gint hidden_dim;
-  gint layers;
-  gboolean bidirectional;
-  SeqnnHead head;
-  gfloat dropout;
-  SeqnnOptimizerKind optimizer;
-  gfloat learning_rate;
-  gfloat momentum;
-  gfloat weight_decay;
-  gfloat clip_norm;
-  gint batch_size;
-  gint epochs;
-  guint64 seed;
-  gdouble validation_fraction;
-  guint64 checkpoint_interval;
+  SeqnnFitOptions fit;
   gchar *metrics_file;
   gchar *model_out;
   gchar *init_model;
-  guint64 min_freq;
-  guint max_vocab;
-  guint max_tokens;
-  gint n_threads;
   gchar *embeddings;
-  gboolean freeze_embeddings;
-  guint64 progress_interval;
 } Settings;
 
 struct _GstLstmTrain
@@ -113,23 +93,19 @@ struct _GstLstmTrain
 
   Settings settings; /* under the object lock */
 
-  /* Streaming state, reset in start(). */
+  /* Streaming state, reset when the element prepares a run. */
   SeqnnDataset *dataset;
   SeqnnTokens *tokens;
-  SeqnnClassifier *init_classifier; /* loaded from init-model in start() */
-  GPtrArray *label_names;           /* class id -> name (NULL until seen) */
-  GHashTable *label_ids;            /* name -> class id + 1 */
+  SeqnnClassifier *init_classifier; /* loaded from init-model when preparing */
+  SeqnnLabelSet *labels;            /* class id -> name, collected (or init-model's) */
   gboolean strip_markup;            /* input caps were pango-markup */
+  SeqnnTokenizerConfig tokenizer;   /* how the records were tokenized (the first one's meta) */
   guint64 n_buffers;
   gboolean failed;                  /* an error was posted: no training at EOS */
   FILE *metrics;
   gint cancel;                      /* atomic: set by unlock/state change, read by the loop */
 
-  /* Valid during training only (progress and checkpoint callbacks). */
-  Settings *run;
-  SeqnnVocab *run_vocab;
-  gchar **run_labels;
-  SeqnnTokenizerConfig run_tokenizer;
+  /* Valid during training only (the progress callback). */
   gdouble final_accuracy;
   gdouble final_validation_accuracy;
 };
@@ -166,50 +142,52 @@ enum
   PROP_PROGRESS_INTERVAL,
 };
 
-#define DEFAULT_PROP_CELL SEQNN_CELL_LSTM
-#define DEFAULT_PROP_EMBED_DIM 64
-#define DEFAULT_PROP_HIDDEN_DIM 32
-#define DEFAULT_PROP_LAYERS 1
-#define DEFAULT_PROP_BIDIRECTIONAL FALSE
-#define DEFAULT_PROP_HEAD SEQNN_HEAD_LAST
-#define DEFAULT_PROP_DROPOUT 0.0f
-#define DEFAULT_PROP_OPTIMIZER SEQNN_OPTIMIZER_ADAM
-#define DEFAULT_PROP_LEARNING_RATE 0.001f
-#define DEFAULT_PROP_MOMENTUM 0.0f
-#define DEFAULT_PROP_WEIGHT_DECAY 0.0f
-#define DEFAULT_PROP_CLIP_NORM 0.0f
-#define DEFAULT_PROP_BATCH_SIZE 16
-#define DEFAULT_PROP_EPOCHS 1
-#define DEFAULT_PROP_SEED 0
-#define DEFAULT_PROP_VALIDATION_FRACTION 0.0
-#define DEFAULT_PROP_CHECKPOINT_INTERVAL 0
-#define DEFAULT_PROP_MIN_FREQ 1
-#define DEFAULT_PROP_MAX_VOCAB 0
-#define DEFAULT_PROP_MAX_TOKENS 0
-#define DEFAULT_PROP_N_THREADS 0
-#define DEFAULT_PROP_FREEZE_EMBEDDINGS FALSE
-#define DEFAULT_PROP_PROGRESS_INTERVAL 5000
-
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS,
     GST_STATIC_CAPS ("text/x-raw, format = (string) { utf8, pango-markup }"));
+
+/* Registers an enum whose nicks are the library's names of the values
+ * (values[i].value_nick is filled from nick ()). */
+static GType
+register_enum (const gchar * name, GEnumValue * values, const gchar * (*nick) (gint))
+{
+  for (guint i = 0; values[i].value_name != NULL; i++)
+    values[i].value_nick = nick (values[i].value);
+  return g_enum_register_static (name, values);
+}
+
+static const gchar *
+cell_nick (gint value)
+{
+  return seqnn_cell_to_string ((SeqnnCell) value);
+}
+
+static const gchar *
+head_nick (gint value)
+{
+  return seqnn_head_to_string ((SeqnnHead) value);
+}
+
+static const gchar *
+optimizer_nick (gint value)
+{
+  return seqnn_optimizer_to_string ((SeqnnOptimizerKind) value);
+}
 
 #define GST_TYPE_LSTM_TRAIN_CELL (gst_lstm_train_cell_get_type ())
 static GType
 gst_lstm_train_cell_get_type (void)
 {
   static GType type = 0;
-  static const GEnumValue values[] = {
-    { SEQNN_CELL_RNN_TANH, "Elman RNN with tanh", "rnn-tanh" },
-    { SEQNN_CELL_RNN_RELU, "Elman RNN with ReLU", "rnn-relu" },
-    { SEQNN_CELL_LSTM, "LSTM", "lstm" },
-    { SEQNN_CELL_GRU, "GRU", "gru" },
+  static GEnumValue values[] = {
+    { SEQNN_CELL_RNN_TANH, "Elman RNN with tanh", NULL },
+    { SEQNN_CELL_RNN_RELU, "Elman RNN with ReLU", NULL },
+    { SEQNN_CELL_LSTM, "LSTM", NULL },
+    { SEQNN_CELL_GRU, "GRU", NULL },
     { 0, NULL, NULL },
   };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstLstmTrainCell", values);
-    g_once_init_leave (&type, t);
-  }
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, register_enum ("GstLstmTrainCell", values, cell_nick));
   return type;
 }
 
@@ -218,16 +196,14 @@ static GType
 gst_lstm_train_head_get_type (void)
 {
   static GType type = 0;
-  static const GEnumValue values[] = {
-    { SEQNN_HEAD_LAST, "Final hidden state of the top layer", "last" },
-    { SEQNN_HEAD_MEAN, "Mean of the top layer's outputs", "mean" },
-    { SEQNN_HEAD_MAX, "Element-wise max of the top layer's outputs", "max" },
+  static GEnumValue values[] = {
+    { SEQNN_HEAD_LAST, "Final hidden state of the top layer", NULL },
+    { SEQNN_HEAD_MEAN, "Mean of the top layer's outputs", NULL },
+    { SEQNN_HEAD_MAX, "Element-wise max of the top layer's outputs", NULL },
     { 0, NULL, NULL },
   };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstLstmTrainHead", values);
-    g_once_init_leave (&type, t);
-  }
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, register_enum ("GstLstmTrainHead", values, head_nick));
   return type;
 }
 
@@ -236,15 +212,13 @@ static GType
 gst_lstm_train_optimizer_get_type (void)
 {
   static GType type = 0;
-  static const GEnumValue values[] = {
-    { SEQNN_OPTIMIZER_ADAM, "Adam", "adam" },
-    { SEQNN_OPTIMIZER_SGD, "Stochastic gradient descent (with momentum)", "sgd" },
+  static GEnumValue values[] = {
+    { SEQNN_OPTIMIZER_ADAM, "Adam", NULL },
+    { SEQNN_OPTIMIZER_SGD, "Stochastic gradient descent (with momentum)", NULL },
     { 0, NULL, NULL },
   };
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstLstmTrainOptimizer", values);
-    g_once_init_leave (&type, t);
-  }
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, register_enum ("GstLstmTrainOptimizer", values, optimizer_nick));
   return type;
 }
 
@@ -259,8 +233,6 @@ static void gst_lstm_train_get_property (GObject * object, guint prop_id,
 static void gst_lstm_train_finalize (GObject * object);
 static GstStateChangeReturn gst_lstm_train_change_state (GstElement * element,
     GstStateChange transition);
-static gboolean gst_lstm_train_start (GstBaseSink * sink);
-static gboolean gst_lstm_train_stop (GstBaseSink * sink);
 static gboolean gst_lstm_train_set_caps (GstBaseSink * sink, GstCaps * caps);
 static gboolean gst_lstm_train_event (GstBaseSink * sink, GstEvent * event);
 static GstFlowReturn gst_lstm_train_render (GstBaseSink * sink, GstBuffer * buffer);
@@ -293,7 +265,9 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
   GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS (klass);
   const GParamFlags flags = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
       GST_PARAM_MUTABLE_READY;
+  SeqnnFitOptions d; /* the library's defaults are the properties' */
 
+  seqnn_fit_options_init_default (&d);
   GST_DEBUG_CATEGORY_INIT (gst_lstm_train_debug, "seqnntrain", 0, "lstmtrain element");
 
   gobject_class->set_property = gst_lstm_train_set_property;
@@ -307,60 +281,60 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
    */
   g_object_class_install_property (gobject_class, PROP_CELL,
       g_param_spec_enum ("cell", "Cell", "Recurrent cell: rnn-tanh, rnn-relu, lstm or gru "
-          "(ignored with init-model)", GST_TYPE_LSTM_TRAIN_CELL, DEFAULT_PROP_CELL, flags));
+          "(ignored with init-model)", GST_TYPE_LSTM_TRAIN_CELL, d.model.cell, flags));
   g_object_class_install_property (gobject_class, PROP_EMBED_DIM,
       g_param_spec_int ("embed-dim", "Embedding size", "Size of the word embedding vectors "
-          "(ignored with init-model)", 1, 4096, DEFAULT_PROP_EMBED_DIM, flags));
+          "(ignored with init-model)", 1, 4096, d.model.embed_dim, flags));
   g_object_class_install_property (gobject_class, PROP_HIDDEN_DIM,
       g_param_spec_int ("hidden-dim", "Hidden size", "Size of the recurrent hidden state "
-          "(ignored with init-model)", 1, 4096, DEFAULT_PROP_HIDDEN_DIM, flags));
+          "(ignored with init-model)", 1, 4096, d.model.hidden_dim, flags));
   g_object_class_install_property (gobject_class, PROP_LAYERS,
       g_param_spec_int ("layers", "Layers", "Number of stacked recurrent layers "
-          "(ignored with init-model)", 1, 16, DEFAULT_PROP_LAYERS, flags));
+          "(ignored with init-model)", 1, 16, d.model.num_layers, flags));
   g_object_class_install_property (gobject_class, PROP_BIDIRECTIONAL,
       g_param_spec_boolean ("bidirectional", "Bidirectional", "Run every layer forwards and "
-          "backwards (ignored with init-model)", DEFAULT_PROP_BIDIRECTIONAL, flags));
+          "backwards (ignored with init-model)", d.model.bidirectional, flags));
   g_object_class_install_property (gobject_class, PROP_HEAD,
       g_param_spec_enum ("head", "Head", "What the classifier reads: the last hidden state, "
           "or the mean or max of the outputs (ignored with init-model)",
-          GST_TYPE_LSTM_TRAIN_HEAD, DEFAULT_PROP_HEAD, flags));
+          GST_TYPE_LSTM_TRAIN_HEAD, d.model.head, flags));
   g_object_class_install_property (gobject_class, PROP_DROPOUT,
       g_param_spec_float ("dropout", "Dropout", "Dropout probability between stacked layers "
-          "while training", 0.0f, 0.99f, DEFAULT_PROP_DROPOUT, flags));
+          "while training", 0.0f, 0.99f, d.model.dropout, flags));
   g_object_class_install_property (gobject_class, PROP_OPTIMIZER,
       g_param_spec_enum ("optimizer", "Optimizer", "Optimization algorithm",
-          GST_TYPE_LSTM_TRAIN_OPTIMIZER, DEFAULT_PROP_OPTIMIZER, flags));
+          GST_TYPE_LSTM_TRAIN_OPTIMIZER, d.train.optimizer.kind, flags));
   g_object_class_install_property (gobject_class, PROP_LEARNING_RATE,
       g_param_spec_float ("learning-rate", "Learning rate", "Optimizer step size",
-          0.0f, G_MAXFLOAT, DEFAULT_PROP_LEARNING_RATE, flags));
+          0.0f, G_MAXFLOAT, d.train.optimizer.learning_rate, flags));
   g_object_class_install_property (gobject_class, PROP_MOMENTUM,
       g_param_spec_float ("momentum", "Momentum", "SGD momentum (0 = plain SGD)",
-          0.0f, 1.0f, DEFAULT_PROP_MOMENTUM, flags));
+          0.0f, 1.0f, d.train.optimizer.momentum, flags));
   g_object_class_install_property (gobject_class, PROP_WEIGHT_DECAY,
       g_param_spec_float ("weight-decay", "Weight decay", "L2 penalty added to the gradient",
-          0.0f, G_MAXFLOAT, DEFAULT_PROP_WEIGHT_DECAY, flags));
+          0.0f, G_MAXFLOAT, d.train.optimizer.weight_decay, flags));
   g_object_class_install_property (gobject_class, PROP_CLIP_NORM,
       g_param_spec_float ("clip-norm", "Clip norm", "Clip the global gradient norm to this "
           "value (0 = off); helps when the loss becomes NaN", 0.0f, G_MAXFLOAT,
-          DEFAULT_PROP_CLIP_NORM, flags));
+          d.train.optimizer.clip_norm, flags));
   g_object_class_install_property (gobject_class, PROP_BATCH_SIZE,
       g_param_spec_int ("batch-size", "Batch size", "Sequences per optimizer step",
-          1, 65536, DEFAULT_PROP_BATCH_SIZE, flags));
+          1, 65536, d.train.batch_size, flags));
   g_object_class_install_property (gobject_class, PROP_EPOCHS,
       g_param_spec_int ("epochs", "Epochs", "Passes over the training data",
-          1, 100000, DEFAULT_PROP_EPOCHS, flags));
+          1, 100000, d.train.epochs, flags));
   g_object_class_install_property (gobject_class, PROP_SEED,
       g_param_spec_uint64 ("seed", "Seed", "Seed of the initial weights, shuffling, "
           "validation split and dropout (same seed, same model)", 0, G_MAXUINT64,
-          DEFAULT_PROP_SEED, flags));
+          d.train.seed, flags));
   g_object_class_install_property (gobject_class, PROP_VALIDATION_FRACTION,
       g_param_spec_double ("validation-fraction", "Validation fraction", "Share of the "
           "records held out of training and evaluated at each epoch's end (0 = none)",
-          0.0, 0.9, DEFAULT_PROP_VALIDATION_FRACTION, flags));
+          0.0, 0.9, d.train.validation_fraction, flags));
   g_object_class_install_property (gobject_class, PROP_CHECKPOINT_INTERVAL,
       g_param_spec_uint64 ("checkpoint-interval", "Checkpoint interval", "Write the model "
           "to model-out every this many training samples (0 = only at the end); resume "
-          "with init-model", 0, G_MAXUINT64, DEFAULT_PROP_CHECKPOINT_INTERVAL, flags));
+          "with init-model", 0, G_MAXUINT64, d.train.checkpoint_interval, flags));
   g_object_class_install_property (gobject_class, PROP_METRICS_FILE,
       g_param_spec_string ("metrics-file", "Metrics file", "CSV file that receives a row "
           "per progress report (for gnuplot); NULL for none", NULL, flags));
@@ -373,29 +347,29 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
           NULL, flags));
   g_object_class_install_property (gobject_class, PROP_MIN_FREQ,
       g_param_spec_uint64 ("min-freq", "Minimum frequency", "Words seen fewer times than "
-          "this become <unk>", 1, G_MAXUINT64, DEFAULT_PROP_MIN_FREQ, flags));
+          "this become <unk>", 1, G_MAXUINT64, d.min_freq, flags));
   g_object_class_install_property (gobject_class, PROP_MAX_VOCAB,
       g_param_spec_uint ("max-vocab", "Maximum vocabulary", "Keep at most this many words, "
           "most frequent first, <unk> and <pad> included (0 = unlimited)", 0, G_MAXINT,
-          DEFAULT_PROP_MAX_VOCAB, flags));
+          (guint) d.max_vocab, flags));
   g_object_class_install_property (gobject_class, PROP_MAX_TOKENS,
       g_param_spec_uint ("max-tokens", "Maximum tokens", "Keep only the first this many "
           "tokens of each record (0 = all); stored in the model for classification",
-          0, G_MAXINT, DEFAULT_PROP_MAX_TOKENS, flags));
+          0, G_MAXINT, (guint) d.tokenizer.max_tokens, flags));
   g_object_class_install_property (gobject_class, PROP_N_THREADS,
       g_param_spec_int ("n-threads", "Threads", "Worker threads (0 = all cores)",
-          0, 1024, DEFAULT_PROP_N_THREADS, flags));
+          0, 1024, d.train.n_threads, flags));
   g_object_class_install_property (gobject_class, PROP_EMBEDDINGS,
       g_param_spec_string ("embeddings", "Pretrained embeddings", "GloVe or word2vec text "
           "file whose vectors initialise the embedding (dimension must equal embed-dim)",
           NULL, flags));
   g_object_class_install_property (gobject_class, PROP_FREEZE_EMBEDDINGS,
       g_param_spec_boolean ("freeze-embeddings", "Freeze embeddings", "Do not update the "
-          "embedding while training", DEFAULT_PROP_FREEZE_EMBEDDINGS, flags));
+          "embedding while training", d.train.optimizer.freeze_embedding, flags));
   g_object_class_install_property (gobject_class, PROP_PROGRESS_INTERVAL,
       g_param_spec_uint64 ("progress-interval", "Progress interval", "Training samples "
           "between progress reports (0 = only at epoch ends)", 0, G_MAXUINT64,
-          DEFAULT_PROP_PROGRESS_INTERVAL, flags));
+          d.train.progress_interval, flags));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class, "Sequence classifier trainer",
@@ -403,12 +377,11 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
       "buffers and writes a model file", "gst-seqnn developers");
 
   element_class->change_state = GST_DEBUG_FUNCPTR (gst_lstm_train_change_state);
-  basesink_class->start = GST_DEBUG_FUNCPTR (gst_lstm_train_start);
-  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_lstm_train_stop);
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_lstm_train_set_caps);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_lstm_train_event);
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_lstm_train_render);
   basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_lstm_train_unlock);
+
 
   gst_type_mark_as_plugin_api (GST_TYPE_LSTM_TRAIN_CELL, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_LSTM_TRAIN_HEAD, 0);
@@ -418,31 +391,7 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
 static void
 gst_lstm_train_init (GstLstmTrain * self)
 {
-  Settings *s = &self->settings;
-
-  s->cell = DEFAULT_PROP_CELL;
-  s->embed_dim = DEFAULT_PROP_EMBED_DIM;
-  s->hidden_dim = DEFAULT_PROP_HIDDEN_DIM;
-  s->layers = DEFAULT_PROP_LAYERS;
-  s->bidirectional = DEFAULT_PROP_BIDIRECTIONAL;
-  s->head = DEFAULT_PROP_HEAD;
-  s->dropout = DEFAULT_PROP_DROPOUT;
-  s->optimizer = DEFAULT_PROP_OPTIMIZER;
-  s->learning_rate = DEFAULT_PROP_LEARNING_RATE;
-  s->momentum = DEFAULT_PROP_MOMENTUM;
-  s->weight_decay = DEFAULT_PROP_WEIGHT_DECAY;
-  s->clip_norm = DEFAULT_PROP_CLIP_NORM;
-  s->batch_size = DEFAULT_PROP_BATCH_SIZE;
-  s->epochs = DEFAULT_PROP_EPOCHS;
-  s->seed = DEFAULT_PROP_SEED;
-  s->validation_fraction = DEFAULT_PROP_VALIDATION_FRACTION;
-  s->checkpoint_interval = DEFAULT_PROP_CHECKPOINT_INTERVAL;
-  s->min_freq = DEFAULT_PROP_MIN_FREQ;
-  s->max_vocab = DEFAULT_PROP_MAX_VOCAB;
-  s->max_tokens = DEFAULT_PROP_MAX_TOKENS;
-  s->n_threads = DEFAULT_PROP_N_THREADS;
-  s->freeze_embeddings = DEFAULT_PROP_FREEZE_EMBEDDINGS;
-  s->progress_interval = DEFAULT_PROP_PROGRESS_INTERVAL;
+  seqnn_fit_options_init_default (&self->settings.fit);
 
   /* A training sink consumes as fast as it can and keeps no buffer. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
@@ -455,8 +404,7 @@ gst_lstm_train_reset (GstLstmTrain * self)
   g_clear_pointer (&self->dataset, seqnn_dataset_free);
   g_clear_pointer (&self->tokens, seqnn_tokens_free);
   g_clear_pointer (&self->init_classifier, seqnn_classifier_free);
-  g_clear_pointer (&self->label_names, g_ptr_array_unref);
-  g_clear_pointer (&self->label_ids, g_hash_table_unref);
+  g_clear_pointer (&self->labels, seqnn_label_set_free);
   if (self->metrics != NULL) {
     fclose (self->metrics);
     self->metrics = NULL;
@@ -476,53 +424,50 @@ gst_lstm_train_finalize (GObject * object)
 }
 
 static void
+set_string (gchar ** field, const GValue * value)
+{
+  g_free (*field);
+  *field = g_value_dup_string (value);
+}
+
+static void
 gst_lstm_train_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstLstmTrain *self = GST_LSTM_TRAIN (object);
   Settings *s = &self->settings;
+  SeqnnConfig *m = &s->fit.model;
+  SeqnnTrainOptions *t = &s->fit.train;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_CELL: s->cell = g_value_get_enum (value); break;
-    case PROP_EMBED_DIM: s->embed_dim = g_value_get_int (value); break;
-    case PROP_HIDDEN_DIM: s->hidden_dim = g_value_get_int (value); break;
-    case PROP_LAYERS: s->layers = g_value_get_int (value); break;
-    case PROP_BIDIRECTIONAL: s->bidirectional = g_value_get_boolean (value); break;
-    case PROP_HEAD: s->head = g_value_get_enum (value); break;
-    case PROP_DROPOUT: s->dropout = g_value_get_float (value); break;
-    case PROP_OPTIMIZER: s->optimizer = g_value_get_enum (value); break;
-    case PROP_LEARNING_RATE: s->learning_rate = g_value_get_float (value); break;
-    case PROP_MOMENTUM: s->momentum = g_value_get_float (value); break;
-    case PROP_WEIGHT_DECAY: s->weight_decay = g_value_get_float (value); break;
-    case PROP_CLIP_NORM: s->clip_norm = g_value_get_float (value); break;
-    case PROP_BATCH_SIZE: s->batch_size = g_value_get_int (value); break;
-    case PROP_EPOCHS: s->epochs = g_value_get_int (value); break;
-    case PROP_SEED: s->seed = g_value_get_uint64 (value); break;
-    case PROP_VALIDATION_FRACTION: s->validation_fraction = g_value_get_double (value); break;
-    case PROP_CHECKPOINT_INTERVAL: s->checkpoint_interval = g_value_get_uint64 (value); break;
-    case PROP_METRICS_FILE:
-      g_free (s->metrics_file);
-      s->metrics_file = g_value_dup_string (value);
-      break;
-    case PROP_MODEL_OUT:
-      g_free (s->model_out);
-      s->model_out = g_value_dup_string (value);
-      break;
-    case PROP_INIT_MODEL:
-      g_free (s->init_model);
-      s->init_model = g_value_dup_string (value);
-      break;
-    case PROP_MIN_FREQ: s->min_freq = g_value_get_uint64 (value); break;
-    case PROP_MAX_VOCAB: s->max_vocab = g_value_get_uint (value); break;
-    case PROP_MAX_TOKENS: s->max_tokens = g_value_get_uint (value); break;
-    case PROP_N_THREADS: s->n_threads = g_value_get_int (value); break;
-    case PROP_EMBEDDINGS:
-      g_free (s->embeddings);
-      s->embeddings = g_value_dup_string (value);
-      break;
-    case PROP_FREEZE_EMBEDDINGS: s->freeze_embeddings = g_value_get_boolean (value); break;
-    case PROP_PROGRESS_INTERVAL: s->progress_interval = g_value_get_uint64 (value); break;
+    case PROP_CELL: m->cell = g_value_get_enum (value); break;
+    case PROP_EMBED_DIM: m->embed_dim = g_value_get_int (value); break;
+    case PROP_HIDDEN_DIM: m->hidden_dim = g_value_get_int (value); break;
+    case PROP_LAYERS: m->num_layers = g_value_get_int (value); break;
+    case PROP_BIDIRECTIONAL: m->bidirectional = g_value_get_boolean (value); break;
+    case PROP_HEAD: m->head = g_value_get_enum (value); break;
+    case PROP_DROPOUT: m->dropout = g_value_get_float (value); break;
+    case PROP_OPTIMIZER: t->optimizer.kind = g_value_get_enum (value); break;
+    case PROP_LEARNING_RATE: t->optimizer.learning_rate = g_value_get_float (value); break;
+    case PROP_MOMENTUM: t->optimizer.momentum = g_value_get_float (value); break;
+    case PROP_WEIGHT_DECAY: t->optimizer.weight_decay = g_value_get_float (value); break;
+    case PROP_CLIP_NORM: t->optimizer.clip_norm = g_value_get_float (value); break;
+    case PROP_BATCH_SIZE: t->batch_size = g_value_get_int (value); break;
+    case PROP_EPOCHS: t->epochs = g_value_get_int (value); break;
+    case PROP_SEED: t->seed = g_value_get_uint64 (value); break;
+    case PROP_VALIDATION_FRACTION: t->validation_fraction = g_value_get_double (value); break;
+    case PROP_CHECKPOINT_INTERVAL: t->checkpoint_interval = g_value_get_uint64 (value); break;
+    case PROP_METRICS_FILE: set_string (&s->metrics_file, value); break;
+    case PROP_MODEL_OUT: set_string (&s->model_out, value); break;
+    case PROP_INIT_MODEL: set_string (&s->init_model, value); break;
+    case PROP_MIN_FREQ: s->fit.min_freq = g_value_get_uint64 (value); break;
+    case PROP_MAX_VOCAB: s->fit.max_vocab = g_value_get_uint (value); break;
+    case PROP_MAX_TOKENS: s->fit.tokenizer.max_tokens = (gint) g_value_get_uint (value); break;
+    case PROP_N_THREADS: t->n_threads = g_value_get_int (value); break;
+    case PROP_EMBEDDINGS: set_string (&s->embeddings, value); break;
+    case PROP_FREEZE_EMBEDDINGS: t->optimizer.freeze_embedding = g_value_get_boolean (value); break;
+    case PROP_PROGRESS_INTERVAL: t->progress_interval = g_value_get_uint64 (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -536,36 +481,38 @@ gst_lstm_train_get_property (GObject * object, guint prop_id,
 {
   GstLstmTrain *self = GST_LSTM_TRAIN (object);
   const Settings *s = &self->settings;
+  const SeqnnConfig *m = &s->fit.model;
+  const SeqnnTrainOptions *t = &s->fit.train;
 
   GST_OBJECT_LOCK (self);
   switch (prop_id) {
-    case PROP_CELL: g_value_set_enum (value, s->cell); break;
-    case PROP_EMBED_DIM: g_value_set_int (value, s->embed_dim); break;
-    case PROP_HIDDEN_DIM: g_value_set_int (value, s->hidden_dim); break;
-    case PROP_LAYERS: g_value_set_int (value, s->layers); break;
-    case PROP_BIDIRECTIONAL: g_value_set_boolean (value, s->bidirectional); break;
-    case PROP_HEAD: g_value_set_enum (value, s->head); break;
-    case PROP_DROPOUT: g_value_set_float (value, s->dropout); break;
-    case PROP_OPTIMIZER: g_value_set_enum (value, s->optimizer); break;
-    case PROP_LEARNING_RATE: g_value_set_float (value, s->learning_rate); break;
-    case PROP_MOMENTUM: g_value_set_float (value, s->momentum); break;
-    case PROP_WEIGHT_DECAY: g_value_set_float (value, s->weight_decay); break;
-    case PROP_CLIP_NORM: g_value_set_float (value, s->clip_norm); break;
-    case PROP_BATCH_SIZE: g_value_set_int (value, s->batch_size); break;
-    case PROP_EPOCHS: g_value_set_int (value, s->epochs); break;
-    case PROP_SEED: g_value_set_uint64 (value, s->seed); break;
-    case PROP_VALIDATION_FRACTION: g_value_set_double (value, s->validation_fraction); break;
-    case PROP_CHECKPOINT_INTERVAL: g_value_set_uint64 (value, s->checkpoint_interval); break;
+    case PROP_CELL: g_value_set_enum (value, m->cell); break;
+    case PROP_EMBED_DIM: g_value_set_int (value, m->embed_dim); break;
+    case PROP_HIDDEN_DIM: g_value_set_int (value, m->hidden_dim); break;
+    case PROP_LAYERS: g_value_set_int (value, m->num_layers); break;
+    case PROP_BIDIRECTIONAL: g_value_set_boolean (value, m->bidirectional); break;
+    case PROP_HEAD: g_value_set_enum (value, m->head); break;
+    case PROP_DROPOUT: g_value_set_float (value, m->dropout); break;
+    case PROP_OPTIMIZER: g_value_set_enum (value, t->optimizer.kind); break;
+    case PROP_LEARNING_RATE: g_value_set_float (value, t->optimizer.learning_rate); break;
+    case PROP_MOMENTUM: g_value_set_float (value, t->optimizer.momentum); break;
+    case PROP_WEIGHT_DECAY: g_value_set_float (value, t->optimizer.weight_decay); break;
+    case PROP_CLIP_NORM: g_value_set_float (value, t->optimizer.clip_norm); break;
+    case PROP_BATCH_SIZE: g_value_set_int (value, t->batch_size); break;
+    case PROP_EPOCHS: g_value_set_int (value, t->epochs); break;
+    case PROP_SEED: g_value_set_uint64 (value, t->seed); break;
+    case PROP_VALIDATION_FRACTION: g_value_set_double (value, t->validation_fraction); break;
+    case PROP_CHECKPOINT_INTERVAL: g_value_set_uint64 (value, t->checkpoint_interval); break;
     case PROP_METRICS_FILE: g_value_set_string (value, s->metrics_file); break;
     case PROP_MODEL_OUT: g_value_set_string (value, s->model_out); break;
     case PROP_INIT_MODEL: g_value_set_string (value, s->init_model); break;
-    case PROP_MIN_FREQ: g_value_set_uint64 (value, s->min_freq); break;
-    case PROP_MAX_VOCAB: g_value_set_uint (value, s->max_vocab); break;
-    case PROP_MAX_TOKENS: g_value_set_uint (value, s->max_tokens); break;
-    case PROP_N_THREADS: g_value_set_int (value, s->n_threads); break;
+    case PROP_MIN_FREQ: g_value_set_uint64 (value, s->fit.min_freq); break;
+    case PROP_MAX_VOCAB: g_value_set_uint (value, (guint) s->fit.max_vocab); break;
+    case PROP_MAX_TOKENS: g_value_set_uint (value, (guint) s->fit.tokenizer.max_tokens); break;
+    case PROP_N_THREADS: g_value_set_int (value, t->n_threads); break;
     case PROP_EMBEDDINGS: g_value_set_string (value, s->embeddings); break;
-    case PROP_FREEZE_EMBEDDINGS: g_value_set_boolean (value, s->freeze_embeddings); break;
-    case PROP_PROGRESS_INTERVAL: g_value_set_uint64 (value, s->progress_interval); break;
+    case PROP_FREEZE_EMBEDDINGS: g_value_set_boolean (value, t->optimizer.freeze_embedding); break;
+    case PROP_PROGRESS_INTERVAL: g_value_set_uint64 (value, t->progress_interval); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -581,46 +528,38 @@ check_writable (const gchar * path, GError ** error)
   return seqnn_classifier_check_save_path (path, error);
 }
 
-/* Dimension of a GloVe / word2vec text file from its first line ("count dim"
- * header, or "word v1 ... vD"), so that a mismatch is reported before any
- * data is read; the library checks every line again when it loads them. */
-static gint
-word_vectors_dim (const gchar * path, GError ** error)
+/* The vectors must fit the embedding: found before any data is read. */
+static gboolean
+check_embeddings (GstLstmTrain * self, const gchar * path, gint embed_dim)
 {
-  FILE *file = g_fopen (path, "rb");
-  gchar line[65536];
-  gint dim = -1;
+  GError *error = NULL;
+  gint dim = seqnn_word_vectors_get_dim (path, &error);
 
-  if (file == NULL) {
-    gint saved = errno;
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved), "%s", g_strerror (saved));
-    return -1;
+  if (self->init_classifier != NULL)
+    embed_dim = seqnn_model_get_config (seqnn_classifier_peek_model (self->init_classifier))->embed_dim;
+  if (dim < 0) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ("Could not use embeddings '%s': %s", path, error->message), (NULL));
+    g_error_free (error);
+    return FALSE;
   }
-  if (fgets (line, sizeof line, file) != NULL) {
-    gchar **fields = g_strsplit_set (g_strstrip (line), " \t", -1);
-    guint n = 0;
-    for (gchar ** f = fields; *f; f++)
-      n += **f != '\0';
-    if (n == 2 && g_ascii_string_to_unsigned (fields[0], 10, 0, G_MAXINT, NULL, NULL)) {
-      guint64 header_dim;
-      if (g_ascii_string_to_unsigned (fields[1], 10, 1, G_MAXINT, &header_dim, NULL))
-        dim = (gint) header_dim;
-    }
-    if (dim < 0 && n >= 2)
-      dim = (gint) n - 1;
-    g_strfreev (fields);
+  if (dim != embed_dim) {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ,
+        ("Could not use embeddings '%s': its vectors have %d dimensions but the embedding "
+            "has %d; set embed-dim=%d or use a file with %d-dimensional vectors.",
+            path, dim, embed_dim, dim, embed_dim), (NULL));
+    return FALSE;
   }
-  fclose (file);
-  if (dim < 0)
-    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-        "the first line is not a word vector nor a word2vec header");
-  return dim;
+  return TRUE;
 }
 
+/* Everything a run needs that can fail (paths, init-model, vectors, metrics
+ * file), checked on READY to PAUSED before any data. FALSE after posting an
+ * error. (Not basesink's start(): basesink would follow a failing start with
+ * its generic "failed to post a proper error message" error.) */
 static gboolean
-gst_lstm_train_start (GstBaseSink * sink)
+gst_lstm_train_prepare (GstLstmTrain * self)
 {
-  GstLstmTrain *self = GST_LSTM_TRAIN (sink);
   gchar *model_out, *init_model, *metrics_file, *embeddings;
   gint embed_dim;
   GError *error = NULL;
@@ -630,15 +569,13 @@ gst_lstm_train_start (GstBaseSink * sink)
   init_model = g_strdup (self->settings.init_model);
   metrics_file = g_strdup (self->settings.metrics_file);
   embeddings = g_strdup (self->settings.embeddings);
-  embed_dim = self->settings.embed_dim;
+  embed_dim = self->settings.fit.model.embed_dim;
   GST_OBJECT_UNLOCK (self);
 
   gst_lstm_train_reset (self);
   g_atomic_int_set (&self->cancel, 0);
   self->dataset = seqnn_dataset_new ();
   self->tokens = seqnn_tokens_new ();
-  self->label_names = g_ptr_array_new_with_free_func (g_free);
-  self->label_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->strip_markup = FALSE;
 
   if (model_out == NULL || *model_out == '\0') {
@@ -662,23 +599,12 @@ gst_lstm_train_start (GstBaseSink * sink)
       goto fail;
     }
   }
-  if (embeddings != NULL && *embeddings != '\0') {
-    gint dim = word_vectors_dim (embeddings, &error);
-    if (self->init_classifier != NULL)
-      embed_dim = seqnn_model_get_config (seqnn_classifier_peek_model (self->init_classifier))->embed_dim;
-    if (dim < 0) {
-      GST_ELEMENT_ERROR (self, RESOURCE, READ,
-          ("Could not use embeddings '%s': %s", embeddings, error->message), (NULL));
-      goto fail;
-    }
-    if (dim != embed_dim) {
-      GST_ELEMENT_ERROR (self, RESOURCE, READ,
-          ("Could not use embeddings '%s': its vectors have %d dimensions but the embedding "
-              "has %d; set embed-dim=%d or use a file with %d-dimensional vectors.",
-              embeddings, dim, embed_dim, dim, embed_dim), (NULL));
-      goto fail;
-    }
-  }
+  self->labels = seqnn_label_set_new ();
+  for (guint i = 0; self->init_classifier != NULL
+      && i < seqnn_classifier_get_n_labels (self->init_classifier); i++)
+    seqnn_label_set_add (self->labels, seqnn_classifier_get_label (self->init_classifier, i), -1);
+  if (embeddings != NULL && *embeddings != '\0' && !check_embeddings (self, embeddings, embed_dim))
+    goto fail;
   if (metrics_file != NULL && *metrics_file != '\0') {
     self->metrics = g_fopen (metrics_file, "w");
     if (self->metrics == NULL) {
@@ -704,13 +630,6 @@ fail:
   g_free (metrics_file);
   g_free (embeddings);
   return FALSE;
-}
-
-static gboolean
-gst_lstm_train_stop (GstBaseSink * sink)
-{
-  gst_lstm_train_reset (GST_LSTM_TRAIN (sink));
-  return TRUE;
 }
 
 /* TRUE when this element or a bin holding it is going to READY or NULL. */
@@ -763,9 +682,7 @@ gst_lstm_train_change_state (GstElement * element, GstStateChange transition)
   if (transition == GST_STATE_CHANGE_PAUSED_TO_READY
       || (transition == GST_STATE_CHANGE_PLAYING_TO_PAUSED && is_shutting_down (self)))
     g_atomic_int_set (&self->cancel, 1);
-  /* Another run after READY: start over (start() prepared the first one). */
-  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && self->dataset == NULL
-      && !gst_lstm_train_start (GST_BASE_SINK (self)))
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED && !gst_lstm_train_prepare (self))
     return GST_STATE_CHANGE_FAILURE;
 
   ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
@@ -785,75 +702,45 @@ gst_lstm_train_set_caps (GstBaseSink * sink, GstCaps * caps)
   return TRUE;
 }
 
+/* The tokenizer settings travel in the meta (whatever sits between seqtokenize
+ * and us); a meta that does not say means basic_english's defaults over the
+ * caps' markup. All records must agree with the first. FALSE after posting an
+ * error. */
 static gboolean
-is_number (const gchar * s)
+take_tokenizer (GstLstmTrain * self, const GstSeqnnTokensMeta * meta)
 {
-  if (s == NULL || *s == '\0')
-    return FALSE;
-  for (; *s; s++)
-    if (!g_ascii_isdigit (*s))
+  SeqnnTokenizerConfig config;
+
+  seqnn_tokenizer_config_init_default (&config);
+  config.strip_markup = self->strip_markup;
+  if (meta->tokenizer != NULL) {
+    if (strcmp (meta->tokenizer, SEQNN_TOKENIZER_BASIC_ENGLISH) != 0) {
+      GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+          ("Record %" G_GUINT64_FORMAT " was tokenized by '%s': models use %s.",
+              self->n_buffers, meta->tokenizer, SEQNN_TOKENIZER_BASIC_ENGLISH), (NULL));
+      self->failed = TRUE;
       return FALSE;
-  return TRUE;
-}
-
-/* The class id of a record, or -1 with error set. See the section comment. */
-static gint
-resolve_label (GstLstmTrain * self, const GstSeqnnTokensMeta * meta, GError ** error)
-{
-  if (self->init_classifier != NULL) {
-    guint n = seqnn_classifier_get_n_labels (self->init_classifier);
-    if (meta->label != NULL)
-      for (guint i = 0; i < n; i++)
-        if (g_strcmp0 (seqnn_classifier_get_label (self->init_classifier, i), meta->label) == 0)
-          return i;
-    if ((meta->label == NULL || is_number (meta->label)) && meta->label_id >= 0
-        && (guint) meta->label_id < n)
-      return meta->label_id;
-    GString *names = g_string_new (NULL);
-    for (guint i = 0; i < n; i++)
-      g_string_append_printf (names, "%s'%s'", i ? ", " : "",
-          seqnn_classifier_get_label (self->init_classifier, i));
-    if (meta->label != NULL)
-      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
-          "label '%s' is not one of init-model's labels: %s", meta->label, names->str);
-    else
-      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
-          "class %d is not one of init-model's %u classes: %s", meta->label_id, n, names->str);
-    g_string_free (names, TRUE);
-    return -1;
-  }
-
-  gint id = -1;
-  if (meta->label != NULL) {
-    gpointer value = g_hash_table_lookup (self->label_ids, meta->label);
-    if (value != NULL)
-      id = GPOINTER_TO_INT (value) - 1;
-  }
-  if (meta->label_id >= 0) {
-    if (id >= 0 && id != meta->label_id) {
-      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
-          "label '%s' came as class %d before and as class %d now", meta->label, id,
-          meta->label_id);
-      return -1;
     }
-    id = meta->label_id;
-  } else if (id < 0) {
-    id = self->label_names->len;
+    config.lowercase = meta->lowercase;
+    config.strip_markup = meta->strip_markup;
+    config.max_tokens = (gint) MIN (meta->max_tokens, (guint) G_MAXINT);
   }
-  if ((guint) id >= self->label_names->len)
-    g_ptr_array_set_size (self->label_names, id + 1);
-  if (meta->label != NULL) {
-    const gchar *known = g_ptr_array_index (self->label_names, id);
-    if (known == NULL) {
-      g_ptr_array_index (self->label_names, id) = g_strdup (meta->label);
-      g_hash_table_insert (self->label_ids, g_strdup (meta->label), GINT_TO_POINTER (id + 1));
-    } else if (strcmp (known, meta->label) != 0) {
-      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
-          "class %d came as label '%s' before and as '%s' now", id, known, meta->label);
-      return -1;
-    }
+  if (self->n_buffers == 1) {
+    self->tokenizer = config;
+    return TRUE;
   }
-  return id;
+  if (config.lowercase == self->tokenizer.lowercase
+      && config.strip_markup == self->tokenizer.strip_markup
+      && config.max_tokens == self->tokenizer.max_tokens)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, STREAM, FORMAT,
+      ("Record %" G_GUINT64_FORMAT " was tokenized with other settings than the first "
+          "(lowercase %d, strip-markup %d, max-tokens %d instead of %d, %d, %d): one model "
+          "needs one tokenizer.", self->n_buffers, config.lowercase, config.strip_markup,
+          config.max_tokens, self->tokenizer.lowercase, self->tokenizer.strip_markup,
+          self->tokenizer.max_tokens), (NULL));
+  self->failed = TRUE;
+  return FALSE;
 }
 
 static GstFlowReturn
@@ -876,7 +763,11 @@ gst_lstm_train_render (GstBaseSink * sink, GstBuffer * buffer)
     self->failed = TRUE;
     return GST_FLOW_ERROR;
   }
-  gint label = resolve_label (self, meta, &error);
+  /* A record's label_id (CSV class numbers) is its class and its name the
+   * class name; names alone get classes in order of first appearance. With
+   * init-model the names must be the model's. */
+  gint label = seqnn_label_set_resolve_indexed (self->labels, meta->label, meta->label_id,
+      self->init_classifier == NULL, "init-model's labels", &error);
   if (label < 0) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT,
         ("Record %" G_GUINT64_FORMAT ": %s", self->n_buffers, error->message), (NULL));
@@ -885,8 +776,11 @@ gst_lstm_train_render (GstBaseSink * sink, GstBuffer * buffer)
     return GST_FLOW_ERROR;
   }
 
+  if (!take_tokenizer (self, meta))
+    return GST_FLOW_ERROR;
+
   GST_OBJECT_LOCK (self);
-  max_tokens = self->settings.max_tokens;
+  max_tokens = (guint) self->settings.fit.tokenizer.max_tokens;
   GST_OBJECT_UNLOCK (self);
 
   guint n = meta->n_tokens;
@@ -1008,65 +902,6 @@ on_progress (const SeqnnTrainProgress * p, gpointer user_data)
   return !g_atomic_int_get (&self->cancel);
 }
 
-/* A classifier over a copy of model, with the run's vocabulary, labels and tokenizer. */
-static SeqnnClassifier *
-make_classifier (GstLstmTrain * self, SeqnnModel * model, GError ** error)
-{
-  return seqnn_classifier_new (model, self->run_vocab, &self->run_tokenizer,
-      (const gchar * const *) self->run_labels, error);
-}
-
-static void
-set_metadata (GstLstmTrain * self, SeqnnClassifier * classifier, guint64 samples_seen,
-    gboolean final)
-{
-  gchar *settings = describe_settings (self);
-  gchar *samples = g_strdup_printf ("%" G_GSIZE_FORMAT, seqnn_dataset_get_size (self->dataset));
-  gchar *seen = g_strdup_printf ("%" G_GUINT64_FORMAT, samples_seen);
-  gchar *epochs = g_strdup_printf ("%d", self->run->epochs);
-  GDateTime *now = g_date_time_new_now_utc ();
-  gchar *date = g_date_time_format_iso8601 (now);
-
-  seqnn_classifier_set_metadata (classifier, "train.command", settings);
-  seqnn_classifier_set_metadata (classifier, "train.samples", samples);
-  seqnn_classifier_set_metadata (classifier, "train.samples_seen", seen);
-  seqnn_classifier_set_metadata (classifier, "train.epochs", epochs);
-  seqnn_classifier_set_metadata (classifier, "train.date", date);
-  seqnn_classifier_set_metadata (classifier, "train.complete", final ? "true" : "false");
-  if (final) {
-    gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-    seqnn_classifier_set_metadata (classifier, "train.accuracy",
-        g_ascii_formatd (buf, sizeof buf, "%.6f", self->final_accuracy));
-    if (!isnan (self->final_validation_accuracy))
-      seqnn_classifier_set_metadata (classifier, "train.validation_accuracy",
-          g_ascii_formatd (buf, sizeof buf, "%.6f", self->final_validation_accuracy));
-  }
-  g_free (date);
-  g_date_time_unref (now);
-  g_free (epochs);
-  g_free (seen);
-  g_free (samples);
-  g_free (settings);
-}
-
-static gboolean
-on_checkpoint (const SeqnnModel * model, const SeqnnTrainProgress * p, gpointer user_data,
-    GError ** error)
-{
-  GstLstmTrain *self = GST_LSTM_TRAIN (user_data);
-  SeqnnClassifier *classifier = make_classifier (self, seqnn_model_copy (model), error);
-
-  if (classifier == NULL)
-    return FALSE;
-  set_metadata (self, classifier, p->samples_seen, FALSE);
-  gboolean ok = seqnn_classifier_save (classifier, self->run->model_out, error);
-  seqnn_classifier_free (classifier);
-  if (ok)
-    GST_INFO_OBJECT (self, "checkpoint after %" G_GUINT64_FORMAT " samples written to %s",
-        p->samples_seen, self->run->model_out);
-  return ok;
-}
-
 static void
 post_progress (GstLstmTrain * self, GstProgressType type, const gchar * text)
 {
@@ -1074,216 +909,123 @@ post_progress (GstLstmTrain * self, GstProgressType type, const gchar * text)
       gst_message_new_progress (GST_OBJECT (self), type, "train", text));
 }
 
-/* The model must tokenize as the training data was: when seqtokenize feeds
- * us directly, take its lowercase setting (default TRUE, basic_english's). */
-static gboolean
-upstream_lowercase (GstLstmTrain * self)
+/* SeqnnFitBeginFunc: the network exists, training starts. */
+static void
+on_begin (const SeqnnModel * model, gsize n_records, gpointer user_data)
 {
-  gboolean lowercase = TRUE;
-  GstPad *peer = gst_pad_get_peer (GST_BASE_SINK_PAD (self));
-  GstObject *upstream = peer ? gst_pad_get_parent (peer) : NULL;
+  GstLstmTrain *self = GST_LSTM_TRAIN (user_data);
+  const SeqnnConfig *config = seqnn_model_get_config (model);
+  gchar *text = g_strdup_printf ("training %s on %" G_GSIZE_FORMAT " records, %d classes, "
+      "vocabulary %d, %d epochs", seqnn_cell_to_string (config->cell), n_records,
+      config->num_classes, config->vocab_size, self->settings.fit.train.epochs);
 
-  if (upstream != NULL && g_strcmp0 (G_OBJECT_TYPE_NAME (upstream), "GstSeqTokenize") == 0
-      && g_object_class_find_property (G_OBJECT_GET_CLASS (upstream), "lowercase") != NULL)
-    g_object_get (upstream, "lowercase", &lowercase, NULL);
-  if (upstream != NULL)
-    gst_object_unref (upstream);
-  if (peer != NULL)
-    gst_object_unref (peer);
-  return lowercase;
+  GST_INFO_OBJECT (self, "%s", text);
+  post_progress (self, GST_PROGRESS_TYPE_START, text);
+  g_free (text);
 }
 
-/* On EOS: vocabulary, model, training, model file. Returns FALSE after posting an
- * error (or when cancelled). */
+/* A failed fit as an element error (nothing when it was cancelled). */
+static void
+post_fit_error (GstLstmTrain * self, const GError * error)
+{
+  if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED)
+      && g_atomic_int_get (&self->cancel)) {
+    GST_INFO_OBJECT (self, "training cancelled: %s", error->message);
+    post_progress (self, GST_PROGRESS_TYPE_CANCELED, "training cancelled");
+    return;
+  }
+  post_progress (self, GST_PROGRESS_TYPE_ERROR, "training failed");
+  if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC))
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s.", error->message),
+        ("the model file was not written"));
+  else if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_IO))
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Training failed: %s", error->message),
+        ("the model file was not written"));
+  else
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s", error->message),
+        ("the model file was not written"));
+}
+
+static void
+post_done (GstLstmTrain * self, const SeqnnClassifier * classifier, const Settings * run)
+{
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
+  gchar *text = g_strdup_printf ("model written to %s", run->model_out);
+
+  post_progress (self, GST_PROGRESS_TYPE_COMPLETE, text);
+  g_free (text);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("lstmtrain-done",
+              "location", G_TYPE_STRING, run->model_out,
+              "samples", G_TYPE_UINT64, (guint64) seqnn_dataset_get_size (self->dataset),
+              "classes", G_TYPE_INT, config->num_classes,
+              "vocab-size", G_TYPE_INT, config->vocab_size,
+              "epochs", G_TYPE_INT, run->fit.train.epochs,
+              "accuracy", G_TYPE_DOUBLE, self->final_accuracy,
+              "validation-accuracy", G_TYPE_DOUBLE, self->final_validation_accuracy,
+              NULL)));
+  GST_INFO_OBJECT (self, "model written to %s", run->model_out);
+}
+
+/* On EOS: the library fits the classifier, the element writes it. Returns
+ * FALSE after posting an error (or when cancelled). */
 static gboolean
 gst_lstm_train_train (GstLstmTrain * self)
 {
   Settings run;
-  SeqnnModel *model = NULL;
-  SeqnnVocab *vocab = NULL;
   SeqnnClassifier *classifier = NULL;
   GError *error = NULL;
+  gchar *command = describe_settings (self);
   gboolean ok = FALSE;
-  gsize n = seqnn_dataset_get_size (self->dataset);
 
   GST_OBJECT_LOCK (self);
   settings_copy (&run, &self->settings);
   GST_OBJECT_UNLOCK (self);
-  self->run = &run;
   self->final_accuracy = NAN;
   self->final_validation_accuracy = NAN;
 
-  if (n == 0) {
+  if (seqnn_dataset_get_size (self->dataset) == 0) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
         ("No training data: the stream ended without any labelled record."),
         ("check the input file and the seqtokenize format"));
     goto done;
   }
 
-  /* Vocabulary, labels, tokenizer settings. */
-  if (self->init_classifier != NULL) {
-    vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (self->init_classifier));
-    guint n_labels = seqnn_classifier_get_n_labels (self->init_classifier);
-    self->run_labels = g_new0 (gchar *, n_labels + 1);
-    for (guint i = 0; i < n_labels; i++)
-      self->run_labels[i] = g_strdup (seqnn_classifier_get_label (self->init_classifier, i));
-    self->run_tokenizer = *seqnn_classifier_get_tokenizer (self->init_classifier);
-    if (run.max_tokens > 0)
-      self->run_tokenizer.max_tokens = run.max_tokens;
-    model = seqnn_model_copy (seqnn_classifier_peek_model (self->init_classifier));
-  } else {
-    guint n_labels = self->label_names->len;
-    self->run_labels = g_new0 (gchar *, n_labels + 1);
-    for (guint i = 0; i < n_labels; i++) {
-      const gchar *name = g_ptr_array_index (self->label_names, i);
-      self->run_labels[i] = name ? g_strdup (name) : g_strdup_printf ("class-%u", i);
-    }
-    seqnn_tokenizer_config_init_default (&self->run_tokenizer);
-    self->run_tokenizer.lowercase = upstream_lowercase (self);
-    self->run_tokenizer.strip_markup = self->strip_markup;
-    self->run_tokenizer.max_tokens = run.max_tokens;
+  SeqnnFitOptions *fit = &run.fit;
+  /* The model tokenizes as the data was; max-tokens caps it further. */
+  if (fit->tokenizer.max_tokens == 0 || (self->tokenizer.max_tokens > 0
+          && self->tokenizer.max_tokens < fit->tokenizer.max_tokens))
+    fit->tokenizer.max_tokens = self->tokenizer.max_tokens;
+  fit->tokenizer.lowercase = self->tokenizer.lowercase;
+  fit->tokenizer.strip_markup = self->tokenizer.strip_markup;
+  fit->init = self->init_classifier;
+  fit->embeddings = run.embeddings;
+  fit->checkpoint_path = run.model_out;
+  fit->command = command;
+  fit->train.cancel_flag = &self->cancel;
+  fit->begin = on_begin;
+  fit->progress = on_progress;
+  fit->user_data = self;
 
-    if (n_labels < 2) {
-      GST_ELEMENT_ERROR (self, STREAM, FAILED,
-          ("All %" G_GSIZE_FORMAT " records have the same label '%s': a classifier needs "
-              "at least two classes in the training data.", n,
-              n_labels ? self->run_labels[0] : ""), (NULL));
-      goto done;
-    }
-    vocab = seqnn_dataset_build_vocab (self->dataset, run.min_freq, run.max_vocab, &error);
-    if (vocab == NULL) {
-      GST_ELEMENT_ERROR (self, STREAM, FAILED,
-          ("Could not build the vocabulary: %s", error->message),
-          ("min-freq=%" G_GUINT64_FORMAT " max-vocab=%u", run.min_freq, run.max_vocab));
-      goto done;
-    }
-
-    SeqnnConfig config;
-    seqnn_config_init_default (&config);
-    config.cell = run.cell;
-    config.vocab_size = (gint) seqnn_vocab_get_size (vocab);
-    config.embed_dim = run.embed_dim;
-    config.hidden_dim = run.hidden_dim;
-    config.num_layers = run.layers;
-    config.bidirectional = run.bidirectional;
-    config.head = run.head;
-    config.num_classes = n_labels;
-    config.dropout = run.dropout;
-    model = seqnn_model_new (&config, &error);
-    if (model == NULL) {
-      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-          ("Invalid network settings: %s", error->message), (NULL));
-      goto done;
-    }
-    seqnn_model_init_params (model, run.seed);
-  }
-  self->run_vocab = vocab;
-  seqnn_dataset_apply_vocab (self->dataset, vocab);
-
-  if (run.embeddings != NULL && *run.embeddings != '\0') {
-    gsize n_found = 0;
-    if (!seqnn_model_load_word_vectors (model, vocab, run.embeddings, &n_found, &error)) {
-      GST_ELEMENT_ERROR (self, RESOURCE, READ,
-          ("Could not use embeddings '%s': %s", run.embeddings, error->message),
-          ("embed-dim=%d", seqnn_model_get_config (model)->embed_dim));
-      goto done;
-    }
-    GST_INFO_OBJECT (self, "%" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " vocabulary words "
-        "found in %s", n_found, seqnn_vocab_get_size (vocab), run.embeddings);
-  }
-
-  SeqnnTrainOptions options;
-  seqnn_train_options_init_default (&options);
-  options.batch_size = run.batch_size;
-  options.epochs = run.epochs;
-  options.seed = run.seed;
-  options.validation_fraction = run.validation_fraction;
-  options.n_threads = run.n_threads;
-  options.optimizer.kind = run.optimizer;
-  options.optimizer.learning_rate = run.learning_rate;
-  options.optimizer.momentum = run.momentum;
-  options.optimizer.weight_decay = run.weight_decay;
-  options.optimizer.clip_norm = run.clip_norm;
-  options.optimizer.freeze_embedding = run.freeze_embeddings;
-  options.progress_interval = run.progress_interval;
-  options.checkpoint_interval = run.checkpoint_interval;
-  options.cancel_flag = &self->cancel;
-
-  {
-    const SeqnnConfig *config = seqnn_model_get_config (model);
-    gchar *text = g_strdup_printf ("training %s on %" G_GSIZE_FORMAT " records, %d classes, "
-        "vocabulary %d, %d epochs", seqnn_cell_to_string (config->cell), n,
-        config->num_classes, config->vocab_size, run.epochs);
-    GST_INFO_OBJECT (self, "%s", text);
-    post_progress (self, GST_PROGRESS_TYPE_START, text);
-    g_free (text);
-  }
-
-  if (!seqnn_train (model, self->dataset, &options, on_progress, on_checkpoint, self, &error)) {
-    if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED)
-        && g_atomic_int_get (&self->cancel)) {
-      GST_INFO_OBJECT (self, "training cancelled: %s", error->message);
-      post_progress (self, GST_PROGRESS_TYPE_CANCELED, "training cancelled");
-    } else {
-      post_progress (self, GST_PROGRESS_TYPE_ERROR, "training failed");
-      if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC))
-        GST_ELEMENT_ERROR (self, STREAM, FAILED,
-            ("Training failed: %s.", error->message),
-            ("the model file was not written"));
-      else if (error->domain == SEQNN_ERROR && error->code == SEQNN_ERROR_IO)
-        GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-            ("Could not write checkpoint to '%s': %s", run.model_out, error->message), (NULL));
-      else
-        GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s", error->message),
-            (NULL));
-    }
-    goto done;
-  }
-
-  classifier = make_classifier (self, model, &error);
-  model = NULL; /* owned by the classifier, or freed by a failing seqnn_classifier_new */
+  classifier = seqnn_fit (self->dataset, self->labels, fit, &error);
   if (classifier == NULL) {
-    GST_ELEMENT_ERROR (self, LIBRARY, FAILED,
-        ("Could not assemble the trained classifier: %s", error->message), (NULL));
+    post_fit_error (self, error);
     goto done;
   }
-  set_metadata (self, classifier, (guint64) run.epochs * n, TRUE);
   if (!seqnn_classifier_save (classifier, run.model_out, &error)) {
     post_progress (self, GST_PROGRESS_TYPE_ERROR, "writing the model failed");
     GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
         ("Could not write model file '%s': %s", run.model_out, error->message), (NULL));
     goto done;
   }
-
-  {
-    const SeqnnConfig *config = seqnn_classifier_peek_model (classifier) ?
-        seqnn_model_get_config (seqnn_classifier_peek_model (classifier)) : NULL;
-    gchar *text = g_strdup_printf ("model written to %s", run.model_out);
-    post_progress (self, GST_PROGRESS_TYPE_COMPLETE, text);
-    g_free (text);
-    gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
-            gst_structure_new ("lstmtrain-done",
-                "location", G_TYPE_STRING, run.model_out,
-                "samples", G_TYPE_UINT64, (guint64) n,
-                "classes", G_TYPE_INT, config ? config->num_classes : 0,
-                "vocab-size", G_TYPE_INT, config ? config->vocab_size : 0,
-                "epochs", G_TYPE_INT, run.epochs,
-                "accuracy", G_TYPE_DOUBLE, self->final_accuracy,
-                "validation-accuracy", G_TYPE_DOUBLE, self->final_validation_accuracy,
-                NULL)));
-  }
-  GST_INFO_OBJECT (self, "model written to %s", run.model_out);
+  post_done (self, classifier, &run);
   ok = TRUE;
 
 done:
   g_clear_error (&error);
   g_clear_pointer (&classifier, seqnn_classifier_free);
-  g_clear_pointer (&model, seqnn_model_free);
-  g_clear_pointer (&vocab, seqnn_vocab_unref);
-  g_clear_pointer (&self->run_labels, g_strfreev);
-  self->run_vocab = NULL;
-  self->run = NULL;
   settings_clear (&run);
+  g_free (command);
   return ok;
 }
 
@@ -1297,8 +1039,10 @@ gst_lstm_train_event (GstBaseSink * sink, GstEvent * event)
     g_atomic_int_set (&self->cancel, 0);
     g_clear_pointer (&self->dataset, seqnn_dataset_free);
     self->dataset = seqnn_dataset_new ();
-    g_ptr_array_set_size (self->label_names, 0);
-    g_hash_table_remove_all (self->label_ids);
+    if (self->init_classifier == NULL) {
+      seqnn_label_set_free (self->labels);
+      self->labels = seqnn_label_set_new ();
+    }
     self->n_buffers = 0;
     self->failed = FALSE;
   }

@@ -53,6 +53,10 @@ gst_seqnn_tokens_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
   tmeta->ids = NULL;
   tmeta->label = NULL;
   tmeta->label_id = -1;
+  tmeta->tokenizer = NULL;
+  tmeta->lowercase = FALSE;
+  tmeta->strip_markup = FALSE;
+  tmeta->max_tokens = 0;
   impl->block = NULL;
   return TRUE;
 }
@@ -131,6 +135,8 @@ gst_seqnn_tokens_meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buff
     return FALSE;
   gst_seqnn_tokens_meta_set (dmeta, (const gchar *const *) smeta->tokens, smeta->n_tokens, smeta->ids,
       smeta->label, smeta->label_id);
+  gst_seqnn_tokens_meta_set_tokenizer (dmeta, smeta->tokenizer, smeta->lowercase,
+      smeta->strip_markup, smeta->max_tokens);
   return TRUE;
 }
 
@@ -200,6 +206,27 @@ gst_buffer_get_seqnn_tokens_meta (GstBuffer *buffer)
 {
   g_return_val_if_fail (GST_IS_BUFFER (buffer), NULL);
   return (GstSeqnnTokensMeta *) gst_buffer_get_meta (buffer, GST_SEQNN_TOKENS_META_API_TYPE);
+}
+
+/**
+ * gst_seqnn_tokens_meta_set_tokenizer:
+ * @meta: a #GstSeqnnTokensMeta
+ * @name: (nullable): the tokenizer's name ("basic_english"), NULL for unknown
+ * @lowercase: the text was lowercased first
+ * @strip_markup: markup was removed first
+ * @max_tokens: the tokenizer's cap (0: none)
+ *
+ * Records the settings that made the tokens (copies of the meta keep them).
+ */
+void
+gst_seqnn_tokens_meta_set_tokenizer (GstSeqnnTokensMeta *meta, const gchar *name,
+    gboolean lowercase, gboolean strip_markup, guint max_tokens)
+{
+  g_return_if_fail (meta != NULL);
+  meta->tokenizer = g_intern_string (name);
+  meta->lowercase = lowercase;
+  meta->strip_markup = strip_markup;
+  meta->max_tokens = max_tokens;
 }
 
 /**

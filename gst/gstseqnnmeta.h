@@ -22,6 +22,11 @@ G_BEGIN_DECLS
  *   without tokens encoded with a vocabulary has a non-NULL @ids of length 0)
  * @label: (nullable): the record's label as written in the data (CSV: its class name), or NULL
  * @label_id: the label's class index (0-based), -1 when unknown or absent
+ * @tokenizer: (nullable): the tokenizer that made @tokens ("basic_english"), or NULL when
+ *   the meta does not say (then the three fields after it mean nothing); a static string
+ * @lowercase: the text was lowercased before tokenizing
+ * @strip_markup: markup was removed (and entities decoded) before tokenizing
+ * @max_tokens: the tokenizer kept at most this many tokens (0: no cap)
  *
  * The tokens of one record (one text buffer). The buffer's text is left unchanged.
  *
@@ -41,6 +46,11 @@ typedef struct {
   gint32 *ids;
   gchar *label;
   gint label_id;
+  /* appended: the fields above keep their offsets */
+  const gchar *tokenizer;
+  gboolean lowercase;
+  gboolean strip_markup;
+  guint max_tokens;
 } GstSeqnnTokensMeta;
 
 GType gst_seqnn_tokens_meta_api_get_type (void);
@@ -50,6 +60,10 @@ GstSeqnnTokensMeta *gst_buffer_add_seqnn_tokens_meta (GstBuffer *buffer, const g
     guint n_tokens, const gint32 *ids, const gchar *label, gint label_id);
 /* The buffer's tokens meta, or NULL. */
 GstSeqnnTokensMeta *gst_buffer_get_seqnn_tokens_meta (GstBuffer *buffer);
+/* Records how the tokens were made, so that the settings travel with the data
+ * (lstmtrain stores them in the model). name is interned. */
+void gst_seqnn_tokens_meta_set_tokenizer (GstSeqnnTokensMeta *meta, const gchar *name,
+    gboolean lowercase, gboolean strip_markup, guint max_tokens);
 /* For bindings, where the fields above cannot be arrays: @tokens and @ids. */
 const gchar *const *gst_seqnn_tokens_meta_get_tokens (const GstSeqnnTokensMeta *meta);
 const gint32 *gst_seqnn_tokens_meta_get_ids (const GstSeqnnTokensMeta *meta, guint *n_ids);

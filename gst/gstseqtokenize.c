@@ -747,6 +747,7 @@ gst_seq_tokenize_push_record (GstSeqTokenize *self, GstBuffer *buffer, const gch
 {
   guint n = seqnn_tokens_get_n (self->tokens);
   const gint32 *ids = NULL;
+  GstSeqnnTokensMeta *meta;
 
   GST_OBJECT_LOCK (self);
   self->n_records++;
@@ -771,8 +772,11 @@ gst_seq_tokenize_push_record (GstSeqTokenize *self, GstBuffer *buffer, const gch
     /* Non-NULL for an empty record too: the meta then says "a vocabulary was used". */
     ids = self->ids->len > 0 ? (const gint32 *) self->ids->data : no_ids;
   }
-  gst_buffer_add_seqnn_tokens_meta (buffer, (const gchar *const *) self->token_ptrs->pdata, n, ids,
-      label, label_id);
+  meta = gst_buffer_add_seqnn_tokens_meta (buffer, (const gchar *const *) self->token_ptrs->pdata,
+      n, ids, label, label_id);
+  /* The settings travel with the tokens (lstmtrain stores them in its model). */
+  gst_seqnn_tokens_meta_set_tokenizer (meta, SEQNN_TOKENIZER_BASIC_ENGLISH,
+      self->tokenizer.lowercase, self->markup, (guint) self->tokenizer.max_tokens);
 
   if (self->discont) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);

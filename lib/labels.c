@@ -7,7 +7,9 @@
 
 struct _SeqnnLabelSet {
   GPtrArray *names;  /* owned strings, index = id */
-  GHashTable *index; /* name (borrowed from names) -> id + 1 */
+  GHashTable *index; /* name (borrowed from names) -> id + 1; a class that
+                      * seqnn_label_set_resolve_indexed added unnamed has its
+                      * number as name and no entry here until a record names it */
 };
 
 SeqnnLabelSet *
@@ -280,4 +282,92 @@ seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const SeqnnReco
       "%s:%" G_GUINT64_FORMAT ": unknown class \"%.*s\"", source_name, record->line,
       (int) MIN (record->label_len, 64), record->label);
   return -1;
+}
+
+/* Class id was added without a name (see the struct) and may still get one. */
+static gboolean
+is_unnamed (const SeqnnLabelSet *set, guint id)
+{
+  return GPOINTER_TO_INT (g_hash_table_lookup (set->index, g_ptr_array_index (set->names, id)))
+      != (gint) id + 1;
+}
+
+static gint
+resolve_fixed (const SeqnnLabelSet *set, const gchar *name, gint index, const gchar *set_name,
+    GError **error)
+{
+  gint id = seqnn_label_set_lookup (set, name, -1);
+  guint64 number;
+
+  if (id >= 0)
+    return id;
+  /* a purely numeric name is a class number, not a name */
+  if ((name == NULL || g_ascii_string_to_unsigned (name, 10, 0, G_MAXUINT64, &number, NULL))
+      && index >= 0 && (guint) index < set->names->len)
+    return index;
+  GString *names = g_string_new (NULL);
+  for (guint i = 0; i < set->names->len; i++)
+    g_string_append_printf (names, "%s'%s'", i ? ", " : "", (const gchar *) set->names->pdata[i]);
+  if (name != NULL)
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE, "label '%s' is not one of %s: %s",
+        name, set_name, names->str);
+  else
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+        "class %d is not one of the %u classes of %s: %s", index, set->names->len, set_name,
+        names->str);
+  g_string_free (names, TRUE);
+  return -1;
+}
+
+/* Names class id, which must be unnamed or have that name already. */
+static gboolean
+name_class (SeqnnLabelSet *set, guint id, const gchar *name, GError **error)
+{
+  const gchar *known = g_ptr_array_index (set->names, id);
+
+  if (!is_unnamed (set, id)) {
+    if (strcmp (known, name) == 0)
+      return TRUE;
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "class %u came as label '%s' before and as '%s' now", id, known, name);
+    return FALSE;
+  }
+  gchar *copy = g_utf8_make_valid (name, -1);
+  g_free (g_ptr_array_index (set->names, id));
+  g_ptr_array_index (set->names, id) = copy;
+  g_hash_table_insert (set->index, copy, GINT_TO_POINTER ((gint) id + 1));
+  return TRUE;
+}
+
+gint
+seqnn_label_set_resolve_indexed (SeqnnLabelSet *set, const gchar *name, gint index,
+    gboolean grow, const gchar *set_name, GError **error)
+{
+  if (set == NULL || (name == NULL && index < 0)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no label set or no label");
+    return -1;
+  }
+  if (set_name == NULL)
+    set_name = "the labels";
+  if (!grow)
+    return resolve_fixed (set, name, index, set_name, error);
+
+  gint known = seqnn_label_set_lookup (set, name, -1);
+  if (index < 0)
+    return known >= 0 ? known : seqnn_label_set_add (set, name, -1);
+  if (known >= 0 && known != index) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "label '%s' came as class %d before and as class %d now", name, known, index);
+    return -1;
+  }
+  if (index >= 65536) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+        "class %d out of range 0..65535", index);
+    return -1;
+  }
+  while (set->names->len <= (guint) index)
+    g_ptr_array_add (set->names, g_strdup_printf ("%u", set->names->len + 1));
+  if (name != NULL && !name_class (set, (guint) index, name, error))
+    return -1;
+  return index;
 }

@@ -19,7 +19,7 @@ G_BEGIN_DECLS
 #define SEQNN_FORMAT_NAME "seqnn"
 #define SEQNN_CRC32_PREFIX "crc32:"
 #define SEQNN_SHA256_PREFIX "sha256:"
-#define SEQNN_TOKENIZER_NAME "basic_english"
+#define SEQNN_TOKENIZER_NAME SEQNN_TOKENIZER_BASIC_ENGLISH
 
 struct _SeqnnClassifier {
   SeqnnModel *model;

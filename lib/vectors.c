@@ -210,3 +210,46 @@ seqnn_model_load_word_vectors (SeqnnModel *model, const SeqnnVocab *vocab,
   g_free (staging);
   return ok;
 }
+
+gint
+seqnn_word_vectors_get_dim (const gchar *path, GError **error)
+{
+  if (path == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no word vectors file given");
+    return -1;
+  }
+  FILE *file = fopen (path, "re");
+  if (file == NULL) {
+    seqnn_set_file_error (error, "open", path, errno);
+    return -1;
+  }
+  GString *line = g_string_sized_new (4096);
+  GPtrArray *fields = g_ptr_array_new ();
+  guint64 line_number = 0, count = 0, header_dim = 0;
+  gboolean too_long;
+  gint dim = -1;
+  guint n = 0;
+  /* the first line that is not blank, with the limits of the loader */
+  const gsize max_line = (gsize) 16 * 1024 * 1024;
+  while (n == 0 && read_line (file, line, max_line, &too_long)) {
+    line_number++;
+    if (too_long)
+      break;
+    while (line->len > 0 && line->str[line->len - 1] == '\r')
+      g_string_truncate (line, line->len - 1);
+    n = split_fields (line->str, fields);
+  }
+  if (too_long)
+    parse_error (error, path, line_number, "line longer than %" G_GSIZE_FORMAT " bytes", max_line);
+  else if (n == 2 && line_number == 1 && is_count (fields->pdata[0], &count)
+      && is_count (fields->pdata[1], &header_dim) && header_dim >= 1 && header_dim <= G_MAXINT)
+    dim = (gint) header_dim;
+  else if (n >= 2)
+    dim = (gint) MIN (n - 1, (guint) G_MAXINT);
+  else
+    parse_error (error, path, MAX (line_number, 1), "not a word vector nor a word2vec header");
+  g_ptr_array_unref (fields);
+  g_string_free (line, TRUE);
+  fclose (file);
+  return dim;
+}

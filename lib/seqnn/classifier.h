@@ -131,5 +131,10 @@ void seqnn_classifier_encode (const SeqnnClassifier *classifier, const gchar *te
  * duplicates of a word win. */
 gboolean seqnn_model_load_word_vectors (SeqnnModel *model, const SeqnnVocab *vocab,
     const gchar *path, gsize *n_found, GError **error);
+/* The vectors' dimension from the file's first line that is not blank (a
+ * word2vec "count dim" header, or a vector's number of values) without reading
+ * the rest: a mismatch with the embedding is found before any training. -1
+ * with SEQNN_ERROR_IO or SEQNN_ERROR_PARSE. */
+gint seqnn_word_vectors_get_dim (const gchar *path, GError **error);
 
 G_END_DECLS

@@ -143,6 +143,17 @@ gint seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const Seqn
  * AG News CSV layout, for a decimal number in a column layout or JSON Lines;
  * other labels are names. */
 gboolean seqnn_record_label_is_number (SeqnnFormat format, const SeqnnRecord *record);
+/* A label that comes as a name, a 0-based class index (-1: none), or both, as
+ * a tokens meta carries it (seqtokenize format=csv: "World" as class 0; tsv:
+ * the name only). With grow (a set being collected): an index is that class,
+ * the set growing to hold it (classes added so are named by their 1-based
+ * numbers until a label names them); a name alone is looked up or added; a
+ * name seen as another class, or a class seen with another name, is an error.
+ * Without grow (a fixed set, e.g. a model's): the name is looked up; a missing
+ * or purely numeric name falls back to an index in range; else the error lists
+ * the set's names. set_name ("init-model's labels") words the errors. */
+gint seqnn_label_set_resolve_indexed (SeqnnLabelSet *set, const gchar *name, gint index,
+    gboolean grow, const gchar *set_name, GError **error);
 
 /* ---- Datasets ------------------------------------------------------------ */
 

@@ -9,6 +9,9 @@ G_BEGIN_DECLS
 
 /* ---- Tokenizer: torchtext's basic_english ------------------------------- */
 
+/* The tokenizer's name, as model files and the tokens meta record it. */
+#define SEQNN_TOKENIZER_BASIC_ENGLISH "basic_english"
+
 typedef struct {
   gboolean lowercase;    /* TRUE: str.lower() first, as basic_english */
   gboolean strip_markup; /* FALSE: when TRUE, Pango/HTML tags (<i>, <font ...>) are removed

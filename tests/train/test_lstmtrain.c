@@ -419,6 +419,41 @@ GST_START_TEST (test_error_unwritable_model_out)
 }
 GST_END_TEST;
 
+/* A run that cannot start posts its own error, and only that one: not
+ * basesink's generic "failed to post a proper error message" after it. */
+GST_START_TEST (test_error_at_start_posted_once)
+{
+  gchar *csv = write_csv ("start.csv", 2, 20, 4);
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain", csv);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  GstBus *bus = gst_element_get_bus (pipeline);
+
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_FAILURE);
+  guint n_errors = 0;
+  GstMessage *msg;
+  while ((msg = gst_bus_timed_pop_filtered (bus, 100 * GST_MSECOND, GST_MESSAGE_ERROR)) != NULL) {
+    gst_message_parse_error (msg, &error, NULL);
+    GST_INFO ("error: %s", error->message);
+    fail_unless (strstr (error->message, "model-out") != NULL, "%s", error->message);
+    fail_unless (strstr (error->message, "proper error message") == NULL, "%s", error->message);
+    g_clear_error (&error);
+    gst_message_unref (msg);
+    n_errors++;
+  }
+  fail_unless_equals_int (n_errors, 1);
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_unlink (csv);
+  g_free (desc);
+  g_free (csv);
+}
+GST_END_TEST;
+
 GST_START_TEST (test_error_unlabelled_input)
 {
   gchar *csv = write_csv ("unlabelled.csv", 2, 10, 5);
@@ -816,6 +851,83 @@ GST_START_TEST (test_cancel_on_state_null)
 }
 GST_END_TEST;
 
+static gchar *
+read_file (const gchar *path, gsize *length)
+{
+  gchar *contents = NULL;
+  fail_unless (g_file_get_contents (path, &contents, length, NULL), "cannot read %s", path);
+  return contents;
+}
+
+/* The tokenizer settings travel in the tokens meta: a queue between
+ * seqtokenize and lstmtrain changes nothing, byte for byte (SOURCE_DATE_EPOCH
+ * fixes train.date), and the model tokenizes as the data was. */
+GST_START_TEST (test_tokenizer_settings_travel)
+{
+  gchar *csv = tmp_path ("cased.csv");
+  GString *data = g_string_new (NULL);
+  GRand *rand = g_rand_new_with_seed (13);
+  for (guint i = 0; i < 40; i++) {
+    gchar *text = make_text (rand, i % 2);
+    gchar *upper = g_ascii_strup (text, -1);
+    g_string_append_printf (data, "\"%u\",\"News %s\",\"desc\"\n", i % 2 + 1,
+        i % 3 ? text : upper);
+    g_free (upper);
+    g_free (text);
+  }
+  g_assert_true (g_file_set_contents (csv, data->str, data->len, NULL));
+  static const gchar *const middles[] = { "", "queue ! ", "queue ! identity ! " };
+  /* one model-out for all: its path is part of the train.command metadata */
+  gchar *model = tmp_path ("cased.model");
+  gchar *bytes0 = NULL;
+  gsize len0 = 0;
+  g_setenv ("SOURCE_DATE_EPOCH", "1700000000", TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (middles); i++) {
+    gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv lowercase=false "
+        "max-tokens=6 ! %slstmtrain model-out=%s embed-dim=8 hidden-dim=8 n-threads=1 seed=5",
+        csv, middles[i], model);
+    Run run;
+    run_pipeline (desc, &run);
+    fail_unless (run.error == NULL, "error: %s", run.error ? run.error->message : "");
+    run_clear (&run);
+    g_free (desc);
+    gsize len;
+    gchar *bytes = read_file (model, &len);
+    if (bytes0 == NULL) {
+      bytes0 = bytes;
+      len0 = len;
+    } else {
+      fail_unless (len == len0 && memcmp (bytes0, bytes, len) == 0, "model with '%s' differs",
+          middles[i]);
+      g_free (bytes);
+    }
+  }
+  g_unsetenv ("SOURCE_DATE_EPOCH");
+  g_free (bytes0);
+
+  GError *error = NULL;
+  SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+  g_assert_no_error (error);
+  const SeqnnTokenizerConfig *tokenizer = seqnn_classifier_get_tokenizer (classifier);
+  fail_if (tokenizer->lowercase);
+  fail_if (tokenizer->strip_markup);
+  fail_unless_equals_int (tokenizer->max_tokens, 6);
+  SeqnnVocab *vocab = seqnn_classifier_get_vocab (classifier);
+  fail_unless (seqnn_vocab_lookup (vocab, "News", -1) != SEQNN_VOCAB_UNK_ID);
+  fail_unless (seqnn_vocab_lookup (vocab, "news", -1) == SEQNN_VOCAB_UNK_ID);
+  fail_unless_equals_string (seqnn_classifier_get_metadata (classifier, "train.date"),
+      "2023-11-14T22:13:20Z");
+  seqnn_classifier_free (classifier);
+
+  g_unlink (model);
+  g_free (model);
+  g_unlink (csv);
+  g_free (csv);
+  g_rand_free (rand);
+  g_string_free (data, TRUE);
+}
+GST_END_TEST;
+
 static void
 setup_tmp (void)
 {
@@ -845,6 +957,7 @@ lstmtrain_suite (void)
   tcase_add_test (tc, test_error_single_class);
   tcase_add_test (tc, test_error_nan);
   tcase_add_test (tc, test_error_unwritable_model_out);
+  tcase_add_test (tc, test_error_at_start_posted_once);
   tcase_add_test (tc, test_error_unlabelled_input);
   tcase_add_test (tc, test_error_bad_init_model_and_embeddings);
   tcase_add_test (tc, test_init_model_fine_tuning);
@@ -853,6 +966,7 @@ lstmtrain_suite (void)
   tcase_add_test (tc, test_run_twice);
   tcase_add_test (tc, test_checkpoint_written);
   tcase_add_test (tc, test_cancel_on_state_null);
+  tcase_add_test (tc, test_tokenizer_settings_travel);
   return s;
 }
 

@@ -1,0 +1,212 @@
+/* libseqnn: a classifier fitted to a labelled dataset in one call (see seqnn/fit.h).
+ * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "seqnn/fit.h"
+
+#include <math.h>
+#include <string.h>
+
+void
+seqnn_fit_options_init_default (SeqnnFitOptions *options)
+{
+  g_return_if_fail (options != NULL);
+  memset (options, 0, sizeof (*options));
+  seqnn_config_init_default (&options->model);
+  seqnn_train_options_init_default (&options->train);
+  options->min_freq = 1;
+  options->max_vocab = 0;
+  seqnn_tokenizer_config_init_default (&options->tokenizer);
+}
+
+/* One fit: what the checkpoints and the final classifier are made of. */
+typedef struct {
+  const SeqnnFitOptions *options;
+  gsize n_records;
+  SeqnnVocab *vocab;
+  SeqnnTokenizerConfig tokenizer;
+  gchar **labels;
+  gdouble final_accuracy;        /* of the last epoch's report */
+  gdouble final_validation_accuracy;
+} Fit;
+
+static void
+set_metadata (const Fit *fit, SeqnnClassifier *classifier, guint64 samples_seen, gboolean final)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  /* SOURCE_DATE_EPOCH (reproducible-builds.org) makes the same fit the same file */
+  const gchar *epoch = g_getenv ("SOURCE_DATE_EPOCH");
+  gint64 seconds;
+  GDateTime *now = epoch != NULL && g_ascii_string_to_signed (epoch, 10, 0, G_MAXINT64 / 2,
+      &seconds, NULL) ? g_date_time_new_from_unix_utc (seconds) : NULL;
+  if (now == NULL)
+    now = g_date_time_new_now_utc ();
+  gchar *date = g_date_time_format_iso8601 (now);
+
+  if (fit->options->command != NULL)
+    seqnn_classifier_set_metadata (classifier, "train.command", fit->options->command);
+  g_snprintf (buf, sizeof buf, "%" G_GSIZE_FORMAT, fit->n_records);
+  seqnn_classifier_set_metadata (classifier, "train.samples", buf);
+  g_snprintf (buf, sizeof buf, "%" G_GUINT64_FORMAT, samples_seen);
+  seqnn_classifier_set_metadata (classifier, "train.samples_seen", buf);
+  g_snprintf (buf, sizeof buf, "%d", fit->options->train.epochs);
+  seqnn_classifier_set_metadata (classifier, "train.epochs", buf);
+  seqnn_classifier_set_metadata (classifier, "train.date", date);
+  seqnn_classifier_set_metadata (classifier, "train.complete", final ? "true" : "false");
+  if (final) {
+    seqnn_classifier_set_metadata (classifier, "train.accuracy",
+        g_ascii_formatd (buf, sizeof buf, "%.6f", fit->final_accuracy));
+    if (!isnan (fit->final_validation_accuracy))
+      seqnn_classifier_set_metadata (classifier, "train.validation_accuracy",
+          g_ascii_formatd (buf, sizeof buf, "%.6f", fit->final_validation_accuracy));
+  }
+  g_free (date);
+  g_date_time_unref (now);
+}
+
+/* Takes model (also on failure). */
+static SeqnnClassifier *
+make_classifier (const Fit *fit, SeqnnModel *model, GError **error)
+{
+  return seqnn_classifier_new (model, fit->vocab, &fit->tokenizer,
+      (const gchar *const *) fit->labels, error);
+}
+
+static gboolean
+on_progress (const SeqnnTrainProgress *p, gpointer user_data)
+{
+  Fit *fit = user_data;
+
+  if (p->epoch_end) {
+    fit->final_accuracy = p->running_accuracy;
+    fit->final_validation_accuracy = p->validation_accuracy;
+  }
+  if (fit->options->progress == NULL)
+    return TRUE;
+  return fit->options->progress (p, fit->options->user_data);
+}
+
+static gboolean
+on_checkpoint (const SeqnnModel *model, const SeqnnTrainProgress *p, gpointer user_data,
+    GError **error)
+{
+  Fit *fit = user_data;
+  SeqnnClassifier *classifier;
+  gboolean ok;
+
+  if (fit->options->checkpoint_path == NULL)
+    return TRUE;
+  classifier = make_classifier (fit, seqnn_model_copy (model), error);
+  if (classifier == NULL)
+    return FALSE;
+  set_metadata (fit, classifier, p->samples_seen, FALSE);
+  ok = seqnn_classifier_save (classifier, fit->options->checkpoint_path, error);
+  seqnn_classifier_free (classifier);
+  if (!ok)
+    g_prefix_error (error, "checkpoint not written: ");
+  return ok;
+}
+
+/* Continuing: the model's vocabulary, labels, tokenizer and a copy of its weights. */
+static SeqnnModel *
+prepare_from_init (Fit *fit)
+{
+  const SeqnnClassifier *init = fit->options->init;
+  guint n_labels = seqnn_classifier_get_n_labels (init);
+
+  fit->vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (init));
+  fit->labels = g_new0 (gchar *, n_labels + 1);
+  for (guint i = 0; i < n_labels; i++)
+    fit->labels[i] = g_strdup (seqnn_classifier_get_label (init, (gint) i));
+  fit->tokenizer = *seqnn_classifier_get_tokenizer (init);
+  if (fit->options->tokenizer.max_tokens > 0)
+    fit->tokenizer.max_tokens = fit->options->tokenizer.max_tokens;
+  return seqnn_model_copy (seqnn_classifier_peek_model (init));
+}
+
+/* From scratch: the vocabulary of the data and a freshly initialised network. */
+static SeqnnModel *
+prepare_new (Fit *fit, const SeqnnDataset *dataset, const SeqnnLabelSet *labels, GError **error)
+{
+  const SeqnnFitOptions *options = fit->options;
+  guint n_labels = labels != NULL ? seqnn_label_set_get_n (labels) : 0;
+  SeqnnConfig config = options->model;
+  SeqnnModel *model;
+
+  if (n_labels < 2) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "all %" G_GSIZE_FORMAT " records have the same label '%s': a classifier needs at "
+        "least two classes in the training data", fit->n_records,
+        n_labels > 0 ? seqnn_label_set_get_name (labels, 0) : "");
+    return NULL;
+  }
+  fit->labels = seqnn_label_set_to_strv (labels);
+  fit->tokenizer = options->tokenizer;
+  fit->vocab = seqnn_dataset_build_vocab (dataset, options->min_freq, options->max_vocab, error);
+  if (fit->vocab == NULL) {
+    g_prefix_error (error, "cannot build the vocabulary (min-freq %" G_GUINT64_FORMAT
+        ", max-vocab %" G_GSIZE_FORMAT "): ", options->min_freq, options->max_vocab);
+    return NULL;
+  }
+  config.vocab_size = (gint) seqnn_vocab_get_size (fit->vocab);
+  config.num_classes = (gint) n_labels;
+  model = seqnn_model_new (&config, error);
+  if (model == NULL) {
+    g_prefix_error (error, "invalid network settings: ");
+    return NULL;
+  }
+  seqnn_model_init_params (model, options->train.seed);
+  return model;
+}
+
+static gboolean
+load_vectors (SeqnnModel *model, const Fit *fit, GError **error)
+{
+  const gchar *path = fit->options->embeddings;
+
+  if (path == NULL || *path == '\0')
+    return TRUE;
+  if (seqnn_model_load_word_vectors (model, fit->vocab, path, NULL, error))
+    return TRUE;
+  g_prefix_error (error, "cannot use the word vectors: ");
+  return FALSE;
+}
+
+SeqnnClassifier *
+seqnn_fit (SeqnnDataset *dataset, const SeqnnLabelSet *labels, const SeqnnFitOptions *options,
+    GError **error)
+{
+  Fit fit = { options, 0, NULL, { 0 }, NULL, NAN, NAN };
+  SeqnnTrainOptions train;
+  SeqnnClassifier *classifier = NULL;
+  SeqnnModel *model;
+
+  if (dataset == NULL || options == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "seqnn_fit: dataset and options must not be NULL");
+    return NULL;
+  }
+  fit.n_records = seqnn_dataset_get_size (dataset);
+  model = options->init != NULL ? prepare_from_init (&fit)
+      : prepare_new (&fit, dataset, labels, error);
+  if (model == NULL)
+    goto out;
+  seqnn_dataset_apply_vocab (dataset, fit.vocab);
+  if (!load_vectors (model, &fit, error))
+    goto out;
+
+  if (options->begin != NULL)
+    options->begin (model, fit.n_records, options->user_data);
+  train = options->train;
+  if (!seqnn_train (model, dataset, &train, on_progress, on_checkpoint, &fit, error))
+    goto out;
+
+  classifier = make_classifier (&fit, model, error);
+  model = NULL; /* the classifier's now, or freed by a failing seqnn_classifier_new */
+  if (classifier != NULL)
+    set_metadata (&fit, classifier, (guint64) options->train.epochs * fit.n_records, TRUE);
+
+out:
+  g_clear_pointer (&model, seqnn_model_free);
+  g_clear_pointer (&fit.vocab, seqnn_vocab_unref);
+  g_strfreev (fit.labels);
+  return classifier;
+}
