@@ -382,6 +382,37 @@ GST_START_TEST (test_tokens_meta_ids_and_tokens)
 
 GST_END_TEST;
 
+/* Pushes token lists from..to-1 (NULL-terminated) at i seconds: as tokens
+ * metas without ids, or as_text joined into the buffers' text. */
+static void
+push_token_lists (GstHarness *h, const gchar *tokens[][4], guint from, guint to, gboolean as_text)
+{
+  for (guint i = from; i < to; i++) {
+    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
+    GstBuffer *in = text_buffer (as_text ? text : "ignored", i * GST_SECOND, GST_SECOND);
+    if (!as_text)
+      gst_buffer_add_seqnn_tokens_meta (in, tokens[i], g_strv_length ((gchar **) tokens[i]), NULL,
+          NULL, -1);
+    gst_harness_push (h, in);
+    g_free (text);
+  }
+}
+
+/* Pulls n buffers: each the engine's result for its token list. */
+static void
+pull_token_lists (GstHarness *h, SeqnnClassifier *classifier, const gchar *tokens[][4], guint n)
+{
+  for (guint i = 0; i < n; i++) {
+    GstBuffer *out = gst_harness_pull (h);
+    gfloat expected[4];
+    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
+    engine_probs_text (classifier, text, FALSE, expected);
+    assert_class_meta (out, classifier, expected);
+    gst_buffer_unref (out);
+    g_free (text);
+  }
+}
+
 /* Tokens without ids (and texts without tokens) are looked up when they
  * arrive, with the vocabulary of the latest loaded model; buffers that then
  * run with another model (a swap between arrival and their batch) are looked
@@ -404,7 +435,6 @@ GST_START_TEST (test_tokens_looked_up_on_arrival_and_swap)
   gchar *reversed_path;
   GstHarness *h = start (news_model_path, "text/x-raw, format=utf8");
   GstElement *element = h->element;
-  guint i;
 
   reversed[0] = VOCAB[0];
   reversed[1] = VOCAB[1];
@@ -427,71 +457,23 @@ GST_START_TEST (test_tokens_looked_up_on_arrival_and_swap)
 
   g_object_set (element, "batch-size", 4, NULL);
   /* A full batch with the first model. */
-  for (i = 0; i < 4; i++) {
-    GstBuffer *in = text_buffer ("ignored", i * GST_SECOND, GST_SECOND);
-    gst_buffer_add_seqnn_tokens_meta (in, tokens[i], 3, NULL, NULL, -1);
-    gst_harness_push (h, in);
-  }
-  for (i = 0; i < 4; i++) {
-    GstBuffer *out = gst_harness_pull (h);
-    gfloat expected[4];
-    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
-    engine_probs_text (news_classifier, text, FALSE, expected);
-    assert_class_meta (out, news_classifier, expected);
-    gst_buffer_unref (out);
-    g_free (text);
-  }
+  push_token_lists (h, tokens, 0, 4, FALSE);
+  pull_token_lists (h, news_classifier, tokens, 4);
   /* Two buffers wait for their batch (looked up with the first vocabulary),
    * the model changes, two more complete the batch: all four run with the
    * new model and its vocabulary. */
-  for (i = 0; i < 2; i++) {
-    GstBuffer *in = text_buffer ("ignored", i * GST_SECOND, GST_SECOND);
-    gst_buffer_add_seqnn_tokens_meta (in, tokens[i], 3, NULL, NULL, -1);
-    gst_harness_push (h, in);
-  }
+  push_token_lists (h, tokens, 0, 2, FALSE);
   g_object_set (element, "model", reversed_path, NULL);
-  for (i = 2; i < 4; i++) {
-    GstBuffer *in = text_buffer ("ignored", i * GST_SECOND, GST_SECOND);
-    gst_buffer_add_seqnn_tokens_meta (in, tokens[i], 3, NULL, NULL, -1);
-    gst_harness_push (h, in);
-  }
-  for (i = 0; i < 4; i++) {
-    GstBuffer *out = gst_harness_pull (h);
-    gfloat expected[4];
-    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
-    engine_probs_text (reversed_classifier, text, FALSE, expected);
-    assert_class_meta (out, reversed_classifier, expected);
-    gst_buffer_unref (out);
-    g_free (text);
-  }
+  push_token_lists (h, tokens, 2, 4, FALSE);
+  pull_token_lists (h, reversed_classifier, tokens, 4);
   /* The same for texts without tokens meta (tokenized on arrival): back to
    * the first model while two of them wait. */
-  for (i = 0; i < 2; i++) {
-    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
-    gst_harness_push (h, text_buffer (text, i * GST_SECOND, GST_SECOND));
-    g_free (text);
-  }
+  push_token_lists (h, tokens, 0, 2, TRUE);
   g_object_set (element, "model", news_model_path, NULL);
-  for (i = 2; i < 4; i++) {
-    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
-    gst_harness_push (h, text_buffer (text, i * GST_SECOND, GST_SECOND));
-    g_free (text);
-  }
-  for (i = 0; i < 4; i++) {
-    GstBuffer *out = gst_harness_pull (h);
-    gfloat expected[4];
-    gchar *text = g_strjoinv (" ", (gchar **) tokens[i]);
-    engine_probs_text (news_classifier, text, FALSE, expected);
-    assert_class_meta (out, news_classifier, expected);
-    gst_buffer_unref (out);
-    g_free (text);
-  }
+  push_token_lists (h, tokens, 2, 4, TRUE);
+  pull_token_lists (h, news_classifier, tokens, 4);
   /* Queued buffers dropped by a flush release what their lookup held. */
-  for (i = 0; i < 3; i++) {
-    GstBuffer *in = text_buffer ("ignored", i * GST_SECOND, GST_SECOND);
-    gst_buffer_add_seqnn_tokens_meta (in, tokens[i], 3, NULL, NULL, -1);
-    gst_harness_push (h, in);
-  }
+  push_token_lists (h, tokens, 0, 3, FALSE);
   gst_harness_push_event (h, gst_event_new_flush_start ());
   gst_harness_push_event (h, gst_event_new_flush_stop (TRUE));
   gst_harness_teardown (h);
