@@ -47,6 +47,20 @@
  * #GstLstmTrain:metrics-file receives one CSV row per report, flushed as it goes:
  * `epoch,samples,train_loss,train_accuracy,val_loss,val_accuracy,samples_per_second,elapsed_s`.
  *
+ * With #GstLstmTrain:autotune-duration (seconds), the element searches the
+ * architecture and optimisation within that budget instead (seqnn_autotune:
+ * trials ranked on a validation split, validation-fraction or 0.1, each
+ * stopped early and kept at its best epoch; properties that were set keep
+ * their values, epochs is each trial's upper bound) and writes the best
+ * model once, its settings in "autotune.*" metadata. However short the
+ * budget, one trial runs (cut after a batch if need be). Each trial is posted
+ * as "lstmtrain-trial" (trial, settings, best-epoch, epochs-run,
+ * validation-loss, validation-accuracy, model-size, cut, seconds, elapsed,
+ * best), as a progress message, and as a metrics-file row
+ * `trial,cell,...,val_accuracy,vocab_size,model_size,cut,seconds,elapsed_s,best`.
+ * #GstLstmTrain:max-model-size bounds the file (autotune shrinks the
+ * vocabulary, then the network, to fit; a plain run refuses settings over it).
+ *
  * Labels: a record's label_id (CSV class numbers) gives the class index and
  * its label name the class name; records with only a name (TSV, fastText)
  * get classes in order of first appearance. With init-model the names must
@@ -105,6 +119,9 @@ typedef struct {
   gchar *embeddings;
   gboolean freeze_embeddings;
   guint64 progress_interval;
+  guint autotune_duration;
+  guint64 max_model_size;
+  guint user_set;         /* SeqnnAutotuneDim bits of the properties set: autotune keeps them */
 } Settings;
 
 struct _GstLstmTrain
@@ -164,6 +181,8 @@ enum
   PROP_EMBEDDINGS,
   PROP_FREEZE_EMBEDDINGS,
   PROP_PROGRESS_INTERVAL,
+  PROP_AUTOTUNE_DURATION,
+  PROP_MAX_MODEL_SIZE,
 };
 
 #define DEFAULT_PROP_CELL SEQNN_CELL_LSTM
@@ -189,6 +208,8 @@ enum
 #define DEFAULT_PROP_N_THREADS 0
 #define DEFAULT_PROP_FREEZE_EMBEDDINGS FALSE
 #define DEFAULT_PROP_PROGRESS_INTERVAL 5000
+#define DEFAULT_PROP_AUTOTUNE_DURATION 0
+#define DEFAULT_PROP_MAX_MODEL_SIZE 0
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS,
@@ -397,6 +418,17 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
           "between progress reports (0 = only at epoch ends)", 0, G_MAXUINT64,
           DEFAULT_PROP_PROGRESS_INTERVAL, flags));
 
+  g_object_class_install_property (gobject_class, PROP_AUTOTUNE_DURATION,
+      g_param_spec_uint ("autotune-duration", "Autotune duration",
+          "Seconds to search the architecture and optimisation on the validation split "
+          "(validation-fraction, else 0.1) before writing the best model; the properties "
+          "set keep their values (0 = off: train once with the properties)", 0, G_MAXINT,
+          DEFAULT_PROP_AUTOTUNE_DURATION, flags));
+  g_object_class_install_property (gobject_class, PROP_MAX_MODEL_SIZE,
+      g_param_spec_uint64 ("max-model-size", "Maximum model size",
+          "Largest model file in bytes: autotune keeps to it, training without autotune "
+          "refuses settings that exceed it (0 = no limit)", 0, G_MAXUINT64,
+          DEFAULT_PROP_MAX_MODEL_SIZE, flags));
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class, "Sequence classifier trainer",
       "Sink/Text", "Trains an RNN, LSTM or GRU text classifier on labelled token "
@@ -443,6 +475,9 @@ gst_lstm_train_init (GstLstmTrain * self)
   s->n_threads = DEFAULT_PROP_N_THREADS;
   s->freeze_embeddings = DEFAULT_PROP_FREEZE_EMBEDDINGS;
   s->progress_interval = DEFAULT_PROP_PROGRESS_INTERVAL;
+  s->autotune_duration = DEFAULT_PROP_AUTOTUNE_DURATION;
+  s->max_model_size = DEFAULT_PROP_MAX_MODEL_SIZE;
+  s->user_set = 0;
 
   /* A training sink consumes as fast as it can and keeps no buffer. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
@@ -475,6 +510,28 @@ gst_lstm_train_finalize (GObject * object)
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
+/* The autotune dimension a property fixes when set, 0 for the others. */
+static guint
+autotune_dim (guint prop_id)
+{
+  switch (prop_id) {
+    case PROP_CELL: return SEQNN_AUTOTUNE_CELL;
+    case PROP_EMBED_DIM: return SEQNN_AUTOTUNE_EMBED_DIM;
+    case PROP_HIDDEN_DIM: return SEQNN_AUTOTUNE_HIDDEN_DIM;
+    case PROP_LAYERS: return SEQNN_AUTOTUNE_LAYERS;
+    case PROP_BIDIRECTIONAL: return SEQNN_AUTOTUNE_BIDIRECTIONAL;
+    case PROP_HEAD: return SEQNN_AUTOTUNE_HEAD;
+    case PROP_DROPOUT: return SEQNN_AUTOTUNE_DROPOUT;
+    case PROP_MIN_FREQ: return SEQNN_AUTOTUNE_MIN_FREQ;
+    case PROP_MAX_VOCAB: return SEQNN_AUTOTUNE_MAX_VOCAB;
+    case PROP_MAX_TOKENS: return SEQNN_AUTOTUNE_MAX_TOKENS;
+    case PROP_LEARNING_RATE: return SEQNN_AUTOTUNE_LEARNING_RATE;
+    case PROP_BATCH_SIZE: return SEQNN_AUTOTUNE_BATCH_SIZE;
+    case PROP_EPOCHS: return SEQNN_AUTOTUNE_EPOCHS;
+    default: return 0;
+  }
+}
+
 static void
 gst_lstm_train_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
@@ -483,6 +540,7 @@ gst_lstm_train_set_property (GObject * object, guint prop_id,
   Settings *s = &self->settings;
 
   GST_OBJECT_LOCK (self);
+  s->user_set |= autotune_dim (prop_id);
   switch (prop_id) {
     case PROP_CELL: s->cell = g_value_get_enum (value); break;
     case PROP_EMBED_DIM: s->embed_dim = g_value_get_int (value); break;
@@ -523,6 +581,8 @@ gst_lstm_train_set_property (GObject * object, guint prop_id,
       break;
     case PROP_FREEZE_EMBEDDINGS: s->freeze_embeddings = g_value_get_boolean (value); break;
     case PROP_PROGRESS_INTERVAL: s->progress_interval = g_value_get_uint64 (value); break;
+    case PROP_AUTOTUNE_DURATION: s->autotune_duration = g_value_get_uint (value); break;
+    case PROP_MAX_MODEL_SIZE: s->max_model_size = g_value_get_uint64 (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -566,6 +626,8 @@ gst_lstm_train_get_property (GObject * object, guint prop_id,
     case PROP_EMBEDDINGS: g_value_set_string (value, s->embeddings); break;
     case PROP_FREEZE_EMBEDDINGS: g_value_set_boolean (value, s->freeze_embeddings); break;
     case PROP_PROGRESS_INTERVAL: g_value_set_uint64 (value, s->progress_interval); break;
+    case PROP_AUTOTUNE_DURATION: g_value_set_uint (value, s->autotune_duration); break;
+    case PROP_MAX_MODEL_SIZE: g_value_set_uint64 (value, s->max_model_size); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -623,6 +685,7 @@ gst_lstm_train_start (GstBaseSink * sink)
   GstLstmTrain *self = GST_LSTM_TRAIN (sink);
   gchar *model_out, *init_model, *metrics_file, *embeddings;
   gint embed_dim;
+  guint autotune;
   GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
@@ -631,6 +694,7 @@ gst_lstm_train_start (GstBaseSink * sink)
   metrics_file = g_strdup (self->settings.metrics_file);
   embeddings = g_strdup (self->settings.embeddings);
   embed_dim = self->settings.embed_dim;
+  autotune = self->settings.autotune_duration;
   GST_OBJECT_UNLOCK (self);
 
   gst_lstm_train_reset (self);
@@ -651,6 +715,13 @@ gst_lstm_train_start (GstBaseSink * sink)
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("Cannot write model file '%s': %s", model_out, error->message),
         ("checked before training by creating a temporary file beside it"));
+    goto fail;
+  }
+  if (autotune > 0 && ((init_model != NULL && *init_model != '\0')
+          || (embeddings != NULL && *embeddings != '\0'))) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("autotune-duration searches the architecture: it cannot start from init-model or "
+            "embeddings; unset them or set autotune-duration=0."), (NULL));
     goto fail;
   }
   if (init_model != NULL && *init_model != '\0') {
@@ -686,8 +757,14 @@ gst_lstm_train_start (GstBaseSink * sink)
           ("Cannot write metrics file '%s': %s", metrics_file, g_strerror (errno)), (NULL));
       goto fail;
     }
-    fputs ("epoch,samples,train_loss,train_accuracy,val_loss,val_accuracy,"
-        "samples_per_second,elapsed_s\n", self->metrics);
+    if (autotune > 0)
+      fputs ("trial,cell,embed_dim,hidden_dim,layers,bidirectional,head,dropout,min_freq,"
+          "max_vocab,max_tokens,learning_rate,batch_size,epochs,best_epoch,epochs_run,"
+          "val_loss,val_accuracy,vocab_size,model_size,cut,seconds,elapsed_s,best\n",
+          self->metrics);
+    else
+      fputs ("epoch,samples,train_loss,train_accuracy,val_loss,val_accuracy,"
+          "samples_per_second,elapsed_s\n", self->metrics);
     fflush (self->metrics);
   }
   g_free (model_out);
@@ -1035,8 +1112,9 @@ set_metadata (GstLstmTrain * self, SeqnnClassifier * classifier, guint64 samples
   seqnn_classifier_set_metadata (classifier, "train.complete", final ? "true" : "false");
   if (final) {
     gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-    seqnn_classifier_set_metadata (classifier, "train.accuracy",
-        g_ascii_formatd (buf, sizeof buf, "%.6f", self->final_accuracy));
+    if (!isnan (self->final_accuracy))
+      seqnn_classifier_set_metadata (classifier, "train.accuracy",
+          g_ascii_formatd (buf, sizeof buf, "%.6f", self->final_accuracy));
     if (!isnan (self->final_validation_accuracy))
       seqnn_classifier_set_metadata (classifier, "train.validation_accuracy",
           g_ascii_formatd (buf, sizeof buf, "%.6f", self->final_validation_accuracy));
@@ -1091,6 +1169,187 @@ upstream_lowercase (GstLstmTrain * self)
   if (peer != NULL)
     gst_object_unref (peer);
   return lowercase;
+}
+
+/* ---- autotune-duration: the search in the library, trials as messages ---- */
+
+static void
+write_trial_row (GstLstmTrain * self, const SeqnnAutotuneTrial * t)
+{
+  gchar dr[G_ASCII_DTOSTR_BUF_SIZE], lr[G_ASCII_DTOSTR_BUF_SIZE], vl[G_ASCII_DTOSTR_BUF_SIZE],
+      va[G_ASCII_DTOSTR_BUF_SIZE], sec[G_ASCII_DTOSTR_BUF_SIZE], el[G_ASCII_DTOSTR_BUF_SIZE];
+  const SeqnnAutotuneParams *p = &t->params;
+  gboolean has_val = !isnan (t->validation_accuracy);
+
+  if (self->metrics == NULL)
+    return;
+  fprintf (self->metrics, "%d,%s,%d,%d,%d,%s,%s,%s,%" G_GUINT64_FORMAT ",%u,%u,%s,%d,%d,%d,%d,"
+      "%s,%s,%d,%" G_GUINT64_FORMAT ",%s,%s,%s,%s\n", t->index, seqnn_cell_to_string (p->cell),
+      p->embed_dim, p->hidden_dim, p->num_layers, p->bidirectional ? "true" : "false",
+      seqnn_head_to_string (p->head), g_ascii_formatd (dr, sizeof dr, "%g", p->dropout),
+      p->min_freq, p->max_vocab, p->max_tokens,
+      g_ascii_formatd (lr, sizeof lr, "%g", p->learning_rate), p->batch_size, p->epochs,
+      t->best_epoch, t->epochs_run,
+      has_val ? g_ascii_formatd (vl, sizeof vl, "%.6f", t->validation_loss) : "",
+      has_val ? g_ascii_formatd (va, sizeof va, "%.6f", t->validation_accuracy) : "",
+      t->vocab_size, t->model_size, t->cut ? "true" : "false",
+      g_ascii_formatd (sec, sizeof sec, "%.3f", t->seconds),
+      g_ascii_formatd (el, sizeof el, "%.3f", t->elapsed), t->best ? "true" : "false");
+  fflush (self->metrics);
+}
+
+/* Each trial: an element message "lstmtrain-trial", a progress message, a metrics row. */
+static gboolean
+on_trial (const SeqnnAutotuneTrial * t, gpointer user_data)
+{
+  GstLstmTrain *self = GST_LSTM_TRAIN (user_data);
+  gchar *settings = seqnn_autotune_params_to_string (&t->params);
+  gchar *text;
+
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("lstmtrain-trial", "trial", G_TYPE_INT, t->index,
+              "settings", G_TYPE_STRING, settings,
+              "best-epoch", G_TYPE_INT, t->best_epoch, "epochs-run", G_TYPE_INT, t->epochs_run,
+              "validation-loss", G_TYPE_DOUBLE, t->validation_loss,
+              "validation-accuracy", G_TYPE_DOUBLE, t->validation_accuracy,
+              "model-size", G_TYPE_UINT64, t->model_size, "cut", G_TYPE_BOOLEAN, t->cut,
+              "seconds", G_TYPE_DOUBLE, t->seconds, "elapsed", G_TYPE_DOUBLE, t->elapsed,
+              "best", G_TYPE_BOOLEAN, t->best, NULL)));
+  text = g_strdup_printf ("trial %d (%s): validation accuracy %.1f%% at epoch %d of %d%s, "
+      "%.1f s%s", t->index, settings, 100.0 * t->validation_accuracy, t->best_epoch,
+      t->epochs_run, t->cut ? " (cut by the budget)" : t->diverged ? " (diverged)" : "",
+      t->seconds, t->best ? ", best so far" : "");
+  GST_INFO_OBJECT (self, "%s", text);
+  post_progress (self, GST_PROGRESS_TYPE_CONTINUE, text);
+  g_free (text);
+  g_free (settings);
+  write_trial_row (self, t);
+  return !g_atomic_int_get (&self->cancel);
+}
+
+static void
+autotune_options_from_settings (const Settings * run, SeqnnAutotuneOptions * o)
+{
+  seqnn_autotune_options_init_default (o);
+  o->duration = run->autotune_duration;
+  o->max_model_size = run->max_model_size;
+  o->seed = run->seed;
+  o->n_threads = run->n_threads;
+  if (run->validation_fraction > 0.0)
+    o->validation_fraction = run->validation_fraction;
+  o->fixed = run->user_set;
+  o->fixed_params.cell = run->cell;
+  o->fixed_params.embed_dim = run->embed_dim;
+  o->fixed_params.hidden_dim = run->hidden_dim;
+  o->fixed_params.num_layers = run->layers;
+  o->fixed_params.bidirectional = run->bidirectional;
+  o->fixed_params.head = run->head;
+  o->fixed_params.dropout = run->dropout;
+  o->fixed_params.min_freq = run->min_freq;
+  o->fixed_params.max_vocab = run->max_vocab;
+  o->fixed_params.max_tokens = run->max_tokens;
+  o->fixed_params.learning_rate = run->learning_rate;
+  o->fixed_params.batch_size = run->batch_size;
+  o->fixed_params.epochs = run->epochs;
+  o->optimizer.kind = run->optimizer;
+  o->optimizer.momentum = run->momentum;
+  o->optimizer.weight_decay = run->weight_decay;
+  o->optimizer.clip_norm = run->clip_norm;
+}
+
+/* The search, then model-out written once with the best model; any failure or
+ * cancellation leaves an existing model-out untouched. Called from
+ * gst_lstm_train_train with the run's labels and tokenizer set. */
+static gboolean
+gst_lstm_train_autotune (GstLstmTrain * self, Settings * run, gsize n)
+{
+  SeqnnAutotuneOptions options;
+  SeqnnAutotuneTrial best;
+  SeqnnClassifier *classifier;
+  GError *error = NULL;
+  gint n_trials = 0;
+  gchar *text;
+
+  autotune_options_from_settings (run, &options);
+  options.cancel_flag = &self->cancel;
+  text = g_strdup_printf ("autotune: searching for %u s on %" G_GSIZE_FORMAT " records",
+      run->autotune_duration, n);
+  GST_INFO_OBJECT (self, "%s", text);
+  post_progress (self, GST_PROGRESS_TYPE_START, text);
+  g_free (text);
+
+  classifier = seqnn_autotune (self->dataset, (const gchar * const *) self->run_labels,
+      &self->run_tokenizer, &options, on_trial, self, &best, &n_trials, &error);
+  if (classifier == NULL) {
+    if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED)
+        && g_atomic_int_get (&self->cancel)) {
+      GST_INFO_OBJECT (self, "autotune cancelled: %s", error->message);
+      post_progress (self, GST_PROGRESS_TYPE_CANCELED, "autotune cancelled");
+    } else {
+      post_progress (self, GST_PROGRESS_TYPE_ERROR, "autotune failed");
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Autotune failed: %s", error->message),
+          ("the model file was not written"));
+    }
+    g_clear_error (&error);
+    return FALSE;
+  }
+
+  run->epochs = best.best_epoch;
+  self->final_accuracy = NAN;
+  self->final_validation_accuracy = best.validation_accuracy;
+  set_metadata (self, classifier, (guint64) best.best_epoch * n, TRUE);
+  if (!seqnn_classifier_save (classifier, run->model_out, &error)) {
+    post_progress (self, GST_PROGRESS_TYPE_ERROR, "writing the model failed");
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not write model file '%s': %s", run->model_out, error->message), (NULL));
+    g_clear_error (&error);
+    seqnn_classifier_free (classifier);
+    return FALSE;
+  }
+
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
+  text = g_strdup_printf ("model of trial %d of %d written to %s", best.index, n_trials,
+      run->model_out);
+  post_progress (self, GST_PROGRESS_TYPE_COMPLETE, text);
+  g_free (text);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("lstmtrain-done",
+              "location", G_TYPE_STRING, run->model_out,
+              "samples", G_TYPE_UINT64, (guint64) n,
+              "classes", G_TYPE_INT, config->num_classes,
+              "vocab-size", G_TYPE_INT, config->vocab_size,
+              "epochs", G_TYPE_INT, best.best_epoch,
+              "accuracy", G_TYPE_DOUBLE, (gdouble) NAN,
+              "validation-accuracy", G_TYPE_DOUBLE, best.validation_accuracy,
+              "trials", G_TYPE_INT, n_trials, NULL)));
+  GST_INFO_OBJECT (self, "model written to %s", run->model_out);
+  seqnn_classifier_free (classifier);
+  return TRUE;
+}
+
+/* max-model-size without autotune: refuse before training what would exceed it. */
+static gboolean
+check_model_size (GstLstmTrain * self, const Settings * run, const SeqnnModel * model,
+    const SeqnnVocab * vocab)
+{
+  const SeqnnConfig *c = seqnn_model_get_config (model);
+  SeqnnAutotuneParams p = { c->cell, c->embed_dim, c->hidden_dim, c->num_layers,
+    c->bidirectional, c->head, c->dropout, run->min_freq, run->max_vocab, run->max_tokens,
+    run->learning_rate, run->batch_size, run->epochs
+  };
+  guint64 size;
+
+  if (run->max_model_size == 0)
+    return TRUE;
+  size = seqnn_autotune_estimate_model_size (&p, vocab, c->num_classes);
+  if (size <= run->max_model_size)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+      ("The model would take about %" G_GUINT64_FORMAT " bytes, more than max-model-size=%"
+          G_GUINT64_FORMAT ": lower embed-dim, hidden-dim or max-vocab (vocabulary: %"
+          G_GSIZE_FORMAT " entries), or set autotune-duration to search within the bound.",
+          size, run->max_model_size, seqnn_vocab_get_size (vocab)), (NULL));
+  return FALSE;
 }
 
 /* On EOS: vocabulary, model, training, model file. Returns FALSE after posting an
@@ -1150,6 +1409,10 @@ gst_lstm_train_train (GstLstmTrain * self)
               n_labels ? self->run_labels[0] : ""), (NULL));
       goto done;
     }
+    if (run.autotune_duration > 0) {
+      ok = gst_lstm_train_autotune (self, &run, n);
+      goto done;
+    }
     vocab = seqnn_dataset_build_vocab (self->dataset, run.min_freq, run.max_vocab, &error);
     if (vocab == NULL) {
       GST_ELEMENT_ERROR (self, STREAM, FAILED,
@@ -1178,6 +1441,8 @@ gst_lstm_train_train (GstLstmTrain * self)
     seqnn_model_init_params (model, run.seed);
   }
   self->run_vocab = vocab;
+  if (!check_model_size (self, &run, model, vocab))
+    goto done;
   seqnn_dataset_apply_vocab (self->dataset, vocab);
 
   if (run.embeddings != NULL && *run.embeddings != '\0') {

@@ -10,3 +10,4 @@
 #include "seqnn/modelcache.h"
 #include "seqnn/trainloop.h"
 #include "seqnn/context.h"
+#include "seqnn/autotune.h"

@@ -816,6 +816,186 @@ GST_START_TEST (test_cancel_on_state_null)
 }
 GST_END_TEST;
 
+/* autotune-duration: trials reported, the budget kept, the properties set
+ * respected, the best model written with its settings. */
+GST_START_TEST (test_autotune)
+{
+  guint budget = under_valgrind () ? 8 : 2;
+  gchar *csv = write_csv ("autotune.csv", 3, 300, 12);
+  gchar *model = tmp_path ("autotune.model");
+  gchar *metrics = tmp_path ("autotune-metrics.csv");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s metrics-file=%s autotune-duration=%u n-threads=1 "
+      "embed-dim=8 hidden-dim=8 epochs=3 cell=gru max-model-size=200000", csv, model, metrics,
+      budget);
+  Run run;
+  GError *error = NULL;
+
+  run_pipeline (desc, &run);
+  fail_unless (run.got_eos, "autotune failed: %s", run.error ? run.error->message : "");
+  guint n_trials = count_element_messages (&run, "lstmtrain-trial");
+  fail_unless (n_trials >= 1);
+  gdouble best_accuracy = -1.0, last_elapsed = 0.0;
+  for (guint i = 0; i < run.messages->len; i++) {
+    GstMessage *msg = g_ptr_array_index (run.messages, i);
+    const GstStructure *st = gst_message_get_structure (msg);
+    if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_ELEMENT
+        || !gst_structure_has_name (st, "lstmtrain-trial"))
+      continue;
+    const gchar *settings = gst_structure_get_string (st, "settings");
+    fail_unless (strstr (settings, "cell=gru embed-dim=8 hidden-dim=8 ") == settings, "%s",
+        settings);
+    fail_unless (strstr (settings, " epochs=3") != NULL, "%s", settings);
+    gdouble accuracy;
+    gboolean best;
+    fail_unless (gst_structure_get_double (st, "validation-accuracy", &accuracy));
+    fail_unless (gst_structure_get_double (st, "elapsed", &last_elapsed));
+    fail_unless (gst_structure_get_boolean (st, "best", &best));
+    if (best)
+      best_accuracy = accuracy;
+  }
+  /* The budget, plus one validation pass of 30 records. */
+  fail_unless (last_elapsed < budget + (under_valgrind () ? 3.0 : 0.5), "%f", last_elapsed);
+
+  SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+  g_assert_no_error (error);
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
+  fail_unless_equals_int (config->cell, SEQNN_CELL_GRU);
+  fail_unless_equals_int (config->hidden_dim, 8);
+  const gchar *settings = seqnn_classifier_get_metadata (classifier, "autotune.settings");
+  fail_unless (settings != NULL && g_str_has_prefix (settings, "cell=gru embed-dim=8"));
+  gchar *expected = g_strdup_printf ("%.6f", best_accuracy);
+  fail_unless_equals_string (seqnn_classifier_get_metadata (classifier,
+          "autotune.validation_accuracy"), expected);
+  g_free (expected);
+  seqnn_classifier_free (classifier);
+  if (!under_valgrind ()) /* there, a trial or two fit: memory is what is checked */
+    fail_unless (model_accuracy (model, 3, 200, 99) > 0.6);
+
+  /* One metrics row per trial after the header. */
+  gchar *contents = NULL;
+  fail_unless (g_file_get_contents (metrics, &contents, NULL, NULL));
+  gchar **lines = g_strsplit (g_strstrip (contents), "\n", -1);
+  fail_unless_equals_int (g_strv_length (lines), n_trials + 1);
+  fail_unless (g_str_has_prefix (lines[0], "trial,cell,"));
+  g_strfreev (lines);
+  g_free (contents);
+
+  run_clear (&run);
+  g_unlink (model);
+  g_unlink (metrics);
+  g_unlink (csv);
+  g_free (desc);
+  g_free (metrics);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+typedef struct {
+  gboolean saw_trial;
+  gboolean saw_cancelled;
+  gboolean saw_eos_or_error;
+  GMutex lock;
+  GCond cond;
+} TrialWatch;
+
+static GstBusSyncReply
+watch_trials (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  TrialWatch *w = user_data;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_PROGRESS) {
+    GstProgressType type;
+    gst_message_parse_progress (msg, &type, NULL, NULL);
+    if (type == GST_PROGRESS_TYPE_CANCELED)
+      w->saw_cancelled = TRUE;
+  }
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS || GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    w->saw_eos_or_error = TRUE;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+      && gst_structure_has_name (gst_message_get_structure (msg), "lstmtrain-trial")) {
+    g_mutex_lock (&w->lock);
+    w->saw_trial = TRUE;
+    g_cond_signal (&w->cond);
+    g_mutex_unlock (&w->lock);
+  }
+  return GST_BUS_PASS;
+}
+
+/* Bad input and cancellation: an existing model-out is never touched. */
+GST_START_TEST (test_autotune_keeps_model_out)
+{
+  gchar *csv = write_csv ("autotune-bad.csv", 2, 120, 13);
+  gchar *model = write_keep_file ("autotune-keep.model");
+  gchar *init = tmp_path ("autotune-init.model");
+  gchar *desc, *message;
+
+  /* Far too small for any model: refused before training. */
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
+      "model-out=%s autotune-duration=5 max-model-size=1000 n-threads=1", csv, model);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "max-model-size 1000") != NULL, "%s", message);
+  assert_kept (model);
+  g_free (message);
+  g_free (desc);
+
+  /* max-model-size also bounds a plain run. */
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
+      "model-out=%s max-model-size=5000 n-threads=1", csv, model);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "max-model-size=5000") != NULL, "%s", message);
+  assert_kept (model);
+  g_free (message);
+  g_free (desc);
+
+  /* With init-model: the architecture is not the search's to choose. */
+  g_assert_true (g_file_set_contents (init, "x", -1, NULL));
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
+      "model-out=%s autotune-duration=5 init-model=%s", csv, model, init);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "init-model") != NULL, "%s", message);
+  assert_kept (model);
+  g_free (message);
+  g_free (desc);
+
+  /* Cancelled after the first trial (NULL state): no error, model-out kept. */
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
+      "model-out=%s autotune-duration=1000 n-threads=1 embed-dim=8 hidden-dim=8 epochs=2",
+      csv, model);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  TrialWatch w = { 0 };
+  g_mutex_init (&w.lock);
+  g_cond_init (&w.cond);
+  gst_bus_set_sync_handler (bus, watch_trials, &w, NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  g_mutex_lock (&w.lock);
+  while (!w.saw_trial)
+    g_cond_wait (&w.cond, &w.lock);
+  g_mutex_unlock (&w.lock);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  fail_unless (w.saw_cancelled);
+  fail_if (w.saw_eos_or_error);
+  assert_kept (model);
+  g_mutex_clear (&w.lock);
+  g_cond_clear (&w.cond);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (desc);
+
+  g_unlink (init);
+  g_unlink (model);
+  g_unlink (csv);
+  g_free (init);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
 static void
 setup_tmp (void)
 {
@@ -853,6 +1033,8 @@ lstmtrain_suite (void)
   tcase_add_test (tc, test_run_twice);
   tcase_add_test (tc, test_checkpoint_written);
   tcase_add_test (tc, test_cancel_on_state_null);
+  tcase_add_test (tc, test_autotune);
+  tcase_add_test (tc, test_autotune_keeps_model_out);
   return s;
 }
 
