@@ -12,4 +12,11 @@ G_BEGIN_DECLS
  * the row's label. index must be inside the dataset. */
 gint seqnn_dataset_append_row (const SeqnnDataset *dataset, gsize index, GArray *ids, gint *label);
 
+/* A new dataset holding rows indices[0..n_indices) of src (provisional ids, or
+ * src's vocabulary) encoded with vocab (tokens it lacks become <unk>), each
+ * cut to its first max_tokens (0: all); src is unchanged, so one read of the
+ * data serves trials with different vocabularies. */
+SeqnnDataset *seqnn_dataset_copy_encoded (const SeqnnDataset *src, const gsize *indices,
+    gsize n_indices, const SeqnnVocab *vocab, gint max_tokens);
+
 G_END_DECLS

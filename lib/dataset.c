@@ -340,3 +340,38 @@ seqnn_dataset_append_row (const SeqnnDataset *dataset, gsize index, GArray *ids,
   g_array_append_vals (ids, seq, length);
   return seqnn_ids_end_record (ids, start);
 }
+
+SeqnnDataset *
+seqnn_dataset_copy_encoded (const SeqnnDataset *src, const gsize *indices, gsize n_indices,
+    const SeqnnVocab *vocab, gint max_tokens)
+{
+  g_return_val_if_fail (src != NULL && vocab != NULL, NULL);
+  gsize n_old = src->vocab != NULL ? seqnn_vocab_get_size (src->vocab)
+      : seqnn_vocab_builder_get_n (src->counts);
+  gint32 *map = g_new (gint32, MAX (n_old, 1));
+  for (gsize i = 0; i < n_old; i++) {
+    const gchar *token = src->vocab != NULL ? seqnn_vocab_get_token (src->vocab, (gint32) i)
+        : seqnn_vocab_builder_get_token (src->counts, (guint) i);
+    map[i] = seqnn_vocab_lookup (vocab, token, -1);
+  }
+  SeqnnDataset *dst = seqnn_dataset_new ();
+  for (gsize k = 0; k < n_indices; k++) {
+    const gint32 *ids;
+    gint length, label;
+    seqnn_dataset_get (src, indices[k], &ids, &length, &label);
+    if (max_tokens > 0 && length > max_tokens)
+      length = max_tokens;
+    guint base = dst->ids->len;
+    g_array_set_size (dst->ids, base + length);
+    gint32 *out = &g_array_index (dst->ids, gint32, base);
+    for (gint t = 0; t < length; t++)
+      out[t] = map[ids[t]];
+    guint64 end = dst->ids->len;
+    g_array_append_val (dst->offsets, end);
+    gint32 l = label;
+    g_array_append_val (dst->labels, l);
+  }
+  g_free (map);
+  dst->vocab = seqnn_vocab_ref ((SeqnnVocab *) vocab);
+  return dst;
+}

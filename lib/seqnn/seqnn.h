@@ -11,3 +11,4 @@
 #include "seqnn/trainloop.h"
 #include "seqnn/context.h"
 #include "seqnn/fit.h"
+#include "seqnn/autotune.h"

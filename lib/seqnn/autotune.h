@@ -1,0 +1,134 @@
+/* libseqnn: searching architecture and optimisation within a wall-clock budget.
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * seqnn_autotune trains a sequence of trials on a seeded split of the data
+ * (the validation share held out), each stopped early once its validation
+ * accuracy has not improved for `patience` epochs and kept at its best
+ * epoch, and returns the best trial's classifier.
+ *
+ * The search: first known-good settings for news-like topic data
+ * (bidirectional LSTM/GRU 64-128, max head, Adam 1e-3..5e-3, batch 16-64),
+ * then random variations of one or two settings of the best trial so far.
+ * Dimensions in `fixed` keep the value in `fixed_params`; the search varies
+ * the rest (with everything fixed, one trial runs). It ends before the budget
+ * when no new setting is left to try near the best.
+ *
+ * Reproducible for a seed, thread count and `parallel`: the sequence of
+ * trial settings and every trial that ends by itself (its epoch limit or
+ * early stopping) give the same settings, epochs and accuracies on every run,
+ * since trials start in rounds of `parallel` whose settings depend only on
+ * the seed and on the results of the rounds before. What depends on timing:
+ * how many rounds fit in the budget, and the trials the budget cuts (at a
+ * batch boundary; such a trial counts with its best finished epoch). When the
+ * budget cuts trials that finished no epoch and no trial has a result, the
+ * first of them is evaluated as it stands (a minimal trial: however short the
+ * budget, a model comes back). The search returns within the budget plus that
+ * one validation pass; the caller's final write comes after.
+ *
+ * The model returned is trained on the training share only (not retrained on
+ * all the data), with its settings in metadata keys "autotune.*". */
+#pragma once
+
+#include <glib.h>
+#include "seqnn/error.h"
+#include "seqnn/model.h"
+#include "seqnn/dataset.h"
+#include "seqnn/classifier.h"
+
+G_BEGIN_DECLS
+
+/* The searched dimensions, as bits of SeqnnAutotuneOptions.fixed. */
+typedef enum {
+  SEQNN_AUTOTUNE_CELL = 1 << 0,
+  SEQNN_AUTOTUNE_EMBED_DIM = 1 << 1,
+  SEQNN_AUTOTUNE_HIDDEN_DIM = 1 << 2,
+  SEQNN_AUTOTUNE_LAYERS = 1 << 3,
+  SEQNN_AUTOTUNE_BIDIRECTIONAL = 1 << 4,
+  SEQNN_AUTOTUNE_HEAD = 1 << 5,
+  SEQNN_AUTOTUNE_DROPOUT = 1 << 6,
+  SEQNN_AUTOTUNE_MIN_FREQ = 1 << 7,
+  SEQNN_AUTOTUNE_MAX_VOCAB = 1 << 8,
+  SEQNN_AUTOTUNE_MAX_TOKENS = 1 << 9,
+  SEQNN_AUTOTUNE_LEARNING_RATE = 1 << 10,
+  SEQNN_AUTOTUNE_BATCH_SIZE = 1 << 11,
+  SEQNN_AUTOTUNE_EPOCHS = 1 << 12,
+} SeqnnAutotuneDim;
+
+/* One trial's settings (names as lstmtrain's properties). */
+typedef struct {
+  SeqnnCell cell;
+  gint embed_dim;
+  gint hidden_dim;
+  gint num_layers;
+  gboolean bidirectional;
+  SeqnnHead head;
+  gfloat dropout;        /* between layers: no effect with one layer */
+  guint64 min_freq;      /* >= 1 */
+  guint max_vocab;       /* 0: no limit */
+  guint max_tokens;      /* tokens kept per record, 0: all */
+  gfloat learning_rate;  /* of SeqnnAutotuneOptions.optimizer's kind */
+  gint batch_size;
+  gint epochs;           /* the upper bound; early stopping ends most trials before */
+} SeqnnAutotuneParams;
+
+typedef struct {
+  gdouble duration;             /* seconds, > 0 */
+  guint64 max_model_size;       /* bytes of the model file; 0: no bound */
+  guint64 seed;                 /* split, initialisation, shuffles, the search: 0 */
+  gint n_threads;               /* in all, 0: one per core */
+  gint parallel;                /* trials run at once (threads shared out); 0: 1 */
+  gdouble validation_fraction;  /* 0.1, in (0, 1) */
+  gint patience;                /* epochs without a better validation accuracy: 1 */
+  guint fixed;                  /* SeqnnAutotuneDim bits taken from fixed_params */
+  SeqnnAutotuneParams fixed_params;
+  /* Kind, momentum, weight decay, clip norm; the learning rate is searched. */
+  SeqnnOptimizerConfig optimizer;
+  /* Checked (atomically) before every batch: non-zero stops the search with
+   * SEQNN_ERROR_CANCELLED. */
+  const gint *cancel_flag;
+} SeqnnAutotuneOptions;
+
+/* Defaults above; fixed_params the lesson's settings, epochs 10. */
+void seqnn_autotune_options_init_default (SeqnnAutotuneOptions *options);
+
+typedef struct {
+  gint index;                   /* 1-based, in the order of the search */
+  SeqnnAutotuneParams params;
+  gint vocab_size;
+  guint64 model_size;           /* estimated bytes of the model file */
+  gint epochs_run;
+  gint best_epoch;              /* the epoch kept, 0: cut before its first epoch ended */
+  gdouble validation_accuracy;  /* of the kept weights; NaN: no result (cut, diverged) */
+  gdouble validation_loss;
+  gboolean cut;                 /* stopped by the budget */
+  gboolean diverged;            /* a NaN or infinite loss ended it (the search goes on) */
+  gdouble seconds;              /* the trial's wall time */
+  gdouble elapsed;              /* since the search started, when it ended */
+  gboolean best;                /* the best so far, this one included */
+} SeqnnAutotuneTrial;
+
+/* Called in the caller's thread after each trial (in index order); return
+ * FALSE to cancel the search (SEQNN_ERROR_CANCELLED). */
+typedef gboolean (*SeqnnAutotuneFunc) (const SeqnnAutotuneTrial *trial, gpointer user_data);
+
+/* dataset: labelled records as read (no vocabulary applied: each trial builds
+ * its own with its min_freq and max_vocab), at least 10 and two classes.
+ * labels: at least as many names as the labels used; tokenizer: the settings
+ * the data was read with (max_tokens is set from the best trial). best (may
+ * be NULL) receives the winning trial, n_trials (may be NULL) how many ran.
+ * Fails before training on bad options, too little data, or a
+ * max_model_size no trial fits in (the message gives the smallest size). */
+SeqnnClassifier *seqnn_autotune (const SeqnnDataset *dataset, const gchar *const *labels,
+    const SeqnnTokenizerConfig *tokenizer, const SeqnnAutotuneOptions *options,
+    SeqnnAutotuneFunc on_trial, gpointer user_data, SeqnnAutotuneTrial *best, gint *n_trials,
+    GError **error);
+
+/* "cell=lstm embed-dim=64 ... epochs=10", lstmtrain's property syntax. Free with g_free. */
+gchar *seqnn_autotune_params_to_string (const SeqnnAutotuneParams *params);
+
+/* The model file's size in bytes for these settings and vocabulary,
+ * within a few hundred bytes of what seqnn_classifier_save writes. */
+guint64 seqnn_autotune_estimate_model_size (const SeqnnAutotuneParams *params,
+    const SeqnnVocab *vocab, gint num_classes);
+
+G_END_DECLS
