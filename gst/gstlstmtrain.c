@@ -81,6 +81,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_lstm_train_debug);
  * the paths are the element's. */
 typedef struct {
   SeqnnFitOptions fit;
+  gchar *validation_location;
   gchar *metrics_file;
   gchar *model_out;
   gchar *init_model;
@@ -103,11 +104,14 @@ struct _GstLstmTrain
   guint64 n_buffers;
   gboolean failed;                  /* an error was posted: no training at EOS */
   FILE *metrics;
+  gboolean metrics_best;            /* metrics rows also carry learning_rate and best_epoch */
   gint cancel;                      /* atomic: set by unlock/state change, read by the loop */
 
   /* Valid during training only (the progress callback). */
-  gdouble final_accuracy;
+  gdouble final_accuracy;           /* with patience: the best epoch's, whose model is written */
   gdouble final_validation_accuracy;
+  gint best_epoch;                  /* the best validation accuracy's epoch; 0 = none */
+  gint run_patience;
 };
 
 enum
@@ -129,6 +133,11 @@ enum
   PROP_EPOCHS,
   PROP_SEED,
   PROP_VALIDATION_FRACTION,
+  PROP_VALIDATION_LOCATION,
+  PROP_PATIENCE,
+  PROP_LR_SCHEDULE,
+  PROP_WARMUP_STEPS,
+  PROP_WARMUP_FRACTION,
   PROP_CHECKPOINT_INTERVAL,
   PROP_METRICS_FILE,
   PROP_MODEL_OUT,
@@ -207,6 +216,29 @@ gst_lstm_train_head_get_type (void)
   return type;
 }
 
+static const gchar *
+lr_schedule_nick (gint value)
+{
+  return seqnn_lr_schedule_to_string ((SeqnnLrSchedule) value);
+}
+
+#define GST_TYPE_LSTM_TRAIN_LR_SCHEDULE (gst_lstm_train_lr_schedule_get_type ())
+static GType
+gst_lstm_train_lr_schedule_get_type (void)
+{
+  static GType type = 0;
+  static GEnumValue values[] = {
+    { SEQNN_LR_CONSTANT, "The learning rate throughout", NULL },
+    { SEQNN_LR_LINEAR, "Down in a straight line to 0 at the last step", NULL },
+    { SEQNN_LR_COSINE, "Down along half a cosine to 0 at the last step", NULL },
+    { SEQNN_LR_PLATEAU, "Halved after each epoch without a better validation accuracy", NULL },
+    { 0, NULL, NULL },
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, register_enum ("GstLstmTrainLrSchedule", values, lr_schedule_nick));
+  return type;
+}
+
 #define GST_TYPE_LSTM_TRAIN_OPTIMIZER (gst_lstm_train_optimizer_get_type ())
 static GType
 gst_lstm_train_optimizer_get_type (void)
@@ -242,9 +274,20 @@ static void
 settings_clear (Settings * s)
 {
   g_clear_pointer (&s->metrics_file, g_free);
+  g_clear_pointer (&s->validation_location, g_free);
   g_clear_pointer (&s->model_out, g_free);
   g_clear_pointer (&s->init_model, g_free);
   g_clear_pointer (&s->embeddings, g_free);
+}
+
+/* Early stopping, a schedule or a validation file in use. */
+static gboolean
+settings_use_best (const Settings * s)
+{
+  const SeqnnTrainOptions *t = &s->fit.train;
+  return t->patience > 0 || t->lr_schedule != SEQNN_LR_CONSTANT || t->warmup_steps > 0
+      || t->warmup_fraction > 0.0
+      || (s->validation_location != NULL && *s->validation_location != '\0');
 }
 
 static void
@@ -252,6 +295,7 @@ settings_copy (Settings * dst, const Settings * src)
 {
   *dst = *src;
   dst->metrics_file = g_strdup (src->metrics_file);
+  dst->validation_location = g_strdup (src->validation_location);
   dst->model_out = g_strdup (src->model_out);
   dst->init_model = g_strdup (src->init_model);
   dst->embeddings = g_strdup (src->embeddings);
@@ -331,6 +375,27 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
       g_param_spec_double ("validation-fraction", "Validation fraction", "Share of the "
           "records held out of training and evaluated at each epoch's end (0 = none)",
           0.0, 0.9, d.train.validation_fraction, flags));
+  g_object_class_install_property (gobject_class, PROP_VALIDATION_LOCATION,
+      g_param_spec_string ("validation-location", "Validation file", "Labelled file evaluated "
+          "at each epoch's end instead of a validation-fraction split; its format from its "
+          "name (.csv as AG News, .tsv, .jsonl, .ft); NULL for none", NULL, flags));
+  g_object_class_install_property (gobject_class, PROP_PATIENCE,
+      g_param_spec_int ("patience", "Patience", "Stop after this many epochs without a better "
+          "validation accuracy and write the best epoch's model (epochs is then the upper "
+          "bound); 0 = off. Needs validation-fraction or validation-location",
+          0, 100000, d.train.patience, flags));
+  g_object_class_install_property (gobject_class, PROP_LR_SCHEDULE,
+      g_param_spec_enum ("lr-schedule", "Learning-rate schedule", "How the learning rate "
+          "changes: constant, linear or cosine decay to 0, or plateau (halved after an epoch "
+          "without a better validation accuracy)",
+          GST_TYPE_LSTM_TRAIN_LR_SCHEDULE, d.train.lr_schedule, flags));
+  g_object_class_install_property (gobject_class, PROP_WARMUP_STEPS,
+      g_param_spec_uint64 ("warmup-steps", "Warm-up steps", "Steps over which the learning "
+          "rate rises linearly to learning-rate (0: warmup-fraction)", 0, G_MAXUINT64,
+          d.train.warmup_steps, flags));
+  g_object_class_install_property (gobject_class, PROP_WARMUP_FRACTION,
+      g_param_spec_double ("warmup-fraction", "Warm-up fraction", "Share of all steps spent "
+          "warming up when warmup-steps is 0", 0.0, 0.99, d.train.warmup_fraction, flags));
   g_object_class_install_property (gobject_class, PROP_CHECKPOINT_INTERVAL,
       g_param_spec_uint64 ("checkpoint-interval", "Checkpoint interval", "Write the model "
           "to model-out every this many training samples (0 = only at the end); resume "
@@ -386,6 +451,7 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_LSTM_TRAIN_CELL, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_LSTM_TRAIN_HEAD, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_LSTM_TRAIN_OPTIMIZER, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_LSTM_TRAIN_LR_SCHEDULE, 0);
 }
 
 static void
@@ -457,6 +523,11 @@ gst_lstm_train_set_property (GObject * object, guint prop_id,
     case PROP_EPOCHS: t->epochs = g_value_get_int (value); break;
     case PROP_SEED: t->seed = g_value_get_uint64 (value); break;
     case PROP_VALIDATION_FRACTION: t->validation_fraction = g_value_get_double (value); break;
+    case PROP_VALIDATION_LOCATION: set_string (&s->validation_location, value); break;
+    case PROP_PATIENCE: t->patience = g_value_get_int (value); break;
+    case PROP_LR_SCHEDULE: t->lr_schedule = g_value_get_enum (value); break;
+    case PROP_WARMUP_STEPS: t->warmup_steps = g_value_get_uint64 (value); break;
+    case PROP_WARMUP_FRACTION: t->warmup_fraction = g_value_get_double (value); break;
     case PROP_CHECKPOINT_INTERVAL: t->checkpoint_interval = g_value_get_uint64 (value); break;
     case PROP_METRICS_FILE: set_string (&s->metrics_file, value); break;
     case PROP_MODEL_OUT: set_string (&s->model_out, value); break;
@@ -502,6 +573,11 @@ gst_lstm_train_get_property (GObject * object, guint prop_id,
     case PROP_EPOCHS: g_value_set_int (value, t->epochs); break;
     case PROP_SEED: g_value_set_uint64 (value, t->seed); break;
     case PROP_VALIDATION_FRACTION: g_value_set_double (value, t->validation_fraction); break;
+    case PROP_VALIDATION_LOCATION: g_value_set_string (value, s->validation_location); break;
+    case PROP_PATIENCE: g_value_set_int (value, t->patience); break;
+    case PROP_LR_SCHEDULE: g_value_set_enum (value, t->lr_schedule); break;
+    case PROP_WARMUP_STEPS: g_value_set_uint64 (value, t->warmup_steps); break;
+    case PROP_WARMUP_FRACTION: g_value_set_double (value, t->warmup_fraction); break;
     case PROP_CHECKPOINT_INTERVAL: g_value_set_uint64 (value, t->checkpoint_interval); break;
     case PROP_METRICS_FILE: g_value_set_string (value, s->metrics_file); break;
     case PROP_MODEL_OUT: g_value_set_string (value, s->model_out); break;
@@ -560,11 +636,14 @@ check_embeddings (GstLstmTrain * self, const gchar * path, gint embed_dim)
 static gboolean
 gst_lstm_train_prepare (GstLstmTrain * self)
 {
-  gchar *model_out, *init_model, *metrics_file, *embeddings;
+  gchar *model_out, *init_model, *metrics_file, *embeddings, *validation;
   gint embed_dim;
+  gboolean metrics_best;
   GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
+  metrics_best = settings_use_best (&self->settings);
+  validation = g_strdup (self->settings.validation_location);
   model_out = g_strdup (self->settings.model_out);
   init_model = g_strdup (self->settings.init_model);
   metrics_file = g_strdup (self->settings.metrics_file);
@@ -605,6 +684,12 @@ gst_lstm_train_prepare (GstLstmTrain * self)
     seqnn_label_set_add (self->labels, seqnn_classifier_get_label (self->init_classifier, i), -1);
   if (embeddings != NULL && *embeddings != '\0' && !check_embeddings (self, embeddings, embed_dim))
     goto fail;
+  if (validation != NULL && *validation != '\0' && !seqnn_format_from_path (validation, NULL)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND,
+        ("Cannot use validation-location '%s': its format cannot be told from its name; "
+            "use .csv (AG News), .tsv, .jsonl or .ft", validation), (NULL));
+    goto fail;
+  }
   if (metrics_file != NULL && *metrics_file != '\0') {
     self->metrics = g_fopen (metrics_file, "w");
     if (self->metrics == NULL) {
@@ -613,17 +698,23 @@ gst_lstm_train_prepare (GstLstmTrain * self)
       goto fail;
     }
     fputs ("epoch,samples,train_loss,train_accuracy,val_loss,val_accuracy,"
-        "samples_per_second,elapsed_s\n", self->metrics);
+        "samples_per_second,elapsed_s", self->metrics);
+    /* the columns of early stopping and schedules only when used: readers of the
+     * eight columns keep working */
+    self->metrics_best = metrics_best;
+    fputs (metrics_best ? ",learning_rate,best_epoch\n" : "\n", self->metrics);
     fflush (self->metrics);
   }
   g_free (model_out);
   g_free (init_model);
   g_free (metrics_file);
   g_free (embeddings);
+  g_free (validation);
   return TRUE;
 
 fail:
   g_clear_error (&error);
+  g_free (validation);
   gst_lstm_train_reset (self);
   g_free (model_out);
   g_free (init_model);
@@ -843,7 +934,7 @@ write_metrics_row (GstLstmTrain * self, const SeqnnTrainProgress * p)
 
   if (self->metrics == NULL)
     return;
-  fprintf (self->metrics, "%d,%" G_GUINT64_FORMAT ",%s,%s,%s,%s,%s,%s\n", p->epoch,
+  fprintf (self->metrics, "%d,%" G_GUINT64_FORMAT ",%s,%s,%s,%s,%s,%s", p->epoch,
       p->samples_seen,
       g_ascii_formatd (a, sizeof a, "%.6f", p->running_loss),
       g_ascii_formatd (b, sizeof b, "%.6f", p->running_accuracy),
@@ -851,6 +942,16 @@ write_metrics_row (GstLstmTrain * self, const SeqnnTrainProgress * p)
       has_val ? g_ascii_formatd (d, sizeof d, "%.6f", p->validation_accuracy) : "",
       g_ascii_formatd (e, sizeof e, "%.1f", p->samples_per_second),
       g_ascii_formatd (f, sizeof f, "%.3f", p->elapsed_seconds));
+  if (self->metrics_best) {
+    fprintf (self->metrics, ",%s,%d\n", g_ascii_formatd (a, sizeof a, "%.8g", p->learning_rate),
+        p->best_epoch);
+    if (p->stopping_early)
+      fprintf (self->metrics, "# stopped early after epoch %d: kept epoch %d (validation "
+          "accuracy %s)\n", p->epoch, p->best_epoch,
+          g_ascii_formatd (b, sizeof b, "%.6f", p->best_validation_accuracy));
+  } else {
+    fputc ('\n', self->metrics);
+  }
   fflush (self->metrics);
 }
 
@@ -875,15 +976,21 @@ on_progress (const SeqnnTrainProgress * p, gpointer user_data)
       "elapsed", G_TYPE_DOUBLE, p->elapsed_seconds, NULL);
   if (p->epoch_end && p->n_validation > 0)
     gst_structure_set (s, "validation-loss", G_TYPE_DOUBLE, p->validation_loss,
-        "validation-accuracy", G_TYPE_DOUBLE, p->validation_accuracy, NULL);
+        "validation-accuracy", G_TYPE_DOUBLE, p->validation_accuracy,
+        "best-epoch", G_TYPE_INT, p->best_epoch,
+        "best-validation-accuracy", G_TYPE_DOUBLE, p->best_validation_accuracy,
+        "stopping-early", G_TYPE_BOOLEAN, p->stopping_early, NULL);
+  gst_structure_set (s, "learning-rate", G_TYPE_DOUBLE, p->learning_rate, NULL);
   gst_element_post_message (GST_ELEMENT (self),
       gst_message_new_element (GST_OBJECT (self), s));
 
   if (p->epoch_end && p->n_validation > 0)
     text = g_strdup_printf ("epoch %d/%d done: loss %.4f, accuracy %.1f%%, validation loss "
-        "%.4f, validation accuracy %.1f%%, %.0f samples/s", p->epoch, p->epochs,
-        p->running_loss, 100.0 * p->running_accuracy, p->validation_loss,
-        100.0 * p->validation_accuracy, p->samples_per_second);
+        "%.4f, validation accuracy %.1f%%, %.0f samples/s; best epoch %d (%.1f%%)%s",
+        p->epoch, p->epochs, p->running_loss, 100.0 * p->running_accuracy, p->validation_loss,
+        100.0 * p->validation_accuracy, p->samples_per_second, p->best_epoch,
+        100.0 * p->best_validation_accuracy,
+        p->stopping_early ? ": stopping early, keeping the best epoch's model" : "");
   else
     text = g_strdup_printf ("epoch %d/%d%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
         " samples, loss %.4f, accuracy %.1f%%, %.0f samples/s, %.0f s left", p->epoch,
@@ -895,10 +1002,13 @@ on_progress (const SeqnnTrainProgress * p, gpointer user_data)
   g_free (text);
 
   write_metrics_row (self, p);
-  if (p->epoch_end) {
+  /* with patience the model written is the best epoch's: its figures */
+  if (p->epoch_end && (self->run_patience <= 0 || p->best_epoch == p->epoch)) {
     self->final_accuracy = p->running_accuracy;
     self->final_validation_accuracy = p->validation_accuracy;
   }
+  if (p->epoch_end)
+    self->best_epoch = p->best_epoch;
   return !g_atomic_int_get (&self->cancel);
 }
 
@@ -963,6 +1073,7 @@ post_done (GstLstmTrain * self, const SeqnnClassifier * classifier, const Settin
               "epochs", G_TYPE_INT, run->fit.train.epochs,
               "accuracy", G_TYPE_DOUBLE, self->final_accuracy,
               "validation-accuracy", G_TYPE_DOUBLE, self->final_validation_accuracy,
+              "best-epoch", G_TYPE_INT, self->best_epoch,
               NULL)));
   GST_INFO_OBJECT (self, "model written to %s", run->model_out);
 }
@@ -983,6 +1094,8 @@ gst_lstm_train_train (GstLstmTrain * self)
   GST_OBJECT_UNLOCK (self);
   self->final_accuracy = NAN;
   self->final_validation_accuracy = NAN;
+  self->best_epoch = 0;
+  self->run_patience = run.fit.train.patience;
 
   if (seqnn_dataset_get_size (self->dataset) == 0) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
@@ -1000,6 +1113,13 @@ gst_lstm_train_train (GstLstmTrain * self)
   fit->tokenizer.strip_markup = self->tokenizer.strip_markup;
   fit->init = self->init_classifier;
   fit->embeddings = run.embeddings;
+  if (run.validation_location != NULL && *run.validation_location != '\0') {
+    SeqnnFormat format = SEQNN_FORMAT_CSV;
+
+    seqnn_format_from_path (run.validation_location, &format); /* checked when preparing */
+    seqnn_read_options_init_default (&fit->validation_read, format);
+    fit->validation_path = run.validation_location;
+  }
   fit->checkpoint_path = run.model_out;
   fit->command = command;
   fit->train.cancel_flag = &self->cancel;

@@ -15,6 +15,7 @@ seqnn_fit_options_init_default (SeqnnFitOptions *options)
   options->min_freq = 1;
   options->max_vocab = 0;
   seqnn_tokenizer_config_init_default (&options->tokenizer);
+  seqnn_read_options_init_default (&options->validation_read, SEQNN_FORMAT_CSV);
 }
 
 /* One fit: what the checkpoints and the final classifier are made of. */
@@ -24,8 +25,10 @@ typedef struct {
   SeqnnVocab *vocab;
   SeqnnTokenizerConfig tokenizer;
   gchar **labels;
-  gdouble final_accuracy;        /* of the last epoch's report */
+  gdouble final_accuracy;        /* of the last epoch's report (early stopping: the best's) */
   gdouble final_validation_accuracy;
+  gint epochs_run;
+  gint best_epoch;               /* 0: none */
 } Fit;
 
 static void
@@ -51,6 +54,12 @@ set_metadata (const Fit *fit, SeqnnClassifier *classifier, guint64 samples_seen,
   seqnn_classifier_set_metadata (classifier, "train.epochs", buf);
   seqnn_classifier_set_metadata (classifier, "train.date", date);
   seqnn_classifier_set_metadata (classifier, "train.complete", final ? "true" : "false");
+  if (final && fit->options->train.patience > 0 && fit->best_epoch > 0) {
+    g_snprintf (buf, sizeof buf, "%d", fit->best_epoch);
+    seqnn_classifier_set_metadata (classifier, "train.best_epoch", buf);
+    g_snprintf (buf, sizeof buf, "%d", fit->epochs_run);
+    seqnn_classifier_set_metadata (classifier, "train.epochs_run", buf);
+  }
   if (final) {
     seqnn_classifier_set_metadata (classifier, "train.accuracy",
         g_ascii_formatd (buf, sizeof buf, "%.6f", fit->final_accuracy));
@@ -75,7 +84,13 @@ on_progress (const SeqnnTrainProgress *p, gpointer user_data)
 {
   Fit *fit = user_data;
 
+  /* with early stopping the model written is the best epoch's: its figures */
+  gboolean keep = fit->options->train.patience <= 0 || p->best_epoch == p->epoch;
   if (p->epoch_end) {
+    fit->epochs_run = p->epoch;
+    fit->best_epoch = p->best_epoch;
+  }
+  if (p->epoch_end && keep) {
     fit->final_accuracy = p->running_accuracy;
     fit->final_validation_accuracy = p->validation_accuracy;
   }
@@ -170,12 +185,28 @@ load_vectors (SeqnnModel *model, const Fit *fit, GError **error)
   return FALSE;
 }
 
+/* The validation file, read for the fit's classes and vocabulary. */
+static SeqnnDataset *
+read_validation (const Fit *fit, GError **error)
+{
+  SeqnnReadOptions read = fit->options->validation_read;
+  SeqnnDataset *validation;
+
+  read.tokenizer = fit->tokenizer;
+  validation = seqnn_dataset_read_validation (fit->options->validation_path, &read,
+      (const gchar *const *) fit->labels, fit->vocab, error);
+  if (validation == NULL)
+    g_prefix_error (error, "cannot use the validation file %s: ", fit->options->validation_path);
+  return validation;
+}
+
 SeqnnClassifier *
 seqnn_fit (SeqnnDataset *dataset, const SeqnnLabelSet *labels, const SeqnnFitOptions *options,
     GError **error)
 {
-  Fit fit = { options, 0, NULL, { 0 }, NULL, NAN, NAN };
+  Fit fit = { options, 0, NULL, { 0 }, NULL, NAN, NAN, 0, 0 };
   SeqnnTrainOptions train;
+  SeqnnDataset *validation = NULL;
   SeqnnClassifier *classifier = NULL;
   SeqnnModel *model;
 
@@ -196,15 +227,23 @@ seqnn_fit (SeqnnDataset *dataset, const SeqnnLabelSet *labels, const SeqnnFitOpt
   if (options->begin != NULL)
     options->begin (model, fit.n_records, options->user_data);
   train = options->train;
+  train.class_names = (const gchar *const *) fit.labels;
+  if (options->validation_path != NULL && *options->validation_path != '\0') {
+    validation = read_validation (&fit, error);
+    if (validation == NULL)
+      goto out;
+    train.validation = validation;
+  }
   if (!seqnn_train (model, dataset, &train, on_progress, on_checkpoint, &fit, error))
     goto out;
 
   classifier = make_classifier (&fit, model, error);
   model = NULL; /* the classifier's now, or freed by a failing seqnn_classifier_new */
   if (classifier != NULL)
-    set_metadata (&fit, classifier, (guint64) options->train.epochs * fit.n_records, TRUE);
+    set_metadata (&fit, classifier, (guint64) MAX (fit.epochs_run, 1) * fit.n_records, TRUE);
 
 out:
+  g_clear_pointer (&validation, seqnn_dataset_free);
   g_clear_pointer (&model, seqnn_model_free);
   g_clear_pointer (&fit.vocab, seqnn_vocab_unref);
   g_strfreev (fit.labels);

@@ -30,6 +30,12 @@ typedef struct {
                                * max_vocab and tokenizer are then ignored, except a
                                * tokenizer.max_tokens above 0, which replaces its cap) */
   const gchar *embeddings;    /* GloVe / word2vec text file for the embedding, or NULL */
+  const gchar *validation_path; /* a labelled file evaluated at each epoch's end in place of
+                               * train.validation_fraction, or NULL: read with
+                               * validation_read (format, columns; its tokenizer is the
+                               * model's), labels the training lacks refused by name
+                               * (seqnn_dataset_read_validation) */
+  SeqnnReadOptions validation_read;
   const gchar *checkpoint_path; /* with train.checkpoint_interval: where checkpoints are
                                * saved (atomically; metadata train.complete "false") */
   const gchar *command;       /* "train.command" metadata (the settings as text), or NULL */
@@ -46,7 +52,9 @@ void seqnn_fit_options_init_default (SeqnnFitOptions *options);
  * carries the metadata train.command, train.samples, train.samples_seen,
  * train.epochs, train.date, train.complete ("true"), train.accuracy and, with
  * a validation split, train.validation_accuracy (train.date is the time of
- * the fit, or SOURCE_DATE_EPOCH when set: the same fit gives the same file). Fails with the loop's errors
+ * the fit, or SOURCE_DATE_EPOCH when set: the same fit gives the same file); with early
+ * stopping (train.patience) also train.best_epoch and train.epochs_run, the
+ * accuracies then being the best epoch's, whose weights it has. Fails with the loop's errors
  * (no data, a NaN loss, SEQNN_ERROR_CANCELLED) and on fewer than two classes,
  * bad settings, a bad vectors file or a checkpoint that cannot be written; the
  * message says which. */

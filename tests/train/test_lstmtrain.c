@@ -722,6 +722,103 @@ GST_START_TEST (test_tsv_label_names)
 }
 GST_END_TEST;
 
+/* A TSV of n made-up rows over names (label of row i: names[(i + shift) % n_names]). */
+static gchar *
+write_tsv (const gchar *name, const gchar *const *names, gint n_names, guint n, guint32 seed,
+    gint shift)
+{
+  gchar *path = tmp_path (name);
+  GString *data = g_string_new (NULL);
+  GRand *rand = g_rand_new_with_seed (seed);
+  for (guint i = 0; i < n; i++) {
+    gchar *text = make_text (rand, i % n_names);
+    g_string_append_printf (data, "%s\t%s\n", names[(i + shift) % n_names], text);
+    g_free (text);
+  }
+  g_assert_true (g_file_set_contents (path, data->str, data->len, NULL));
+  g_rand_free (rand);
+  g_string_free (data, TRUE);
+  return path;
+}
+
+/* validation-location whose labels are the opposite of training's: its accuracy
+ * is best early, so patience stops training and the best epoch's model is written. */
+GST_START_TEST (test_early_stopping_validation_file)
+{
+  static const gchar *const names[] = { "spam", "ham", "Health" };
+  gchar *train = write_tsv ("es-train.tsv", names, 2, 120, 31, 0);
+  gchar *dev = write_tsv ("es-dev.tsv", names, 2, 60, 32, 1);
+  gchar *model = tmp_path ("es.model");
+  gchar *metrics = tmp_path ("es.csv");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=tsv ! lstmtrain "
+      "model-out=%s validation-location=%s patience=2 epochs=12 learning-rate=0.02 "
+      "lr-schedule=linear warmup-steps=3 metrics-file=%s n-threads=1 embed-dim=8 hidden-dim=8",
+      train, model, dev, metrics);
+  Run run;
+  run_pipeline (desc, &run);
+  fail_unless (run.error == NULL, "error: %s", run.error ? run.error->message : "");
+  guint n_epochs = count_element_messages (&run, "lstmtrain-epoch");
+  gint last = find_element_message (&run, "lstmtrain-epoch");
+  const GstStructure *st = gst_message_get_structure (g_ptr_array_index (run.messages, last));
+  gint best_epoch = 0;
+  gboolean stopping = FALSE;
+  fail_unless (gst_structure_get_int (st, "best-epoch", &best_epoch));
+  fail_unless (gst_structure_get_boolean (st, "stopping-early", &stopping));
+  fail_unless (stopping);
+  fail_unless (n_epochs < 12, "%u epochs", n_epochs);
+  fail_unless_equals_int ((gint) n_epochs, best_epoch + 2);
+  run_clear (&run);
+
+  GError *error = NULL;
+  SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+  g_assert_no_error (error);
+  gchar *best_str = g_strdup_printf ("%d", best_epoch);
+  fail_unless_equals_string (seqnn_classifier_get_metadata (classifier, "train.best_epoch"), best_str);
+  g_free (best_str);
+  seqnn_classifier_free (classifier);
+
+  /* metrics: the two extra columns, and the kept epoch said at the end */
+  gchar *contents = NULL;
+  fail_unless (g_file_get_contents (metrics, &contents, NULL, NULL));
+  fail_unless (g_str_has_prefix (contents, "epoch,samples,train_loss,train_accuracy,val_loss,"
+          "val_accuracy,samples_per_second,elapsed_s,learning_rate,best_epoch\n"));
+  gchar *kept = g_strdup_printf ("# stopped early after epoch %u: kept epoch %d", n_epochs,
+      best_epoch);
+  fail_unless (strstr (contents, kept) != NULL, "%s", contents);
+  g_free (kept);
+  g_free (contents);
+  g_free (desc);
+
+  /* errors: labels the training lacks (named), patience without validation data */
+  gchar *bad_dev = write_tsv ("es-bad.tsv", names, 3, 9, 33, 0);
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=tsv ! lstmtrain "
+      "model-out=%s validation-location=%s n-threads=1 embed-dim=8 hidden-dim=8", train, model,
+      bad_dev);
+  gchar *message = expect_error (desc);
+  fail_unless (strstr (message, "labels the training data lacks: \"Health\"") != NULL, "%s",
+      message);
+  g_free (message);
+  g_free (desc);
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=tsv ! lstmtrain "
+      "model-out=%s patience=3 n-threads=1 embed-dim=8 hidden-dim=8", train, model);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "needs validation data") != NULL, "%s", message);
+  g_free (message);
+  g_free (desc);
+
+  g_unlink (bad_dev);
+  g_unlink (metrics);
+  g_unlink (model);
+  g_unlink (dev);
+  g_unlink (train);
+  g_free (bad_dev);
+  g_free (metrics);
+  g_free (model);
+  g_free (dev);
+  g_free (train);
+}
+GST_END_TEST;
+
 typedef struct {
   const gchar *model_path;
   gint n_checked;
@@ -962,6 +1059,7 @@ lstmtrain_suite (void)
   tcase_add_test (tc, test_error_bad_init_model_and_embeddings);
   tcase_add_test (tc, test_init_model_fine_tuning);
   tcase_add_test (tc, test_tsv_label_names);
+  tcase_add_test (tc, test_early_stopping_validation_file);
   tcase_add_test (tc, test_embeddings_frozen);
   tcase_add_test (tc, test_run_twice);
   tcase_add_test (tc, test_checkpoint_written);
