@@ -313,6 +313,25 @@ test_validation_file (void)
   g_assert_cmpstr (error->message, ==, "dev.jsonl: labels the training data lacks: \"3\"");
   g_clear_error (&error);
 
+  /* a CSV with a header through the read options' columns */
+  seqnn_read_options_init_default (&options, SEQNN_FORMAT_CSV);
+  options.columns.label_column = "y";
+  options.columns.text_columns = "body";
+  temp_file_write (&tf, "dev.csv", "body,y\ngood good,neg\n", -1);
+  dev = seqnn_dataset_read_validation (tf.path, &options, classes, vocab, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (seqnn_dataset_get_size (dev), ==, 1);
+  text = sequence_text (dev, vocab, 0, &label);
+  g_assert_cmpstr (text, ==, "good good");
+  g_assert_cmpint (label, ==, 1);
+  g_free (text);
+  seqnn_dataset_free (dev);
+  options.columns.label_column = "label";
+  g_assert_null (seqnn_dataset_read_validation (tf.path, &options, classes, vocab, &error));
+  g_assert_cmpstr (error->message, ==,
+      "dev.csv:1: the header has no column \"label\" (its columns: \"body\", \"y\")");
+  g_clear_error (&error);
+
   seqnn_tokens_free (tokens);
   seqnn_vocab_unref (vocab);
   seqnn_dataset_free (train);
