@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages gst-seqnn needs that are not installed yet.
-# Usage: tools/deps.sh [--bench] [--fuzz]   (--bench adds python3-torch for the PyTorch
-# reference; --fuzz clang with libFuzzer and the sanitizer runtimes for tools/sanitize.sh)
+# Usage: tools/deps.sh [--bench] [--fuzz]   (--bench adds python3-torch and fasttext for the PyTorch
+# and fastText references; --fuzz clang with libFuzzer and the sanitizer runtimes for tools/sanitize.sh)
 # Sourced or run; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
@@ -15,7 +15,7 @@ packages=(
 )
 for arg in "$@"; do
   case $arg in
-    --bench) packages+=(python3-torch) ;;
+    --bench) packages+=(python3-torch fasttext) ;;
     --fuzz) packages+=(clang-14 libclang-rt-14-dev llvm-14) ;;
   esac
 done
