@@ -16,6 +16,7 @@
 #include <seqnn/text.h>
 
 #include "gstseqnnmeta.h"
+#include "seqnn-test-plugins.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -1216,38 +1217,6 @@ skip_subparse_pipeline (const gchar *test)
   return FALSE;
 }
 
-/* The test environment may hide the system plugins; load the two the
- * pipelines need unless the registry already has them. */
-static void
-load_system_plugins (void)
-{
-  const gchar *names[] = { "coreelements", "subparse" };
-
-  have_pipeline_plugins = TRUE;
-  for (guint i = 0; i < G_N_ELEMENTS (names); i++) {
-    gchar *file, *path;
-    GError *error = NULL;
-    GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (), names[i]);
-
-    if (plugin != NULL) {
-      gst_object_unref (plugin);
-      continue;
-    }
-    file = g_strdup_printf ("libgst%s.so", names[i]);
-    path = g_build_filename (GST_SYSTEM_PLUGINS_DIR, file, NULL);
-    plugin = gst_plugin_load_file (path, &error);
-
-    if (plugin == NULL) {
-      g_printerr ("pipeline tests skipped: %s\n", error->message);
-      g_clear_error (&error);
-      have_pipeline_plugins = FALSE;
-    } else {
-      gst_object_unref (plugin);
-    }
-    g_free (path);
-    g_free (file);
-  }
-}
 
 static void
 count_buffer (GstElement *sink, GstBuffer *buffer, GstPad *pad, gpointer user_data)
@@ -1615,6 +1584,10 @@ int
 main (int argc, char **argv)
 {
   gst_check_init (&argc, &argv);
-  load_system_plugins ();
+  {
+    const gchar *names[] = { "coreelements", "subparse", NULL };
+
+    have_pipeline_plugins = seqnn_test_load_system_plugins (names);
+  }
   return gst_check_run_suite (seqtokenize_suite (), "seqtokenize", __FILE__);
 }
