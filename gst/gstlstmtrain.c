@@ -47,6 +47,24 @@
  * #GstLstmTrain:metrics-file receives one CSV row per report, flushed as it goes:
  * `epoch,samples,train_loss,train_accuracy,val_loss,val_accuracy,samples_per_second,elapsed_s`.
  *
+ * With #GstLstmTrain:autotune-duration (seconds) the element searches the
+ * architecture and optimisation within that budget instead of training once
+ * (seqnn_autotune: trials ranked on a seeded validation-fraction split, 0.1
+ * when unset; the properties that were set keep their values and the search
+ * varies the rest; epochs is each trial's upper bound) and writes the best
+ * model once, its settings in "autotune.*" metadata. However short the
+ * budget, one trial runs (cut after a batch if need be and evaluated as it
+ * stands). Each trial is posted as "lstmtrain-trial" (trial, settings,
+ * best-epoch, epochs-run, validation-loss, validation-accuracy, vocab-size,
+ * model-size, cut, seconds, elapsed, best), as a progress message, and as a
+ * metrics-file row `trial,cell,...,val_accuracy,vocab_size,model_size,cut,
+ * seconds,elapsed_s,best`. A failed or cancelled search leaves model-out as
+ * it was. autotune-duration cannot be combined with init-model, embeddings or
+ * validation-location (an error when the element starts).
+ * #GstLstmTrain:max-model-size bounds the file: the search shrinks the
+ * vocabulary, then the network, to fit; a plain run refuses settings that
+ * exceed it before training.
+ *
  * Labels: a record's label_id (CSV class numbers) gives the class index and
  * its label name the class name; records with only a name (TSV, fastText)
  * get classes in order of first appearance. With init-model the names must
@@ -86,6 +104,9 @@ typedef struct {
   gchar *model_out;
   gchar *init_model;
   gchar *embeddings;
+  gdouble autotune_duration;  /* seconds, 0: train once */
+  guint64 max_model_size;     /* bytes, 0: no bound */
+  guint user_set;             /* SeqnnAutotuneDim bits of the properties set: autotune keeps them */
 } Settings;
 
 struct _GstLstmTrain
@@ -149,6 +170,8 @@ enum
   PROP_EMBEDDINGS,
   PROP_FREEZE_EMBEDDINGS,
   PROP_PROGRESS_INTERVAL,
+  PROP_AUTOTUNE_DURATION,
+  PROP_MAX_MODEL_SIZE,
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -435,6 +458,20 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
       g_param_spec_uint64 ("progress-interval", "Progress interval", "Training samples "
           "between progress reports (0 = only at epoch ends)", 0, G_MAXUINT64,
           d.train.progress_interval, flags));
+  /**
+   * GstLstmTrain:autotune-duration:
+   *
+   * Seconds to search the settings in (0: train once with the properties).
+   */
+  g_object_class_install_property (gobject_class, PROP_AUTOTUNE_DURATION,
+      g_param_spec_double ("autotune-duration", "Autotune duration", "Seconds to search "
+          "the architecture and optimisation on a validation split (validation-fraction, "
+          "else 0.1) before writing the best model; properties that are set keep their "
+          "values (0 = off: train once with the properties)", 0.0, 1e7, 0.0, flags));
+  g_object_class_install_property (gobject_class, PROP_MAX_MODEL_SIZE,
+      g_param_spec_uint64 ("max-model-size", "Maximum model size", "Largest model file in "
+          "bytes: autotune keeps to it, training without autotune refuses settings that "
+          "exceed it (0 = no limit)", 0, G_MAXUINT64, 0, flags));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class, "Sequence classifier trainer",
@@ -496,6 +533,28 @@ set_string (gchar ** field, const GValue * value)
   *field = g_value_dup_string (value);
 }
 
+/* The autotune dimension a property fixes when set, 0 for the others. */
+static guint
+autotune_dim (guint prop_id)
+{
+  switch (prop_id) {
+    case PROP_CELL: return SEQNN_AUTOTUNE_CELL;
+    case PROP_EMBED_DIM: return SEQNN_AUTOTUNE_EMBED_DIM;
+    case PROP_HIDDEN_DIM: return SEQNN_AUTOTUNE_HIDDEN_DIM;
+    case PROP_LAYERS: return SEQNN_AUTOTUNE_LAYERS;
+    case PROP_BIDIRECTIONAL: return SEQNN_AUTOTUNE_BIDIRECTIONAL;
+    case PROP_HEAD: return SEQNN_AUTOTUNE_HEAD;
+    case PROP_DROPOUT: return SEQNN_AUTOTUNE_DROPOUT;
+    case PROP_MIN_FREQ: return SEQNN_AUTOTUNE_MIN_FREQ;
+    case PROP_MAX_VOCAB: return SEQNN_AUTOTUNE_MAX_VOCAB;
+    case PROP_MAX_TOKENS: return SEQNN_AUTOTUNE_MAX_TOKENS;
+    case PROP_LEARNING_RATE: return SEQNN_AUTOTUNE_LEARNING_RATE;
+    case PROP_BATCH_SIZE: return SEQNN_AUTOTUNE_BATCH_SIZE;
+    case PROP_EPOCHS: return SEQNN_AUTOTUNE_EPOCHS;
+    default: return 0;
+  }
+}
+
 static void
 gst_lstm_train_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
@@ -506,6 +565,7 @@ gst_lstm_train_set_property (GObject * object, guint prop_id,
   SeqnnTrainOptions *t = &s->fit.train;
 
   GST_OBJECT_LOCK (self);
+  s->user_set |= autotune_dim (prop_id);
   switch (prop_id) {
     case PROP_CELL: m->cell = g_value_get_enum (value); break;
     case PROP_EMBED_DIM: m->embed_dim = g_value_get_int (value); break;
@@ -539,6 +599,8 @@ gst_lstm_train_set_property (GObject * object, guint prop_id,
     case PROP_EMBEDDINGS: set_string (&s->embeddings, value); break;
     case PROP_FREEZE_EMBEDDINGS: t->optimizer.freeze_embedding = g_value_get_boolean (value); break;
     case PROP_PROGRESS_INTERVAL: t->progress_interval = g_value_get_uint64 (value); break;
+    case PROP_AUTOTUNE_DURATION: s->autotune_duration = g_value_get_double (value); break;
+    case PROP_MAX_MODEL_SIZE: s->max_model_size = g_value_get_uint64 (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -589,6 +651,8 @@ gst_lstm_train_get_property (GObject * object, guint prop_id,
     case PROP_EMBEDDINGS: g_value_set_string (value, s->embeddings); break;
     case PROP_FREEZE_EMBEDDINGS: g_value_set_boolean (value, t->optimizer.freeze_embedding); break;
     case PROP_PROGRESS_INTERVAL: g_value_set_uint64 (value, t->progress_interval); break;
+    case PROP_AUTOTUNE_DURATION: g_value_set_double (value, s->autotune_duration); break;
+    case PROP_MAX_MODEL_SIZE: g_value_set_uint64 (value, s->max_model_size); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -638,11 +702,12 @@ gst_lstm_train_prepare (GstLstmTrain * self)
 {
   gchar *model_out, *init_model, *metrics_file, *embeddings, *validation;
   gint embed_dim;
-  gboolean metrics_best;
+  gboolean metrics_best, autotune;
   GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
   metrics_best = settings_use_best (&self->settings);
+  autotune = self->settings.autotune_duration > 0.0;
   validation = g_strdup (self->settings.validation_location);
   model_out = g_strdup (self->settings.model_out);
   init_model = g_strdup (self->settings.init_model);
@@ -667,6 +732,15 @@ gst_lstm_train_prepare (GstLstmTrain * self)
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
         ("Cannot write model file '%s': %s", model_out, error->message),
         ("checked before training by creating a temporary file beside it"));
+    goto fail;
+  }
+  if (autotune && ((init_model != NULL && *init_model != '\0')
+          || (embeddings != NULL && *embeddings != '\0')
+          || (validation != NULL && *validation != '\0'))) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("autotune-duration searches the architecture on its own validation split: it "
+            "cannot start from init-model or embeddings, nor rank on validation-location; "
+            "unset them or set autotune-duration=0."), (NULL));
     goto fail;
   }
   if (init_model != NULL && *init_model != '\0') {
@@ -697,12 +771,20 @@ gst_lstm_train_prepare (GstLstmTrain * self)
           ("Cannot write metrics file '%s': %s", metrics_file, g_strerror (errno)), (NULL));
       goto fail;
     }
-    fputs ("epoch,samples,train_loss,train_accuracy,val_loss,val_accuracy,"
-        "samples_per_second,elapsed_s", self->metrics);
-    /* the columns of early stopping and schedules only when used: readers of the
-     * eight columns keep working */
-    self->metrics_best = metrics_best;
-    fputs (metrics_best ? ",learning_rate,best_epoch\n" : "\n", self->metrics);
+    if (autotune) {
+      self->metrics_best = FALSE;
+      fputs ("trial,cell,embed_dim,hidden_dim,layers,bidirectional,head,dropout,min_freq,"
+          "max_vocab,max_tokens,learning_rate,batch_size,epochs,best_epoch,epochs_run,"
+          "val_loss,val_accuracy,vocab_size,model_size,cut,seconds,elapsed_s,best\n",
+          self->metrics);
+    } else {
+      fputs ("epoch,samples,train_loss,train_accuracy,val_loss,val_accuracy,"
+          "samples_per_second,elapsed_s", self->metrics);
+      /* the columns of early stopping and schedules only when used: readers of the
+       * eight columns keep working */
+      self->metrics_best = metrics_best;
+      fputs (metrics_best ? ",learning_rate,best_epoch\n" : "\n", self->metrics);
+    }
     fflush (self->metrics);
   }
   g_free (model_out);
@@ -1078,6 +1160,222 @@ post_done (GstLstmTrain * self, const SeqnnClassifier * classifier, const Settin
   GST_INFO_OBJECT (self, "model written to %s", run->model_out);
 }
 
+/* ---- autotune-duration: the search in the library, trials as messages ---- */
+
+static void
+write_trial_row (GstLstmTrain * self, const SeqnnAutotuneTrial * t)
+{
+  gchar dr[G_ASCII_DTOSTR_BUF_SIZE], lr[G_ASCII_DTOSTR_BUF_SIZE], vl[G_ASCII_DTOSTR_BUF_SIZE],
+      va[G_ASCII_DTOSTR_BUF_SIZE], sec[G_ASCII_DTOSTR_BUF_SIZE], el[G_ASCII_DTOSTR_BUF_SIZE];
+  const SeqnnAutotuneParams *p = &t->params;
+  gboolean has_val = !isnan (t->validation_accuracy);
+
+  if (self->metrics == NULL)
+    return;
+  fprintf (self->metrics, "%d,%s,%d,%d,%d,%s,%s,%s,%" G_GUINT64_FORMAT ",%u,%u,%s,%d,%d,%d,%d,"
+      "%s,%s,%d,%" G_GUINT64_FORMAT ",%s,%s,%s,%s\n", t->index, seqnn_cell_to_string (p->cell),
+      p->embed_dim, p->hidden_dim, p->num_layers, p->bidirectional ? "true" : "false",
+      seqnn_head_to_string (p->head), g_ascii_formatd (dr, sizeof dr, "%g", p->dropout),
+      p->min_freq, p->max_vocab, p->max_tokens,
+      g_ascii_formatd (lr, sizeof lr, "%g", p->learning_rate), p->batch_size, p->epochs,
+      t->best_epoch, t->epochs_run,
+      has_val ? g_ascii_formatd (vl, sizeof vl, "%.6f", t->validation_loss) : "",
+      has_val ? g_ascii_formatd (va, sizeof va, "%.6f", t->validation_accuracy) : "",
+      t->vocab_size, t->model_size, t->cut ? "true" : "false",
+      g_ascii_formatd (sec, sizeof sec, "%.3f", t->seconds),
+      g_ascii_formatd (el, sizeof el, "%.3f", t->elapsed), t->best ? "true" : "false");
+  fflush (self->metrics);
+}
+
+/* SeqnnAutotuneFunc: each trial as an element message "lstmtrain-trial", a
+ * progress message and a metrics row; FALSE (cancel) once the element stops. */
+static gboolean
+on_trial (const SeqnnAutotuneTrial * t, gpointer user_data)
+{
+  GstLstmTrain *self = GST_LSTM_TRAIN (user_data);
+  gchar *settings = seqnn_autotune_params_to_string (&t->params);
+  gchar *text;
+
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("lstmtrain-trial", "trial", G_TYPE_INT, t->index,
+              "settings", G_TYPE_STRING, settings,
+              "best-epoch", G_TYPE_INT, t->best_epoch, "epochs-run", G_TYPE_INT, t->epochs_run,
+              "validation-loss", G_TYPE_DOUBLE, t->validation_loss,
+              "validation-accuracy", G_TYPE_DOUBLE, t->validation_accuracy,
+              "vocab-size", G_TYPE_INT, t->vocab_size,
+              "model-size", G_TYPE_UINT64, t->model_size, "cut", G_TYPE_BOOLEAN, t->cut,
+              "seconds", G_TYPE_DOUBLE, t->seconds, "elapsed", G_TYPE_DOUBLE, t->elapsed,
+              "best", G_TYPE_BOOLEAN, t->best, NULL)));
+  text = g_strdup_printf ("trial %d (%s): validation accuracy %.1f%% at epoch %d of %d%s, "
+      "%.1f s%s", t->index, settings, 100.0 * t->validation_accuracy, t->best_epoch,
+      t->epochs_run, t->cut ? " (cut by the budget)" : t->diverged ? " (diverged)" : "",
+      t->seconds, t->best ? ", best so far" : "");
+  GST_INFO_OBJECT (self, "%s", text);
+  post_progress (self, GST_PROGRESS_TYPE_CONTINUE, text);
+  g_free (text);
+  g_free (settings);
+  write_trial_row (self, t);
+  return !g_atomic_int_get (&self->cancel);
+}
+
+/* The run's properties as the search's options: those set fix their dimension. */
+static void
+autotune_options_from_settings (GstLstmTrain * self, const Settings * run,
+    SeqnnAutotuneOptions * o)
+{
+  const SeqnnConfig *m = &run->fit.model;
+  const SeqnnTrainOptions *t = &run->fit.train;
+  SeqnnAutotuneParams *f = &o->fixed_params;
+
+  seqnn_autotune_options_init_default (o);
+  o->duration = run->autotune_duration;
+  o->max_model_size = run->max_model_size;
+  o->seed = t->seed;
+  o->n_threads = t->n_threads;
+  if (t->validation_fraction > 0.0)
+    o->validation_fraction = t->validation_fraction;
+  if (t->patience > 0)
+    o->patience = t->patience;
+  o->fixed = run->user_set;
+  f->cell = m->cell;
+  f->embed_dim = m->embed_dim;
+  f->hidden_dim = m->hidden_dim;
+  f->num_layers = m->num_layers;
+  f->bidirectional = m->bidirectional;
+  f->head = m->head;
+  f->dropout = m->dropout;
+  f->min_freq = run->fit.min_freq;
+  f->max_vocab = (guint) run->fit.max_vocab;
+  f->max_tokens = (guint) run->fit.tokenizer.max_tokens;
+  /* Records cut upstream (seqtokenize max-tokens) stay cut: the model keeps that cap. */
+  if (self->tokenizer.max_tokens > 0 && (!(o->fixed & SEQNN_AUTOTUNE_MAX_TOKENS)
+          || f->max_tokens == 0 || (guint) self->tokenizer.max_tokens < f->max_tokens)) {
+    o->fixed |= SEQNN_AUTOTUNE_MAX_TOKENS;
+    f->max_tokens = (guint) self->tokenizer.max_tokens;
+  }
+  f->learning_rate = t->optimizer.learning_rate;
+  f->batch_size = t->batch_size;
+  f->epochs = t->epochs;
+  o->optimizer = t->optimizer;
+  o->cancel_flag = &self->cancel;
+}
+
+/* The search, then model-out written once with the best model; a failure or
+ * cancellation leaves an existing model-out untouched. FALSE after posting an
+ * error (or when cancelled). */
+static gboolean
+gst_lstm_train_autotune (GstLstmTrain * self, const Settings * run, const gchar * command)
+{
+  SeqnnAutotuneOptions options;
+  SeqnnAutotuneTrial best;
+  SeqnnTokenizerConfig tokenizer = self->tokenizer;
+  SeqnnClassifier *classifier;
+  gsize n = seqnn_dataset_get_size (self->dataset);
+  gchar **labels = seqnn_label_set_to_strv (self->labels);
+  GError *error = NULL;
+  gint n_trials = 0;
+  gboolean ok = FALSE;
+  gchar *text;
+
+  autotune_options_from_settings (self, run, &options);
+  options.command = command;
+  text = g_strdup_printf ("autotune: searching for %g s on %" G_GSIZE_FORMAT " records",
+      run->autotune_duration, n);
+  GST_INFO_OBJECT (self, "%s", text);
+  post_progress (self, GST_PROGRESS_TYPE_START, text);
+  g_free (text);
+
+  classifier = seqnn_autotune (self->dataset, (const gchar * const *) labels, &tokenizer,
+      &options, on_trial, self, &best, &n_trials, &error);
+  if (classifier == NULL) {
+    if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED)
+        && g_atomic_int_get (&self->cancel)) {
+      GST_INFO_OBJECT (self, "autotune cancelled: %s", error->message);
+      post_progress (self, GST_PROGRESS_TYPE_CANCELED, "autotune cancelled");
+    } else {
+      post_progress (self, GST_PROGRESS_TYPE_ERROR, "autotune failed");
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Autotune failed: %s", error->message),
+          ("the model file was not written"));
+    }
+    goto done;
+  }
+  if (!seqnn_classifier_save (classifier, run->model_out, &error)) {
+    post_progress (self, GST_PROGRESS_TYPE_ERROR, "writing the model failed");
+    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
+        ("Could not write model file '%s': %s", run->model_out, error->message), (NULL));
+    goto done;
+  }
+
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
+  text = g_strdup_printf ("model of trial %d of %d written to %s", best.index, n_trials,
+      run->model_out);
+  post_progress (self, GST_PROGRESS_TYPE_COMPLETE, text);
+  g_free (text);
+  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("lstmtrain-done",
+              "location", G_TYPE_STRING, run->model_out,
+              "samples", G_TYPE_UINT64, (guint64) n,
+              "classes", G_TYPE_INT, config->num_classes,
+              "vocab-size", G_TYPE_INT, config->vocab_size,
+              "epochs", G_TYPE_INT, best.epochs_run,
+              "accuracy", G_TYPE_DOUBLE, (gdouble) NAN,
+              "validation-accuracy", G_TYPE_DOUBLE, best.validation_accuracy,
+              "best-epoch", G_TYPE_INT, best.best_epoch,
+              "trials", G_TYPE_INT, n_trials, NULL)));
+  GST_INFO_OBJECT (self, "model written to %s", run->model_out);
+  ok = TRUE;
+
+done:
+  g_clear_error (&error);
+  g_clear_pointer (&classifier, seqnn_classifier_free);
+  g_strfreev (labels);
+  return ok;
+}
+
+/* max-model-size without autotune: what would exceed it is refused before
+ * training (the vocabulary is built here once more to size it). FALSE after
+ * posting an error. */
+static gboolean
+check_model_size (GstLstmTrain * self, const Settings * run)
+{
+  const SeqnnFitOptions *fit = &run->fit;
+  SeqnnConfig config = fit->model;
+  SeqnnVocab *vocab;
+  GError *error = NULL;
+  gint num_classes = (gint) seqnn_label_set_get_n (self->labels);
+
+  if (run->max_model_size == 0)
+    return TRUE;
+  if (self->init_classifier != NULL) {
+    config = *seqnn_model_get_config (seqnn_classifier_peek_model (self->init_classifier));
+    vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (self->init_classifier));
+    num_classes = config.num_classes;
+  } else {
+    vocab = seqnn_dataset_build_vocab (self->dataset, fit->min_freq, fit->max_vocab, &error);
+    if (vocab == NULL) {
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s", error->message), (NULL));
+      g_error_free (error);
+      return FALSE;
+    }
+  }
+  SeqnnAutotuneParams p = { config.cell, config.embed_dim, config.hidden_dim,
+    config.num_layers, config.bidirectional, config.head, config.dropout, fit->min_freq,
+    (guint) fit->max_vocab, (guint) fit->tokenizer.max_tokens,
+    fit->train.optimizer.learning_rate, fit->train.batch_size, fit->train.epochs
+  };
+  guint64 size = seqnn_autotune_estimate_model_size (&p, vocab, num_classes);
+  gsize vocab_size = seqnn_vocab_get_size (vocab);
+  seqnn_vocab_unref (vocab);
+  if (size <= run->max_model_size)
+    return TRUE;
+  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+      ("The model would take about %" G_GUINT64_FORMAT " bytes, more than max-model-size=%"
+          G_GUINT64_FORMAT ": lower embed-dim, hidden-dim or max-vocab (vocabulary: %"
+          G_GSIZE_FORMAT " entries), or set autotune-duration to search within the bound.",
+          size, run->max_model_size, vocab_size), (NULL));
+  return FALSE;
+}
+
 /* On EOS: the library fits the classifier, the element writes it. Returns
  * FALSE after posting an error (or when cancelled). */
 static gboolean
@@ -1103,6 +1401,12 @@ gst_lstm_train_train (GstLstmTrain * self)
         ("check the input file and the seqtokenize format"));
     goto done;
   }
+  if (run.autotune_duration > 0.0) {
+    ok = gst_lstm_train_autotune (self, &run, command);
+    goto done;
+  }
+  if (!check_model_size (self, &run))
+    goto done;
 
   SeqnnFitOptions *fit = &run.fit;
   /* The model tokenizes as the data was; max-tokens caps it further. */

@@ -608,6 +608,38 @@ better (const Trial *a, const Trial *b)
   return b == NULL || a->info.validation_accuracy > b->info.validation_accuracy;
 }
 
+/* The train.* keys seqnn_fit writes, for the best trial. */
+static void
+set_train_metadata (const Search *s, const Trial *best, SeqnnClassifier *c)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+  /* SOURCE_DATE_EPOCH (reproducible-builds.org) makes the same search the same file */
+  const gchar *epoch = g_getenv ("SOURCE_DATE_EPOCH");
+  gint64 seconds;
+  GDateTime *now = epoch != NULL && g_ascii_string_to_signed (epoch, 10, 0, G_MAXINT64 / 2,
+      &seconds, NULL) ? g_date_time_new_from_unix_utc (seconds) : NULL;
+  if (now == NULL)
+    now = g_date_time_new_now_utc ();
+  gchar *date = g_date_time_format_iso8601 (now);
+
+  if (s->options->command != NULL)
+    seqnn_classifier_set_metadata (c, "train.command", s->options->command);
+  g_snprintf (buf, sizeof buf, "%" G_GSIZE_FORMAT, s->n_train);
+  seqnn_classifier_set_metadata (c, "train.samples", buf);
+  g_snprintf (buf, sizeof buf, "%d", best->info.params.epochs);
+  seqnn_classifier_set_metadata (c, "train.epochs", buf);
+  g_snprintf (buf, sizeof buf, "%d", best->info.best_epoch);
+  seqnn_classifier_set_metadata (c, "train.best_epoch", buf);
+  g_snprintf (buf, sizeof buf, "%d", best->info.epochs_run);
+  seqnn_classifier_set_metadata (c, "train.epochs_run", buf);
+  seqnn_classifier_set_metadata (c, "train.validation_accuracy",
+      g_ascii_formatd (buf, sizeof buf, "%.6f", best->info.validation_accuracy));
+  seqnn_classifier_set_metadata (c, "train.date", date);
+  seqnn_classifier_set_metadata (c, "train.complete", "true");
+  g_free (date);
+  g_date_time_unref (now);
+}
+
 static SeqnnClassifier *
 make_classifier (const Search *s, Trial *best, const gchar *const *labels,
     const SeqnnTokenizerConfig *tokenizer, gint n_trials, GError **error)
@@ -645,6 +677,7 @@ make_classifier (const Search *s, Trial *best, const gchar *const *labels,
   seqnn_classifier_set_metadata (c, "autotune.seed", text);
   g_free (text);
   g_free (settings);
+  set_train_metadata (s, best, c);
   return c;
 }
 

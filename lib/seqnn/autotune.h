@@ -26,7 +26,11 @@
  * one validation pass; the caller's final write comes after.
  *
  * The model returned is trained on the training share only (not retrained on
- * all the data), with its settings in metadata keys "autotune.*". */
+ * all the data), with its settings in metadata keys "autotune.*" and, as
+ * seqnn_fit writes them, train.command (options->command), train.samples
+ * (the training share), train.epochs (the trial's upper bound),
+ * train.best_epoch, train.epochs_run, train.validation_accuracy,
+ * train.complete and train.date (SOURCE_DATE_EPOCH when set). */
 #pragma once
 
 #include <glib.h>
@@ -86,6 +90,7 @@ typedef struct {
   /* Checked (atomically) before every batch: non-zero stops the search with
    * SEQNN_ERROR_CANCELLED. */
   const gint *cancel_flag;
+  const gchar *command;         /* "train.command" metadata (the settings as text), or NULL */
 } SeqnnAutotuneOptions;
 
 /* Defaults above; fixed_params the lesson's settings, epochs 10. */

@@ -1025,6 +1025,269 @@ GST_START_TEST (test_tokenizer_settings_travel)
 }
 GST_END_TEST;
 
+/* The lstmtrain-trial messages of a run, in order. */
+static GPtrArray *
+trial_structures (const Run *run)
+{
+  GPtrArray *trials = g_ptr_array_new ();
+  for (guint i = 0; i < run->messages->len; i++) {
+    GstMessage *msg = g_ptr_array_index (run->messages, i);
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+        && gst_structure_has_name (gst_message_get_structure (msg), "lstmtrain-trial"))
+      g_ptr_array_add (trials, (gpointer) gst_message_get_structure (msg));
+  }
+  return trials;
+}
+
+/* autotune-duration: trials reported (messages, progress, metrics rows), the
+ * budget kept, the properties set respected, the best model written with
+ * its settings. */
+GST_START_TEST (test_autotune)
+{
+  gdouble budget = under_valgrind () ? 8.0 : 2.0;
+  gchar *csv = write_csv ("autotune.csv", 3, 300, 12);
+  gchar *model = tmp_path ("autotune.model");
+  gchar *metrics = tmp_path ("autotune-metrics.csv");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s metrics-file=%s autotune-duration=%g n-threads=1 "
+      "embed-dim=8 hidden-dim=8 epochs=3 cell=gru max-model-size=200000", csv, model, metrics,
+      budget);
+  Run run;
+  GError *error = NULL;
+
+  run_pipeline (desc, &run);
+  fail_unless (run.got_eos, "autotune failed: %s", run.error ? run.error->message : "");
+  GPtrArray *trials = trial_structures (&run);
+  fail_unless (trials->len >= 1);
+  gdouble best_accuracy = -1.0, last_elapsed = 0.0;
+  for (guint i = 0; i < trials->len; i++) {
+    const GstStructure *st = g_ptr_array_index (trials, i);
+    const gchar *settings = gst_structure_get_string (st, "settings");
+    /* the properties set keep their values in every trial */
+    fail_unless (g_str_has_prefix (settings, "cell=gru embed-dim=8 hidden-dim=8 "), "%s",
+        settings);
+    fail_unless (g_str_has_suffix (settings, " epochs=3"), "%s", settings);
+    gdouble accuracy;
+    gboolean best;
+    guint64 size;
+    gint index;
+    fail_unless (gst_structure_get_int (st, "trial", &index));
+    fail_unless_equals_int (index, (gint) i + 1);
+    fail_unless (gst_structure_get_double (st, "validation-accuracy", &accuracy));
+    fail_unless (gst_structure_get_double (st, "elapsed", &last_elapsed));
+    fail_unless (gst_structure_get_boolean (st, "best", &best));
+    fail_unless (gst_structure_get_uint64 (st, "model-size", &size));
+    fail_unless (size <= 200000);
+    if (best)
+      best_accuracy = accuracy;
+  }
+  /* The budget, plus one validation pass of 30 records. */
+  fail_unless (last_elapsed < budget + (under_valgrind () ? 3.0 : 0.5), "%f", last_elapsed);
+  /* a START, a CONTINUE per trial and a COMPLETE */
+  fail_unless (count_progress (&run, GST_PROGRESS_TYPE_CONTINUE) >= trials->len);
+  fail_unless_equals_int (count_progress (&run, GST_PROGRESS_TYPE_COMPLETE), 1);
+  fail_unless (find_element_message (&run, "lstmtrain-done") >= 0);
+
+  SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+  g_assert_no_error (error);
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
+  fail_unless_equals_int (config->cell, SEQNN_CELL_GRU);
+  fail_unless_equals_int (config->embed_dim, 8);
+  fail_unless_equals_int (config->hidden_dim, 8);
+  const gchar *settings = seqnn_classifier_get_metadata (classifier, "autotune.settings");
+  fail_unless (settings != NULL && g_str_has_prefix (settings, "cell=gru embed-dim=8"));
+  gchar *expected = g_strdup_printf ("%.6f", best_accuracy);
+  fail_unless_equals_string (seqnn_classifier_get_metadata (classifier,
+          "autotune.validation_accuracy"), expected);
+  g_free (expected);
+  const gchar *command = seqnn_classifier_get_metadata (classifier, "train.command");
+  fail_unless (command != NULL && strstr (command, "autotune-duration=") != NULL, "%s", command);
+  seqnn_classifier_free (classifier);
+  if (!under_valgrind ()) /* there, a trial or two fit: memory is what is checked */
+    fail_unless (model_accuracy (model, 3, 200, 99) > 0.6);
+
+  /* One metrics row per trial after the header. */
+  gchar *contents = NULL;
+  fail_unless (g_file_get_contents (metrics, &contents, NULL, NULL));
+  gchar **lines = g_strsplit (g_strstrip (contents), "\n", -1);
+  fail_unless_equals_int (g_strv_length (lines), trials->len + 1);
+  fail_unless (g_str_has_prefix (lines[0], "trial,cell,"));
+  fail_unless (g_str_has_prefix (lines[1], "1,gru,8,8,"), "%s", lines[1]);
+  g_strfreev (lines);
+  g_free (contents);
+
+  g_ptr_array_unref (trials);
+  run_clear (&run);
+  g_unlink (model);
+  g_unlink (metrics);
+  g_unlink (csv);
+  g_free (desc);
+  g_free (metrics);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+/* A budget too short for any epoch: one minimal trial (cut after its first
+ * batch, evaluated as it stands) is written, within the budget and a
+ * validation pass. */
+GST_START_TEST (test_autotune_budget_too_short)
+{
+  gchar *csv = write_csv ("autotune-short.csv", 2, 400, 14);
+  gchar *model = tmp_path ("autotune-short.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s autotune-duration=0.001 n-threads=1 embed-dim=8 "
+      "hidden-dim=8 batch-size=4", csv, model);
+  Run run;
+  GError *error = NULL;
+
+  run_pipeline (desc, &run);
+  fail_unless (run.got_eos, "autotune failed: %s", run.error ? run.error->message : "");
+  GPtrArray *trials = trial_structures (&run);
+  fail_unless_equals_int (trials->len, 1);
+  const GstStructure *st = g_ptr_array_index (trials, 0);
+  gboolean cut = FALSE, best = FALSE;
+  gint best_epoch = -1;
+  gdouble elapsed = 1e9;
+  fail_unless (gst_structure_get_boolean (st, "cut", &cut) && cut);
+  fail_unless (gst_structure_get_int (st, "best-epoch", &best_epoch));
+  fail_unless_equals_int (best_epoch, 0);
+  fail_unless (gst_structure_get_double (st, "elapsed", &elapsed));
+  fail_unless (elapsed < (under_valgrind () ? 3.0 : 0.5), "%f", elapsed);
+  /* reported before its evaluation, so not (yet) the best */
+  fail_unless (gst_structure_get_boolean (st, "best", &best));
+  SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+  g_assert_no_error (error);
+  fail_unless_equals_string (seqnn_classifier_get_metadata (classifier, "autotune.trials"), "1");
+  seqnn_classifier_free (classifier);
+
+  g_ptr_array_unref (trials);
+  run_clear (&run);
+  g_unlink (model);
+  g_unlink (csv);
+  g_free (desc);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
+typedef struct {
+  gboolean saw_trial;
+  gboolean saw_cancelled;
+  gboolean saw_eos_or_error;
+  GMutex lock;
+  GCond cond;
+} TrialWatch;
+
+static GstBusSyncReply
+watch_trials (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  TrialWatch *w = user_data;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_PROGRESS) {
+    GstProgressType type;
+    gst_message_parse_progress (msg, &type, NULL, NULL);
+    if (type == GST_PROGRESS_TYPE_CANCELED)
+      w->saw_cancelled = TRUE;
+  }
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS || GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    w->saw_eos_or_error = TRUE;
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+      && gst_structure_has_name (gst_message_get_structure (msg), "lstmtrain-trial")) {
+    g_mutex_lock (&w->lock);
+    w->saw_trial = TRUE;
+    g_cond_signal (&w->cond);
+    g_mutex_unlock (&w->lock);
+  }
+  return GST_BUS_PASS;
+}
+
+/* Bad settings, a failed search and cancellation: an existing model-out is
+ * never touched. */
+GST_START_TEST (test_autotune_keeps_model_out)
+{
+  gchar *csv = write_csv ("autotune-bad.csv", 2, 120, 13);
+  gchar *model = write_keep_file ("autotune-keep.model");
+  gchar *init = tmp_path ("autotune-init.model");
+  gchar *desc, *message;
+
+  /* Far too small for any model: refused before training. */
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
+      "model-out=%s autotune-duration=5 max-model-size=1000 n-threads=1", csv, model);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "max-model-size 1000") != NULL, "%s", message);
+  assert_kept (model);
+  g_free (message);
+  g_free (desc);
+
+  /* max-model-size also bounds a plain run. */
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
+      "model-out=%s max-model-size=5000 n-threads=1", csv, model);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "max-model-size=5000") != NULL, "%s", message);
+  assert_kept (model);
+  g_free (message);
+  g_free (desc);
+
+  /* Every trial diverges (a fixed learning rate far too high, no clipping):
+   * the search fails, model-out stays. */
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
+      "model-out=%s autotune-duration=20 n-threads=1 embed-dim=8 hidden-dim=8 epochs=2 "
+      "learning-rate=1e30 optimizer=sgd cell=rnn-relu layers=1 bidirectional=false "
+      "head=last dropout=0 min-freq=1 max-vocab=0 max-tokens=0 batch-size=8", csv, model);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "diverged") != NULL, "%s", message);
+  assert_kept (model);
+  g_free (message);
+  g_free (desc);
+
+  /* With init-model: the architecture is not the search's to choose. */
+  g_assert_true (g_file_set_contents (init, "x", -1, NULL));
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
+      "model-out=%s autotune-duration=5 init-model=%s", csv, model, init);
+  message = expect_error (desc);
+  fail_unless (strstr (message, "init-model") != NULL, "%s", message);
+  assert_kept (model);
+  g_free (message);
+  g_free (desc);
+
+  /* Cancelled after the first trial (NULL state): no error, model-out kept. */
+  desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
+      "model-out=%s autotune-duration=1000 n-threads=1 embed-dim=8 hidden-dim=8 epochs=2",
+      csv, model);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  TrialWatch w = { 0 };
+  g_mutex_init (&w.lock);
+  g_cond_init (&w.cond);
+  gst_bus_set_sync_handler (bus, watch_trials, &w, NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  g_mutex_lock (&w.lock);
+  while (!w.saw_trial)
+    g_cond_wait (&w.cond, &w.lock);
+  g_mutex_unlock (&w.lock);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  fail_unless (w.saw_cancelled);
+  fail_if (w.saw_eos_or_error);
+  assert_kept (model);
+  g_mutex_clear (&w.lock);
+  g_cond_clear (&w.cond);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (desc);
+
+  g_unlink (init);
+  g_unlink (model);
+  g_unlink (csv);
+  g_free (init);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
 static void
 setup_tmp (void)
 {
@@ -1065,6 +1328,9 @@ lstmtrain_suite (void)
   tcase_add_test (tc, test_checkpoint_written);
   tcase_add_test (tc, test_cancel_on_state_null);
   tcase_add_test (tc, test_tokenizer_settings_travel);
+  tcase_add_test (tc, test_autotune);
+  tcase_add_test (tc, test_autotune_budget_too_short);
+  tcase_add_test (tc, test_autotune_keeps_model_out);
   return s;
 }
 
