@@ -1,6 +1,7 @@
 /* The model: configuration, the flat parameter buffer and its tensor table,
  * torch's initialisation, batch validation.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "names.h"
 #include "seqnn/model.h"
 #include "layout.h"
 #include "rng.h"
@@ -25,37 +26,37 @@ static const gchar *const head_names[] = { "last", "mean", "max" };
 const gchar *
 seqnn_cell_to_string (SeqnnCell cell)
 {
-  return (guint) cell < G_N_ELEMENTS (cell_names) ? cell_names[cell] : NULL;
+  return seqnn_name_of (cell_names, G_N_ELEMENTS (cell_names), (guint) cell);
 }
 
 gboolean
 seqnn_cell_from_string (const gchar *str, SeqnnCell *cell)
 {
-  for (guint i = 0; str && i < G_N_ELEMENTS (cell_names); i++)
-    if (g_ascii_strcasecmp (str, cell_names[i]) == 0) {
-      if (cell)
-        *cell = (SeqnnCell) i;
-      return TRUE;
-    }
-  return FALSE;
+  guint value;
+
+  if (!seqnn_name_lookup (cell_names, G_N_ELEMENTS (cell_names), str, &value))
+    return FALSE;
+  if (cell != NULL)
+    *cell = (SeqnnCell) value;
+  return TRUE;
 }
 
 const gchar *
 seqnn_head_to_string (SeqnnHead head)
 {
-  return (guint) head < G_N_ELEMENTS (head_names) ? head_names[head] : NULL;
+  return seqnn_name_of (head_names, G_N_ELEMENTS (head_names), (guint) head);
 }
 
 gboolean
 seqnn_head_from_string (const gchar *str, SeqnnHead *head)
 {
-  for (guint i = 0; str && i < G_N_ELEMENTS (head_names); i++)
-    if (g_ascii_strcasecmp (str, head_names[i]) == 0) {
-      if (head)
-        *head = (SeqnnHead) i;
-      return TRUE;
-    }
-  return FALSE;
+  guint value;
+
+  if (!seqnn_name_lookup (head_names, G_N_ELEMENTS (head_names), str, &value))
+    return FALSE;
+  if (head != NULL)
+    *head = (SeqnnHead) value;
+  return TRUE;
 }
 
 gint

@@ -24,6 +24,7 @@
  * json-glib parses. The header, when expected, is the first row of each input. */
 #include <string.h>
 #include <json-glib/json-glib.h>
+#include "names.h"
 #include "seqnn/dataset.h"
 
 static const gchar *const format_names[] = { "text", "csv", "tsv", "fasttext", "jsonl" };
@@ -31,24 +32,19 @@ static const gchar *const format_names[] = { "text", "csv", "tsv", "fasttext", "
 const gchar *
 seqnn_format_to_string (SeqnnFormat format)
 {
-  if ((guint) format >= G_N_ELEMENTS (format_names))
-    return NULL;
-  return format_names[format];
+  return seqnn_name_of (format_names, G_N_ELEMENTS (format_names), (guint) format);
 }
 
 gboolean
 seqnn_format_from_string (const gchar *str, SeqnnFormat *format)
 {
-  if (str == NULL)
+  guint value;
+
+  if (!seqnn_name_lookup (format_names, G_N_ELEMENTS (format_names), str, &value))
     return FALSE;
-  for (guint i = 0; i < G_N_ELEMENTS (format_names); i++) {
-    if (g_ascii_strcasecmp (str, format_names[i]) == 0) {
-      if (format != NULL)
-        *format = (SeqnnFormat) i;
-      return TRUE;
-    }
-  }
-  return FALSE;
+  if (format != NULL)
+    *format = (SeqnnFormat) value;
+  return TRUE;
 }
 
 typedef enum {

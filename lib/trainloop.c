@@ -1,6 +1,7 @@
 /* libseqnn: the training loop (epochs, shuffling, validation split, progress,
  * checkpoints, cancellation).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "names.h"
 #include "seqnn/trainloop.h"
 #include "rng.h"
 #include "dataset-batch.h"
@@ -41,22 +42,19 @@ static const gchar *const schedule_names[] = { "constant", "linear", "cosine", "
 const gchar *
 seqnn_lr_schedule_to_string (SeqnnLrSchedule schedule)
 {
-  if ((guint) schedule >= G_N_ELEMENTS (schedule_names))
-    return NULL;
-  return schedule_names[schedule];
+  return seqnn_name_of (schedule_names, G_N_ELEMENTS (schedule_names), (guint) schedule);
 }
 
 gboolean
 seqnn_lr_schedule_from_string (const gchar *str, SeqnnLrSchedule *schedule)
 {
-  for (guint i = 0; str != NULL && i < G_N_ELEMENTS (schedule_names); i++) {
-    if (g_ascii_strcasecmp (str, schedule_names[i]) == 0) {
-      if (schedule != NULL)
-        *schedule = (SeqnnLrSchedule) i;
-      return TRUE;
-    }
-  }
-  return FALSE;
+  guint value;
+
+  if (!seqnn_name_lookup (schedule_names, G_N_ELEMENTS (schedule_names), str, &value))
+    return FALSE;
+  if (schedule != NULL)
+    *schedule = (SeqnnLrSchedule) value;
+  return TRUE;
 }
 
 gdouble
