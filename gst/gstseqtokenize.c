@@ -141,7 +141,6 @@ struct _GstSeqTokenize
   SeqnnRecordReader *reader;    /* csv, tsv, fasttext */
   guint64 reader_skipped;       /* reader's skip count already reported */
   guint64 label_skipped;        /* CSV records with a bad class, not yet reported */
-  GByteArray *pending;          /* text format from a byte stream: bytes after the last line end */
   guint64 record_index;         /* next record's number since start or flush */
   SeqnnTokens *tokens;
   GArray *ids;
@@ -327,7 +326,6 @@ gst_seq_tokenize_init (GstSeqTokenize *self)
   self->tokens = seqnn_tokens_new ();
   self->ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   self->token_ptrs = g_ptr_array_new ();
-  self->pending = g_byte_array_new ();
   gst_segment_init (&self->segment, GST_FORMAT_TIME);
 }
 
@@ -347,7 +345,6 @@ gst_seq_tokenize_reset_stream (GstSeqTokenize *self)
   g_clear_pointer (&self->reader, seqnn_record_reader_free);
   self->reader_skipped = 0;
   self->label_skipped = 0;
-  g_byte_array_set_size (self->pending, 0);
   self->record_index = 0;
   self->record_flow = GST_FLOW_OK;
 }
@@ -370,7 +367,6 @@ gst_seq_tokenize_finalize (GObject *object)
   seqnn_tokens_free (self->tokens);
   g_array_unref (self->ids);
   g_ptr_array_unref (self->token_ptrs);
-  g_byte_array_unref (self->pending);
 
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -610,8 +606,7 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
     /* A partial record of the old format is dropped. */
     g_clear_pointer (&self->reader, seqnn_record_reader_free);
     self->reader_skipped = 0;
-    g_byte_array_set_size (self->pending, 0);
-    self->format = format;
+      self->format = format;
   }
 
 done:
@@ -788,54 +783,7 @@ gst_seq_tokenize_push_record (GstSeqTokenize *self, GstBuffer *buffer, const gch
   return gst_pad_push (self->srcpad, buffer);
 }
 
-/* One line of a byte stream (text format): line holds the terminator when present. */
-static GstFlowReturn
-gst_seq_tokenize_push_line (GstSeqTokenize *self, const guint8 *line, gsize len)
-{
-  gsize text_len = len;
-  const gchar *text = (const gchar *) line;
-  GstBuffer *buffer;
-  GstFlowReturn ret;
-
-  while (text_len > 0 && (text[text_len - 1] == '\n' || text[text_len - 1] == '\r'))
-    text_len--;
-  /* A byte order mark is not part of the first word. */
-  if (self->record_index == 0 && text_len >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0) {
-    text += 3;
-    text_len -= 3;
-  }
-  gst_seq_tokenize_tokenize (self, text, text_len);
-
-  buffer = buffer_new_copy (line, len);
-  GST_BUFFER_OFFSET (buffer) = self->record_index;
-  ret = gst_seq_tokenize_push_record (self, buffer, NULL, -1);
-  self->record_index++;
-  return ret;
-}
-
-/* Text format from a byte stream: every complete line in self->pending. */
-static GstFlowReturn
-gst_seq_tokenize_push_lines (GstSeqTokenize *self, gsize scan_from)
-{
-  GstFlowReturn ret = GST_FLOW_OK;
-  gsize start = 0;
-  const guint8 *data = self->pending->data;
-  gsize len = self->pending->len;
-
-  const guint8 *end;
-
-  while (ret == GST_FLOW_OK && scan_from < len
-      && (end = memchr (data + scan_from, '\n', len - scan_from)) != NULL) {
-    gsize next = (gsize) (end - data) + 1;
-
-    ret = gst_seq_tokenize_push_line (self, data + start, next - start);
-    start = scan_from = next;
-  }
-  g_byte_array_remove_range (self->pending, 0, (guint) start);
-  return ret;
-}
-
-/* SeqnnRecordFunc: a CSV / TSV / fastText record becomes a buffer. */
+/* SeqnnRecordFunc: a record becomes a buffer (a text line with its bytes as read). */
 static gboolean
 gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GError **error)
 {
@@ -873,7 +821,10 @@ gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GErro
   }
 
   gst_seq_tokenize_tokenize (self, record->text, record->text_len);
-  buffer = buffer_new_copy (record->text, record->text_len);
+  if (record->raw != NULL)
+    buffer = buffer_new_copy (record->raw, record->raw_len);
+  else
+    buffer = buffer_new_copy (record->text, record->text_len);
   GST_BUFFER_OFFSET (buffer) = self->record_index;
   ret = gst_seq_tokenize_push_record (self, buffer, label, label_id);
   self->record_index++;
@@ -933,6 +884,10 @@ gst_seq_tokenize_ensure_reader (GstSeqTokenize *self)
   if (self->reader == NULL) {
     self->reader = seqnn_record_reader_new (seqnn_format_of (self->format), self->source_name);
     seqnn_record_reader_set_skip_bad (self->reader, self->skip_bad);
+    /* Text from a byte stream passes through line by line, unbounded as a file is. */
+    seqnn_record_reader_set_whole_lines (self->reader, TRUE);
+    if (self->format == GST_SEQ_TOKENIZE_FORMAT_TEXT)
+      seqnn_record_reader_set_max_record_size (self->reader, G_MAXSIZE);
     /* checked when the settings were applied */
     if (!seqnn_record_reader_set_columns (self->reader, &self->columns, NULL))
       g_warn_if_reached ();
@@ -969,14 +924,7 @@ gst_seq_tokenize_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     return ret;
   }
 
-  if (self->format == GST_SEQ_TOKENIZE_FORMAT_TEXT) {
-    gsize scan_from = self->pending->len;
-
-    g_byte_array_append (self->pending, map.data, (guint) map.size);
-    gst_buffer_unmap (buffer, &map);
-    gst_buffer_unref (buffer);
-    return gst_seq_tokenize_push_lines (self, scan_from);
-  } else {
+  {
     GError *error = NULL;
     gboolean ok;
 
@@ -996,14 +944,7 @@ gst_seq_tokenize_drain (GstSeqTokenize *self)
   if (!gst_seq_tokenize_apply_settings (self))
     return GST_FLOW_ERROR;
 
-  if (self->format == GST_SEQ_TOKENIZE_FORMAT_TEXT) {
-    GstFlowReturn ret = GST_FLOW_OK;
-
-    if (self->pending->len > 0)
-      ret = gst_seq_tokenize_push_line (self, self->pending->data, self->pending->len);
-    g_byte_array_set_size (self->pending, 0);
-    return ret;
-  } else if (self->reader != NULL) {
+  if (self->reader != NULL) {
     GError *error = NULL;
     gboolean ok = seqnn_record_reader_finish (self->reader, gst_seq_tokenize_on_record, self,
         &error);
@@ -1020,7 +961,6 @@ gst_seq_tokenize_flush (GstSeqTokenize *self)
     seqnn_record_reader_reset (self->reader);
   self->reader_skipped = 0;
   self->label_skipped = 0;
-  g_byte_array_set_size (self->pending, 0);
   self->record_index = 0;
   self->record_flow = GST_FLOW_OK;
   self->discont = TRUE;

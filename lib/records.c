@@ -68,6 +68,7 @@ struct _SeqnnRecordReader {
   gboolean skip_bad;
   guint64 n_skipped;
   gsize max_record;
+  gboolean whole_lines; /* text: every line a record, raw bytes kept */
 
   guint bom_matched; /* bytes of the BOM seen at the start */
   gboolean past_start;
@@ -86,6 +87,8 @@ struct _SeqnnRecordReader {
 
   /* line formats: the current line */
   GString *buf;
+  const gchar *raw;    /* whole lines: the current line's bytes as read */
+  gsize raw_len;
 
   /* column layouts */
   gboolean column_layout;   /* JSON Lines, or CSV/TSV split into fields */
@@ -181,6 +184,14 @@ seqnn_record_reader_reset (SeqnnRecordReader *reader)
   g_return_if_fail (reader != NULL);
   reader_restart (reader);
   reader->n_skipped = 0;
+}
+
+void
+seqnn_record_reader_set_whole_lines (SeqnnRecordReader *reader, gboolean whole_lines)
+{
+  g_return_if_fail (reader != NULL);
+  reader->whole_lines = whole_lines && reader->format == SEQNN_FORMAT_TEXT;
+  reader_restart (reader);
 }
 
 void
@@ -374,7 +385,7 @@ emit (SeqnnRecordReader *reader, const gchar *text, gsize text_len, const gchar 
     return TRUE;
   SeqnnRecord record = {
     .text = text, .text_len = text_len, .label = label, .label_len = label_len, .line = line,
-    .column_layout = reader->column_layout,
+    .column_layout = reader->column_layout, .raw = reader->raw, .raw_len = reader->raw_len,
   };
   GError *local = NULL;
   if (!func (&record, user_data, &local)) {
@@ -805,10 +816,35 @@ tsv_emit_fields (SeqnnRecordReader *reader, const gchar *line, gsize len, guint6
   return emit_row (reader, &row, line_no, func, user_data, error);
 }
 
+/* Whole lines: the line as read (terminated: a \n follows line[len - 1]). */
 static gboolean
-process_line (SeqnnRecordReader *reader, const gchar *line, gsize len, SeqnnRecordFunc func,
-    gpointer user_data, GError **error)
+whole_line (SeqnnRecordReader *reader, const gchar *line, gsize len, gboolean terminated,
+    SeqnnRecordFunc func, gpointer user_data, GError **error)
 {
+  guint64 line_no = reader->line++;
+  const gchar *text = line;
+  gsize text_len = len;
+  if (text_len > 0 && text[text_len - 1] == '\r')
+    text_len--;
+  /* Only a BOM at the very start of the input is not part of the first word. */
+  if (line_no == 1 && text_len >= 3 && memcmp (text, utf8_bom, 3) == 0) {
+    text += 3;
+    text_len -= 3;
+  }
+  reader->raw = line;
+  reader->raw_len = len + (terminated ? 1 : 0);
+  gboolean ok = emit (reader, text, text_len, NULL, 0, line_no, func, user_data, error);
+  reader->raw = NULL;
+  reader->raw_len = 0;
+  return ok;
+}
+
+static gboolean
+process_line (SeqnnRecordReader *reader, const gchar *line, gsize len, gboolean terminated,
+    SeqnnRecordFunc func, gpointer user_data, GError **error)
+{
+  if (reader->whole_lines)
+    return whole_line (reader, line, len, terminated, func, user_data, error);
   guint64 line_no = reader->line++;
   if (len > 0 && line[len - 1] == '\r')
     len--;
@@ -881,10 +917,12 @@ lines_feed (SeqnnRecordReader *reader, const guchar *s, gsize len, SeqnnRecordFu
       return record_too_long (reader, reader->line, error);
     gboolean ok;
     if (reader->buf->len == 0) {
-      ok = process_line (reader, p, (gsize) (nl - p), func, user_data, error);
+      ok = process_line (reader, p, (gsize) (nl - p), TRUE, func, user_data, error);
     } else {
-      g_string_append_len (reader->buf, p, nl - p);
-      ok = process_line (reader, reader->buf->str, reader->buf->len, func, user_data, error);
+      /* the \n too, so that a whole line's raw bytes are contiguous */
+      g_string_append_len (reader->buf, p, nl - p + 1);
+      ok = process_line (reader, reader->buf->str, reader->buf->len - 1, TRUE, func, user_data,
+          error);
       g_string_truncate (reader->buf, 0);
     }
     if (!ok)
@@ -899,7 +937,8 @@ lines_finish (SeqnnRecordReader *reader, SeqnnRecordFunc func, gpointer user_dat
 {
   if (reader->buf->len == 0)
     return TRUE;
-  gboolean ok = process_line (reader, reader->buf->str, reader->buf->len, func, user_data, error);
+  gboolean ok = process_line (reader, reader->buf->str, reader->buf->len, FALSE, func, user_data,
+      error);
   g_string_truncate (reader->buf, 0);
   return ok;
 }
@@ -926,7 +965,8 @@ seqnn_record_reader_feed (SeqnnRecordReader *reader, const gchar *data, gsize le
   if (len == 0)
     return TRUE; /* data may be NULL: no pointer arithmetic on it */
   const guchar *s = (const guchar *) data;
-  if (!reader->past_start) {
+  /* Whole lines keep a BOM in the first line's raw bytes (whole_line skips it). */
+  if (!reader->past_start && !reader->whole_lines) {
     /* the BOM may itself arrive in pieces */
     while (len > 0 && reader->bom_matched < 3 && s[0] == utf8_bom[reader->bom_matched]) {
       reader->bom_matched++;

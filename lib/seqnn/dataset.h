@@ -30,6 +30,10 @@ typedef struct {
   /* Read with a column layout (seqnn_record_reader_set_columns) or from JSON
    * Lines: the label may be a name or a 1-based class number. */
   gboolean column_layout;
+  /* With seqnn_record_reader_set_whole_lines: the line's bytes as read, its
+   * terminator (and, on the first line, a BOM) included; else NULL, 0. */
+  const gchar *raw;
+  gsize raw_len;
 } SeqnnRecord;
 
 typedef gboolean (*SeqnnRecordFunc) (const SeqnnRecord *record, gpointer user_data, GError **error);
@@ -73,6 +77,12 @@ gboolean seqnn_record_reader_finish (SeqnnRecordReader *reader, SeqnnRecordFunc 
     gpointer user_data, GError **error);
 /* Back to the start state (e.g. after a flush), skipped count cleared. */
 void seqnn_record_reader_reset (SeqnnRecordReader *reader);
+/* Text format, for passing a byte stream through line by line: every line is
+ * a record, empty ones too, with record.raw its bytes as read, so the raw
+ * records put back together are the input; record.text is the line without
+ * its terminator (and without a leading BOM on the first line). Before the
+ * first feed; ignored by the other formats. */
+void seqnn_record_reader_set_whole_lines (SeqnnRecordReader *reader, gboolean whole_lines);
 
 /* Column layouts for CSV, TSV and JSON Lines.
  * A column is a name from the header (JSON Lines: an object's key) or a

@@ -468,7 +468,7 @@ resolve_expect_error (SeqnnLabelSet *set, SeqnnFormat format, const gchar *label
     gint code, const gchar *needle)
 {
   GError *error = NULL;
-  SeqnnRecord record = { "text", 4, label, label ? strlen (label) : 0, 17, FALSE };
+  SeqnnRecord record = { "text", 4, label, label ? strlen (label) : 0, 17, FALSE, NULL, 0 };
   g_assert_cmpint (seqnn_label_set_resolve (set, format, &record, grow, "x.csv", &error), ==, -1);
   assert_seqnn_error (&error, code, needle);
 }
@@ -498,7 +498,7 @@ test_labels (void)
   set = seqnn_label_set_new_from_strv (names);
   resolve_expect_error (set, SEQNN_FORMAT_CSV, "3", TRUE, SEQNN_ERROR_OUT_OF_RANGE, "already names class 1");
   g_assert_cmpuint (seqnn_label_set_get_n (set), ==, 1);
-  SeqnnRecord two = { "t", 1, "2", 1, 1, FALSE };
+  SeqnnRecord two = { "t", 1, "2", 1, 1, FALSE, NULL, 0 };
   g_assert_cmpint (seqnn_label_set_resolve (set, SEQNN_FORMAT_CSV, &two, TRUE, NULL, &error), ==, 1);
   g_assert_no_error (error);
   seqnn_label_set_free (set);

@@ -2,13 +2,15 @@
 /* libFuzzer harness: the streaming record readers, every format, and label
  * resolution of what they read.
  * Input: byte 0 the format (low 4 bits, modulo the number of formats), bit 4
- * skip bad rows, bit 5 a small record size limit (byte 1 + 1 bytes); byte 2
+ * skip bad rows, bit 5 a small record size limit (byte 1 + 1 bytes), bit 6
+ * whole lines (seqnn_record_reader_set_whole_lines); byte 2
  * the number of piece lengths that follow (modulo 16); then those lengths
  * (bytes, used in turn; 0 feeds an empty piece as (NULL, 0)); the rest is
  * the input.
  * Checked: the input fed whole and fed in those pieces gives the same records,
  * the same error and the same skipped count; a finished reader reads the input
- * again the same way; labels resolve without crashing. */
+ * again the same way; labels resolve without crashing; with whole lines, a
+ * text input read to its end comes back byte for byte from the raw records. */
 #include <seqnn/dataset.h>
 #include "fuzz.h"
 
@@ -26,6 +28,7 @@ typedef struct {
   SeqnnFormat format;
   GString *out;         /* every record, then the outcome */
   SeqnnLabelSet *labels; /* NULL: do not resolve */
+  GString *raw;         /* the records' raw bytes, joined */
 } Collect;
 
 static gboolean
@@ -41,6 +44,9 @@ collect (const SeqnnRecord *record, gpointer user_data, GError **error)
   g_string_append_printf (c->out, " %" G_GSIZE_FORMAT ":", record->text_len);
   g_string_append_len (c->out, record->text, (gssize) record->text_len);
   g_string_append_c (c->out, '\n');
+  fuzz_check (record->raw != NULL || record->raw_len == 0, "raw length without raw bytes");
+  if (record->raw != NULL)
+    g_string_append_len (c->raw, record->raw, (gssize) record->raw_len);
   if (c->labels != NULL) {
     GError *local = NULL;
     gint id = seqnn_label_set_resolve (c->labels, c->format, record, TRUE, "fuzz", &local);
@@ -106,6 +112,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   SeqnnFormat format = (SeqnnFormat) ((data[0] & 0x0f) % n_formats ());
   gboolean skip_bad = (data[0] & 0x10) != 0;
   gsize max_record = (data[0] & 0x20) != 0 ? (gsize) data[1] + 1 : 0;
+  gboolean whole_lines = (data[0] & 0x40) != 0;
   guint n_lengths = data[2] % 16;
   if (size < 3 + (gsize) n_lengths)
     return 0;
@@ -119,9 +126,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   seqnn_record_reader_set_skip_bad (pieces_reader, skip_bad);
   seqnn_record_reader_set_max_record_size (whole_reader, max_record);
   seqnn_record_reader_set_max_record_size (pieces_reader, max_record);
+  seqnn_record_reader_set_whole_lines (whole_reader, whole_lines);
+  seqnn_record_reader_set_whole_lines (pieces_reader, whole_lines);
 
-  Collect whole = { format, g_string_new (NULL), seqnn_label_set_new () };
-  Collect pieces = { format, g_string_new (NULL), NULL };
+  Collect whole = { format, g_string_new (NULL), seqnn_label_set_new (), g_string_new (NULL) };
+  Collect pieces = { format, g_string_new (NULL), NULL, g_string_new (NULL) };
   read_input (whole_reader, &whole, input, len, NULL, 0);
   read_input (pieces_reader, &pieces, input, len, lengths, n_lengths);
   fuzz_check (g_string_equal (whole.out, pieces.out),
@@ -132,19 +141,28 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   /* finish leaves the reader at its start (after an error, reset is needed) */
   /* records may hold NUL bytes: compare lengths and bytes, never C strings */
-  if (whole.out->len >= 3 && memcmp (whole.out->str + whole.out->len - 3, "OK\n", 3) == 0) {
-    Collect again = { format, g_string_new (NULL), NULL };
+  gboolean read_ok = whole.out->len >= 3
+      && memcmp (whole.out->str + whole.out->len - 3, "OK\n", 3) == 0;
+  if (read_ok && whole_lines && format == SEQNN_FORMAT_TEXT)
+    fuzz_check (whole.raw->len == len && memcmp (whole.raw->str, input, len) == 0,
+        "whole lines: the raw records are not the input");
+  fuzz_check (g_string_equal (whole.raw, pieces.raw), "raw records depend on where the input is cut");
+  if (read_ok) {
+    Collect again = { format, g_string_new (NULL), NULL, g_string_new (NULL) };
     read_input (whole_reader, &again, input, len, NULL, 0);
     fuzz_check (g_string_equal (whole.out, again.out), "a finished reader reads differently");
     fuzz_check (seqnn_record_reader_get_n_skipped (whole_reader) == 2 * skipped,
         "skipped count not kept across finish");
     g_string_free (again.out, TRUE);
+    g_string_free (again.raw, TRUE);
   }
   seqnn_record_reader_reset (pieces_reader);
   fuzz_check (seqnn_record_reader_get_n_skipped (pieces_reader) == 0, "reset kept the skipped count");
 
   g_string_free (whole.out, TRUE);
   g_string_free (pieces.out, TRUE);
+  g_string_free (whole.raw, TRUE);
+  g_string_free (pieces.raw, TRUE);
   seqnn_label_set_free (whole.labels);
   seqnn_record_reader_free (whole_reader);
   seqnn_record_reader_free (pieces_reader);

@@ -10,6 +10,8 @@
 static gsize test_max_record = 0;
 /* The column layout the readers get (NULL: the format's default). */
 static const SeqnnColumns *test_columns = NULL;
+/* Readers set to whole lines (records then also show their raw bytes). */
+static gboolean whole_lines = FALSE;
 
 /* "line|label|text" per record, label "-" when none; or "ERROR <message>". */
 static gboolean
@@ -19,7 +21,16 @@ collect (const SeqnnRecord *record, gpointer user_data, GError **error)
   gchar *label = record->label != NULL ? g_strndup (record->label, record->label_len) : g_strdup ("-");
   gchar *text = g_strndup (record->text, record->text_len);
   g_assert_cmpuint (strlen (text), ==, record->text_len);
-  g_ptr_array_add (out, g_strdup_printf ("%" G_GUINT64_FORMAT "|%s|%s", record->line, label, text));
+  if (record->raw != NULL) {
+    gchar *raw = g_strndup (record->raw, record->raw_len);
+    g_assert_cmpuint (strlen (raw), ==, record->raw_len);
+    g_ptr_array_add (out, g_strdup_printf ("%" G_GUINT64_FORMAT "|%s|%s|raw=%s", record->line,
+        label, text, raw));
+    g_free (raw);
+  } else {
+    g_ptr_array_add (out, g_strdup_printf ("%" G_GUINT64_FORMAT "|%s|%s", record->line, label,
+        text));
+  }
   g_free (label);
   g_free (text);
   return TRUE;
@@ -33,6 +44,7 @@ read_pieces (SeqnnFormat format, const gchar *input, gsize len, const gsize *cut
   SeqnnRecordReader *reader = seqnn_record_reader_new (format, "t.csv");
   seqnn_record_reader_set_skip_bad (reader, skip_bad);
   seqnn_record_reader_set_max_record_size (reader, test_max_record);
+  seqnn_record_reader_set_whole_lines (reader, whole_lines);
   if (test_columns != NULL)
     g_assert_true (seqnn_record_reader_set_columns (reader, test_columns, NULL));
   GPtrArray *out = g_ptr_array_new_with_free_func (g_free);
@@ -193,6 +205,33 @@ test_line_formats (void)
   /* a partial BOM is text */
   check_records (SEQNN_FORMAT_TEXT, "\xef\xbb" "abc\n\xef", "1|-|\xef\xbb" "abc\n2|-|\xef");
   check_records (SEQNN_FORMAT_TEXT, "a \"quoted\", text\n", "1|-|a \"quoted\", text");
+}
+
+/* Whole lines (seqtokenize's text from a byte stream): every line is a
+ * record, empty ones too, and the raw bytes put back together are the input. */
+static void
+test_whole_lines (void)
+{
+  static const struct {
+    SeqnnFormat format;
+    const gchar *input;
+    const gchar *expected;
+  } cases[] = {
+    { SEQNN_FORMAT_TEXT, "one\n\ntwo\r\n  \nlast",
+      "1|-|one|raw=one\n\n2|-||raw=\n\n3|-|two|raw=two\r\n\n4|-|  |raw=  \n\n5|-|last|raw=last" },
+    /* the BOM stays in the first line's raw bytes, out of its text; a later one is text */
+    { SEQNN_FORMAT_TEXT, "\xef\xbb\xbf" "Caf\xc3\xa9\n\xef\xbb\xbf" "x\n",
+      "1|-|Caf\xc3\xa9|raw=\xef\xbb\xbf" "Caf\xc3\xa9\n\n2|-|\xef\xbb\xbf" "x|raw=\xef\xbb\xbf" "x\n" },
+    { SEQNN_FORMAT_TEXT, "\xef\xbb", "1|-|\xef\xbb|raw=\xef\xbb" },
+    { SEQNN_FORMAT_TEXT, "\n", "1|-||raw=\n" },
+    { SEQNN_FORMAT_TEXT, "", "" },
+    /* the other formats ignore the setting */
+    { SEQNN_FORMAT_TSV, "a\tb\n\nc\td\n", "1|a|b\n3|c|d" },
+  };
+  whole_lines = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    check_records (cases[i].format, cases[i].input, cases[i].expected);
+  whole_lines = FALSE;
 }
 
 static void
@@ -608,6 +647,7 @@ main (int argc, char **argv)
   g_test_add_func ("/text/records/csv-errors", test_csv_errors);
   g_test_add_func ("/text/records/csv-skip-bad", test_csv_skip_bad);
   g_test_add_func ("/text/records/line-formats", test_line_formats);
+  g_test_add_func ("/text/records/whole-lines", test_whole_lines);
   g_test_add_func ("/text/records/max-record-size", test_max_record_size);
   g_test_add_func ("/text/records/csv-header", test_csv_header);
   g_test_add_func ("/text/records/tsv-header", test_tsv_header);
