@@ -18,6 +18,21 @@
 GST_DEBUG_CATEGORY_EXTERN (gst_lstm_classify_debug);
 #define GST_CAT_DEFAULT gst_lstm_classify_debug
 
+/* The values of lstmclassify's context property. */
+GType
+gst_lstm_classify_context_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_LSTM_CLASSIFY_CONTEXT_NONE, "Every buffer alone (independent records)", "none"},
+    {GST_LSTM_CLASSIFY_CONTEXT_SMOOTH, "Topic persistence over the stream (any model)", "smooth"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstLstmClassifyContext", values));
+  return type;
+}
+
 typedef struct {
   GstBuffer *buffer;
   gboolean empty;           /* no tokens: cue filled with nothing */
@@ -159,6 +174,11 @@ gst_seqnn_context_configure (GstSeqnnContext *ctx, const gchar *const *labels, g
     same_labels = g_strcmp0 (labels[i], ctx->labels[i]) == 0;
   ctx->settings.lookahead = settings->lookahead;
   ctx->settings.reset = settings->reset;
+  if (settings->mode == GST_LSTM_CLASSIFY_CONTEXT_NONE) {
+    ret = gst_seqnn_context_drain (ctx, TRUE);
+    g_clear_pointer (&ctx->filter, seqnn_context_filter_free);
+    return ret;
+  }
   if (same_labels && ctx->filter && settings->persistence == ctx->settings.persistence)
     return GST_FLOW_OK;
 
@@ -193,13 +213,17 @@ starts_afresh (GstSeqnnContext *ctx, GstBuffer *buffer)
 }
 
 GstFlowReturn
-gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *cue_probs)
+gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *probs,
+    gboolean empty)
 {
   GstClockTime pts = GST_BUFFER_PTS (buffer), dur = GST_BUFFER_DURATION (buffer);
+  const gfloat *cue_probs = empty ? NULL : probs;
   GstFlowReturn ret = GST_FLOW_OK;
   GError *error = NULL;
   Held *h;
 
+  if (ctx->filter == NULL)      /* context=none */
+    return ctx->release (ctx->user_data, buffer, probs, NULL);
   if (starts_afresh (ctx, buffer)) {
     GST_DEBUG_OBJECT (ctx->element, "context restarts at %" GST_TIME_FORMAT, GST_TIME_ARGS (pts));
     ret = gst_seqnn_context_drain (ctx, TRUE);
@@ -235,6 +259,50 @@ gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *c
   if (ctx->settings.lookahead == 0 || !GST_CLOCK_TIME_IS_VALID (pts))
     return release_all (ctx);
   return GST_FLOW_OK;
+}
+
+GstFlowReturn
+gst_seqnn_context_push_unclassified (GstSeqnnContext *ctx, GstBuffer *buffer)
+{
+  GstFlowReturn ret = gst_seqnn_context_drain (ctx, FALSE);
+
+  if (ret != GST_FLOW_OK) {
+    gst_buffer_unref (buffer);
+    return ret;
+  }
+  return ctx->release (ctx->user_data, buffer, NULL, NULL);
+}
+
+/* Events where the context starts afresh: a new stream, segment or gap, the
+ * end, or the application's programme boundary. */
+static gboolean
+event_restarts_context (GstEvent *event)
+{
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_STREAM_START:
+    case GST_EVENT_SEGMENT:
+    case GST_EVENT_GAP:
+    case GST_EVENT_EOS:
+      return TRUE;
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+      return gst_event_has_name (event, GST_SEQNN_CONTEXT_RESET_EVENT);
+    default:
+      return FALSE;
+  }
+}
+
+GstFlowReturn
+gst_seqnn_context_event (GstSeqnnContext *ctx, GstEvent *event, GstEvent **toc)
+{
+  GstFlowReturn ret;
+
+  *toc = NULL;
+  if (ctx->filter == NULL)
+    return GST_FLOW_OK;
+  ret = gst_seqnn_context_drain (ctx, event_restarts_context (event));
+  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
+    *toc = gst_seqnn_context_toc_event (ctx);
+  return ret;
 }
 
 void

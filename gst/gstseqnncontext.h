@@ -1,12 +1,15 @@
 /* GStreamer seqnn: lstmclassify's context across cues (context=smooth):
  * holds cues for the lookahead, decides them through libseqnn's context
- * filter, posts topic segments and builds the TOC.
+ * filter, restarts where the stream does, posts topic segments and builds
+ * the TOC. With context=none it passes every cue straight through.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
 
 #include <gst/gst.h>
 #include <seqnn/seqnn.h>
+
+#include "gstlstmclassify.h"
 
 G_BEGIN_DECLS
 
@@ -16,14 +19,16 @@ G_BEGIN_DECLS
 #define GST_SEQNN_CONTEXT_RESET_EVENT "seqnn-context-reset"
 
 typedef struct {
+  GstLstmClassifyContext mode;
   gdouble persistence;      /* topic-persistence */
   GstClockTime lookahead;   /* ns a cue may wait for the cues after it */
   GstClockTime reset;       /* a timestamp gap longer than this restarts the context */
 } GstSeqnnContextSettings;
 
-/* Called for every decided cue, in stream order: attach probs (context-aware)
- * and cue_probs (the cue alone; NULL for a cue with no tokens) and push.
- * Takes buffer. */
+/* Called for every buffer, in stream order, once decided: attach probs
+ * (context-aware) and cue_probs (the cue alone; NULL for a cue with no
+ * tokens, and with context=none) and push; probs NULL: an unclassified
+ * buffer, pushed as it is. Takes buffer. */
 typedef GstFlowReturn (*GstSeqnnContextRelease) (gpointer user_data, GstBuffer *buffer,
     const gfloat *probs, const gfloat *cue_probs);
 
@@ -33,15 +38,24 @@ GstSeqnnContext *gst_seqnn_context_new (GstElement *element, GstSeqnnContextRele
     gpointer user_data);
 void gst_seqnn_context_free (GstSeqnnContext *context);
 
-/* Before each batch: the model's labels and the settings. A change of labels
- * or persistence first decides the held cues and restarts the context. */
+/* Before each batch is pushed: the model's labels and the settings. A change
+ * of mode, labels or persistence first decides the held cues and restarts the
+ * context. */
 GstFlowReturn gst_seqnn_context_configure (GstSeqnnContext *context, const gchar *const *labels,
     guint n_classes, const GstSeqnnContextSettings *settings);
-/* Adds the next classified cue (cue_probs NULL: it has no tokens) and
+/* Adds the next classified cue with its cue-alone probabilities (empty: it
+ * has no tokens, the probabilities are the network's for one <unk>) and
  * releases the cues whose lookahead has passed. A DISCONT buffer or a
- * timestamp gap longer than settings->reset restarts the context first. */
+ * timestamp gap longer than settings->reset restarts the context first.
+ * With context=none the cue is released at once. */
 GstFlowReturn gst_seqnn_context_push (GstSeqnnContext *context, GstBuffer *buffer,
-    const gfloat *cue_probs);
+    const gfloat *cue_probs, gboolean empty);
+/* An unclassified buffer (an empty GAP): it leaves after the held cues. */
+GstFlowReturn gst_seqnn_context_push_unclassified (GstSeqnnContext *context, GstBuffer *buffer);
+/* A serialized event is about to leave: the held cues go first; STREAM_START,
+ * SEGMENT, GAP, EOS and the reset event restart the context, and before EOS
+ * *toc is set to the TOC of the segments (or NULL), to push before it. */
+GstFlowReturn gst_seqnn_context_event (GstSeqnnContext *context, GstEvent *event, GstEvent **toc);
 /* Decides and releases every held cue; restart: then end the running
  * segment (posting it) and forget the context. */
 GstFlowReturn gst_seqnn_context_drain (GstSeqnnContext *context, gboolean restart);

@@ -8,9 +8,27 @@
 #include <string.h>
 
 #include "gstseqnnoutput.h"
+#include "gstseqnnencode.h"
 
 GST_DEBUG_CATEGORY_EXTERN (gst_lstm_classify_debug);
 #define GST_CAT_DEFAULT gst_lstm_classify_debug
+
+/* The values of lstmclassify's annotate property. */
+GType
+gst_lstm_classify_annotate_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_LSTM_CLASSIFY_ANNOTATE_NONE, "Buffers pass unchanged, the class is in the meta", "none"},
+    {GST_LSTM_CLASSIFY_ANNOTATE_PREFIX, "Text prefixed with \"[label confidence] \"", "prefix"},
+    {GST_LSTM_CLASSIFY_ANNOTATE_JSON, "Each buffer replaced by a JSON object and a newline (utf8 caps)",
+        "json"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstLstmClassifyAnnotate", values));
+  return type;
+}
 
 static gchar *
 buffer_text (GstBuffer *buffer)
@@ -239,6 +257,26 @@ gst_seqnn_output_buffer (GstElement *element, const GstSeqnnOutputSettings *sett
   return buffer;
 }
 
+GstBuffer *
+gst_seqnn_output_classified (GstElement *element, const GstSeqnnOutputSettings *settings,
+    const GstSeqnnModelInUse *model, GstBuffer *buffer, const gfloat *probs,
+    const gfloat *cue_probs)
+{
+  GstSeqnnClassMeta *meta;
+  gint true_label;
+
+  buffer = gst_buffer_make_writable (buffer);
+  true_label = gst_seqnn_encode_true_label (model, gst_buffer_get_seqnn_tokens_meta (buffer));
+  meta = gst_buffer_add_seqnn_class_meta_with_labels (buffer, probs, model->n_labels,
+      model->label_block);
+  if (true_label >= 0 && model->confusion != NULL)  /* NULL: no memory for n^2 counters */
+    seqnn_confusion_add (model->confusion, true_label, meta->class_id);
+  GST_LOG_OBJECT (element, "buffer %" GST_TIME_FORMAT ": %s %.3f",
+      GST_TIME_ARGS (GST_BUFFER_PTS (buffer)), meta->label, meta->confidence);
+  return gst_seqnn_output_buffer (element, settings, buffer, meta,
+      true_label >= 0 ? model->labels[true_label] : NULL, cue_probs);
+}
+
 void
 gst_seqnn_output_post_summary (GstElement *element, const SeqnnConfusion *c,
     const gchar *const *label_names)
@@ -295,4 +333,63 @@ gst_seqnn_output_post_summary (GstElement *element, const SeqnnConfusion *c,
 
   GST_INFO_OBJECT (element, "summary: %" GST_PTR_FORMAT, s);
   gst_element_post_message (element, gst_message_new_element (GST_OBJECT (element), s));
+}
+
+/* ---- Caps ------------------------------------------------------------------ */
+
+gboolean
+gst_seqnn_output_caps_are_markup (const GstCaps *caps)
+{
+  return g_strcmp0 (gst_structure_get_string (gst_caps_get_structure (caps, 0), "format"),
+      "pango-markup") == 0;
+}
+
+GstCaps *
+gst_seqnn_output_src_caps (GstCaps *sink_caps, gboolean json)
+{
+  if (json || gst_structure_has_name (gst_caps_get_structure (sink_caps, 0), GST_SEQNN_PLAIN_CAPS))
+    return gst_caps_from_string (GST_SEQNN_UTF8_CAPS);
+  return gst_caps_ref (sink_caps);
+}
+
+/* peer merged with extra when it can take (or give) what when stands for. */
+static GstCaps *
+merge_when (GstCaps *peer, const gchar *when, const gchar *extra)
+{
+  GstCaps *when_caps = gst_caps_from_string (when);
+  gboolean add = gst_caps_can_intersect (peer, when_caps);
+
+  gst_caps_unref (when_caps);
+  return add ? gst_caps_merge (peer, gst_caps_from_string (extra)) : peer;
+}
+
+GstCaps *
+gst_seqnn_output_query_caps (GstPad *pad, GstPad *other, gboolean is_sink, gboolean json,
+    GstCaps *filter)
+{
+  GstCaps *templ = gst_pad_get_pad_template_caps (pad);
+  GstCaps *result, *peer;
+
+  if (json && !is_sink) {
+    result = gst_caps_from_string (GST_SEQNN_UTF8_CAPS);
+  } else if (json) {
+    result = gst_caps_ref (templ); /* any text in: the output is utf8 json */
+  } else {
+    /* What the other side takes (or gives); text/plain in is utf8 out. */
+    if (is_sink)
+      peer = merge_when (gst_pad_peer_query_caps (other, NULL), GST_SEQNN_UTF8_CAPS,
+          GST_SEQNN_PLAIN_CAPS);
+    else
+      peer = merge_when (gst_pad_peer_query_caps (other, NULL), GST_SEQNN_PLAIN_CAPS,
+          GST_SEQNN_UTF8_CAPS);
+    result = gst_caps_intersect_full (peer, templ, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (peer);
+  }
+  if (filter) {
+    GstCaps *tmp = gst_caps_intersect_full (filter, result, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref (result);
+    result = tmp;
+  }
+  gst_caps_unref (templ);
+  return result;
 }
