@@ -11,8 +11,8 @@ G_BEGIN_DECLS
 gsize seqnn_rnn_cache_size (gint N, gint B, gint H);
 gsize seqnn_rnn_scratch_size (gint N, gint B, gint I, gint H);
 void seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
-    gfloat *cache, gfloat *scratch);
+    const gfloat *x, const SeqnnCellWeights *w, const gfloat *h0, gfloat *y, gint y_stride,
+    gfloat *h_n, gfloat *cache, gfloat *scratch);
 void seqnn_rnn_backward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     const gfloat *x, const SeqnnCellWeights *w, const gfloat *dy, gint dy_stride,
     const gfloat *dh_n, const gfloat *cache, gfloat *dx, SeqnnCellGrads *grads, gfloat *scratch);
@@ -20,8 +20,8 @@ void seqnn_rnn_backward (gboolean relu, const SeqnnPack *pack, gboolean reverse,
 gsize seqnn_lstm_cache_size (gint N, gint B, gint H);
 gsize seqnn_lstm_scratch_size (gint N, gint B, gint I, gint H);
 void seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
-    gfloat *c_n, gfloat *cache, gfloat *scratch);
+    const gfloat *x, const SeqnnCellWeights *w, const gfloat *h0, const gfloat *c0,
+    gfloat *y, gint y_stride, gfloat *h_n, gfloat *c_n, gfloat *cache, gfloat *scratch);
 void seqnn_lstm_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     const gfloat *x, const SeqnnCellWeights *w, const gfloat *dy, gint dy_stride,
     const gfloat *dh_n, const gfloat *dc_n, const gfloat *cache, gfloat *dx,
@@ -30,8 +30,8 @@ void seqnn_lstm_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint 
 gsize seqnn_gru_cache_size (gint N, gint B, gint H);
 gsize seqnn_gru_scratch_size (gint N, gint B, gint I, gint H);
 void seqnn_gru_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
-    gfloat *cache, gfloat *scratch);
+    const gfloat *x, const SeqnnCellWeights *w, const gfloat *h0, gfloat *y, gint y_stride,
+    gfloat *h_n, gfloat *cache, gfloat *scratch);
 void seqnn_gru_backward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     const gfloat *x, const SeqnnCellWeights *w, const gfloat *dy, gint dy_stride,
     const gfloat *dh_n, const gfloat *cache, gfloat *dx, SeqnnCellGrads *grads, gfloat *scratch);

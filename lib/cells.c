@@ -39,19 +39,29 @@ seqnn_cell_forward (SeqnnCell cell, const SeqnnPack *pack, gboolean reverse, gin
     gfloat *y, gint y_stride, gfloat *h_n, gfloat *c_n,
     gfloat *cache, gfloat *scratch)
 {
+  seqnn_cell_forward_from (cell, pack, reverse, I, H, x, w, NULL, NULL, y, y_stride, h_n, c_n,
+      cache, scratch);
+}
+
+void
+seqnn_cell_forward_from (SeqnnCell cell, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
+    const gfloat *x, const SeqnnCellWeights *w, const gfloat *h0, const gfloat *c0,
+    gfloat *y, gint y_stride, gfloat *h_n, gfloat *c_n,
+    gfloat *cache, gfloat *scratch)
+{
   if (pack->N <= 0 || pack->T <= 0)
     return;
   switch (cell) {
     case SEQNN_CELL_RNN_TANH:
     case SEQNN_CELL_RNN_RELU:
-      seqnn_rnn_forward (cell == SEQNN_CELL_RNN_RELU, pack, reverse, I, H, x, w, y, y_stride,
+      seqnn_rnn_forward (cell == SEQNN_CELL_RNN_RELU, pack, reverse, I, H, x, w, h0, y, y_stride,
           h_n, cache, scratch);
       break;
     case SEQNN_CELL_LSTM:
-      seqnn_lstm_forward (pack, reverse, I, H, x, w, y, y_stride, h_n, c_n, cache, scratch);
+      seqnn_lstm_forward (pack, reverse, I, H, x, w, h0, c0, y, y_stride, h_n, c_n, cache, scratch);
       break;
     case SEQNN_CELL_GRU:
-      seqnn_gru_forward (pack, reverse, I, H, x, w, y, y_stride, h_n, cache, scratch);
+      seqnn_gru_forward (pack, reverse, I, H, x, w, h0, y, y_stride, h_n, cache, scratch);
       break;
   }
 }

@@ -51,6 +51,16 @@ void seqnn_cell_forward (SeqnnCell cell, const SeqnnPack *pack, gboolean reverse
     const gfloat *x, const SeqnnCellWeights *w,
     gfloat *y, gint y_stride, gfloat *h_n, gfloat *c_n,
     gfloat *cache, gfloat *scratch);
+/* The same from an initial state: h0, c0 (B x H, packed sorted order, like
+ * h_n) are each sequence's state before its first step (its first row in
+ * the direction run); NULL = zero, which is seqnn_cell_forward. c0 only for
+ * LSTM. The backward pass needs nothing more (the cache keeps h0 as the
+ * first step's h_prev); it gives no gradient of h0 or c0: a carried state
+ * is treated as a constant (truncated backpropagation through time). */
+void seqnn_cell_forward_from (SeqnnCell cell, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
+    const gfloat *x, const SeqnnCellWeights *w, const gfloat *h0, const gfloat *c0,
+    gfloat *y, gint y_stride, gfloat *h_n, gfloat *c_n,
+    gfloat *cache, gfloat *scratch);
 
 /* Backward through time. dy: gradient of y (same layout/stride as forward;
  * NULL = zero); dh_n, dc_n: gradients of the final states (either may be

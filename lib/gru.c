@@ -51,8 +51,8 @@ gru_row_forward (gint H, gfloat *restrict gates, const gfloat *restrict hh,
 
 void
 seqnn_gru_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
-    gfloat *cache, gfloat *scratch)
+    const gfloat *x, const SeqnnCellWeights *w, const gfloat *h0, gfloat *y, gint y_stride,
+    gfloat *h_n, gfloat *cache, gfloat *scratch)
 {
   const gint N = pack->N, B = pack->B, GH = 3 * H;
   gfloat *h_prev_cache = cache;
@@ -77,11 +77,14 @@ seqnn_gru_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     if (n_cont > 0) /* hh (n_cont x 3H) = h_prev (n_cont x H) . W_hh^T (H x 3H) */
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, GH, H,
           1.0f, h_prev, y_stride, w_hh_t, GH, 0.0f, hh, GH);
+    if (h0 && rows > n_cont) /* rows starting here start from h0 */
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows - n_cont, GH, H,
+          1.0f, h0 + (gsize) n_cont * H, H, w_hh_t, GH, 0.0f, hh + (gsize) n_cont * GH, GH);
 
     for (gint b = 0; b < rows; b++) {
       const gsize r = (gsize) off + b;
-      const gboolean fresh = b >= n_cont;
-      const gfloat *hp = fresh ? zeros : h_prev + (gsize) b * y_stride;
+      const gboolean fresh = b >= n_cont && h0 == NULL;
+      const gfloat *hp = b < n_cont ? h_prev + (gsize) b * y_stride : h0 ? h0 + (gsize) b * H : zeros;
       if (cache)
         memcpy (h_prev_cache + r * H, hp, sizeof (gfloat) * H);
       gru_row_forward (H, g_t + (gsize) b * GH, fresh ? zeros : hh + (gsize) b * GH, w->b_hh, hp,

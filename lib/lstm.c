@@ -66,8 +66,8 @@ lstm_step_forward (gint H, gint rows, gfloat *restrict gates, gfloat *restrict c
 
 void
 seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
-    gfloat *c_n, gfloat *cache, gfloat *scratch)
+    const gfloat *x, const SeqnnCellWeights *w, const gfloat *h0, const gfloat *c0,
+    gfloat *y, gint y_stride, gfloat *h_n, gfloat *c_n, gfloat *cache, gfloat *scratch)
 {
   const gint N = pack->N, B = pack->B, GH = 4 * H;
   gfloat *h_prev_cache = cache;
@@ -93,12 +93,18 @@ seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     if (n_cont > 0) /* g_t[0..n_cont) += h_prev (n_cont x H) . W_hh^T (H x 4H) */
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, GH, H,
           1.0f, h_prev, y_stride, w_hh_t, GH, 1.0f, g_t, GH);
-    memset (c_state + (gsize) n_cont * H, 0, sizeof (gfloat) * H * (rows - n_cont));
+    if (h0 && rows > n_cont) /* rows starting here start from h0 */
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows - n_cont, GH, H,
+          1.0f, h0 + (gsize) n_cont * H, H, w_hh_t, GH, 1.0f, g_t + (gsize) n_cont * GH, GH);
+    if (c0)
+      memcpy (c_state + (gsize) n_cont * H, c0 + (gsize) n_cont * H, sizeof (gfloat) * H * (rows - n_cont));
+    else
+      memset (c_state + (gsize) n_cont * H, 0, sizeof (gfloat) * H * (rows - n_cont));
 
     if (cache)
       for (gint b = 0; b < rows; b++)
-        memcpy (h_prev_cache + ((gsize) off + b) * H,
-            b < n_cont ? h_prev + (gsize) b * y_stride : zeros, sizeof (gfloat) * H);
+        memcpy (h_prev_cache + ((gsize) off + b) * H, b < n_cont ? h_prev + (gsize) b * y_stride
+            : h0 ? h0 + (gsize) b * H : zeros, sizeof (gfloat) * H);
     lstm_step_forward (H, rows, g_t, c_state, y + (gsize) off * y_stride, y_stride,
         cache ? c_prev_cache + (gsize) off * H : sink,
         cache ? tanh_c_cache + (gsize) off * H : sink + H, cache ? H : 0);

@@ -27,6 +27,7 @@ struct _SeqnnClassifier {
   SeqnnTokenizerConfig tokenizer;
   gchar **labels;        /* num_classes names, NULL-terminated */
   GHashTable *metadata;  /* user keys -> values, both owned */
+  gboolean stream;       /* a stream model ("seqnn.stream", seqnn/stream.h) */
 };
 
 /* One tensor of the header's table. */

@@ -225,6 +225,7 @@ typedef struct {
   MetaReader reader;
   SeqnnConfig config;
   SeqnnTokenizerConfig tokenizer;
+  gboolean stream;          /* "seqnn.stream" (optional, false when absent) */
   gchar **labels;
   gchar **tokens;
   SeqnnVocab *vocab;
@@ -386,7 +387,7 @@ check_reserved_keys (Loader *ld)
     "seqnn.version", "seqnn.cell", "seqnn.embed_dim", "seqnn.hidden_dim", "seqnn.num_layers",
     "seqnn.bidirectional", "seqnn.head", "seqnn.num_classes", "seqnn.vocab_size",
     "seqnn.padding_idx", "seqnn.dropout", "seqnn.tokenizer", "seqnn.labels", "seqnn.vocab",
-    "seqnn.checksum", NULL,
+    "seqnn.checksum", "seqnn.stream", NULL,
   };
   GHashTableIter iter;
   gpointer key;
@@ -410,7 +411,17 @@ read_architecture (Loader *ld)
     g_error_free (local);
     return FALSE;
   }
-  return meta_get_tokenizer (&ld->reader, &ld->tokenizer, ld->error);
+  if (!meta_get_tokenizer (&ld->reader, &ld->tokenizer, ld->error))
+    return FALSE;
+  /* Optional: a stream model (seqnn/stream.h) must be able to run as one. */
+  if (g_hash_table_contains (ld->meta, "seqnn.stream")
+      && !meta_get_bool (&ld->reader, "seqnn.stream", &ld->stream, ld->error))
+    return FALSE;
+  if (ld->stream && (ld->config.bidirectional || ld->config.head != SEQNN_HEAD_LAST))
+    return corrupt (ld->error, ld->path, "metadata \"seqnn.stream\" is \"true\" but the model "
+        "(bidirectional %s, head %s) is not unidirectional with head last, as a stream model is",
+        ld->config.bidirectional ? "true" : "false", seqnn_head_to_string (ld->config.head));
+  return TRUE;
 }
 
 static gboolean
@@ -680,6 +691,7 @@ make_classifier (Loader *ld)
     if (!seqnn_classifier_is_reserved_key (key))
       seqnn_classifier_set_metadata (classifier, key, value);
   }
+  classifier->stream = ld->stream;
   return classifier;
 }
 

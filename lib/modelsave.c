@@ -60,6 +60,8 @@ build_metadata (const SeqnnClassifier *classifier)
   put (meta, "seqnn.padding_idx", g_strdup_printf ("%d", config->padding_idx));
   put (meta, "seqnn.dropout", g_strdup (dropout));
   put (meta, "seqnn.tokenizer", tokenizer_to_json (&classifier->tokenizer));
+  if (classifier->stream) /* absent = false: other files keep their bytes */
+    put (meta, "seqnn.stream", g_strdup ("true"));
   put (meta, "seqnn.labels", seqnn_json_string_array ((const gchar *const *) classifier->labels,
       (gsize) config->num_classes));
 

@@ -44,6 +44,15 @@ seqnn_net_free (SeqnnNet *net)
   g_free (net->dy_a);
   g_free (net->dy_b);
   g_free (net->demb);
+  g_free (net->h0);
+  g_free (net->c0);
+  g_free (net->pos_rows);
+  g_free (net->pos_labels);
+  g_free (net->pos_feat);
+  g_free (net->pos_logits);
+  g_free (net->pos_probs);
+  g_free (net->pos_dlogits);
+  g_free (net->pos_dfeat);
   g_free (net);
 }
 
@@ -71,7 +80,7 @@ net_reserve (SeqnnNet *net, gint N, gint B, gboolean training, GError **error)
   gboolean train = net->cap_train || training;
   const gsize F = lay->F, LD = (gsize) lay->L * lay->D, fl = sizeof (gfloat);
   const gsize max_in = MAX (lay->E, lay->F);
-  SeqnnGrowth list[24];
+  SeqnnGrowth list[26];
   guint k = 0;
 #define GROW(ptr, n_bytes) (list[k++] = (SeqnnGrowth) { (gpointer *) &(ptr), (n_bytes) })
 
@@ -81,8 +90,11 @@ net_reserve (SeqnnNet *net, gint N, gint B, gboolean training, GError **error)
   }
   if (grow_seqs) {
     GROW (net->h_n, seqnn_size_mul3 (LD * cap_B, lay->H, fl));
-    if (lay->cell == SEQNN_CELL_LSTM)
+    GROW (net->h0, seqnn_size_mul3 (LD * cap_B, lay->H, fl));
+    if (lay->cell == SEQNN_CELL_LSTM) {
       GROW (net->c_n, seqnn_size_mul3 (LD * cap_B, lay->H, fl));
+      GROW (net->c0, seqnn_size_mul3 (LD * cap_B, lay->H, fl));
+    }
     GROW (net->feat, seqnn_size_mul3 (cap_B, F, fl));
     GROW (net->logits, seqnn_size_mul3 (cap_B, lay->C, fl));
     GROW (net->probs, seqnn_size_mul3 (cap_B, lay->C, fl));
@@ -175,10 +187,104 @@ apply_dropout (SeqnnNet *net, const gfloat *x, gfloat *dst, gfloat *mask, gint l
   }
 }
 
+/* probs (n x C) = softmax of each row of logits (n x C). */
+static void
+softmax_rows (const gfloat *logits, gfloat *probs, gint n, gint C)
+{
+  for (gint b = 0; b < n; b++) {
+    const gfloat *z = logits + (gsize) b * C;
+    gfloat *pr = probs + (gsize) b * C;
+    gfloat zmax = z[0];
+    for (gint c = 1; c < C; c++)
+      zmax = MAX (zmax, z[c]);
+    gfloat sum = 0.0f;
+    for (gint c = 0; c < C; c++) {
+      pr[c] = expf (z[c] - zmax);
+      sum += pr[c];
+    }
+    gfloat inv = 1.0f / sum;
+    for (gint c = 0; c < C; c++)
+      pr[c] *= inv;
+  }
+}
+
+/* Softmax cross-entropy of n logits rows against labels: dz = (p - onehot) * scale. */
+static gdouble
+loss_rows (const gfloat *logits, const gfloat *probs, gfloat *dlogits, const gint *labels,
+    gint n, gint C, gfloat scale, gint *n_correct)
+{
+  gdouble loss = 0.0;
+  gint correct = 0;
+  for (gint b = 0; b < n; b++) {
+    const gfloat *z = logits + (gsize) b * C;
+    const gfloat *pr = probs + (gsize) b * C;
+    gfloat *dz = dlogits + (gsize) b * C;
+    gint label = labels[b];
+    gint arg;
+    loss += seqnn_cross_entropy_row (z, C, label, &arg);
+    correct += arg == label;
+    for (gint c = 0; c < C; c++)
+      dz[c] = (pr[c] - (c == label ? 1.0f : 0.0f)) * scale;
+  }
+  if (n_correct)
+    *n_correct = correct;
+  return loss;
+}
+
+/* logits (n x C) = feat (n x F) fc_w^T + fc_b */
+static void
+fc_forward (const SeqnnLayout *lay, const gfloat *params, const gfloat *feat, gint n, gfloat *logits)
+{
+  const gint C = lay->C, F = lay->F;
+  const gfloat *fc_w = params + lay->fc_w, *fc_b = params + lay->fc_b;
+  for (gint b = 0; b < n; b++)
+    memcpy (logits + (gsize) b * C, fc_b, sizeof (gfloat) * C);
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, n, C, F,
+      1.0f, feat, F, fc_w, F, 1.0f, logits, C);
+}
+
+/* fc backward over n rows: dW += dlogits^T feat, db += sum dlogits, dfeat = dlogits W. */
+static void
+fc_backward (const SeqnnLayout *lay, const gfloat *params, gfloat *dgrad, const gfloat *feat,
+    const gfloat *dlogits, gint n, gfloat *dfeat)
+{
+  const gint C = lay->C, F = lay->F;
+  const gsize base = lay->emb_numel;  /* dgrad[0] is params[base] */
+  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, C, F, n,
+      1.0f, dlogits, C, feat, F, 1.0f, dgrad + (lay->fc_w - base), F);
+  gfloat *db = dgrad + (lay->fc_b - base);
+  for (gint b = 0; b < n; b++)
+    for (gint c = 0; c < C; c++)
+      db[c] += dlogits[(gsize) b * C + c];
+  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n, F, C,
+      1.0f, dlogits, C, params + lay->fc_w, F, 0.0f, dfeat, F);
+}
+
 void
 seqnn_net_forward (SeqnnNet *net, const gfloat *params, const gint32 *ids,
     const gint *lengths, gint n, gboolean training, gboolean use_dropout,
     guint64 dropout_seed, gint first_index)
+{
+  seqnn_net_forward_from (net, params, ids, lengths, n, NULL, NULL, training, use_dropout,
+      dropout_seed, first_index);
+}
+
+/* The caller's states (n x LD x H) into the kernels' blocks (LD x n x H, sorted). */
+static void
+sort_states (const SeqnnNet *net, const gfloat *src, gfloat *dst)
+{
+  const SeqnnPacker *p = &net->packer;
+  const gint H = net->lay->H, LD = net->lay->L * net->lay->D, B = p->n;
+  for (gint k = 0; k < LD; k++)
+    for (gint b = 0; b < B; b++)
+      memcpy (dst + ((gsize) k * B + b) * H, src + ((gsize) p->order[b] * LD + k) * H,
+          sizeof (gfloat) * H);
+}
+
+void
+seqnn_net_forward_from (SeqnnNet *net, const gfloat *params, const gint32 *ids,
+    const gint *lengths, gint n, const gfloat *h0, const gfloat *c0, gboolean training,
+    gboolean use_dropout, guint64 dropout_seed, gint first_index)
 {
   const SeqnnLayout *lay = net->lay;
   SeqnnPacker *p = &net->packer;
@@ -186,6 +292,10 @@ seqnn_net_forward (SeqnnNet *net, const gfloat *params, const gint32 *ids,
   g_assert (p->N <= net->cap_N && n <= net->cap_B && (net->cap_train || !training));
 
   const gint N = p->N, B = n, H = lay->H, F = lay->F, D = lay->D;
+  if (h0)
+    sort_states (net, h0, net->h0);
+  if (c0 && net->c0)
+    sort_states (net, c0, net->c0);
   const gsize NF = (gsize) N * F;
   gboolean dropping = training && use_dropout && lay->dropout > 0.0f && lay->L > 1;
   net->dropped = dropping;
@@ -207,7 +317,9 @@ seqnn_net_forward (SeqnnNet *net, const gfloat *params, const gint32 *ids,
       gint k = l * D + d;
       SeqnnCellWeights w;
       layer_weights (lay, params, k, &w);
-      seqnn_cell_forward (lay->cell, &p->view, d == 1, lay->in_dim[l], H, x, &w,
+      seqnn_cell_forward_from (lay->cell, &p->view, d == 1, lay->in_dim[l], H, x, &w,
+          h0 ? net->h0 + (gsize) k * B * H : NULL,
+          c0 && net->c0 ? net->c0 + (gsize) k * B * H : NULL,
           y + d * H, F, net->h_n + (gsize) k * B * H,
           net->c_n ? net->c_n + (gsize) k * B * H : NULL,
           training ? net->cache + k * net->cache_block : NULL, net->scratch);
@@ -259,54 +371,81 @@ seqnn_net_forward (SeqnnNet *net, const gfloat *params, const gint32 *ids,
       break;
   }
 
-  /* logits = feat @ fc_w^T + fc_b */
   const gint C = lay->C;
-  const gfloat *fc_w = params + lay->fc_w, *fc_b = params + lay->fc_b;
-  for (gint b = 0; b < B; b++)
-    memcpy (net->logits + (gsize) b * C, fc_b, sizeof (gfloat) * C);
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, B, C, F,
-      1.0f, feat, F, fc_w, F, 1.0f, net->logits, C);
-
-  /* softmax */
-  for (gint b = 0; b < B; b++) {
-    const gfloat *z = net->logits + (gsize) b * C;
-    gfloat *pr = net->probs + (gsize) b * C;
-    gfloat zmax = z[0];
-    for (gint c = 1; c < C; c++)
-      zmax = MAX (zmax, z[c]);
-    gfloat sum = 0.0f;
-    for (gint c = 0; c < C; c++) {
-      pr[c] = expf (z[c] - zmax);
-      sum += pr[c];
-    }
-    gfloat inv = 1.0f / sum;
-    for (gint c = 0; c < C; c++)
-      pr[c] *= inv;
-  }
+  fc_forward (lay, params, feat, B, net->logits);
+  softmax_rows (net->logits, net->probs, B, C);
 }
 
 gdouble
 seqnn_net_loss (SeqnnNet *net, const gint *labels, gfloat scale, gint *n_correct)
 {
-  const SeqnnLayout *lay = net->lay;
   const SeqnnPacker *p = &net->packer;
-  const gint C = lay->C;
+  const gint C = net->lay->C;
   gdouble loss = 0.0;
   gint correct = 0;
   for (gint b = 0; b < p->n; b++) {
-    const gfloat *z = net->logits + (gsize) b * C;
-    const gfloat *pr = net->probs + (gsize) b * C;
-    gfloat *dz = net->dlogits + (gsize) b * C;
-    gint label = labels[p->order[b]];
-    gint arg;
-    loss += seqnn_cross_entropy_row (z, C, label, &arg);
-    correct += arg == label;
-    for (gint c = 0; c < C; c++)
-      dz[c] = (pr[c] - (c == label ? 1.0f : 0.0f)) * scale;
+    gint c1 = 0;
+    loss += loss_rows (net->logits + (gsize) b * C, net->probs + (gsize) b * C,
+        net->dlogits + (gsize) b * C, labels + p->order[b], 1, C, scale, &c1);
+    correct += c1;
   }
   if (n_correct)
     *n_correct = correct;
   return loss;
+}
+
+/* Backward through the recurrent layers from dy (N x F, the top layer's
+ * output gradient; dx_buf the other ping-pong buffer) and, when not NULL, the
+ * top layer's final-state gradient dh_n_top (D blocks of B x H). */
+static void
+backward_layers (SeqnnNet *net, const gfloat *params, gfloat *dgrad, gboolean want_embedding,
+    gfloat *dy, gfloat *dx_buf, const gfloat *dh_n_top)
+{
+  const SeqnnLayout *lay = net->lay;
+  const SeqnnPacker *p = &net->packer;
+  const gint N = p->N, B = p->n, H = lay->H, F = lay->F, D = lay->D;
+  const gsize NF = (gsize) N * F;
+  const gsize base = lay->emb_numel;
+  const gint top = lay->L - 1;
+
+  net->have_demb = FALSE;
+  for (gint l = top; l >= 0; l--) {
+    const gint in_dim = lay->in_dim[l];
+    const gfloat *x;
+    gfloat *dx;
+    if (l == 0) {
+      x = net->x0;
+      dx = want_embedding ? net->demb : NULL;
+    } else {
+      x = net->dropped ? net->drop_in + l * NF : net->out + (l - 1) * NF;
+      dx = dx_buf;
+    }
+    if (dx)
+      memset (dx, 0, sizeof (gfloat) * N * in_dim);
+    for (gint d = 0; d < D; d++) {
+      gint k = l * D + d;
+      SeqnnCellWeights w;
+      layer_weights (lay, params, k, &w);
+      SeqnnCellGrads g = {
+        dgrad + (lay->w_ih[k] - base), dgrad + (lay->w_hh[k] - base),
+        dgrad + (lay->b_ih[k] - base), dgrad + (lay->b_hh[k] - base),
+      };
+      const gfloat *dh_n = (l == top && dh_n_top) ? dh_n_top + (gsize) d * B * H : NULL;
+      seqnn_cell_backward (lay->cell, &p->view, d == 1, in_dim, H, x, &w, dy + d * H, F, dh_n, NULL,
+          net->cache + k * net->cache_block, dx, &g, net->scratch);
+    }
+    if (l > 0) {
+      if (net->dropped) {
+        const gfloat *mask = net->drop_mask + l * NF;
+        for (gsize i = 0; i < NF; i++)
+          dx[i] *= mask[i];
+      }
+      gfloat *swap = dy;
+      dy = dx;
+      dx_buf = swap;
+    }
+  }
+  net->have_demb = want_embedding;
 }
 
 void
@@ -314,20 +453,10 @@ seqnn_net_backward (SeqnnNet *net, const gfloat *params, gfloat *dgrad, gboolean
 {
   const SeqnnLayout *lay = net->lay;
   const SeqnnPacker *p = &net->packer;
-  const gint N = p->N, B = p->n, H = lay->H, F = lay->F, D = lay->D, C = lay->C;
+  const gint N = p->N, B = p->n, H = lay->H, F = lay->F, D = lay->D;
   const gsize NF = (gsize) N * F;
-  const gsize base = lay->emb_numel;  /* dgrad[0] is params[base] */
-  const gint top = lay->L - 1;
 
-  /* fc: dW += dlogits^T @ feat, db += sum dlogits, dfeat = dlogits @ W */
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, C, F, B,
-      1.0f, net->dlogits, C, net->feat, F, 1.0f, dgrad + (lay->fc_w - base), F);
-  gfloat *db = dgrad + (lay->fc_b - base);
-  for (gint b = 0; b < B; b++)
-    for (gint c = 0; c < C; c++)
-      db[c] += net->dlogits[(gsize) b * C + c];
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, B, F, C,
-      1.0f, net->dlogits, C, params + lay->fc_w, F, 0.0f, net->dfeat, F);
+  fc_backward (lay, params, dgrad, net->feat, net->dlogits, B, net->dfeat);
 
   /* Head backward into dy (N x F) and, for LAST, dh_n. */
   gfloat *dy = net->dy_a, *dx_buf = net->dy_b;
@@ -358,44 +487,7 @@ seqnn_net_backward (SeqnnNet *net, const gfloat *params, gfloat *dgrad, gboolean
       break;
   }
 
-  net->have_demb = FALSE;
-  for (gint l = top; l >= 0; l--) {
-    const gint in_dim = lay->in_dim[l];
-    const gfloat *x;
-    gfloat *dx;
-    if (l == 0) {
-      x = net->x0;
-      dx = want_embedding ? net->demb : NULL;
-    } else {
-      x = net->dropped ? net->drop_in + l * NF : net->out + (l - 1) * NF;
-      dx = dx_buf;
-    }
-    if (dx)
-      memset (dx, 0, sizeof (gfloat) * N * in_dim);
-    for (gint d = 0; d < D; d++) {
-      gint k = l * D + d;
-      SeqnnCellWeights w;
-      layer_weights (lay, params, k, &w);
-      SeqnnCellGrads g = {
-        dgrad + (lay->w_ih[k] - base), dgrad + (lay->w_hh[k] - base),
-        dgrad + (lay->b_ih[k] - base), dgrad + (lay->b_hh[k] - base),
-      };
-      const gfloat *dh_n = (l == top && last) ? net->dh_n + (gsize) d * B * H : NULL;
-      seqnn_cell_backward (lay->cell, &p->view, d == 1, in_dim, H, x, &w, dy + d * H, F, dh_n, NULL,
-          net->cache + k * net->cache_block, dx, &g, net->scratch);
-    }
-    if (l > 0) {
-      if (net->dropped) {
-        const gfloat *mask = net->drop_mask + l * NF;
-        for (gsize i = 0; i < NF; i++)
-          dx[i] *= mask[i];
-      }
-      gfloat *swap = dy;
-      dy = dx;
-      dx_buf = swap;
-    }
-  }
-  net->have_demb = want_embedding;
+  backward_layers (net, params, dgrad, want_embedding, dy, dx_buf, last ? net->dh_n : NULL);
 }
 
 void
@@ -439,6 +531,110 @@ seqnn_net_copy_outputs (const SeqnnNet *net, gint i, gfloat *dst)
   const SeqnnLayout *lay = net->lay;
   const gsize NF = (gsize) net->packer.N * lay->F;
   seqnn_packer_copy_sequence (&net->packer, net->out + (lay->L - 1) * NF, lay->F, lay->F, i, dst);
+}
+
+/* ---- The top layer read at chosen rows ------------------------------------------ */
+
+gboolean
+seqnn_net_reserve_positions (SeqnnNet *net, gint n_positions, gboolean training, GError **error)
+{
+  const SeqnnLayout *lay = net->lay;
+  gboolean grow = n_positions > net->cap_P, grow_train = training && !net->cap_P_train;
+  if (!grow && !grow_train)
+    return TRUE;
+  gint cap = grow ? seqnn_grow_capacity (net->cap_P, n_positions) : net->cap_P;
+  gboolean train = training || net->cap_P_train;
+  const gsize F = lay->F, C = lay->C, fl = sizeof (gfloat);
+  SeqnnGrowth list[7];
+  guint k = 0;
+#define GROW(ptr, n_bytes) (list[k++] = (SeqnnGrowth) { (gpointer *) &(ptr), (n_bytes) })
+  if (grow) {
+    GROW (net->pos_rows, seqnn_size_mul3 (cap, sizeof (gint), 1));
+    GROW (net->pos_feat, seqnn_size_mul3 (cap, F, fl));
+    GROW (net->pos_logits, seqnn_size_mul3 (cap, C, fl));
+    GROW (net->pos_probs, seqnn_size_mul3 (cap, C, fl));
+  }
+  if (train) {
+    GROW (net->pos_labels, seqnn_size_mul3 (cap, sizeof (gint), 1));
+    GROW (net->pos_dlogits, seqnn_size_mul3 (cap, C, fl));
+    GROW (net->pos_dfeat, seqnn_size_mul3 (cap, F, fl));
+  }
+#undef GROW
+  gsize total;
+  if (!seqnn_grow_all (list, k, &total)) {
+    gchar *detail = g_strdup_printf ("%d read positions", n_positions);
+    seqnn_set_no_memory_error (error, total, "the network's workspace", detail,
+        "feed fewer cues at a time");
+    g_free (detail);
+    return FALSE;
+  }
+  net->cap_P = cap;
+  net->cap_P_train = train;
+  net->n_allocs++;
+  return TRUE;
+}
+
+void
+seqnn_net_forward_positions (SeqnnNet *net, const gfloat *params, const gint *seqs,
+    const gint *steps, gint n_positions)
+{
+  const SeqnnLayout *lay = net->lay;
+  const SeqnnPacker *p = &net->packer;
+  const gint F = lay->F;
+  const gfloat *y = net->out + (gsize) (lay->L - 1) * p->N * F;
+  g_assert (n_positions <= net->cap_P);
+  for (gint i = 0; i < n_positions; i++) {
+    g_assert (seqs[i] >= 0 && seqs[i] < p->n && steps[i] >= 0 && steps[i] < p->lengths[p->pos[seqs[i]]]);
+    gint row = seqnn_packer_row (p, steps[i], p->pos[seqs[i]]);
+    net->pos_rows[i] = row;
+    memcpy (net->pos_feat + (gsize) i * F, y + (gsize) row * F, sizeof (gfloat) * F);
+  }
+  net->n_pos = n_positions;
+  fc_forward (lay, params, net->pos_feat, n_positions, net->pos_logits);
+  softmax_rows (net->pos_logits, net->pos_probs, n_positions, lay->C);
+}
+
+gdouble
+seqnn_net_loss_positions (SeqnnNet *net, const gint *labels, gfloat scale, gint *n_correct)
+{
+  g_assert (net->cap_P_train);
+  return loss_rows (net->pos_logits, net->pos_probs, net->pos_dlogits, labels, net->n_pos,
+      net->lay->C, scale, n_correct);
+}
+
+void
+seqnn_net_backward_positions (SeqnnNet *net, const gfloat *params, gfloat *dgrad,
+    gboolean want_embedding)
+{
+  const SeqnnLayout *lay = net->lay;
+  const gint F = lay->F, P = net->n_pos;
+  const gsize NF = (gsize) net->packer.N * F;
+  fc_backward (lay, params, dgrad, net->pos_feat, net->pos_dlogits, P, net->pos_dfeat);
+  gfloat *dy = net->dy_a;
+  memset (dy, 0, sizeof (gfloat) * NF);
+  for (gint i = 0; i < P; i++) {
+    gfloat *row = dy + (gsize) net->pos_rows[i] * F;
+    const gfloat *src = net->pos_dfeat + (gsize) i * F;
+    for (gint j = 0; j < F; j++)
+      row[j] += src[j];
+  }
+  backward_layers (net, params, dgrad, want_embedding, dy, net->dy_b, NULL);
+}
+
+void
+seqnn_net_copy_states (const SeqnnNet *net, gfloat *h_dst, gfloat *c_dst)
+{
+  const SeqnnLayout *lay = net->lay;
+  const SeqnnPacker *p = &net->packer;
+  const gint H = lay->H, B = p->n, LD = lay->L * lay->D;
+  for (gint k = 0; k < LD; k++)
+    for (gint b = 0; b < B; b++) {
+      gsize dst = ((gsize) p->order[b] * LD + k) * H;
+      gsize src = ((gsize) k * B + b) * H;
+      memcpy (h_dst + dst, net->h_n + src, sizeof (gfloat) * H);
+      if (c_dst && net->c_n)
+        memcpy (c_dst + dst, net->c_n + src, sizeof (gfloat) * H);
+    }
 }
 
 /* ---- Shards ------------------------------------------------------------------ */

@@ -38,6 +38,16 @@ typedef struct {
   gfloat *dy_a, *dy_b;    /* N x F ping-pong */
   gfloat *demb;           /* N x E: embedding-row gradients, packed order */
   gboolean have_demb;
+  /* initial states (forward_from): L*D blocks of B x H, sorted order */
+  gfloat *h0, *c0;
+  /* reading the top layer at chosen rows (stream models) */
+  gint cap_P, n_pos;
+  gboolean cap_P_train;
+  gint *pos_rows;         /* P: packed rows read */
+  gint *pos_labels;       /* P: scratch for callers' labels (training) */
+  gfloat *pos_feat;       /* P x F */
+  gfloat *pos_logits, *pos_probs; /* P x C */
+  gfloat *pos_dlogits, *pos_dfeat;/* P x C, P x F (training) */
   gboolean dropped;       /* last forward used dropout */
   guint64 n_allocs;       /* growth events */
 } SeqnnNet;
@@ -57,6 +67,13 @@ gboolean seqnn_net_reserve (SeqnnNet *net, gint n, gint N, gboolean training, GE
 void seqnn_net_forward (SeqnnNet *net, const gfloat *params, const gint32 *ids,
     const gint *lengths, gint n, gboolean training, gboolean use_dropout,
     guint64 dropout_seed, gint first_index);
+/* The same from initial states h0, c0: n x (L*D) x H in the caller's order
+ * (sequence i's state of layer l, direction d at (i * L*D + l*D + d) * H);
+ * either may be NULL (zero); c0 only for LSTM. The backward pass treats
+ * them as constants (no gradient flows into them). */
+void seqnn_net_forward_from (SeqnnNet *net, const gfloat *params, const gint32 *ids,
+    const gint *lengths, gint n, const gfloat *h0, const gfloat *c0, gboolean training,
+    gboolean use_dropout, guint64 dropout_seed, gint first_index);
 /* Softmax cross-entropy on the last forward; labels in the caller's order.
  * dlogits = (p - onehot) * scale. Returns the summed loss (double). */
 gdouble seqnn_net_loss (SeqnnNet *net, const gint *labels, gfloat scale, gint *n_correct);
@@ -65,6 +82,28 @@ gdouble seqnn_net_loss (SeqnnNet *net, const gint *labels, gfloat scale, gint *n
  * want_embedding: leave the embedding-row gradients in net->demb (N x E, rows
  * in packed order, ids in net->packer.row_ids). */
 void seqnn_net_backward (SeqnnNet *net, const gfloat *params, gfloat *dgrad, gboolean want_embedding);
+
+/* ---- The top layer read at chosen positions (stream models) ----------------
+ * In place of the head: the class of (sequence seqs[i], step steps[i]) is
+ * fc + softmax of the top layer's output at that step, so a loss can sit at
+ * many positions of a sequence. Meaningful for unidirectional networks (a
+ * reverse direction has seen the steps after). The workspace must also be
+ * reserved for the forward pass (seqnn_net_reserve, training for backward). */
+gboolean seqnn_net_reserve_positions (SeqnnNet *net, gint n_positions, gboolean training, GError **error);
+/* After a forward: logits and probabilities (net->pos_logits, net->pos_probs,
+ * n_positions x C, in the order given) at positions within the lengths. */
+void seqnn_net_forward_positions (SeqnnNet *net, const gfloat *params, const gint *seqs,
+    const gint *steps, gint n_positions);
+/* Cross-entropy of those rows against labels (n_positions, the order given);
+ * dlogits = (p - onehot) * scale. Returns the summed loss. */
+gdouble seqnn_net_loss_positions (SeqnnNet *net, const gint *labels, gfloat scale, gint *n_correct);
+/* Backward from the position losses (the forward was a training one):
+ * accumulates as seqnn_net_backward does. */
+void seqnn_net_backward_positions (SeqnnNet *net, const gfloat *params, gfloat *dgrad,
+    gboolean want_embedding);
+/* The final states of the last forward, n x (L*D) x H in the caller's order
+ * (seqnn_net_forward_from's layout, so they feed the next window). */
+void seqnn_net_copy_states (const SeqnnNet *net, gfloat *h_dst, gfloat *c_dst);
 
 /* Results of the last forward, written to the caller's order. */
 void seqnn_net_copy_probs (const SeqnnNet *net, gfloat *dst);   /* n x C */

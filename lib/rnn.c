@@ -47,8 +47,8 @@ rnn_row_forward_relu (gint H, gfloat *restrict pre, gfloat *restrict y)
 
 void
 seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
-    const gfloat *x, const SeqnnCellWeights *w, gfloat *y, gint y_stride, gfloat *h_n,
-    gfloat *cache, gfloat *scratch)
+    const gfloat *x, const SeqnnCellWeights *w, const gfloat *h0, gfloat *y, gint y_stride,
+    gfloat *h_n, gfloat *cache, gfloat *scratch)
 {
   const gint N = pack->N;
   gfloat *h_prev_cache = cache;
@@ -70,12 +70,15 @@ seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint 
     if (n_cont > 0) /* p_t[0..n_cont) += h_prev (n_cont x H) . W_hh^T (H x H) */
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, H,
           1.0f, h_prev, y_stride, w_hh_t, H, 1.0f, p_t, H);
+    if (h0 && rows > n_cont) /* rows starting here start from h0 */
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows - n_cont, H, H,
+          1.0f, h0 + (gsize) n_cont * H, H, w_hh_t, H, 1.0f, p_t + (gsize) n_cont * H, H);
 
     for (gint b = 0; b < rows; b++) {
       const gsize r = (gsize) off + b;
       if (cache)
-        memcpy (h_prev_cache + r * H, b < n_cont ? h_prev + (gsize) b * y_stride : zeros,
-            sizeof (gfloat) * H);
+        memcpy (h_prev_cache + r * H, b < n_cont ? h_prev + (gsize) b * y_stride
+            : h0 ? h0 + (gsize) b * H : zeros, sizeof (gfloat) * H);
       if (relu)
         rnn_row_forward_relu (H, p_t + (gsize) b * H, y + r * y_stride);
       else

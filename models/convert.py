@@ -41,7 +41,7 @@ HEADS = ("last", "mean", "max")
 RESERVED_KEYS = ("seqnn.version", "seqnn.cell", "seqnn.embed_dim", "seqnn.hidden_dim",
                  "seqnn.num_layers", "seqnn.bidirectional", "seqnn.head", "seqnn.num_classes",
                  "seqnn.vocab_size", "seqnn.padding_idx", "seqnn.dropout", "seqnn.tokenizer",
-                 "seqnn.labels", "seqnn.vocab", "seqnn.checksum")
+                 "seqnn.labels", "seqnn.vocab", "seqnn.checksum", "seqnn.stream")
 
 # Prefixes of other classifiers' module names -> seqnn's (first match wins).
 NAME_MAP = [
@@ -319,6 +319,10 @@ def write_model(path, tensors, config, vocab, labels, tokenizer=None, metadata=N
         "seqnn.labels": json.dumps(list(labels)),
         "seqnn.vocab": json.dumps(list(vocab)),
     })
+    if config.get("stream"):  # a stream model (context=stream); absent means false
+        if config["bidirectional"] or config["head"] != "last":
+            raise FormatError("a stream model must be unidirectional with head last")
+        meta["seqnn.stream"] = "true"
     entries, chunks, offset = {}, [], 0
     for name, t in tensors.items():
         raw = t.astype("<f4").tobytes()
@@ -395,6 +399,13 @@ def read_model(path):
                   dropout=float(meta["seqnn.dropout"]),
                   **{k: int(meta["seqnn." + k]) for k in ("vocab_size", "embed_dim", "hidden_dim",
                                                            "num_layers", "num_classes", "padding_idx")})
+    stream = meta.get("seqnn.stream", "false")
+    if stream not in ("true", "false"):
+        raise FormatError('%s: metadata "seqnn.stream" is %r, not true or false' % (path, stream))
+    config["stream"] = stream == "true"
+    if config["stream"] and (config["bidirectional"] or config["head"] != "last"):
+        raise FormatError('%s: metadata "seqnn.stream" is "true" but the model is not unidirectional '
+                          'with head last' % path)
     tensors = check_tensors(tensors, config, zero_missing_biases=False)  # seqnn order, shapes checked
     user = {k: v for k, v in meta.items() if not k.startswith("seqnn.") and k != "format"}
     parsed = {k: strict_json_loads(meta[k], '%s: metadata "%s"' % (path, k))
@@ -432,13 +443,14 @@ def load_state_dict(path):
 
 
 def to_seqnn(state_dict, out_path, vocab, labels, cell=None, head="last", padding_idx=-1,
-             dropout=0.0, tokenizer=None, metadata=None, name_map=()):
+             dropout=0.0, tokenizer=None, metadata=None, name_map=(), stream=False):
     """state_dict: {name: numpy array or torch tensor}."""
     sd = collections.OrderedDict()
     for k, v in state_dict.items():
         sd[k] = v.detach().cpu().float().numpy() if hasattr(v, "detach") else np.asarray(v, np.float32)
     sd = map_names(sd, name_map)
     config = infer_config(sd, cell=cell, head=head, padding_idx=padding_idx, dropout=dropout)
+    config["stream"] = bool(stream)
     write_model(out_path, sd, config, vocab, labels, tokenizer, metadata)
     return config
 
@@ -485,6 +497,8 @@ def main(argv=None):
     a.add_argument("--cell", choices=sorted(CELLS), help="default: from the gate count (rnn-tanh for RNN)")
     a.add_argument("--head", choices=HEADS, default="last")
     a.add_argument("--padding-idx", type=int, default=-1)
+    a.add_argument("--stream", action="store_true",
+                   help="mark as a stream model (unidirectional, head last, trained over streams)")
     a.add_argument("--dropout", type=float, default=0.0)
     a.add_argument("--no-lowercase", action="store_true")
     a.add_argument("--strip-markup", action="store_true")
@@ -510,7 +524,8 @@ def main(argv=None):
                              max_tokens=args.max_tokens)
             config = to_seqnn(sd, args.out, read_lines(args.vocab), read_lines(args.labels),
                               cell=args.cell, head=args.head, padding_idx=args.padding_idx,
-                              dropout=args.dropout, tokenizer=tokenizer, metadata=meta, name_map=name_map)
+                              dropout=args.dropout, tokenizer=tokenizer, metadata=meta, name_map=name_map,
+                              stream=args.stream)
             print(json.dumps(config))
         elif args.command == "to-torch":
             to_torch(args.model, args.out, split=args.split, names=args.names)

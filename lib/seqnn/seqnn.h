@@ -10,5 +10,6 @@
 #include "seqnn/modelcache.h"
 #include "seqnn/trainloop.h"
 #include "seqnn/context.h"
+#include "seqnn/stream.h"
 #include "seqnn/fit.h"
 #include "seqnn/autotune.h"

@@ -59,6 +59,36 @@ def check_numpy_only(tmp):
     print("numpy reader/writer: %d fixtures verified and rewritten byte-identically" % len(NAMES))
 
 
+def check_stream(tmp):
+    """The stream mark ("seqnn.stream", issue 10): written only when true, read back, refused on an
+    architecture that cannot run as a stream; the C reader agrees (seqnn-load-check, when built)."""
+    m = convert.read_model(os.path.join(FIXTURES, "lstm.model"))
+    assert m["config"]["stream"] is False
+    out = os.path.join(tmp, "stream.model")
+    config = dict(m["config"], stream=True)
+    convert.write_model(out, m["tensors"], config, m["vocab"], m["labels"], m["tokenizer"], m["metadata"])
+    assert b'"seqnn.stream":"true"' in read(out)
+    back = convert.read_model(out)
+    assert back["config"]["stream"] is True
+    again = os.path.join(tmp, "stream2.model")
+    convert.write_model(again, back["tensors"], back["config"], back["vocab"], back["labels"], back["tokenizer"],
+                        back["metadata"])
+    assert read(again) == read(out), "stream model rewrite differs"
+    bi = convert.read_model(os.path.join(FIXTURES, "gru2-bi.model"))
+    try:
+        convert.write_model(os.path.join(tmp, "bad.model"), bi["tensors"], dict(bi["config"], stream=True),
+                            bi["vocab"], bi["labels"], bi["tokenizer"], bi["metadata"])
+    except convert.FormatError as e:
+        assert "unidirectional with head last" in str(e), e
+    else:
+        raise AssertionError("a bidirectional stream model was written")
+    checker = os.path.join(os.environ.get("SEQNN_BUILD_ROOT", ""), "tests", "modelfile", "seqnn-load-check")
+    if os.path.exists(checker):
+        lines = subprocess.run([checker, out], capture_output=True, text=True, check=True).stdout.split("\n")
+        assert lines[0] == "ok", lines
+    print("stream mark: written, read back, rewritten byte-identically, refused on a bidirectional model")
+
+
 def check_torch(tmp):
     try:
         import torch
@@ -115,6 +145,7 @@ def check_torch(tmp):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_numpy_only(tmp)
+        check_stream(tmp)
         if not check_torch(tmp):
             return 77  # the numpy checks passed; report the torch part as skipped
     return 0
