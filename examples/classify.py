@@ -3,8 +3,12 @@
 """Classifies a subtitle file (or a labelled AG News CSV) with lstmclassify and
 prints every buffer's class, read from its GstSeqnnClassMeta in a pad probe,
 then the EOS summary that lstmclassify posts when the records carry labels.
+With --context=smooth (or stream) the class is the context-aware one, and
+each line also gives what the cue alone said (the meta's cue-alone
+probabilities: "alone LABEL CONFIDENCE", or "alone -" for a cue without
+tokens).
 
-Usage: examples/classify.py FILE.srt|FILE.vtt|FILE.csv [MODEL]
+Usage: examples/classify.py [--context=none|smooth|stream] FILE.srt|FILE.vtt|FILE.csv [MODEL]
 Needs python3-gi, gir1.2-gstreamer-1.0 and the GstSeqnn typelib (uninstalled:
 GI_TYPELIB_PATH and LD_LIBRARY_PATH = build/gst, GST_PLUGIN_PATH = build/gst;
 `meson devenv -C build` sets all three).
@@ -25,8 +29,12 @@ def clock_time(t):
 
 
 def main(argv):
+    context = "none"
+    if len(argv) > 1 and argv[1].startswith("--context="):
+        context = argv.pop(1).split("=", 1)[1]
     if len(argv) not in (2, 3):
-        print("Usage: classify.py FILE.srt|FILE.vtt|FILE.csv [MODEL]", file=sys.stderr)
+        print("Usage: classify.py [--context=none|smooth|stream] FILE.srt|FILE.vtt|FILE.csv [MODEL]",
+              file=sys.stderr)
         return 2
     path, model = argv[1], argv[2] if len(argv) == 3 else "models/agnews.model"
     Gst.init(None)
@@ -36,6 +44,7 @@ def main(argv):
     pipeline.get_by_name("src").set_property("location", path)
     classify = pipeline.get_by_name("classify")
     classify.set_property("model", model)
+    Gst.util_set_object_arg(classify, "context", context)
     count = 0
 
     def on_buffer(pad, info):
@@ -45,7 +54,12 @@ def main(argv):
         count += 1
         if meta is not None:
             when = clock_time(buf.pts) or "#%d" % count
-            print("%-12s  %-8s  %.6f" % (when, meta.label, meta.confidence))
+            line = "%-12s  %-8s  %.6f" % (when, meta.label, meta.confidence)
+            if context != "none":
+                cue = meta.get_cue_probabilities()   # [] for a cue without tokens
+                best = max(range(len(cue)), key=cue.__getitem__) if cue else None
+                line += "  alone %-8s %.6f" % (meta.get_labels()[best], cue[best]) if cue else "  alone -"
+            print(line)
         return Gst.PadProbeReturn.OK
 
     classify.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, on_buffer)

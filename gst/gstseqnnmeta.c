@@ -360,7 +360,9 @@ typedef struct {
   GstSeqnnClassMeta meta;
   GstSeqnnLabels *label_block;
   gfloat *heap_probabilities;
+  gfloat *heap_cue_probabilities;
   gfloat inline_probabilities[CLASS_META_INLINE_CLASSES];
+  gfloat inline_cue_probabilities[CLASS_META_INLINE_CLASSES];
 } SeqnnClassMetaImpl;
 
 static gboolean
@@ -375,8 +377,10 @@ gst_seqnn_class_meta_init (GstMeta *meta, gpointer params, GstBuffer *buffer)
   cmeta->n_classes = 0;
   cmeta->probabilities = NULL;
   cmeta->labels = NULL;
+  cmeta->cue_probabilities = NULL;
   impl->label_block = NULL;
   impl->heap_probabilities = NULL;
+  impl->heap_cue_probabilities = NULL;
   return TRUE;
 }
 
@@ -388,8 +392,10 @@ gst_seqnn_class_meta_free (GstMeta *meta, GstBuffer *buffer)
 
   g_clear_pointer (&impl->label_block, gst_seqnn_labels_unref);
   g_clear_pointer (&impl->heap_probabilities, g_free);
+  g_clear_pointer (&impl->heap_cue_probabilities, g_free);
   cmeta->label = NULL;
   cmeta->probabilities = NULL;
+  cmeta->cue_probabilities = NULL;
   cmeta->labels = NULL;
   cmeta->n_classes = 0;
 }
@@ -439,6 +445,8 @@ gst_seqnn_class_meta_transform (GstBuffer *dest, GstMeta *meta, GstBuffer *buffe
   gst_seqnn_class_meta_set (dmeta, smeta->probabilities, smeta->n_classes,
       smeta->labels != NULL ? gst_seqnn_labels_new ((const gchar *const *) smeta->labels,
           smeta->n_classes) : NULL);
+  gst_seqnn_class_meta_set_cue_probabilities (dmeta, smeta->cue_probabilities,
+      smeta->cue_probabilities != NULL ? smeta->n_classes : 0);
   /* Keep the source's choice exactly (ties or NaN resolved as the source did). */
   dmeta->class_id = smeta->class_id;
   dmeta->confidence = smeta->confidence;
@@ -578,4 +586,52 @@ gst_seqnn_class_meta_get_labels (const GstSeqnnClassMeta *meta)
 {
   g_return_val_if_fail (meta != NULL, NULL);
   return (const gchar *const *) meta->labels;
+}
+
+/**
+ * gst_seqnn_class_meta_set_cue_probabilities:
+ * @meta: a #GstSeqnnClassMeta
+ * @cue_probabilities: (array length=n) (nullable): the probabilities of the
+ *   buffer read alone, in label order, copied; %NULL removes them
+ * @n: their number: @meta's n_classes (0 with %NULL)
+ *
+ * Sets @meta's cue_probabilities (lstmclassify with context across cues).
+ */
+void
+gst_seqnn_class_meta_set_cue_probabilities (GstSeqnnClassMeta *meta,
+    const gfloat *cue_probabilities, guint n)
+{
+  SeqnnClassMetaImpl *impl = (SeqnnClassMetaImpl *) meta;
+
+  g_return_if_fail (meta != NULL);
+  g_return_if_fail (cue_probabilities == NULL || n == meta->n_classes);
+  g_clear_pointer (&impl->heap_cue_probabilities, g_free);
+  meta->cue_probabilities = NULL;
+  if (cue_probabilities == NULL || meta->n_classes == 0)
+    return;
+  if (meta->n_classes > CLASS_META_INLINE_CLASSES)
+    meta->cue_probabilities = impl->heap_cue_probabilities =
+        g_memdup2 (cue_probabilities, meta->n_classes * sizeof (gfloat));
+  else
+    meta->cue_probabilities = memcpy (impl->inline_cue_probabilities, cue_probabilities,
+        meta->n_classes * sizeof (gfloat));
+}
+
+/**
+ * gst_seqnn_class_meta_get_cue_probabilities:
+ * @meta: a #GstSeqnnClassMeta
+ * @n_classes: (out) (optional): the number of values (0 when there are none)
+ *
+ * Returns: (transfer none) (array length=n_classes) (nullable): the
+ *   probabilities of the buffer read alone, in label order, owned by the
+ *   meta; %NULL with context=none and for a cue without tokens (an empty
+ *   list in Python).
+ */
+const gfloat *
+gst_seqnn_class_meta_get_cue_probabilities (const GstSeqnnClassMeta *meta, guint *n_classes)
+{
+  g_return_val_if_fail (meta != NULL, NULL);
+  if (n_classes != NULL)
+    *n_classes = meta->cue_probabilities != NULL ? meta->n_classes : 0;
+  return meta->cue_probabilities;
 }

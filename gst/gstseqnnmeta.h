@@ -82,10 +82,17 @@ const gint32 *gst_seqnn_tokens_meta_get_ids (const GstSeqnnTokensMeta *meta, gui
  * @n_classes: length of @probabilities and @labels
  * @probabilities: (array length=n_classes): softmax over the classes, in label order
  * @labels: (array zero-terminated=1) (nullable): every class name in order, NULL-terminated
+ * @cue_probabilities: (array length=n_classes) (nullable): with context across cues
+ *   (lstmclassify context=smooth), the probabilities of the buffer read alone, before the
+ *   context made @probabilities of them; NULL with context=none and for a cue without
+ *   tokens (it took the context's topic)
  *
- * The class of one text buffer, attached by lstmclassify.
+ * The class of one text buffer, attached by lstmclassify. @class_id,
+ * @confidence and @probabilities are the result lstmclassify decided
+ * (context-aware when it used context); @cue_probabilities, when set, what
+ * the network said of the buffer alone.
  *
- * Memory: @probabilities is stored inside the meta, and @labels (with @label,
+ * Memory: @probabilities and @cue_probabilities are stored inside the meta, and @labels (with @label,
  * which points at one of its names) is an immutable #GstSeqnnLabels block that
  * the meta holds a reference to, shared with the element that attached it and
  * with the other buffers it classified. All read-only: free nothing.
@@ -98,6 +105,8 @@ typedef struct {
   guint n_classes;
   gfloat *probabilities;
   gchar **labels;
+  /* appended: the fields above keep their offsets */
+  gfloat *cue_probabilities;
 } GstSeqnnClassMeta;
 
 GType gst_seqnn_class_meta_api_get_type (void);
@@ -136,5 +145,12 @@ GstSeqnnClassMeta *gst_buffer_get_seqnn_class_meta (GstBuffer *buffer);
 /* For bindings, where the fields above cannot be arrays: @probabilities and @labels. */
 const gfloat *gst_seqnn_class_meta_get_probabilities (const GstSeqnnClassMeta *meta, guint *n_classes);
 const gchar *const *gst_seqnn_class_meta_get_labels (const GstSeqnnClassMeta *meta);
+/* Copies the cue-alone probabilities into the meta: n must be its n_classes;
+ * NULL (n 0) removes them. */
+void gst_seqnn_class_meta_set_cue_probabilities (GstSeqnnClassMeta *meta,
+    const gfloat *cue_probabilities, guint n);
+/* @cue_probabilities for bindings: NULL (and *n_classes 0) when not set. */
+const gfloat *gst_seqnn_class_meta_get_cue_probabilities (const GstSeqnnClassMeta *meta,
+    guint *n_classes);
 
 G_END_DECLS

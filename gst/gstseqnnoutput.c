@@ -269,6 +269,7 @@ gst_seqnn_output_classified (GstElement *element, const GstSeqnnOutputSettings *
   true_label = gst_seqnn_encode_true_label (model, gst_buffer_get_seqnn_tokens_meta (buffer));
   meta = gst_buffer_add_seqnn_class_meta_with_labels (buffer, probs, model->n_labels,
       model->label_block);
+  gst_seqnn_class_meta_set_cue_probabilities (meta, cue_probs, cue_probs ? model->n_labels : 0);
   if (true_label >= 0 && model->confusion != NULL)  /* NULL: no memory for n^2 counters */
     seqnn_confusion_add (model->confusion, true_label, meta->class_id);
   GST_LOG_OBJECT (element, "buffer %" GST_TIME_FORMAT ": %s %.3f",

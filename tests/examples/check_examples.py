@@ -39,10 +39,10 @@ def fail(msg):
     sys.exit(1)
 
 
-def reference(path):
+def reference(path, context="none"):
     parse = "seqtokenize format=csv" if path.endswith(".csv") else "subparse"
-    cmd = "gst-launch-1.0 -q filesrc location=%s ! %s ! lstmclassify model=%s annotate=json ! fdsink" % (
-        path, parse, MODEL)
+    cmd = "gst-launch-1.0 -q filesrc location=%s ! %s ! lstmclassify model=%s context=%s annotate=json ! fdsink" % (
+        path, parse, MODEL, context)
     out = subprocess.run(cmd.split(), check=True, capture_output=True, text=True).stdout
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
@@ -52,18 +52,23 @@ def clock_time(ns):
     return "%02d:%02d:%02d.%03d" % (ms // 3600000, ms // 60000 % 60, ms // 1000 % 60, ms % 1000)
 
 
-def check(kind, example, path, labels=None):
+def check(kind, example, path, labels=None, context="none"):
+    """context (Python only): the example's --context; then each line also
+    names the class and confidence of the cue-alone probabilities."""
     cmd = [sys.executable, example] if kind == "python" else [example]
     if kind == "c" and os.environ.get("SEQNN_UNDER_VALGRIND") == "1":
         cmd = ["valgrind", "--quiet", "--leak-check=full", "--show-leak-kinds=definite,indirect",
                "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=1", "--num-callers=30",
                "--suppressions=" + os.path.join(ROOT, "tests", "valgrind.supp")] + cmd
+    if context != "none":
+        cmd = cmd + ["--context=" + context]
     run = subprocess.run(cmd + [path, MODEL], capture_output=True, text=True)
     if run.returncode != 0:
         fail("%s exited with %d: %s" % (" ".join(cmd), run.returncode, run.stderr[-3000:]))
     lines = run.stdout.splitlines()
-    ref = reference(path)
-    print("%s on %s: %d lines, %d JSON records" % (kind, os.path.basename(path), len(lines), len(ref)))
+    ref = reference(path, context)
+    print("%s on %s (context=%s): %d lines, %d JSON records" % (kind, os.path.basename(path), context,
+                                                               len(lines), len(ref)))
     if not lines or lines[-1] != "EOS":
         fail("the last line is not EOS: %r" % lines[-1:])
     summary = [line for line in lines if line.startswith("summary ")]
@@ -72,6 +77,12 @@ def check(kind, example, path, labels=None):
         fail("%d records printed, %d in the JSON" % (len(records), len(ref)))
     for i, (line, obj) in enumerate(zip(records, ref)):
         fields = line.split()
+        if context != "none":
+            cue = obj.get("cue-probabilities")
+            want = ["alone", "-"] if cue is None else ["alone", AG_NEWS[cue.index(max(cue))]]
+            if fields[3:5] != want or (cue is not None and abs(float(fields[5]) - max(cue)) > 1.5e-6):
+                fail("line %d: %r, the JSON's cue-probabilities are %r" % (i + 1, line, cue))
+            fields = fields[:3]
         if len(fields) != 3:
             fail("line %d: %r is not 'time label confidence'" % (i + 1, line))
         when = clock_time(obj["pts"]) if obj.get("pts") is not None else "#%d" % (i + 1)
@@ -113,6 +124,8 @@ def main():
         print("SKIP of the subtitle case under valgrind (PCRE2 JIT in subparse); it runs in the normal pass")
     else:
         check(kind, example, SRT)
+        if kind == "python":
+            check(kind, example, SRT, context="smooth")
     print("OK")
 
 

@@ -3,7 +3,8 @@
 """The metas from Python through GObject introspection (GstSeqnn-1.0.typelib):
 arrays come out as lists of the right length, strings as str, a buffer
 without a meta gives None; then the metas of a real pipeline
-(subparse ! seqtokenize model= ! lstmclassify) read from an appsink."""
+(subparse ! seqtokenize model= ! lstmclassify context=none|smooth) read from
+an appsink, the cue-alone probabilities with them."""
 import math
 import os
 import sys
@@ -43,6 +44,11 @@ def test_made_here():
     check(isinstance(m.label, str) and m.confidence == 0.75, "label str, confidence 0.75")
     check(m.get_probabilities() == [0.25, 0.75], "probabilities %r" % m.get_probabilities())
     check(m.get_labels() == ["a", "b"], "labels %r" % m.get_labels())
+    check(m.get_cue_probabilities() == [], "no cue-alone probabilities: %r" % m.get_cue_probabilities())
+    m.set_cue_probabilities([0.5, 0.5])
+    check(m.get_cue_probabilities() == [0.5, 0.5] and m.class_id == 1, "cue-alone probabilities set")
+    m.set_cue_probabilities(None)
+    check(m.get_cue_probabilities() == [], "cue-alone probabilities removed")
     t = GstSeqnn.buffer_get_seqnn_tokens_meta(buf)
     check(t.get_tokens() == ["the", "game"] and t.get_ids() == [2, 7], "tokens %r ids %r" % (t.get_tokens(), t.get_ids()))
     check((t.label, t.label_id, t.n_tokens) == ("Sports", 1, 2), "tokens meta label")
@@ -54,13 +60,16 @@ def test_made_here():
     check(m.get_labels() == [] and m.label is None, "class meta without names: %r" % m.get_labels())
 
 
-def test_pipeline():
+def test_pipeline(context):
+    """context: lstmclassify's context property; with smooth every cue also
+    carries its cue-alone probabilities, which differ from the decided ones
+    somewhere (the context moved them) and sum to 1."""
     pipeline = Gst.parse_launch(
-        "filesrc location=%s ! subparse ! seqtokenize model=%s ! lstmclassify model=%s ! appsink name=out sync=false"
-        % (SRT, MODEL, MODEL))
+        "filesrc location=%s ! subparse ! seqtokenize model=%s ! lstmclassify model=%s context=%s"
+        " ! appsink name=out sync=false" % (SRT, MODEL, MODEL, context))
     sink = pipeline.get_by_name("out")
     pipeline.set_state(Gst.State.PLAYING)
-    n = 0
+    n = moved = 0
     while True:
         sample = sink.emit("pull-sample")
         if sample is None:
@@ -73,6 +82,12 @@ def test_pipeline():
         check(len(probs) == 4 and abs(math.fsum(probs) - 1.0) < 1e-5, "probabilities %r" % probs)
         check(m.get_labels() == AG_NEWS and m.label == AG_NEWS[m.class_id], "labels %r" % m.get_labels())
         check(m.confidence == max(probs) == probs[m.class_id], "confidence is the top probability")
+        cue = m.get_cue_probabilities()
+        if context == "none":
+            check(cue == [], "context=none: no cue-alone probabilities, got %r" % cue)
+        else:
+            check(len(cue) == 4 and abs(math.fsum(cue) - 1.0) < 1e-5, "cue-alone probabilities %r" % cue)
+            moved += max(abs(a - b) for a, b in zip(cue, probs)) > 1e-3
         tokens, ids = t.get_tokens(), t.get_ids()
         check(len(tokens) == t.n_tokens == len(ids) > 0, "tokens %r ids %r" % (tokens, ids))
         check(all(isinstance(x, str) for x in tokens) and all(isinstance(i, int) and i >= 0 for i in ids),
@@ -82,9 +97,11 @@ def test_pipeline():
     pipeline.set_state(Gst.State.NULL)
     check(msg is None, "pipeline error %r" % (msg.parse_error()[0].message if msg else None))
     check(n == 12, "12 cues, got %d" % n)
+    check(context == "none" or moved > 0, "context=smooth moved no cue's probabilities")
 
 
 Gst.init(None)
 test_made_here()
-test_pipeline()
+test_pipeline("none")
+test_pipeline("smooth")
 print("OK")

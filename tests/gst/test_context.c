@@ -148,6 +148,10 @@ pull_result (GstHarness *h)
   r.has_cue = json_object_has_member (o, "cue-probabilities");
   if (r.has_cue)
     read_array (o, "cue-probabilities", r.cue);
+  /* The meta carries the cue-alone result too, exactly where the JSON does. */
+  fail_unless ((meta->cue_probabilities != NULL) == r.has_cue);
+  for (guint i = 0; r.has_cue && i < N_CLASSES; i++)
+    fail_unless (fabsf (r.cue[i] - meta->cue_probabilities[i]) < 1e-6);
   g_object_unref (parser);
   gst_buffer_unref (buffer);
   return r;
@@ -549,6 +553,29 @@ GST_START_TEST (test_mkv_chapters_round_trip)
 }
 GST_END_TEST;
 
+/* The cue-alone probabilities (meta and JSON) are what context=none gives
+ * for the same cue; context=none carries none. */
+GST_START_TEST (test_cue_probabilities_are_cue_alone)
+{
+  GstHarness *none = make_harness ("context=none", NULL);
+  GstHarness *smooth = make_harness ("context=smooth lookahead=3000000000", NULL);
+
+  for (guint i = 0; i < N_CUES; i++) {
+    push_cue (none, CUES[i], i * S, 0);
+    push_cue (smooth, CUES[i], i * S, 0);
+  }
+  gst_harness_push_event (none, gst_event_new_eos ());
+  gst_harness_push_event (smooth, gst_event_new_eos ());
+  for (guint i = 0; i < N_CUES; i++) {
+    Result alone = pull_result (none), ctx = pull_result (smooth);
+    fail_unless (!alone.has_cue && ctx.has_cue);
+    fail_unless (probs_equal (alone.probs, ctx.cue, 1e-6), "cue %u", i);
+  }
+  gst_harness_teardown (none);
+  gst_harness_teardown (smooth);
+}
+GST_END_TEST;
+
 static Suite *
 context_suite (void)
 {
@@ -559,6 +586,7 @@ context_suite (void)
   tcase_set_timeout (tc, 300);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_smooth_equals_library);
+  tcase_add_test (tc, test_cue_probabilities_are_cue_alone);
   tcase_add_test (tc, test_lookahead_holds_and_latency);
   tcase_add_test (tc, test_reset_conditions);
   tcase_add_test (tc, test_empty_cue_keeps_topic);

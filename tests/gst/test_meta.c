@@ -472,6 +472,55 @@ GST_START_TEST (test_meta_accessors)
 
 GST_END_TEST;
 
+/* Cue-alone probabilities: absent by default, copied in (inline up to 16
+ * classes, on the heap above), carried by a whole copy, removed with NULL. */
+GST_START_TEST (test_class_meta_cue_probabilities)
+{
+  static const guint n_classes_cases[] = { 2, 4, 16, 17, 40 };
+
+  for (guint c = 0; c < G_N_ELEMENTS (n_classes_cases); c++) {
+    guint n = n_classes_cases[c], got = 99;
+    gfloat *probs = g_new (gfloat, n), *cue = g_new (gfloat, n);
+    GstBuffer *buffer = text_buffer ("x"), *copy;
+    GstSeqnnClassMeta *meta, *copy_meta;
+
+    for (guint i = 0; i < n; i++) {
+      probs[i] = i == 0 ? 0.9f : 0.1f / (n - 1);
+      cue[i] = i == n - 1 ? 0.6f : 0.4f / (n - 1);
+    }
+    meta = gst_buffer_add_seqnn_class_meta (buffer, probs, NULL, n);
+    fail_unless (meta->cue_probabilities == NULL);
+    fail_unless (gst_seqnn_class_meta_get_cue_probabilities (meta, &got) == NULL);
+    fail_unless_equals_int (got, 0);
+
+    gst_seqnn_class_meta_set_cue_probabilities (meta, cue, n);
+    cue[n - 1] = 0.0f;    /* copied, not referenced */
+    fail_unless (gst_seqnn_class_meta_get_cue_probabilities (meta, &got) == meta->cue_probabilities);
+    fail_unless_equals_int (got, n);
+    fail_unless_equals_float (meta->cue_probabilities[n - 1], 0.6f);
+    fail_unless_equals_float (meta->cue_probabilities[0], 0.4f / (n - 1));
+    fail_unless_equals_int (meta->class_id, 0);   /* the decided class stays */
+
+    gst_buffer_ref (buffer);
+    copy = gst_buffer_make_writable (buffer);
+    copy_meta = gst_buffer_get_seqnn_class_meta (copy);
+    fail_unless (copy_meta->cue_probabilities != NULL);
+    fail_unless (copy_meta->cue_probabilities != meta->cue_probabilities);
+    fail_unless_equals_float (copy_meta->cue_probabilities[n - 1], 0.6f);
+    gst_buffer_unref (copy);
+
+    gst_seqnn_class_meta_set_cue_probabilities (meta, NULL, 0);
+    fail_unless (meta->cue_probabilities == NULL);
+    fail_unless (gst_seqnn_class_meta_get_cue_probabilities (meta, &got) == NULL);
+    fail_unless_equals_int (got, 0);
+    gst_buffer_unref (buffer);
+    g_free (probs);
+    g_free (cue);
+  }
+}
+
+GST_END_TEST;
+
 static Suite *
 seqnn_meta_suite (void)
 {
@@ -492,6 +541,7 @@ seqnn_meta_suite (void)
   tcase_add_test (tc, test_class_meta_shared_labels);
   tcase_add_test (tc, test_class_meta_many_classes);
   tcase_add_test (tc, test_meta_accessors);
+  tcase_add_test (tc, test_class_meta_cue_probabilities);
   return s;
 }
 
