@@ -1,6 +1,8 @@
 /* libseqnn: a classifier fitted to a labelled dataset in one call (see seqnn/fit.h).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/fit.h"
+#include "seqnn/stream.h"
+#include "streamtrain.h"
 
 #include <math.h>
 #include <string.h>
@@ -16,6 +18,25 @@ seqnn_fit_options_init_default (SeqnnFitOptions *options)
   options->max_vocab = 0;
   seqnn_tokenizer_config_init_default (&options->tokenizer);
   seqnn_read_options_init_default (&options->validation_read, SEQNN_FORMAT_CSV);
+  options->stream.min_cue_tokens = 4;
+  options->stream.max_cue_tokens = 10;
+  options->stream.window = 64;
+}
+
+/* Stream training's architecture: unidirectional, head last. */
+static gboolean
+check_stream_config (const SeqnnConfig *config, gboolean from_init, GError **error)
+{
+  if (!config->bidirectional && config->head == SEQNN_HEAD_LAST)
+    return TRUE;
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+      "stream training needs a unidirectional model with head last (the class is read from the "
+      "state at each cue's end, and a reverse direction would see the cues to come); %s is %s%s%s",
+      from_init ? "the model to continue from" : "this one",
+      config->bidirectional ? "bidirectional" : "",
+      config->bidirectional && config->head != SEQNN_HEAD_LAST ? ", " : "",
+      config->head != SEQNN_HEAD_LAST ? (config->head == SEQNN_HEAD_MAX ? "head max" : "head mean") : "");
+  return FALSE;
 }
 
 /* One fit: what the checkpoints and the final classifier are made of. */
@@ -54,6 +75,13 @@ set_metadata (const Fit *fit, SeqnnClassifier *classifier, guint64 samples_seen,
   seqnn_classifier_set_metadata (classifier, "train.epochs", buf);
   seqnn_classifier_set_metadata (classifier, "train.date", date);
   seqnn_classifier_set_metadata (classifier, "train.complete", final ? "true" : "false");
+  if (fit->options->stream_training) {
+    gchar *text = g_strdup_printf ("%d-%d tokens per cue, windows of %d tokens, %d streams",
+        fit->options->stream.min_cue_tokens, fit->options->stream.max_cue_tokens,
+        fit->options->stream.window, fit->options->train.batch_size);
+    seqnn_classifier_set_metadata (classifier, "train.stream", text);
+    g_free (text);
+  }
   if (final && fit->options->train.patience > 0 && fit->best_epoch > 0) {
     g_snprintf (buf, sizeof buf, "%d", fit->best_epoch);
     seqnn_classifier_set_metadata (classifier, "train.best_epoch", buf);
@@ -112,6 +140,8 @@ on_checkpoint (const SeqnnModel *model, const SeqnnTrainProgress *p, gpointer us
   classifier = make_classifier (fit, seqnn_model_copy (model), error);
   if (classifier == NULL)
     return FALSE;
+  if (fit->options->stream_training) /* the architecture was checked before training */
+    seqnn_classifier_set_stream (classifier, TRUE, NULL);
   set_metadata (fit, classifier, p->samples_seen, FALSE);
   ok = seqnn_classifier_save (classifier, fit->options->checkpoint_path, error);
   seqnn_classifier_free (classifier);
@@ -216,6 +246,10 @@ seqnn_fit (SeqnnDataset *dataset, const SeqnnLabelSet *labels, const SeqnnFitOpt
     return NULL;
   }
   fit.n_records = seqnn_dataset_get_size (dataset);
+  if (options->stream_training && !check_stream_config (options->init != NULL
+          ? seqnn_model_get_config (seqnn_classifier_peek_model (options->init)) : &options->model,
+          options->init != NULL, error))
+    return NULL;
   model = options->init != NULL ? prepare_from_init (&fit)
       : prepare_new (&fit, dataset, labels, error);
   if (model == NULL)
@@ -234,11 +268,17 @@ seqnn_fit (SeqnnDataset *dataset, const SeqnnLabelSet *labels, const SeqnnFitOpt
       goto out;
     train.validation = validation;
   }
-  if (!seqnn_train (model, dataset, &train, on_progress, on_checkpoint, &fit, error))
+  if (options->stream_training
+      ? !seqnn_stream_train (model, dataset, &train, &options->stream, on_progress, on_checkpoint,
+          &fit, error)
+      : !seqnn_train (model, dataset, &train, on_progress, on_checkpoint, &fit, error))
     goto out;
 
   classifier = make_classifier (&fit, model, error);
   model = NULL; /* the classifier's now, or freed by a failing seqnn_classifier_new */
+  if (classifier != NULL && options->stream_training
+      && !seqnn_classifier_set_stream (classifier, TRUE, error))
+    g_clear_pointer (&classifier, seqnn_classifier_free);
   if (classifier != NULL)
     set_metadata (&fit, classifier, (guint64) MAX (fit.epochs_run, 1) * fit.n_records, TRUE);
 

@@ -47,6 +47,8 @@ seqnn_net_free (SeqnnNet *net)
   g_free (net->h0);
   g_free (net->c0);
   g_free (net->pos_rows);
+  g_free (net->pos_seqs);
+  g_free (net->pos_steps);
   g_free (net->pos_labels);
   g_free (net->pos_feat);
   g_free (net->pos_logits);
@@ -545,11 +547,13 @@ seqnn_net_reserve_positions (SeqnnNet *net, gint n_positions, gboolean training,
   gint cap = grow ? seqnn_grow_capacity (net->cap_P, n_positions) : net->cap_P;
   gboolean train = training || net->cap_P_train;
   const gsize F = lay->F, C = lay->C, fl = sizeof (gfloat);
-  SeqnnGrowth list[7];
+  SeqnnGrowth list[9];
   guint k = 0;
 #define GROW(ptr, n_bytes) (list[k++] = (SeqnnGrowth) { (gpointer *) &(ptr), (n_bytes) })
   if (grow) {
     GROW (net->pos_rows, seqnn_size_mul3 (cap, sizeof (gint), 1));
+    GROW (net->pos_seqs, seqnn_size_mul3 (cap, sizeof (gint), 1));
+    GROW (net->pos_steps, seqnn_size_mul3 (cap, sizeof (gint), 1));
     GROW (net->pos_feat, seqnn_size_mul3 (cap, F, fl));
     GROW (net->pos_logits, seqnn_size_mul3 (cap, C, fl));
     GROW (net->pos_probs, seqnn_size_mul3 (cap, C, fl));
@@ -590,6 +594,8 @@ seqnn_net_forward_positions (SeqnnNet *net, const gfloat *params, const gint *se
     memcpy (net->pos_feat + (gsize) i * F, y + (gsize) row * F, sizeof (gfloat) * F);
   }
   net->n_pos = n_positions;
+  if (n_positions == 0)
+    return;
   fc_forward (lay, params, net->pos_feat, n_positions, net->pos_logits);
   softmax_rows (net->pos_logits, net->pos_probs, n_positions, lay->C);
 }
@@ -609,7 +615,8 @@ seqnn_net_backward_positions (SeqnnNet *net, const gfloat *params, gfloat *dgrad
   const SeqnnLayout *lay = net->lay;
   const gint F = lay->F, P = net->n_pos;
   const gsize NF = (gsize) net->packer.N * F;
-  fc_backward (lay, params, dgrad, net->pos_feat, net->pos_dlogits, P, net->pos_dfeat);
+  if (P > 0)
+    fc_backward (lay, params, dgrad, net->pos_feat, net->pos_dlogits, P, net->pos_dfeat);
   gfloat *dy = net->dy_a;
   memset (dy, 0, sizeof (gfloat) * NF);
   for (gint i = 0; i < P; i++) {

@@ -44,6 +44,7 @@ typedef struct {
   gint cap_P, n_pos;
   gboolean cap_P_train;
   gint *pos_rows;         /* P: packed rows read */
+  gint *pos_seqs, *pos_steps; /* P: scratch for callers' positions */
   gint *pos_labels;       /* P: scratch for callers' labels (training) */
   gfloat *pos_feat;       /* P x F */
   gfloat *pos_logits, *pos_probs; /* P x C */

@@ -10,6 +10,7 @@
 #include "optim.h"
 #include "pool.h"
 #include "rng.h"
+#include "streamtrain.h"
 
 #include <math.h>
 #include <string.h>
@@ -54,6 +55,14 @@ struct _SeqnnTrainer {
   guint64 dropout_seed;
   gdouble shard_loss[SEQNN_MAX_THREADS];
   gint shard_correct[SEQNN_MAX_THREADS];
+
+  /* a window of parallel streams being run (seqnn_trainer_compute_window_gradients) */
+  const gint *win_targets; /* n x length: a cue's label at its last token, else -1 */
+  gfloat *win_h, *win_c;   /* n x L x H carried states, updated in place */
+  gint win_length;
+  gint *win_lengths;       /* cap_win entries of win_length */
+  gint cap_win;
+  gint shard_targets[SEQNN_MAX_THREADS];
 };
 
 static gboolean
@@ -228,6 +237,7 @@ seqnn_trainer_free (SeqnnTrainer *tr)
   g_free (tr->exported);
   g_free (tr->zero_row);
   g_free (tr->grad_rows);
+  g_free (tr->win_lengths);
   seqnn_lazy_clear (&tr->rows);
   g_free (tr);
 }
@@ -294,6 +304,37 @@ clear_embedding_grad (SeqnnTrainer *tr)
   tr->n_touched = 0;
 }
 
+/* A shard of a stream window: streams first .. first + n - 1 from their
+ * carried states, the loss at every cue end, the states carried on. */
+static void
+window_shard (SeqnnTrainer *tr, gint s, const gfloat *params, gfloat *dgrad)
+{
+  const SeqnnLayout *lay = tr->lay;
+  SeqnnNet *net = tr->nets[s];
+  const gint first = tr->first[s], n = tr->first[s + 1] - first, W = tr->win_length;
+  const gsize LH = (gsize) lay->L * lay->D * lay->H;
+  const gint *targets = tr->win_targets + (gsize) first * W;
+  gint P = 0;
+  for (gint b = 0; b < n; b++)
+    for (gint t = 0; t < W; t++) {
+      gint label = targets[(gsize) b * W + t];
+      if (label >= 0) {
+        net->pos_seqs[P] = b;
+        net->pos_steps[P] = t;
+        net->pos_labels[P++] = label;
+      }
+    }
+  gfloat *h = tr->win_h + (gsize) first * LH, *c = tr->win_c ? tr->win_c + (gsize) first * LH : NULL;
+  seqnn_net_forward_from (net, params, tr->batch->ids + tr->id_offset[s], tr->batch->lengths + first,
+      n, h, c, TRUE, tr->training, tr->dropout_seed, first);
+  seqnn_net_forward_positions (net, params, net->pos_seqs, net->pos_steps, P);
+  tr->shard_correct[s] = 0;
+  tr->shard_loss[s] = seqnn_net_loss_positions (net, net->pos_labels, tr->scale, &tr->shard_correct[s]);
+  tr->shard_targets[s] = P;
+  seqnn_net_backward_positions (net, params, dgrad, !tr->opt.freeze_embedding);
+  seqnn_net_copy_states (net, h, c);
+}
+
 static void
 shard_task (gpointer data, gint s)
 {
@@ -306,6 +347,10 @@ shard_task (gpointer data, gint s)
   gfloat *dgrad = s == 0 ? tr->grad + lay->emb_numel : tr->shard_grad[s];
   if (s > 0)
     memset (dgrad, 0, sizeof (gfloat) * lay->dense_numel);
+  if (tr->win_targets != NULL) {
+    window_shard (tr, s, params, dgrad);
+    return;
+  }
   seqnn_net_forward (net, params, batch->ids + tr->id_offset[s], batch->lengths + first, n,
       TRUE, tr->training, tr->dropout_seed, first);
   tr->shard_loss[s] = seqnn_net_loss (net, batch->labels + first, tr->scale, &tr->shard_correct[s]);
@@ -360,22 +405,14 @@ scatter_embedding_grad (SeqnnTrainer *tr, const SeqnnNet *net)
   }
 }
 
-gboolean
-seqnn_trainer_compute_gradients (SeqnnTrainer *tr, const SeqnnBatch *batch,
-    SeqnnStepResult *result, GError **error)
+/* The work of a step over a validated batch (ids, lengths; labels for an
+ * ordinary step, tr->win_* set for a stream window, whose n_targets losses
+ * are averaged). */
+static gboolean
+run_step (SeqnnTrainer *tr, const SeqnnBatch *batch, gint n_targets, SeqnnStepResult *result,
+    GError **error)
 {
-  if (tr == NULL) {
-    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "trainer is NULL");
-    return FALSE;
-  }
   const SeqnnLayout *lay = tr->lay;
-  if (!seqnn_batch_validate (batch, seqnn_model_get_config (tr->model), error))
-    return FALSE;
-  if (batch->labels == NULL) {
-    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
-        "a training batch needs labels");
-    return FALSE;
-  }
   tr->have_grads = FALSE;
   const gint n = batch->n;
 
@@ -408,6 +445,9 @@ seqnn_trainer_compute_gradients (SeqnnTrainer *tr, const SeqnnBatch *batch,
     if (!seqnn_net_reserve (tr->nets[s], tr->first[s + 1] - tr->first[s],
             offset - tr->id_offset[s], TRUE, error))
       return FALSE;
+    if (tr->win_targets != NULL && !seqnn_net_reserve_positions (tr->nets[s],
+            offset - tr->id_offset[s], TRUE, error))
+      return FALSE;
     if (s > 0 && tr->shard_grad[s] == NULL)
       tr->shard_grad[s] = g_try_new (gfloat, lay->dense_numel);
     if (s > 0 && tr->shard_grad[s] == NULL) {
@@ -418,7 +458,7 @@ seqnn_trainer_compute_gradients (SeqnnTrainer *tr, const SeqnnBatch *batch,
   }
   tr->n_shards = n_shards;
   tr->batch = batch;
-  tr->scale = 1.0f / (gfloat) n;
+  tr->scale = 1.0f / (gfloat) MAX (n_targets, 1);
   tr->dropout_seed = seqnn_rng_hash (tr->seed, tr->step, 0xd0d0);
   if (n_shards == 1)
     shard_task (tr, 0);
@@ -441,11 +481,11 @@ seqnn_trainer_compute_gradients (SeqnnTrainer *tr, const SeqnnBatch *batch,
     if (!tr->opt.freeze_embedding)
       scatter_embedding_grad (tr, tr->nets[s]);
   }
-  loss /= n;
+  loss /= MAX (n_targets, 1);
   if (result) {
     result->loss = loss;
     result->n_correct = correct;
-    result->n = n;
+    result->n = n_targets;
   }
   if (!isfinite (loss)) {
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC,
@@ -454,6 +494,83 @@ seqnn_trainer_compute_gradients (SeqnnTrainer *tr, const SeqnnBatch *batch,
   }
   tr->have_grads = TRUE;
   return TRUE;
+}
+
+gboolean
+seqnn_trainer_compute_gradients (SeqnnTrainer *tr, const SeqnnBatch *batch,
+    SeqnnStepResult *result, GError **error)
+{
+  if (tr == NULL) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "trainer is NULL");
+    return FALSE;
+  }
+  if (!seqnn_batch_validate (batch, seqnn_model_get_config (tr->model), error))
+    return FALSE;
+  if (batch->labels == NULL) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "a training batch needs labels");
+    return FALSE;
+  }
+  tr->win_targets = NULL;
+  return run_step (tr, batch, batch->n, result, error);
+}
+
+gboolean
+seqnn_trainer_compute_window_gradients (SeqnnTrainer *tr, const gint32 *ids, gint n_streams,
+    gint length, const gint *targets, gfloat *h, gfloat *c, SeqnnStepResult *result,
+    GError **error)
+{
+  if (tr == NULL || ids == NULL || targets == NULL || h == NULL
+      || (c == NULL && tr->lay->cell == SEQNN_CELL_LSTM) || n_streams < 1 || length < 1) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "a stream window needs a trainer, ids, targets, states (c for LSTM) and at least one "
+        "stream (%d) and one step (%d)", n_streams, length);
+    return FALSE;
+  }
+  if (tr->lay->D != 1) {
+    g_set_error_literal (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "stream training needs a unidirectional model");
+    return FALSE;
+  }
+  if ((gint64) n_streams * length > G_MAXINT32 / 2) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "a window of %d streams of %d steps is too large", n_streams, length);
+    return FALSE;
+  }
+  const gint C = tr->lay->C;
+  gint n_targets = 0;
+  for (gsize i = 0; i < (gsize) n_streams * length; i++) {
+    if (targets[i] < -1 || targets[i] >= C) {
+      g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+          "target %" G_GSIZE_FORMAT " of the window is %d, not -1 or a class in [0, %d)",
+          i, targets[i], C);
+      return FALSE;
+    }
+    n_targets += targets[i] >= 0;
+  }
+  if (n_streams > tr->cap_win) {
+    gint cap = seqnn_grow_capacity (tr->cap_win, n_streams);
+    SeqnnGrowth growth = { (gpointer *) &tr->win_lengths, seqnn_size_mul3 (cap, sizeof (gint), 1) };
+    gsize total;
+    if (!seqnn_grow_all (&growth, 1, &total)) {
+      seqnn_set_no_memory_error (error, total, "a stream window's lengths", "", "lower batch-size");
+      return FALSE;
+    }
+    tr->cap_win = cap;
+  }
+  for (gint i = 0; i < n_streams; i++)
+    tr->win_lengths[i] = length;
+  SeqnnBatch batch = { ids, tr->win_lengths, n_streams, NULL };
+  if (!seqnn_batch_validate (&batch, seqnn_model_get_config (tr->model), error))
+    return FALSE;
+  tr->win_targets = targets;
+  tr->win_h = h;
+  tr->win_c = tr->lay->cell == SEQNN_CELL_LSTM ? c : NULL;
+  tr->win_length = length;
+  gboolean ok = run_step (tr, &batch, n_targets, result, error);
+  tr->win_targets = NULL;
+  tr->win_h = tr->win_c = NULL;
+  return ok;
 }
 
 /* Sum of squares in double, eight independent partial sums (no serial add chain). */

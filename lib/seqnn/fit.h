@@ -18,6 +18,23 @@ G_BEGIN_DECLS
  * the vocabulary size). */
 typedef void (*SeqnnFitBeginFunc) (const SeqnnModel *model, gsize n_records, gpointer user_data);
 
+/* Stream training (seqnn/stream.h): the training data becomes running
+ * streams the way broadcasts look. Each epoch the records, in a new random
+ * order, are cut into cues of min_cue_tokens to max_cue_tokens tokens (a
+ * record's last cue keeps at least min_cue_tokens unless the record is
+ * shorter) and laid back to back; that stream is split into train.batch_size
+ * parallel streams, which are trained over windows of window tokens
+ * (truncated backpropagation through time: the recurrent state is carried
+ * from window to window, the gradient stops at the window's start), with the
+ * loss at the end of every cue against its record's class, so also right
+ * after a change of topic. Validation is the per-cue accuracy on a stream
+ * built the same way from the validation records in a fixed order. */
+typedef struct {
+  gint min_cue_tokens;        /* 4 */
+  gint max_cue_tokens;        /* 10 */
+  gint window;                /* tokens per stream per step: 64 */
+} SeqnnStreamTrainOptions;
+
 typedef struct {
   SeqnnConfig model;          /* architecture (seqnn_config_init_default: the lesson's LSTM);
                                * vocab_size and num_classes come from the data */
@@ -39,6 +56,11 @@ typedef struct {
   const gchar *checkpoint_path; /* with train.checkpoint_interval: where checkpoints are
                                * saved (atomically; metadata train.complete "false") */
   const gchar *command;       /* "train.command" metadata (the settings as text), or NULL */
+  gboolean stream_training;   /* train a stream model (above); needs a unidirectional
+                               * model with head last (refused otherwise) and marks the
+                               * result as a stream model; validation accuracies are then
+                               * per cue */
+  SeqnnStreamTrainOptions stream;
   SeqnnFitBeginFunc begin;    /* may be NULL */
   SeqnnTrainProgressFunc progress; /* may be NULL; FALSE cancels */
   gpointer user_data;         /* for begin and progress */
