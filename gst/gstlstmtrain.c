@@ -83,15 +83,16 @@
 #endif
 
 #include "gstlstmtrain.h"
+#include "gstlstmtrainenums.h"
+#include "gstlstmtrainreport.h"
 #include "gstseqnnmeta.h"
 
-#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <seqnn/seqnn.h>
 
-GST_DEBUG_CATEGORY_STATIC (gst_lstm_train_debug);
+GST_DEBUG_CATEGORY (gst_lstm_train_debug);
 #define GST_CAT_DEFAULT gst_lstm_train_debug
 
 /* Property values, copied under the object lock when training starts. The
@@ -124,15 +125,8 @@ struct _GstLstmTrain
   SeqnnTokenizerConfig tokenizer;   /* how the records were tokenized (the first one's meta) */
   guint64 n_buffers;
   gboolean failed;                  /* an error was posted: no training at EOS */
-  FILE *metrics;
-  gboolean metrics_best;            /* metrics rows also carry learning_rate and best_epoch */
   gint cancel;                      /* atomic: set by unlock/state change, read by the loop */
-
-  /* Valid during training only (the progress callback). */
-  gdouble final_accuracy;           /* with patience: the best epoch's, whose model is written */
-  gdouble final_validation_accuracy;
-  gint best_epoch;                  /* the best validation accuracy's epoch; 0 = none */
-  gint run_patience;
+  GstLstmTrainReport report;        /* messages and the metrics file */
 };
 
 enum
@@ -177,105 +171,6 @@ enum
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
     GST_PAD_SINK, GST_PAD_ALWAYS,
     GST_STATIC_CAPS ("text/x-raw, format = (string) { utf8, pango-markup }"));
-
-/* Registers an enum whose nicks are the library's names of the values
- * (values[i].value_nick is filled from nick ()). */
-static GType
-register_enum (const gchar * name, GEnumValue * values, const gchar * (*nick) (gint))
-{
-  for (guint i = 0; values[i].value_name != NULL; i++)
-    values[i].value_nick = nick (values[i].value);
-  return g_enum_register_static (name, values);
-}
-
-static const gchar *
-cell_nick (gint value)
-{
-  return seqnn_cell_to_string ((SeqnnCell) value);
-}
-
-static const gchar *
-head_nick (gint value)
-{
-  return seqnn_head_to_string ((SeqnnHead) value);
-}
-
-static const gchar *
-optimizer_nick (gint value)
-{
-  return seqnn_optimizer_to_string ((SeqnnOptimizerKind) value);
-}
-
-#define GST_TYPE_LSTM_TRAIN_CELL (gst_lstm_train_cell_get_type ())
-static GType
-gst_lstm_train_cell_get_type (void)
-{
-  static GType type = 0;
-  static GEnumValue values[] = {
-    { SEQNN_CELL_RNN_TANH, "Elman RNN with tanh", NULL },
-    { SEQNN_CELL_RNN_RELU, "Elman RNN with ReLU", NULL },
-    { SEQNN_CELL_LSTM, "LSTM", NULL },
-    { SEQNN_CELL_GRU, "GRU", NULL },
-    { 0, NULL, NULL },
-  };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, register_enum ("GstLstmTrainCell", values, cell_nick));
-  return type;
-}
-
-#define GST_TYPE_LSTM_TRAIN_HEAD (gst_lstm_train_head_get_type ())
-static GType
-gst_lstm_train_head_get_type (void)
-{
-  static GType type = 0;
-  static GEnumValue values[] = {
-    { SEQNN_HEAD_LAST, "Final hidden state of the top layer", NULL },
-    { SEQNN_HEAD_MEAN, "Mean of the top layer's outputs", NULL },
-    { SEQNN_HEAD_MAX, "Element-wise max of the top layer's outputs", NULL },
-    { 0, NULL, NULL },
-  };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, register_enum ("GstLstmTrainHead", values, head_nick));
-  return type;
-}
-
-static const gchar *
-lr_schedule_nick (gint value)
-{
-  return seqnn_lr_schedule_to_string ((SeqnnLrSchedule) value);
-}
-
-#define GST_TYPE_LSTM_TRAIN_LR_SCHEDULE (gst_lstm_train_lr_schedule_get_type ())
-static GType
-gst_lstm_train_lr_schedule_get_type (void)
-{
-  static GType type = 0;
-  static GEnumValue values[] = {
-    { SEQNN_LR_CONSTANT, "The learning rate throughout", NULL },
-    { SEQNN_LR_LINEAR, "Down in a straight line to 0 at the last step", NULL },
-    { SEQNN_LR_COSINE, "Down along half a cosine to 0 at the last step", NULL },
-    { SEQNN_LR_PLATEAU, "Halved after each epoch without a better validation accuracy", NULL },
-    { 0, NULL, NULL },
-  };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, register_enum ("GstLstmTrainLrSchedule", values, lr_schedule_nick));
-  return type;
-}
-
-#define GST_TYPE_LSTM_TRAIN_OPTIMIZER (gst_lstm_train_optimizer_get_type ())
-static GType
-gst_lstm_train_optimizer_get_type (void)
-{
-  static GType type = 0;
-  static GEnumValue values[] = {
-    { SEQNN_OPTIMIZER_ADAM, "Adam", NULL },
-    { SEQNN_OPTIMIZER_SGD, "Stochastic gradient descent (with momentum)", NULL },
-    { 0, NULL, NULL },
-  };
-  if (g_once_init_enter (&type))
-    g_once_init_leave (&type, register_enum ("GstLstmTrainOptimizer", values, optimizer_nick));
-  return type;
-}
 
 #define gst_lstm_train_parent_class parent_class
 G_DEFINE_TYPE (GstLstmTrain, gst_lstm_train, GST_TYPE_BASE_SINK);
@@ -495,6 +390,7 @@ static void
 gst_lstm_train_init (GstLstmTrain * self)
 {
   seqnn_fit_options_init_default (&self->settings.fit);
+  gst_lstm_train_report_init (&self->report, GST_ELEMENT (self), &self->cancel);
 
   /* A training sink consumes as fast as it can and keeps no buffer. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
@@ -508,10 +404,7 @@ gst_lstm_train_reset (GstLstmTrain * self)
   g_clear_pointer (&self->tokens, seqnn_tokens_free);
   g_clear_pointer (&self->init_classifier, seqnn_classifier_free);
   g_clear_pointer (&self->labels, seqnn_label_set_free);
-  if (self->metrics != NULL) {
-    fclose (self->metrics);
-    self->metrics = NULL;
-  }
+  gst_lstm_train_report_close (&self->report);
   self->n_buffers = 0;
   self->failed = FALSE;
 }
@@ -765,27 +658,9 @@ gst_lstm_train_prepare (GstLstmTrain * self)
     goto fail;
   }
   if (metrics_file != NULL && *metrics_file != '\0') {
-    self->metrics = g_fopen (metrics_file, "w");
-    if (self->metrics == NULL) {
-      GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE,
-          ("Cannot write metrics file '%s': %s", metrics_file, g_strerror (errno)), (NULL));
+    if (!gst_lstm_train_report_open_metrics (&self->report, metrics_file, autotune,
+            metrics_best))
       goto fail;
-    }
-    if (autotune) {
-      self->metrics_best = FALSE;
-      fputs ("trial,cell,embed_dim,hidden_dim,layers,bidirectional,head,dropout,min_freq,"
-          "max_vocab,max_tokens,learning_rate,batch_size,epochs,best_epoch,epochs_run,"
-          "val_loss,val_accuracy,vocab_size,model_size,cut,seconds,elapsed_s,best\n",
-          self->metrics);
-    } else {
-      fputs ("epoch,samples,train_loss,train_accuracy,val_loss,val_accuracy,"
-          "samples_per_second,elapsed_s", self->metrics);
-      /* the columns of early stopping and schedules only when used: readers of the
-       * eight columns keep working */
-      self->metrics_best = metrics_best;
-      fputs (metrics_best ? ",learning_rate,best_epoch\n" : "\n", self->metrics);
-    }
-    fflush (self->metrics);
   }
   g_free (model_out);
   g_free (init_model);
@@ -1007,216 +882,7 @@ describe_settings (GstLstmTrain * self)
   return g_string_free (str, FALSE);
 }
 
-static void
-write_metrics_row (GstLstmTrain * self, const SeqnnTrainProgress * p)
-{
-  gchar a[G_ASCII_DTOSTR_BUF_SIZE], b[G_ASCII_DTOSTR_BUF_SIZE], c[G_ASCII_DTOSTR_BUF_SIZE],
-      d[G_ASCII_DTOSTR_BUF_SIZE], e[G_ASCII_DTOSTR_BUF_SIZE], f[G_ASCII_DTOSTR_BUF_SIZE];
-  gboolean has_val = p->epoch_end && !isnan (p->validation_loss);
-
-  if (self->metrics == NULL)
-    return;
-  fprintf (self->metrics, "%d,%" G_GUINT64_FORMAT ",%s,%s,%s,%s,%s,%s", p->epoch,
-      p->samples_seen,
-      g_ascii_formatd (a, sizeof a, "%.6f", p->running_loss),
-      g_ascii_formatd (b, sizeof b, "%.6f", p->running_accuracy),
-      has_val ? g_ascii_formatd (c, sizeof c, "%.6f", p->validation_loss) : "",
-      has_val ? g_ascii_formatd (d, sizeof d, "%.6f", p->validation_accuracy) : "",
-      g_ascii_formatd (e, sizeof e, "%.1f", p->samples_per_second),
-      g_ascii_formatd (f, sizeof f, "%.3f", p->elapsed_seconds));
-  if (self->metrics_best) {
-    fprintf (self->metrics, ",%s,%d\n", g_ascii_formatd (a, sizeof a, "%.8g", p->learning_rate),
-        p->best_epoch);
-    if (p->stopping_early)
-      fprintf (self->metrics, "# stopped early after epoch %d: kept epoch %d (validation "
-          "accuracy %s)\n", p->epoch, p->best_epoch,
-          g_ascii_formatd (b, sizeof b, "%.6f", p->best_validation_accuracy));
-  } else {
-    fputc ('\n', self->metrics);
-  }
-  fflush (self->metrics);
-}
-
-static gboolean
-on_progress (const SeqnnTrainProgress * p, gpointer user_data)
-{
-  GstLstmTrain *self = GST_LSTM_TRAIN (user_data);
-  GstStructure *s;
-  gchar *text;
-
-  if (g_atomic_int_get (&self->cancel))
-    return FALSE;
-
-  s = gst_structure_new (p->epoch_end ? "lstmtrain-epoch" : "lstmtrain-progress",
-      "epoch", G_TYPE_INT, p->epoch, "epochs", G_TYPE_INT, p->epochs,
-      "samples", G_TYPE_UINT64, p->samples_seen,
-      "samples-total", G_TYPE_UINT64, p->samples_total,
-      "loss", G_TYPE_DOUBLE, p->running_loss,
-      "accuracy", G_TYPE_DOUBLE, p->running_accuracy,
-      "samples-per-second", G_TYPE_DOUBLE, p->samples_per_second,
-      "seconds-left", G_TYPE_DOUBLE, p->seconds_left,
-      "elapsed", G_TYPE_DOUBLE, p->elapsed_seconds, NULL);
-  if (p->epoch_end && p->n_validation > 0)
-    gst_structure_set (s, "validation-loss", G_TYPE_DOUBLE, p->validation_loss,
-        "validation-accuracy", G_TYPE_DOUBLE, p->validation_accuracy,
-        "best-epoch", G_TYPE_INT, p->best_epoch,
-        "best-validation-accuracy", G_TYPE_DOUBLE, p->best_validation_accuracy,
-        "stopping-early", G_TYPE_BOOLEAN, p->stopping_early, NULL);
-  gst_structure_set (s, "learning-rate", G_TYPE_DOUBLE, p->learning_rate, NULL);
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_element (GST_OBJECT (self), s));
-
-  if (p->epoch_end && p->n_validation > 0)
-    text = g_strdup_printf ("epoch %d/%d done: loss %.4f, accuracy %.1f%%, validation loss "
-        "%.4f, validation accuracy %.1f%%, %.0f samples/s; best epoch %d (%.1f%%)%s",
-        p->epoch, p->epochs, p->running_loss, 100.0 * p->running_accuracy, p->validation_loss,
-        100.0 * p->validation_accuracy, p->samples_per_second, p->best_epoch,
-        100.0 * p->best_validation_accuracy,
-        p->stopping_early ? ": stopping early, keeping the best epoch's model" : "");
-  else
-    text = g_strdup_printf ("epoch %d/%d%s: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
-        " samples, loss %.4f, accuracy %.1f%%, %.0f samples/s, %.0f s left", p->epoch,
-        p->epochs, p->epoch_end ? " done" : "", p->samples_seen, p->samples_total,
-        p->running_loss, 100.0 * p->running_accuracy, p->samples_per_second, p->seconds_left);
-  GST_INFO_OBJECT (self, "%s", text);
-  gst_element_post_message (GST_ELEMENT (self), gst_message_new_progress (GST_OBJECT (self),
-          GST_PROGRESS_TYPE_CONTINUE, "train", text));
-  g_free (text);
-
-  write_metrics_row (self, p);
-  /* with patience the model written is the best epoch's: its figures */
-  if (p->epoch_end && (self->run_patience <= 0 || p->best_epoch == p->epoch)) {
-    self->final_accuracy = p->running_accuracy;
-    self->final_validation_accuracy = p->validation_accuracy;
-  }
-  if (p->epoch_end)
-    self->best_epoch = p->best_epoch;
-  return !g_atomic_int_get (&self->cancel);
-}
-
-static void
-post_progress (GstLstmTrain * self, GstProgressType type, const gchar * text)
-{
-  gst_element_post_message (GST_ELEMENT (self),
-      gst_message_new_progress (GST_OBJECT (self), type, "train", text));
-}
-
-/* SeqnnFitBeginFunc: the network exists, training starts. */
-static void
-on_begin (const SeqnnModel * model, gsize n_records, gpointer user_data)
-{
-  GstLstmTrain *self = GST_LSTM_TRAIN (user_data);
-  const SeqnnConfig *config = seqnn_model_get_config (model);
-  gchar *text = g_strdup_printf ("training %s on %" G_GSIZE_FORMAT " records, %d classes, "
-      "vocabulary %d, %d epochs", seqnn_cell_to_string (config->cell), n_records,
-      config->num_classes, config->vocab_size, self->settings.fit.train.epochs);
-
-  GST_INFO_OBJECT (self, "%s", text);
-  post_progress (self, GST_PROGRESS_TYPE_START, text);
-  g_free (text);
-}
-
-/* A failed fit as an element error (nothing when it was cancelled). */
-static void
-post_fit_error (GstLstmTrain * self, const GError * error)
-{
-  if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED)
-      && g_atomic_int_get (&self->cancel)) {
-    GST_INFO_OBJECT (self, "training cancelled: %s", error->message);
-    post_progress (self, GST_PROGRESS_TYPE_CANCELED, "training cancelled");
-    return;
-  }
-  post_progress (self, GST_PROGRESS_TYPE_ERROR, "training failed");
-  if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_NUMERIC))
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s.", error->message),
-        ("the model file was not written"));
-  else if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_IO))
-    GST_ELEMENT_ERROR (self, RESOURCE, FAILED, ("Training failed: %s", error->message),
-        ("the model file was not written"));
-  else
-    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s", error->message),
-        ("the model file was not written"));
-}
-
-static void
-post_done (GstLstmTrain * self, const SeqnnClassifier * classifier, const Settings * run)
-{
-  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
-  gchar *text = g_strdup_printf ("model written to %s", run->model_out);
-
-  post_progress (self, GST_PROGRESS_TYPE_COMPLETE, text);
-  g_free (text);
-  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new ("lstmtrain-done",
-              "location", G_TYPE_STRING, run->model_out,
-              "samples", G_TYPE_UINT64, (guint64) seqnn_dataset_get_size (self->dataset),
-              "classes", G_TYPE_INT, config->num_classes,
-              "vocab-size", G_TYPE_INT, config->vocab_size,
-              "epochs", G_TYPE_INT, run->fit.train.epochs,
-              "accuracy", G_TYPE_DOUBLE, self->final_accuracy,
-              "validation-accuracy", G_TYPE_DOUBLE, self->final_validation_accuracy,
-              "best-epoch", G_TYPE_INT, self->best_epoch,
-              NULL)));
-  GST_INFO_OBJECT (self, "model written to %s", run->model_out);
-}
-
 /* ---- autotune-duration: the search in the library, trials as messages ---- */
-
-static void
-write_trial_row (GstLstmTrain * self, const SeqnnAutotuneTrial * t)
-{
-  gchar dr[G_ASCII_DTOSTR_BUF_SIZE], lr[G_ASCII_DTOSTR_BUF_SIZE], vl[G_ASCII_DTOSTR_BUF_SIZE],
-      va[G_ASCII_DTOSTR_BUF_SIZE], sec[G_ASCII_DTOSTR_BUF_SIZE], el[G_ASCII_DTOSTR_BUF_SIZE];
-  const SeqnnAutotuneParams *p = &t->params;
-  gboolean has_val = !isnan (t->validation_accuracy);
-
-  if (self->metrics == NULL)
-    return;
-  fprintf (self->metrics, "%d,%s,%d,%d,%d,%s,%s,%s,%" G_GUINT64_FORMAT ",%u,%u,%s,%d,%d,%d,%d,"
-      "%s,%s,%d,%" G_GUINT64_FORMAT ",%s,%s,%s,%s\n", t->index, seqnn_cell_to_string (p->cell),
-      p->embed_dim, p->hidden_dim, p->num_layers, p->bidirectional ? "true" : "false",
-      seqnn_head_to_string (p->head), g_ascii_formatd (dr, sizeof dr, "%g", p->dropout),
-      p->min_freq, p->max_vocab, p->max_tokens,
-      g_ascii_formatd (lr, sizeof lr, "%g", p->learning_rate), p->batch_size, p->epochs,
-      t->best_epoch, t->epochs_run,
-      has_val ? g_ascii_formatd (vl, sizeof vl, "%.6f", t->validation_loss) : "",
-      has_val ? g_ascii_formatd (va, sizeof va, "%.6f", t->validation_accuracy) : "",
-      t->vocab_size, t->model_size, t->cut ? "true" : "false",
-      g_ascii_formatd (sec, sizeof sec, "%.3f", t->seconds),
-      g_ascii_formatd (el, sizeof el, "%.3f", t->elapsed), t->best ? "true" : "false");
-  fflush (self->metrics);
-}
-
-/* SeqnnAutotuneFunc: each trial as an element message "lstmtrain-trial", a
- * progress message and a metrics row; FALSE (cancel) once the element stops. */
-static gboolean
-on_trial (const SeqnnAutotuneTrial * t, gpointer user_data)
-{
-  GstLstmTrain *self = GST_LSTM_TRAIN (user_data);
-  gchar *settings = seqnn_autotune_params_to_string (&t->params);
-  gchar *text;
-
-  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new ("lstmtrain-trial", "trial", G_TYPE_INT, t->index,
-              "settings", G_TYPE_STRING, settings,
-              "best-epoch", G_TYPE_INT, t->best_epoch, "epochs-run", G_TYPE_INT, t->epochs_run,
-              "validation-loss", G_TYPE_DOUBLE, t->validation_loss,
-              "validation-accuracy", G_TYPE_DOUBLE, t->validation_accuracy,
-              "vocab-size", G_TYPE_INT, t->vocab_size,
-              "model-size", G_TYPE_UINT64, t->model_size, "cut", G_TYPE_BOOLEAN, t->cut,
-              "seconds", G_TYPE_DOUBLE, t->seconds, "elapsed", G_TYPE_DOUBLE, t->elapsed,
-              "best", G_TYPE_BOOLEAN, t->best, NULL)));
-  text = g_strdup_printf ("trial %d (%s): validation accuracy %.1f%% at epoch %d of %d%s, "
-      "%.1f s%s", t->index, settings, 100.0 * t->validation_accuracy, t->best_epoch,
-      t->epochs_run, t->cut ? " (cut by the budget)" : t->diverged ? " (diverged)" : "",
-      t->seconds, t->best ? ", best so far" : "");
-  GST_INFO_OBJECT (self, "%s", text);
-  post_progress (self, GST_PROGRESS_TYPE_CONTINUE, text);
-  g_free (text);
-  g_free (settings);
-  write_trial_row (self, t);
-  return !g_atomic_int_get (&self->cancel);
-}
 
 /* The run's properties as the search's options: those set fix their dimension. */
 static void
@@ -1275,54 +941,22 @@ gst_lstm_train_autotune (GstLstmTrain * self, const Settings * run, const gchar 
   GError *error = NULL;
   gint n_trials = 0;
   gboolean ok = FALSE;
-  gchar *text;
 
   autotune_options_from_settings (self, run, &options);
   options.command = command;
-  text = g_strdup_printf ("autotune: searching for %g s on %" G_GSIZE_FORMAT " records",
-      run->autotune_duration, n);
-  GST_INFO_OBJECT (self, "%s", text);
-  post_progress (self, GST_PROGRESS_TYPE_START, text);
-  g_free (text);
-
+  gst_lstm_train_report_autotune_start (&self->report, run->autotune_duration, n);
   classifier = seqnn_autotune (self->dataset, (const gchar * const *) labels, &tokenizer,
-      &options, on_trial, self, &best, &n_trials, &error);
+      &options, gst_lstm_train_report_trial, &self->report, &best, &n_trials, &error);
   if (classifier == NULL) {
-    if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED)
-        && g_atomic_int_get (&self->cancel)) {
-      GST_INFO_OBJECT (self, "autotune cancelled: %s", error->message);
-      post_progress (self, GST_PROGRESS_TYPE_CANCELED, "autotune cancelled");
-    } else {
-      post_progress (self, GST_PROGRESS_TYPE_ERROR, "autotune failed");
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Autotune failed: %s", error->message),
-          ("the model file was not written"));
-    }
+    gst_lstm_train_report_autotune_error (&self->report, error);
     goto done;
   }
   if (!seqnn_classifier_save (classifier, run->model_out, &error)) {
-    post_progress (self, GST_PROGRESS_TYPE_ERROR, "writing the model failed");
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-        ("Could not write model file '%s': %s", run->model_out, error->message), (NULL));
+    gst_lstm_train_report_write_error (&self->report, run->model_out, error);
     goto done;
   }
-
-  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
-  text = g_strdup_printf ("model of trial %d of %d written to %s", best.index, n_trials,
-      run->model_out);
-  post_progress (self, GST_PROGRESS_TYPE_COMPLETE, text);
-  g_free (text);
-  gst_element_post_message (GST_ELEMENT (self), gst_message_new_element (GST_OBJECT (self),
-          gst_structure_new ("lstmtrain-done",
-              "location", G_TYPE_STRING, run->model_out,
-              "samples", G_TYPE_UINT64, (guint64) n,
-              "classes", G_TYPE_INT, config->num_classes,
-              "vocab-size", G_TYPE_INT, config->vocab_size,
-              "epochs", G_TYPE_INT, best.epochs_run,
-              "accuracy", G_TYPE_DOUBLE, (gdouble) NAN,
-              "validation-accuracy", G_TYPE_DOUBLE, best.validation_accuracy,
-              "best-epoch", G_TYPE_INT, best.best_epoch,
-              "trials", G_TYPE_INT, n_trials, NULL)));
-  GST_INFO_OBJECT (self, "model written to %s", run->model_out);
+  gst_lstm_train_report_autotune_done (&self->report, classifier, run->model_out, n, &best,
+      n_trials);
   ok = TRUE;
 
 done:
@@ -1390,10 +1024,7 @@ gst_lstm_train_train (GstLstmTrain * self)
   GST_OBJECT_LOCK (self);
   settings_copy (&run, &self->settings);
   GST_OBJECT_UNLOCK (self);
-  self->final_accuracy = NAN;
-  self->final_validation_accuracy = NAN;
-  self->best_epoch = 0;
-  self->run_patience = run.fit.train.patience;
+  gst_lstm_train_report_start_run (&self->report, run.fit.train.epochs, run.fit.train.patience);
 
   if (seqnn_dataset_get_size (self->dataset) == 0) {
     GST_ELEMENT_ERROR (self, STREAM, FAILED,
@@ -1427,22 +1058,21 @@ gst_lstm_train_train (GstLstmTrain * self)
   fit->checkpoint_path = run.model_out;
   fit->command = command;
   fit->train.cancel_flag = &self->cancel;
-  fit->begin = on_begin;
-  fit->progress = on_progress;
-  fit->user_data = self;
+  fit->begin = gst_lstm_train_report_begin;
+  fit->progress = gst_lstm_train_report_progress;
+  fit->user_data = &self->report;
 
   classifier = seqnn_fit (self->dataset, self->labels, fit, &error);
   if (classifier == NULL) {
-    post_fit_error (self, error);
+    gst_lstm_train_report_fit_error (&self->report, error);
     goto done;
   }
   if (!seqnn_classifier_save (classifier, run.model_out, &error)) {
-    post_progress (self, GST_PROGRESS_TYPE_ERROR, "writing the model failed");
-    GST_ELEMENT_ERROR (self, RESOURCE, WRITE,
-        ("Could not write model file '%s': %s", run.model_out, error->message), (NULL));
+    gst_lstm_train_report_write_error (&self->report, run.model_out, error);
     goto done;
   }
-  post_done (self, classifier, &run);
+  gst_lstm_train_report_done (&self->report, classifier, run.model_out,
+      seqnn_dataset_get_size (self->dataset));
   ok = TRUE;
 
 done:
