@@ -40,9 +40,10 @@
  * "lstmclassify-summary" message (accuracy, macro-f1, confusion...) on EOS.
  *
  * Context (gstseqnncontext.c): #GstLstmClassify:context=smooth carries the
- * topic from cue to cue (lib/context.c), with #GstLstmClassify:lookahead,
- * restarts at stream boundaries, "lstmclassify-segment" messages and a
- * #GstToc before EOS. The README ("The elements", "Context across cues")
+ * topic from cue to cue (lib/context.c), context=stream a stream model's
+ * recurrent state (lib/stream.c; another model is refused at start), with
+ * #GstLstmClassify:lookahead, restarts at stream boundaries and at a model
+ * swap, "lstmclassify-segment" messages and a #GstToc before EOS. The README ("The elements", "Context across cues")
  * documents every field and rule.
  *
  * ## Example launch line
@@ -230,23 +231,26 @@ gst_lstm_classify_class_init (GstLstmClassifyClass *klass)
   g_object_class_install_property (gobject_class, PROP_CONTEXT,
       g_param_spec_enum ("context", "Context",
           "none: every buffer alone; smooth: a topic tends to continue from cue to cue "
-          "(sticky HMM over the cue-alone probabilities)",
+          "(sticky HMM over the cue-alone probabilities); stream: the model's recurrent state "
+          "runs on from cue to cue (a stream model, lstmtrain stream-training=true)",
           GST_TYPE_LSTM_CLASSIFY_CONTEXT, DEFAULT_PROP_CONTEXT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TOPIC_PERSISTENCE,
       g_param_spec_double ("topic-persistence", "Topic persistence",
-          "context=smooth: probability that a cue keeps the topic of the cue before it",
+          "context=smooth (and stream with a lookahead): probability that a cue keeps the "
+          "topic of the cue before it",
           0.0, 0.9999, DEFAULT_PROP_TOPIC_PERSISTENCE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_LOOKAHEAD,
       g_param_spec_uint64 ("lookahead", "Lookahead",
-          "context=smooth: how long (ns) after a cue's start the cues that follow may still "
-          "change its class (fixed-lag smoothing; 0 = strictly causal); adds to the latency",
+          "context=smooth|stream: how long (ns) after a cue's start the cues that follow may "
+          "still change its class (fixed-lag smoothing; 0 = strictly causal); adds to the latency",
           0, G_MAXUINT64 - 1, DEFAULT_PROP_LOOKAHEAD,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CONTEXT_RESET,
       g_param_spec_uint64 ("context-reset", "Context reset",
-          "context=smooth: a gap (ns) between cues longer than this starts the context afresh",
+          "context=smooth|stream: a gap (ns) between cues longer than this starts the context "
+          "afresh",
           0, G_MAXUINT64 - 1, DEFAULT_PROP_CONTEXT_RESET,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
 
@@ -307,14 +311,16 @@ gst_lstm_classify_init (GstLstmClassify *self)
 static void
 gst_lstm_classify_set_model (GstLstmClassify *self, const gchar *path)
 {
-  gboolean loaded_now;
+  gboolean loaded_now, stream;
 
   GST_OBJECT_LOCK (self);
   loaded_now = GST_STATE (self) >= GST_STATE_READY || GST_STATE_PENDING (self) >= GST_STATE_READY;
+  stream = self->context_settings.mode == GST_LSTM_CLASSIFY_CONTEXT_STREAM;
   GST_OBJECT_UNLOCK (self);
   /* Loading reads and checks the whole file: outside every lock. A file
-   * that does not load keeps the path (and model) of before. */
-  if (loaded_now && path != NULL && !gst_seqnn_model_load_next (self->model, path))
+   * that does not load (or context=stream cannot use) keeps the path and
+   * model of before. */
+  if (loaded_now && path != NULL && !gst_seqnn_model_load_next (self->model, path, stream))
     return;
   GST_OBJECT_LOCK (self);
   g_free (self->model_path);
@@ -516,6 +522,8 @@ static GstFlowReturn
 push_batch (GstLstmClassify *self, GstSeqnnBatch *batch, guint n_labels)
 {
   GstSeqnnEncoder *enc = self->encoder;
+  const gint32 *ids = (const gint32 *) enc->ids->data;
+  guint start = 0;
 
   for (guint i = 0; i < batch->n; i++) {
     GstBuffer *buffer = batch->buffers[i];
@@ -523,12 +531,15 @@ push_batch (GstLstmClassify *self, GstSeqnnBatch *batch, guint n_labels)
     GstFlowReturn ret;
 
     batch->buffers[i] = NULL;
-    if (row >= 0)
+    if (row >= 0) {
+      guint length = g_array_index (enc->lengths, gint, row);
       ret = gst_seqnn_context_push (self->context, buffer,
           (const gfloat *) self->probs->data + (gsize) row * n_labels,
-          g_array_index (enc->empty, gboolean, row));
-    else
+          g_array_index (enc->empty, gboolean, row), ids + start, length, GST_CLOCK_TIME_NONE);
+      start += length;
+    } else {
       ret = gst_seqnn_context_push_unclassified (self->context, buffer);
+    }
     if (ret != GST_FLOW_OK)
       return ret;
   }
@@ -571,8 +582,7 @@ process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
     ret = gst_seqnn_model_run (self->model, self->encoder->ids, self->encoder->lengths,
         self->probs);
   if (ret == GST_FLOW_OK)
-    ret = gst_seqnn_context_configure (self->context, model->labels, model->n_labels,
-        &context_settings);
+    ret = gst_seqnn_context_configure (self->context, model, &context_settings);
   if (ret == GST_FLOW_OK)
     ret = push_batch (self, batch, model->n_labels);
   return ret;
@@ -844,9 +854,17 @@ gst_lstm_classify_change_state (GstElement *element, GstStateChange transition)
       if (!gst_lstm_classify_open (self))
         return GST_STATE_CHANGE_FAILURE;
       break;
-    case GST_STATE_CHANGE_READY_TO_PAUSED:
+    case GST_STATE_CHANGE_READY_TO_PAUSED:{
+      gboolean stream;
+
+      GST_OBJECT_LOCK (self);
+      stream = self->context_settings.mode == GST_LSTM_CLASSIFY_CONTEXT_STREAM;
+      GST_OBJECT_UNLOCK (self);
+      if (stream && !gst_seqnn_model_check_stream (self->model))
+        return GST_STATE_CHANGE_FAILURE;
       gst_lstm_classify_reset_stream (self);
       break;
+    }
     default:
       break;
   }

@@ -28,10 +28,12 @@ GType gst_lstm_classify_annotate_get_type (void);
  * GstLstmClassifyContext:
  * @GST_LSTM_CLASSIFY_CONTEXT_NONE: every buffer alone (independent records)
  * @GST_LSTM_CLASSIFY_CONTEXT_SMOOTH: topic persistence over the stream (any model)
+ * @GST_LSTM_CLASSIFY_CONTEXT_STREAM: the recurrent state runs on from cue to cue (a stream model)
  */
 typedef enum {
   GST_LSTM_CLASSIFY_CONTEXT_NONE,
   GST_LSTM_CLASSIFY_CONTEXT_SMOOTH,
+  GST_LSTM_CLASSIFY_CONTEXT_STREAM,
 } GstLstmClassifyContext;
 
 #define GST_TYPE_LSTM_CLASSIFY_CONTEXT (gst_lstm_classify_context_get_type ())

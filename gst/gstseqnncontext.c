@@ -4,9 +4,13 @@
  * A cue is held while later cues within its lookahead may still come: it is
  * decided when a cue arrives more than lookahead after its start (the new
  * cue is then not part of its window), or when the context drains (a
- * serialized event, EOS, a reset). Cues without a timestamp are decided
- * at once (causal). Decisions go through seqnn_context_filter_pop, the
- * decided topics through seqnn_segmenter_add. */
+ * serialized event, EOS, a reset), or live once its deadline (arrival +
+ * lookahead on the element's clock) passed. Cues without a timestamp are
+ * decided at once (causal). context=smooth decides through
+ * seqnn_context_filter_pop over the cue-alone probabilities; context=stream
+ * runs each cue through seqnn_stream_run from the carried state and decides
+ * with those probabilities, through the same fixed-lag filter when there is
+ * a lookahead. The decided topics go through seqnn_segmenter_add. */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
 #endif
@@ -26,6 +30,8 @@ gst_lstm_classify_context_get_type (void)
   static const GEnumValue values[] = {
     {GST_LSTM_CLASSIFY_CONTEXT_NONE, "Every buffer alone (independent records)", "none"},
     {GST_LSTM_CLASSIFY_CONTEXT_SMOOTH, "Topic persistence over the stream (any model)", "smooth"},
+    {GST_LSTM_CLASSIFY_CONTEXT_STREAM, "The recurrent state runs on from cue to cue (a stream "
+          "model)", "stream"},
     {0, NULL, NULL},
   };
   if (g_once_init_enter (&type))
@@ -35,8 +41,10 @@ gst_lstm_classify_context_get_type (void)
 
 typedef struct {
   GstBuffer *buffer;
-  gboolean empty;           /* no tokens: cue filled with nothing */
-  gfloat cue[];             /* n_classes cue-alone probabilities */
+  gboolean empty;           /* no tokens: takes the context's topic */
+  GstClockTime deadline;    /* live: decided by then at the latest (NONE: no bound) */
+  gfloat probs[];           /* n_classes cue-alone probabilities, then (context=stream)
+                             * n_classes stream probabilities */
 } Held;
 
 struct _GstSeqnnContext {
@@ -46,7 +54,9 @@ struct _GstSeqnnContext {
   GstSeqnnContextSettings settings;
   gchar **labels;
   guint n_classes;
-  SeqnnContextFilter *filter;
+  SeqnnContextFilter *filter;   /* smooth, and stream with lookahead; NULL with none */
+  SeqnnStream *stream;          /* context=stream: the carried recurrent state */
+  gboolean passthrough;         /* stream without lookahead: the stream decides alone */
   SeqnnSegmenter *segmenter;
   GQueue held;              /* of Held, oldest first */
   GArray *segments;         /* SeqnnSegment, for the TOC */
@@ -84,11 +94,18 @@ gst_seqnn_context_free (GstSeqnnContext *ctx)
     return;
   g_queue_clear_full (&ctx->held, held_free);
   seqnn_context_filter_free (ctx->filter);
+  g_clear_pointer (&ctx->stream, seqnn_stream_free);
   seqnn_segmenter_free (ctx->segmenter);
   g_array_free (ctx->segments, TRUE);
   g_strfreev (ctx->labels);
   g_free (ctx->probs);
   g_free (ctx);
+}
+
+static gboolean
+is_active (const GstSeqnnContext *ctx)
+{
+  return ctx->filter != NULL || ctx->passthrough;
 }
 
 static void
@@ -107,6 +124,19 @@ post_segment (GstSeqnnContext *ctx, const SeqnnSegment *seg)
   gst_element_post_message (ctx->element, gst_message_new_element (GST_OBJECT (ctx->element), s));
 }
 
+/* The stream's own probabilities decide (first maximum). */
+static gint
+decide_passthrough (GstSeqnnContext *ctx, const Held *h)
+{
+  gint best = 0;
+
+  memcpy (ctx->probs, h->probs + ctx->n_classes, sizeof (gfloat) * ctx->n_classes);
+  for (guint c = 1; c < ctx->n_classes; c++)
+    if (ctx->probs[c] > ctx->probs[best])
+      best = (gint) c;
+  return best;
+}
+
 /* Decides the oldest held cue and releases it. */
 static GstFlowReturn
 decide_oldest (GstSeqnnContext *ctx)
@@ -114,7 +144,8 @@ decide_oldest (GstSeqnnContext *ctx)
   Held *h = g_queue_pop_head (&ctx->held);
   GstBuffer *buffer = h->buffer;
   GstClockTime pts = GST_BUFFER_PTS (buffer), dur = GST_BUFFER_DURATION (buffer);
-  gint label = seqnn_context_filter_pop (ctx->filter, ctx->probs);
+  gint label = ctx->passthrough ? decide_passthrough (ctx, h)
+      : seqnn_context_filter_pop (ctx->filter, ctx->probs);
   SeqnnSegment ended;
   GstFlowReturn ret;
 
@@ -122,9 +153,20 @@ decide_oldest (GstSeqnnContext *ctx)
           GST_CLOCK_TIME_IS_VALID (pts) && GST_CLOCK_TIME_IS_VALID (dur) ? pts + dur : SEQNN_TIME_NONE,
           label, ctx->probs[label], &ended))
     post_segment (ctx, &ended);
-  ret = ctx->release (ctx->user_data, buffer, ctx->probs, h->empty ? NULL : h->cue);
+  ret = ctx->release (ctx->user_data, buffer, ctx->probs, h->empty ? NULL : h->probs);
   g_free (h);
   return ret;
+}
+
+/* Forgets the context: the next cue starts from nothing. */
+static void
+forget (GstSeqnnContext *ctx)
+{
+  if (ctx->filter)
+    seqnn_context_filter_reset (ctx->filter);
+  if (ctx->stream)
+    seqnn_stream_reset (ctx->stream);
+  ctx->last_end = GST_CLOCK_TIME_NONE;
 }
 
 static GstFlowReturn
@@ -137,7 +179,7 @@ release_all (GstSeqnnContext *ctx)
     if (ret != GST_FLOW_OK) {
       /* Downstream refused (flushing, EOS, error): the rest cannot go either. */
       g_queue_clear_full (&ctx->held, held_free);
-      seqnn_context_filter_reset (ctx->filter);
+      forget (ctx);
       break;
     }
   }
@@ -150,54 +192,84 @@ gst_seqnn_context_drain (GstSeqnnContext *ctx, gboolean restart)
   GstFlowReturn ret;
   SeqnnSegment ended;
 
-  if (ctx->filter == NULL)
+  if (!is_active (ctx))
     return GST_FLOW_OK;
   ret = release_all (ctx);
   if (restart) {
     if (seqnn_segmenter_finish (ctx->segmenter, &ended))
       post_segment (ctx, &ended);
-    seqnn_context_filter_reset (ctx->filter);
-    ctx->last_end = GST_CLOCK_TIME_NONE;
+    forget (ctx);
   }
   return ret;
 }
 
+/* Whether the context built for the last batch still fits. */
+static gboolean
+fits (GstSeqnnContext *ctx, const GstSeqnnModelInUse *model,
+    const GstSeqnnContextSettings *settings)
+{
+  gboolean stream = settings->mode == GST_LSTM_CLASSIFY_CONTEXT_STREAM;
+  gboolean fit = is_active (ctx) && ctx->labels != NULL && model->n_labels == ctx->n_classes
+      && settings->mode == ctx->settings.mode && settings->persistence == ctx->settings.persistence
+      && (stream && settings->lookahead == 0) == ctx->passthrough
+      && (!stream || seqnn_stream_get_classifier (ctx->stream) == model->classifier);
+
+  for (guint i = 0; fit && i < model->n_labels; i++)
+    fit = g_strcmp0 (model->labels[i], ctx->labels[i]) == 0;
+  return fit;
+}
+
 GstFlowReturn
-gst_seqnn_context_configure (GstSeqnnContext *ctx, const gchar *const *labels, guint n_classes,
+gst_seqnn_context_configure (GstSeqnnContext *ctx, const GstSeqnnModelInUse *model,
     const GstSeqnnContextSettings *settings)
 {
   GstFlowReturn ret = GST_FLOW_OK;
   GError *error = NULL;
-  gboolean same_labels = ctx->labels != NULL && n_classes == ctx->n_classes;
+  gboolean stream = settings->mode == GST_LSTM_CLASSIFY_CONTEXT_STREAM;
 
-  for (guint i = 0; same_labels && i < n_classes; i++)
-    same_labels = g_strcmp0 (labels[i], ctx->labels[i]) == 0;
   ctx->settings.lookahead = settings->lookahead;
   ctx->settings.reset = settings->reset;
   if (settings->mode == GST_LSTM_CLASSIFY_CONTEXT_NONE) {
     ret = gst_seqnn_context_drain (ctx, TRUE);
     g_clear_pointer (&ctx->filter, seqnn_context_filter_free);
+    g_clear_pointer (&ctx->stream, seqnn_stream_free);
+    ctx->passthrough = FALSE;
+    ctx->settings.mode = settings->mode;
     return ret;
   }
-  if (same_labels && ctx->filter && settings->persistence == ctx->settings.persistence)
+  if (fits (ctx, model, settings))
     return GST_FLOW_OK;
 
-  /* A new model or persistence: the held cues are decided the old way first. */
+  /* A new model, mode or persistence: the held cues are decided the old way first. */
   ret = gst_seqnn_context_drain (ctx, TRUE);
-  seqnn_context_filter_free (ctx->filter);
-  ctx->filter = seqnn_context_filter_new ((gint) n_classes, settings->persistence, NULL, &error);
-  if (ctx->filter == NULL) {   /* the property's range rules this out; a 1-class model does not */
+  g_clear_pointer (&ctx->filter, seqnn_context_filter_free);
+  g_clear_pointer (&ctx->stream, seqnn_stream_free);
+  ctx->passthrough = stream && settings->lookahead == 0;
+  if (stream && (ctx->stream = seqnn_stream_new (model->classifier, 1, &error)) == NULL) {
+    /* The element refuses such a model at start and at a swap: a bug if reached. */
     GST_ELEMENT_ERROR (ctx->element, LIBRARY, SETTINGS,
-        ("context=smooth cannot use this model: %s", error->message), (NULL));
+        ("context=stream cannot use model '%s': %s", model->path, error->message), (NULL));
     g_error_free (error);
+    ctx->passthrough = FALSE;
     return GST_FLOW_ERROR;
   }
+  if (!ctx->passthrough && (ctx->filter = seqnn_context_filter_new ((gint) model->n_labels,
+              settings->persistence, NULL, &error)) == NULL) {
+    /* the property's range rules this out; a 1-class model does not */
+    GST_ELEMENT_ERROR (ctx->element, LIBRARY, SETTINGS,
+        ("context=%s cannot use this model: %s", stream ? "stream" : "smooth", error->message),
+        (NULL));
+    g_error_free (error);
+    g_clear_pointer (&ctx->stream, seqnn_stream_free);
+    return GST_FLOW_ERROR;
+  }
+  ctx->settings.mode = settings->mode;
   ctx->settings.persistence = settings->persistence;
   g_strfreev (ctx->labels);
-  ctx->labels = g_strdupv ((gchar **) labels);
-  ctx->n_classes = n_classes;
+  ctx->labels = g_strdupv ((gchar **) model->labels);
+  ctx->n_classes = model->n_labels;
   g_free (ctx->probs);
-  ctx->probs = g_new (gfloat, n_classes);
+  ctx->probs = g_new (gfloat, model->n_labels);
   return ret;
 }
 
@@ -212,17 +284,35 @@ starts_afresh (GstSeqnnContext *ctx, GstBuffer *buffer)
       && pts > ctx->last_end && pts - ctx->last_end > ctx->settings.reset;
 }
 
+/* context=stream: runs the cue from the carried state into the held cue's
+ * stream probabilities (a cue without tokens runs no token: it keeps the
+ * state and gets the current probabilities). */
+static gboolean
+run_stream (GstSeqnnContext *ctx, Held *h, const gint32 *ids, guint n_ids)
+{
+  gint length = h->empty ? 0 : (gint) n_ids;
+  GError *error = NULL;
+
+  if (seqnn_stream_run (ctx->stream, ids, &length, 1, h->probs + ctx->n_classes, &error))
+    return TRUE;
+  GST_ELEMENT_ERROR (ctx->element, STREAM, FAILED, ("Could not run the stream model on cue at %"
+          GST_TIME_FORMAT ": %s", GST_TIME_ARGS (GST_BUFFER_PTS (h->buffer)), error->message),
+      (NULL));
+  g_error_free (error);
+  return FALSE;
+}
+
 GstFlowReturn
 gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *probs,
-    gboolean empty)
+    gboolean empty, const gint32 *ids, guint n_ids, GstClockTime arrival)
 {
   GstClockTime pts = GST_BUFFER_PTS (buffer), dur = GST_BUFFER_DURATION (buffer);
-  const gfloat *cue_probs = empty ? NULL : probs;
+  guint C = ctx->n_classes;
   GstFlowReturn ret = GST_FLOW_OK;
   GError *error = NULL;
   Held *h;
 
-  if (ctx->filter == NULL)      /* context=none */
+  if (!is_active (ctx))         /* context=none */
     return ctx->release (ctx->user_data, buffer, probs, NULL);
   if (starts_afresh (ctx, buffer)) {
     GST_DEBUG_OBJECT (ctx->element, "context restarts at %" GST_TIME_FORMAT, GST_TIME_ARGS (pts));
@@ -240,25 +330,60 @@ gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *p
     gst_buffer_unref (buffer);
     return ret;
   }
-  if (!seqnn_context_filter_push (ctx->filter, cue_probs, &error)) {
+  h = g_malloc (sizeof (Held) + sizeof (gfloat) * C * (ctx->stream ? 2 : 1));
+  h->buffer = buffer;
+  h->empty = empty;
+  h->deadline = GST_CLOCK_TIME_IS_VALID (arrival) ? arrival + ctx->settings.lookahead
+      : GST_CLOCK_TIME_NONE;
+  memcpy (h->probs, probs, sizeof (gfloat) * C);
+  if (ctx->stream && !run_stream (ctx, h, ids, n_ids)) {
+    held_free (h);
+    return GST_FLOW_ERROR;
+  }
+  /* smooth: the cue-alone probabilities feed the filter; stream with
+   * lookahead: the stream's; a cue without tokens feeds nothing. */
+  if (ctx->filter && !seqnn_context_filter_push (ctx->filter,
+          empty ? NULL : h->probs + (ctx->stream ? C : 0), &error)) {
     /* The network's probabilities are finite and sum to 1: not reached but by a bug. */
     GST_ELEMENT_ERROR (ctx->element, STREAM, FAILED, ("Context filter refused a cue: %s",
             error->message), (NULL));
     g_error_free (error);
-    gst_buffer_unref (buffer);
+    held_free (h);
     return GST_FLOW_ERROR;
   }
-  h = g_malloc (sizeof (Held) + sizeof (gfloat) * ctx->n_classes);
-  h->buffer = buffer;
-  h->empty = cue_probs == NULL;
-  if (cue_probs)
-    memcpy (h->cue, cue_probs, sizeof (gfloat) * ctx->n_classes);
   g_queue_push_tail (&ctx->held, h);
   if (GST_CLOCK_TIME_IS_VALID (pts))
     ctx->last_end = GST_CLOCK_TIME_IS_VALID (dur) ? pts + dur : pts;
   if (ctx->settings.lookahead == 0 || !GST_CLOCK_TIME_IS_VALID (pts))
     return release_all (ctx);
   return GST_FLOW_OK;
+}
+
+GstClockTime
+gst_seqnn_context_next_deadline (const GstSeqnnContext *ctx)
+{
+  const Held *oldest = g_queue_peek_head ((GQueue *) &ctx->held);
+
+  return oldest != NULL ? oldest->deadline : GST_CLOCK_TIME_NONE;
+}
+
+GstFlowReturn
+gst_seqnn_context_expire (GstSeqnnContext *ctx, GstClockTime now)
+{
+  GstFlowReturn ret = GST_FLOW_OK;
+  Held *oldest;
+
+  while (ret == GST_FLOW_OK && (oldest = g_queue_peek_head (&ctx->held)) != NULL
+      && GST_CLOCK_TIME_IS_VALID (oldest->deadline) && oldest->deadline <= now) {
+    GST_LOG_OBJECT (ctx->element, "cue at %" GST_TIME_FORMAT " reached its deadline",
+        GST_TIME_ARGS (GST_BUFFER_PTS (oldest->buffer)));
+    ret = decide_oldest (ctx);
+  }
+  if (ret != GST_FLOW_OK) {
+    g_queue_clear_full (&ctx->held, held_free);
+    forget (ctx);
+  }
+  return ret;
 }
 
 GstFlowReturn
@@ -297,7 +422,7 @@ gst_seqnn_context_event (GstSeqnnContext *ctx, GstEvent *event, GstEvent **toc)
   GstFlowReturn ret;
 
   *toc = NULL;
-  if (ctx->filter == NULL)
+  if (!is_active (ctx))
     return GST_FLOW_OK;
   ret = gst_seqnn_context_drain (ctx, event_restarts_context (event));
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS)
@@ -309,11 +434,9 @@ void
 gst_seqnn_context_clear (GstSeqnnContext *ctx)
 {
   g_queue_clear_full (&ctx->held, held_free);
-  if (ctx->filter)
-    seqnn_context_filter_reset (ctx->filter);
+  forget (ctx);
   seqnn_segmenter_finish (ctx->segmenter, NULL);
   g_array_set_size (ctx->segments, 0);
-  ctx->last_end = GST_CLOCK_TIME_NONE;
 }
 
 GstEvent *

@@ -1,7 +1,8 @@
-/* GStreamer seqnn: lstmclassify's context across cues (context=smooth):
- * holds cues for the lookahead, decides them through libseqnn's context
- * filter, restarts where the stream does, posts topic segments and builds
- * the TOC. With context=none it passes every cue straight through.
+/* GStreamer seqnn: lstmclassify's context across cues (context=smooth or
+ * stream): holds cues for the lookahead, runs a stream model's carried state
+ * (seqnn_stream_run), decides them through libseqnn's context filter,
+ * restarts where the stream does, posts topic segments and builds the TOC.
+ * With context=none it passes every cue straight through.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #pragma once
@@ -10,6 +11,7 @@
 #include <seqnn/seqnn.h>
 
 #include "gstlstmclassify.h"
+#include "gstseqnnmodel.h"
 
 G_BEGIN_DECLS
 
@@ -41,15 +43,24 @@ void gst_seqnn_context_free (GstSeqnnContext *context);
 /* Before each batch is pushed: the model's labels and the settings. A change
  * of mode, labels or persistence first decides the held cues and restarts the
  * context. */
-GstFlowReturn gst_seqnn_context_configure (GstSeqnnContext *context, const gchar *const *labels,
-    guint n_classes, const GstSeqnnContextSettings *settings);
+GstFlowReturn gst_seqnn_context_configure (GstSeqnnContext *context,
+    const GstSeqnnModelInUse *model, const GstSeqnnContextSettings *settings);
 /* Adds the next classified cue with its cue-alone probabilities (empty: it
  * has no tokens, the probabilities are the network's for one <unk>) and
  * releases the cues whose lookahead has passed. A DISCONT buffer or a
  * timestamp gap longer than settings->reset restarts the context first.
+ * ids (n_ids): the cue's token ids, which context=stream runs from the
+ * carried state (none for an empty cue). arrival: when the buffer came, on
+ * the element's clock (live), or GST_CLOCK_TIME_NONE: the cue is then
+ * decided at arrival + lookahead at the latest (gst_seqnn_context_expire).
  * With context=none the cue is released at once. */
 GstFlowReturn gst_seqnn_context_push (GstSeqnnContext *context, GstBuffer *buffer,
-    const gfloat *cue_probs, gboolean empty);
+    const gfloat *cue_probs, gboolean empty, const gint32 *ids, guint n_ids, GstClockTime arrival);
+/* The time by which the oldest held cue must be decided, or
+ * GST_CLOCK_TIME_NONE (none held, or no bound). */
+GstClockTime gst_seqnn_context_next_deadline (const GstSeqnnContext *context);
+/* Decides and releases the held cues whose deadline is at or before now. */
+GstFlowReturn gst_seqnn_context_expire (GstSeqnnContext *context, GstClockTime now);
 /* An unclassified buffer (an empty GAP): it leaves after the held cues. */
 GstFlowReturn gst_seqnn_context_push_unclassified (GstSeqnnContext *context, GstBuffer *buffer);
 /* A serialized event is about to leave: the held cues go first; STREAM_START,

@@ -142,7 +142,22 @@ gst_seqnn_model_close (GstSeqnnModel *model)
 }
 
 gboolean
-gst_seqnn_model_load_next (GstSeqnnModel *model, const gchar *path)
+gst_seqnn_model_check_stream (GstSeqnnModel *model)
+{
+  GError *error = NULL;
+
+  if (model->cur.classifier == NULL
+      || seqnn_classifier_check_stream (model->cur.classifier, &error))
+    return TRUE;
+  GST_ELEMENT_ERROR (model->element, LIBRARY, SETTINGS,
+      ("Model '%s' cannot be used with context=stream: %s", model->cur.path, error->message),
+      ("seqnn_classifier_check_stream: %s error", seqnn_error_code_name (error)));
+  g_error_free (error);
+  return FALSE;
+}
+
+gboolean
+gst_seqnn_model_load_next (GstSeqnnModel *model, const gchar *path, gboolean stream)
 {
   GError *error = NULL;
   /* Loading reads and checks the whole file: outside every lock. */
@@ -153,6 +168,15 @@ gst_seqnn_model_load_next (GstSeqnnModel *model, const gchar *path)
         ("Could not load model '%s', keeping the current model: %s", path, error->message),
         ("seqnn_classifier_load: %s error", seqnn_error_code_name (error)));
     g_error_free (error);
+    return FALSE;
+  }
+  if (stream && !seqnn_classifier_check_stream (classifier, &error)) {
+    GST_ELEMENT_WARNING (model->element, LIBRARY, SETTINGS,
+        ("Model '%s' cannot be used with context=stream, keeping the current model: %s", path,
+            error->message), ("seqnn_classifier_check_stream: %s error",
+            seqnn_error_code_name (error)));
+    g_error_free (error);
+    seqnn_model_cache_release (classifier);
     return FALSE;
   }
   GST_INFO_OBJECT (model->element, "model '%s' loaded, used from the next batch", path);

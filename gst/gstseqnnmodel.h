@@ -40,10 +40,16 @@ gboolean gst_seqnn_model_open (GstSeqnnModel *model, const gchar *path, gint n_t
 /* READY->NULL: releases both models. */
 void gst_seqnn_model_close (GstSeqnnModel *model);
 
+/* READY->PAUSED with context=stream: a model in use that is not a stream
+ * model posts an ERROR naming its file and why (the library's reason) and
+ * returns FALSE. */
+gboolean gst_seqnn_model_check_stream (GstSeqnnModel *model);
+
 /* From READY on (any thread): loads path at once, outside every lock, as the
- * model the task takes at its next batch boundary. A file that does not load
- * posts a WARNING and returns FALSE (the current model stays). */
-gboolean gst_seqnn_model_load_next (GstSeqnnModel *model, const gchar *path);
+ * model the task takes at its next batch boundary. A file that does not load,
+ * or (stream: context=stream) is not a stream model, posts a WARNING and
+ * returns FALSE (the current model stays). */
+gboolean gst_seqnn_model_load_next (GstSeqnnModel *model, const gchar *path, gboolean stream);
 /* Task: the model waiting to be used (owned by the caller, with its path in
  * *path, owned too), or NULL. */
 SeqnnClassifier *gst_seqnn_model_take_next (GstSeqnnModel *model, gchar **path);

@@ -34,6 +34,57 @@ static const gchar *const CUES[] = {
 #define WEAK_CUE "He said it was time."
 
 static gchar *model_path;
+/* Made by setup, from random weights: a stream model (LSTM, unidirectional,
+ * head last, marked), the same architecture unmarked, and a bidirectional
+ * one; their vocabulary is SW[]. */
+static gchar *tmp_dir, *stream_model, *unmarked_model, *bidir_model;
+
+/* Cues over the stream models' words; two without tokens. */
+static const gchar *const SCUES[] = {
+  "w2 w3 w4", "w5 w6", "w7 w2 w9 w3", "", "w10 w11 w12 w2", "w4", "  ", "w8 w8 w5 w6 w7",
+  "w12 w3", "w9 w10 w11",
+};
+#define N_SCUES G_N_ELEMENTS (SCUES)
+#define SV 13
+
+static gchar *
+write_model (const gchar *name, gboolean bidirectional, SeqnnHead head, gboolean mark)
+{
+  static const gchar *const labels[] = { "a", "b", "c", "d", NULL };
+  gchar *path = g_build_filename (tmp_dir, name, NULL), *words[SV + 1] = { NULL };
+  GError *error = NULL;
+  SeqnnConfig config;
+  SeqnnModel *model;
+  SeqnnVocab *vocab;
+  SeqnnClassifier *classifier;
+
+  seqnn_config_init_default (&config);
+  config.cell = SEQNN_CELL_LSTM;
+  config.vocab_size = SV;
+  config.embed_dim = 8;
+  config.hidden_dim = 16;
+  config.num_layers = 1;
+  config.bidirectional = bidirectional;
+  config.head = head;
+  config.num_classes = N_CLASSES;
+  model = seqnn_model_new (&config, &error);
+  g_assert_no_error (error);
+  seqnn_model_init_params (model, 7);
+  for (gint i = 0; i < SV; i++)
+    words[i] = i == 0 ? g_strdup (SEQNN_VOCAB_UNK) : i == 1 ? g_strdup (SEQNN_VOCAB_PAD)
+        : g_strdup_printf ("w%d", i);
+  vocab = seqnn_vocab_new_from_tokens ((const gchar **) words, SV, &error);
+  g_assert_no_error (error);
+  classifier = seqnn_classifier_new (model, vocab, NULL, labels, &error);
+  g_assert_no_error (error);
+  fail_unless (!mark || seqnn_classifier_set_stream (classifier, TRUE, NULL));
+  fail_unless (seqnn_classifier_save (classifier, path, &error));
+  seqnn_classifier_free (classifier);
+  seqnn_vocab_unref (vocab);
+  for (gint i = 0; i < SV; i++)
+    g_free (words[i]);
+  return path;
+}
 
 static gboolean
 load_plugin (const gchar *name)
@@ -59,18 +110,32 @@ setup (void)
 {
   const gchar *root = g_getenv ("SEQNN_SOURCE_ROOT");
   model_path = g_build_filename (root ? root : ".", "models", "agnews.model", NULL);
+  tmp_dir = g_dir_make_tmp ("seqnn-context-XXXXXX", NULL);
+  fail_unless (tmp_dir != NULL);
+  stream_model = write_model ("stream.model", FALSE, SEQNN_HEAD_LAST, TRUE);
+  unmarked_model = write_model ("unmarked.model", FALSE, SEQNN_HEAD_LAST, FALSE);
+  bidir_model = write_model ("bidir.model", TRUE, SEQNN_HEAD_MAX, FALSE);
 }
 
 static void
 teardown (void)
 {
+  const gchar *const *paths[] = { (const gchar *const *) &stream_model,
+    (const gchar *const *) &unmarked_model, (const gchar *const *) &bidir_model };
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    g_unlink (*paths[i]);
+  g_rmdir (tmp_dir);
   g_clear_pointer (&model_path, g_free);
+  g_clear_pointer (&stream_model, g_free);
+  g_clear_pointer (&unmarked_model, g_free);
+  g_clear_pointer (&bidir_model, g_free);
+  g_clear_pointer (&tmp_dir, g_free);
 }
 
 static GstHarness *
-make_harness (const gchar *props, GstBus **bus)
+make_harness_for (const gchar *model, const gchar *props, GstBus **bus)
 {
-  gchar *desc = g_strdup_printf ("lstmclassify model=%s annotate=json %s", model_path, props);
+  gchar *desc = g_strdup_printf ("lstmclassify model=%s annotate=json %s", model, props);
   GstHarness *h = gst_harness_new_parse (desc);
 
   g_free (desc);
@@ -80,6 +145,12 @@ make_harness (const gchar *props, GstBus **bus)
   }
   gst_harness_set_src_caps_str (h, "text/x-raw, format=utf8");
   return h;
+}
+
+static GstHarness *
+make_harness (const gchar *props, GstBus **bus)
+{
+  return make_harness_for (model_path, props, bus);
 }
 
 static void
@@ -254,19 +325,26 @@ typedef enum {
   RESET_TIME_GAP, RESET_CUSTOM, RESET_SHORT_GAP, N_RESETS
 } ResetKind;
 
-/* World, World, [condition], the weak cue: after a reset the weak cue's
- * result is its cue-alone result; without one the World context moves it. */
+/* Two cues, [condition], the weak cue: after a reset the weak cue's result
+ * is its cue-alone result; without one the context moves it. */
+typedef struct {
+  const gchar *model;     /* NULL: agnews.model */
+  const gchar *props;
+  const gchar *first[2];
+  const gchar *weak;
+} ResetSetup;
+
 static Result
-weak_cue_after (ResetKind kind)
+weak_cue_after (const ResetSetup *setup, ResetKind kind)
 {
-  GstHarness *h = make_harness ("context=smooth batch-size=1", NULL);
+  GstHarness *h = make_harness_for (setup->model ? setup->model : model_path, setup->props, NULL);
   GstClockTime next = 2 * S;
   GstBufferFlags flags = 0;
   GstSegment segment;
   Result r;
 
-  push_cue (h, CUES[0], 0, 0);
-  push_cue (h, CUES[1], 1 * S, 0);
+  push_cue (h, setup->first[0], 0, 0);
+  push_cue (h, setup->first[1], 1 * S, 0);
   switch (kind) {
     case RESET_FLUSH:
       fail_unless_equals_int (n_out_after_drain (h), 2);
@@ -304,7 +382,7 @@ weak_cue_after (ResetKind kind)
     default:
       break;
   }
-  push_cue (h, WEAK_CUE, next, flags);
+  push_cue (h, setup->weak, next, flags);
   gst_harness_push_event (h, gst_event_new_eos ());
   if (kind != RESET_FLUSH) {
     gst_buffer_unref (gst_harness_pull (h));
@@ -318,18 +396,25 @@ weak_cue_after (ResetKind kind)
   return r;
 }
 
-GST_START_TEST (test_reset_conditions)
+static void
+check_reset_conditions (const ResetSetup *setup)
 {
-  Result kept = weak_cue_after (RESET_NONE);
+  Result kept = weak_cue_after (setup, RESET_NONE);
   fail_unless (!probs_equal (kept.probs, kept.cue, 1e-3), "the context should move the weak cue");
-  fail_unless_equals_int (kept.class_id, 0);   /* World, from the context */
   for (ResetKind k = RESET_FLUSH; k < N_RESETS; k++) {
-    Result r = weak_cue_after (k);
+    Result r = weak_cue_after (setup, k);
     if (k == RESET_SHORT_GAP)
       fail_unless (probs_equal (r.probs, kept.probs, 1e-6), "a gap of context-reset is no reset");
     else
       fail_unless (probs_equal (r.probs, r.cue, 1e-5), "condition %d did not reset the context", k);
   }
+}
+
+GST_START_TEST (test_reset_conditions)
+{
+  const ResetSetup smooth = { NULL, "context=smooth batch-size=1", { CUES[0], CUES[1] }, WEAK_CUE };
+  check_reset_conditions (&smooth);
+  fail_unless_equals_int (weak_cue_after (&smooth, RESET_NONE).class_id, 0);   /* World, from the context */
 }
 GST_END_TEST;
 
@@ -576,6 +661,194 @@ GST_START_TEST (test_cue_probabilities_are_cue_alone)
 }
 GST_END_TEST;
 
+/* ---- context=stream ------------------------------------------------------- */
+
+/* What the library gives for the cues run at once from a zero state (a cue
+ * without tokens runs no token), n x N_CLASSES into probs. */
+static void
+library_stream (const gchar *path, const gchar *const *cues, guint n, gfloat *probs)
+{
+  SeqnnClassifier *classifier = seqnn_classifier_load (path, NULL);
+  SeqnnStream *stream = seqnn_stream_new (classifier, 1, NULL);
+  SeqnnTokens *tokens = seqnn_tokens_new ();
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  gint *lengths = g_new (gint, n);
+
+  fail_unless (stream != NULL);
+  for (guint i = 0; i < n; i++) {
+    guint before = ids->len;
+    seqnn_classifier_encode (classifier, cues[i], -1, tokens, ids);
+    seqnn_tokenize (seqnn_classifier_get_tokenizer (classifier), cues[i], strlen (cues[i]), tokens);
+    if (seqnn_tokens_get_n (tokens) == 0)
+      g_array_set_size (ids, before);   /* encode's <unk> for an empty text: run none */
+    lengths[i] = ids->len - before;
+  }
+  fail_unless (seqnn_stream_run (stream, (const gint32 *) ids->data, lengths, n, probs, NULL));
+  g_free (lengths);
+  g_array_free (ids, TRUE);
+  seqnn_tokens_free (tokens);
+  seqnn_stream_free (stream);
+  seqnn_classifier_free (classifier);
+}
+
+/* context=stream equals the library run over the concatenated cues (the
+ * state really carries), at every batch size, with order, timestamps and
+ * counts kept; the cue-alone probabilities are context=none's. */
+GST_START_TEST (test_stream_equals_library)
+{
+  gfloat want[N_SCUES * N_CLASSES];
+  Result alone[N_SCUES];
+  GstHarness *h = make_harness_for (stream_model, "context=none", NULL);
+  gboolean carried = FALSE;
+
+  library_stream (stream_model, SCUES, N_SCUES, want);
+  for (guint i = 0; i < N_SCUES; i++)
+    push_cue (h, SCUES[i], i * S, 0);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  for (guint i = 0; i < N_SCUES; i++)
+    alone[i] = pull_result (h);     /* a stream model in context=none: cue by cue */
+  gst_harness_teardown (h);
+
+  for (gint batch = 1; batch <= (gint) N_SCUES + 1; batch++) {
+    gchar *props = g_strdup_printf ("context=stream batch-size=%d", batch);
+    h = make_harness_for (stream_model, props, NULL);
+    for (guint i = 0; i < N_SCUES; i++)
+      push_cue (h, SCUES[i], i * S, 0);
+    gst_harness_push_event (h, gst_event_new_eos ());
+    for (guint i = 0; i < N_SCUES; i++) {
+      Result r = pull_result (h);
+      gboolean empty = !alone[i].has_cue && SCUES[i][strspn (SCUES[i], " ")] == '\0';
+      fail_unless_equals_uint64 (r.pts, i * S);
+      fail_unless (probs_equal (r.probs, want + i * N_CLASSES, 1e-5), "batch %d cue %u", batch, i);
+      fail_unless (r.has_cue == !empty, "cue %u", i);
+      if (r.has_cue)
+        fail_unless (probs_equal (r.cue, alone[i].probs, 1e-6), "cue %u alone", i);
+      if (empty)   /* no tokens: the current state's probabilities, the state kept */
+        fail_unless (probs_equal (r.probs, want + (i - 1) * N_CLASSES, 1e-6));
+      carried |= !empty && i > 0 && !probs_equal (r.probs, r.cue, 1e-3);
+    }
+    fail_unless (gst_harness_try_pull (h) == NULL, "no extra buffer");
+    gst_harness_teardown (h);
+    g_free (props);
+  }
+  fail_unless (carried, "the stream state should change some cue's result");
+}
+GST_END_TEST;
+
+/* Every reset condition resets the carried state: after it the cue's
+ * result is the cue alone's (a stream model from zero state). */
+GST_START_TEST (test_stream_reset_conditions)
+{
+  const ResetSetup stream = { stream_model, "context=stream batch-size=1",
+    { SCUES[0], SCUES[2] }, SCUES[4] };
+  check_reset_conditions (&stream);
+}
+GST_END_TEST;
+
+/* With a lookahead the stream's probabilities go through the fixed-lag
+ * filter, as context=smooth's cue-alone ones do. */
+GST_START_TEST (test_stream_lookahead_smooths)
+{
+  gfloat stream[N_SCUES * N_CLASSES];
+  GstHarness *h = make_harness_for (stream_model, "context=stream lookahead=1000000000 "
+      "topic-persistence=0.9 batch-size=3", NULL);
+  SeqnnContextFilter *f = seqnn_context_filter_new (N_CLASSES, 0.9, NULL, NULL);
+  Result r[N_SCUES];
+  guint decided = 0;
+
+  library_stream (stream_model, SCUES, N_SCUES, stream);
+  for (guint i = 0; i < N_SCUES; i++)
+    push_cue (h, SCUES[i], i * S, 0);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  for (guint i = 0; i < N_SCUES; i++)
+    r[i] = pull_result (h);
+  for (guint j = 0; j <= N_SCUES; j++) {
+    /* cue d is decided when a cue more than 1 s after it arrives (here: cue d + 2), or at EOS */
+    while (decided < j && (j == N_SCUES || j * S > decided * S + S)) {
+      gfloat want[N_CLASSES];
+      seqnn_context_filter_pop (f, want);
+      fail_unless (probs_equal (want, r[decided].probs, 1e-5), "cue %u", decided);
+      decided++;
+    }
+    if (j < N_SCUES)
+      fail_unless (seqnn_context_filter_push (f, r[j].has_cue ? stream + j * N_CLASSES : NULL,
+              NULL));
+  }
+  fail_unless_equals_int (decided, N_SCUES);
+  seqnn_context_filter_free (f);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* A model that is not a stream model is refused at start, with its path and why. */
+GST_START_TEST (test_stream_refuses_other_models)
+{
+  const gchar *const *models[] = { (const gchar *const *) &unmarked_model,
+    (const gchar *const *) &bidir_model, (const gchar *const *) &model_path };
+  for (guint i = 0; i < G_N_ELEMENTS (models); i++) {
+    GstElement *e = gst_element_factory_make ("lstmclassify", NULL);
+    GstBus *bus = gst_bus_new ();
+    GstMessage *msg;
+    GError *error = NULL;
+
+    gst_element_set_bus (e, bus);
+    g_object_set (e, "model", *models[i], NULL);
+    gst_util_set_object_arg (G_OBJECT (e), "context", "stream");
+    fail_unless_equals_int (gst_element_set_state (e, GST_STATE_PAUSED), GST_STATE_CHANGE_FAILURE);
+    msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+    fail_unless (msg != NULL);
+    gst_message_parse_error (msg, &error, NULL);
+    fail_unless (strstr (error->message, *models[i]) != NULL, "%s", error->message);
+    fail_unless (strstr (error->message, "context=stream") != NULL, "%s", error->message);
+    fail_unless (strstr (error->message, "stream-training=true") != NULL, "%s", error->message);
+    g_error_free (error);
+    gst_message_unref (msg);
+    gst_element_set_state (e, GST_STATE_NULL);
+    gst_bus_set_flushing (bus, TRUE);   /* the other messages hold the element */
+    gst_object_unref (e);
+    gst_object_unref (bus);
+  }
+}
+GST_END_TEST;
+
+/* A model swap while playing restarts the context (the cue after it is read
+ * from a zero state); a swap to a model that is not a stream model is
+ * refused with a warning and the stream model stays. */
+GST_START_TEST (test_stream_model_swap)
+{
+  GstBus *bus;
+  GstHarness *h = make_harness_for (stream_model, "name=c context=stream batch-size=1", &bus);
+  GstElement *e = gst_bin_get_by_name (GST_BIN (h->element), "c");
+  GstMessage *msg;
+  gchar *path;
+  Result r[4];
+
+  push_cue (h, SCUES[0], 0, 0);
+  push_cue (h, SCUES[2], 1 * S, 0);
+  fail_unless_equals_int (n_out_after_drain (h), 2);
+  g_object_set (e, "model", unmarked_model, NULL);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "a swap to a model that is not a stream model warns");
+  gst_message_unref (msg);
+  g_object_get (e, "model", &path, NULL);
+  fail_unless_equals_string (path, stream_model);
+  g_free (path);
+  push_cue (h, SCUES[4], 2 * S, 0);            /* no swap happened: the state carries */
+  fail_unless_equals_int (n_out_after_drain (h), 3);
+  g_object_set (e, "model", stream_model, NULL);   /* reloaded: the context restarts */
+  push_cue (h, SCUES[4], 3 * S, 0);
+  gst_harness_push_event (h, gst_event_new_eos ());
+  for (guint i = 0; i < 4; i++)
+    r[i] = pull_result (h);
+  fail_unless (!probs_equal (r[2].probs, r[2].cue, 1e-3), "the state carried over cue 2");
+  fail_unless (probs_equal (r[3].probs, r[3].cue, 1e-5), "the swap restarted the context");
+  gst_object_unref (e);
+  gst_bus_set_flushing (bus, TRUE);   /* the other messages hold the element */
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+}
+GST_END_TEST;
+
 static Suite *
 context_suite (void)
 {
@@ -592,6 +865,11 @@ context_suite (void)
   tcase_add_test (tc, test_empty_cue_keeps_topic);
   tcase_add_test (tc, test_segments_and_toc);
   tcase_add_test (tc, test_mkv_chapters_round_trip);
+  tcase_add_test (tc, test_stream_equals_library);
+  tcase_add_test (tc, test_stream_reset_conditions);
+  tcase_add_test (tc, test_stream_lookahead_smooths);
+  tcase_add_test (tc, test_stream_refuses_other_models);
+  tcase_add_test (tc, test_stream_model_swap);
   return s;
 }
 
