@@ -212,27 +212,39 @@ gst_lstm_train_report_fit_error (GstLstmTrainReport * r, const GError * error)
         ("the model file was not written"));
 }
 
+/* "text" as a progress message, then "lstmtrain-done" (with "trials" after a search). */
+static void
+post_done (GstLstmTrainReport * r, const gchar * text, const SeqnnClassifier * classifier,
+    const gchar * location, guint64 n_samples, gint epochs, gdouble accuracy,
+    gdouble validation_accuracy, gint best_epoch, gint n_trials)
+{
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
+  GstStructure *s = gst_structure_new ("lstmtrain-done",
+      "location", G_TYPE_STRING, location,
+      "samples", G_TYPE_UINT64, n_samples,
+      "classes", G_TYPE_INT, config->num_classes,
+      "vocab-size", G_TYPE_INT, config->vocab_size,
+      "epochs", G_TYPE_INT, epochs,
+      "accuracy", G_TYPE_DOUBLE, accuracy,
+      "validation-accuracy", G_TYPE_DOUBLE, validation_accuracy,
+      "best-epoch", G_TYPE_INT, best_epoch, NULL);
+
+  if (n_trials > 0)
+    gst_structure_set (s, "trials", G_TYPE_INT, n_trials, NULL);
+  gst_lstm_train_report_post_progress (r, GST_PROGRESS_TYPE_COMPLETE, text);
+  gst_element_post_message (r->element, gst_message_new_element (GST_OBJECT (r->element), s));
+  GST_INFO_OBJECT (r->element, "model written to %s", location);
+}
+
 void
 gst_lstm_train_report_done (GstLstmTrainReport * r, const SeqnnClassifier * classifier,
     const gchar * location, guint64 n_samples)
 {
-  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
   gchar *text = g_strdup_printf ("model written to %s", location);
 
-  gst_lstm_train_report_post_progress (r, GST_PROGRESS_TYPE_COMPLETE, text);
+  post_done (r, text, classifier, location, n_samples, r->epochs, r->final_accuracy,
+      r->final_validation_accuracy, r->best_epoch, 0);
   g_free (text);
-  gst_element_post_message (r->element, gst_message_new_element (GST_OBJECT (r->element),
-          gst_structure_new ("lstmtrain-done",
-              "location", G_TYPE_STRING, location,
-              "samples", G_TYPE_UINT64, n_samples,
-              "classes", G_TYPE_INT, config->num_classes,
-              "vocab-size", G_TYPE_INT, config->vocab_size,
-              "epochs", G_TYPE_INT, r->epochs,
-              "accuracy", G_TYPE_DOUBLE, r->final_accuracy,
-              "validation-accuracy", G_TYPE_DOUBLE, r->final_validation_accuracy,
-              "best-epoch", G_TYPE_INT, r->best_epoch,
-              NULL)));
-  GST_INFO_OBJECT (r->element, "model written to %s", location);
 }
 
 
@@ -319,22 +331,11 @@ void
 gst_lstm_train_report_autotune_done (GstLstmTrainReport * r, const SeqnnClassifier * classifier,
     const gchar * location, guint64 n_samples, const SeqnnAutotuneTrial * best, gint n_trials)
 {
-  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
   gchar *text = g_strdup_printf ("model of trial %d of %d written to %s", best->index, n_trials,
       location);
 
-  gst_lstm_train_report_post_progress (r, GST_PROGRESS_TYPE_COMPLETE, text);
+  /* a search's model has no training accuracy of its own */
+  post_done (r, text, classifier, location, n_samples, best->epochs_run, NAN,
+      best->validation_accuracy, best->best_epoch, n_trials);
   g_free (text);
-  gst_element_post_message (r->element, gst_message_new_element (GST_OBJECT (r->element),
-          gst_structure_new ("lstmtrain-done",
-              "location", G_TYPE_STRING, location,
-              "samples", G_TYPE_UINT64, n_samples,
-              "classes", G_TYPE_INT, config->num_classes,
-              "vocab-size", G_TYPE_INT, config->vocab_size,
-              "epochs", G_TYPE_INT, best->epochs_run,
-              "accuracy", G_TYPE_DOUBLE, (gdouble) NAN,
-              "validation-accuracy", G_TYPE_DOUBLE, best->validation_accuracy,
-              "best-epoch", G_TYPE_INT, best->best_epoch,
-              "trials", G_TYPE_INT, n_trials, NULL)));
-  GST_INFO_OBJECT (r->element, "model written to %s", location);
 }
