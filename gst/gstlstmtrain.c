@@ -65,6 +65,18 @@
  * vocabulary, then the network, to fit; a plain run refuses settings that
  * exceed it before training.
  *
+ * With #GstLstmTrain:stream-training the element trains a stream model for
+ * `lstmclassify context=stream` (seqnn_fit's stream_training): each epoch the
+ * records, in a new random order, are cut into cues of 4 to 10 tokens and
+ * laid back to back, split into batch-size parallel streams and trained over
+ * windows of #GstLstmTrain:stream-window tokens with the recurrent state
+ * carried from window to window, the loss at every cue's end against its
+ * record's class. Samples in messages are records; accuracies (training and
+ * validation) are per cue, the validation stream built the same way from the
+ * validation records in a fixed order. It needs bidirectional=false and
+ * head=last (an error at start otherwise) and cannot be combined with
+ * autotune-duration.
+ *
  * Labels: a record's label_id (CSV class numbers) gives the class index and
  * its label name the class name; records with only a name (TSV, fastText)
  * get classes in order of first appearance. With init-model the names must
@@ -166,6 +178,8 @@ enum
   PROP_PROGRESS_INTERVAL,
   PROP_AUTOTUNE_DURATION,
   PROP_MAX_MODEL_SIZE,
+  PROP_STREAM_TRAINING,
+  PROP_STREAM_WINDOW,
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -367,6 +381,24 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
       g_param_spec_uint64 ("max-model-size", "Maximum model size", "Largest model file in "
           "bytes: autotune keeps to it, training without autotune refuses settings that "
           "exceed it (0 = no limit)", 0, G_MAXUINT64, 0, flags));
+  /**
+   * GstLstmTrain:stream-training:
+   *
+   * Train a stream model for lstmclassify context=stream (seqnn/fit.h's
+   * stream_training): records in random order, cut into cues of 4 to 10
+   * tokens, back to back, trained over the running stream with the loss at
+   * every cue's end. Needs bidirectional=false and head=last.
+   */
+  g_object_class_install_property (gobject_class, PROP_STREAM_TRAINING,
+      g_param_spec_boolean ("stream-training", "Stream training", "Train a stream model for "
+          "lstmclassify context=stream: the records, shuffled and cut into cues of 4-10 tokens, "
+          "run back to back as batch-size parallel streams with the state carried, the class "
+          "learnt at every cue's end (needs bidirectional=false, head=last)",
+          d.stream_training, flags));
+  g_object_class_install_property (gobject_class, PROP_STREAM_WINDOW,
+      g_param_spec_int ("stream-window", "Stream window", "With stream-training: tokens of "
+          "each stream per optimizer step (truncated backpropagation through time; the state "
+          "carries across windows)", 1, 1 << 20, d.stream.window, flags));
 
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class, "Sequence classifier trainer",
@@ -494,6 +526,8 @@ gst_lstm_train_set_property (GObject * object, guint prop_id,
     case PROP_PROGRESS_INTERVAL: t->progress_interval = g_value_get_uint64 (value); break;
     case PROP_AUTOTUNE_DURATION: s->autotune_duration = g_value_get_double (value); break;
     case PROP_MAX_MODEL_SIZE: s->max_model_size = g_value_get_uint64 (value); break;
+    case PROP_STREAM_TRAINING: s->fit.stream_training = g_value_get_boolean (value); break;
+    case PROP_STREAM_WINDOW: s->fit.stream.window = g_value_get_int (value); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -546,6 +580,8 @@ gst_lstm_train_get_property (GObject * object, guint prop_id,
     case PROP_PROGRESS_INTERVAL: g_value_set_uint64 (value, t->progress_interval); break;
     case PROP_AUTOTUNE_DURATION: g_value_set_double (value, s->autotune_duration); break;
     case PROP_MAX_MODEL_SIZE: g_value_set_uint64 (value, s->max_model_size); break;
+    case PROP_STREAM_TRAINING: g_value_set_boolean (value, s->fit.stream_training); break;
+    case PROP_STREAM_WINDOW: g_value_set_int (value, s->fit.stream.window); break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -595,10 +631,13 @@ gst_lstm_train_prepare (GstLstmTrain * self)
 {
   gchar *model_out, *init_model, *metrics_file, *embeddings, *validation;
   gint embed_dim;
-  gboolean metrics_best, autotune;
+  gboolean metrics_best, autotune, stream_training, stream_unfit;
   GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
+  stream_training = self->settings.fit.stream_training;
+  stream_unfit = self->settings.fit.model.bidirectional
+      || self->settings.fit.model.head != SEQNN_HEAD_LAST;
   metrics_best = settings_use_best (&self->settings);
   autotune = self->settings.autotune_duration > 0.0;
   validation = g_strdup (self->settings.validation_location);
@@ -634,6 +673,18 @@ gst_lstm_train_prepare (GstLstmTrain * self)
         ("autotune-duration searches the architecture on its own validation split: it "
             "cannot start from init-model or embeddings, nor rank on validation-location; "
             "unset them or set autotune-duration=0."), (NULL));
+    goto fail;
+  }
+  if (stream_training && autotune) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("stream-training cannot be combined with autotune-duration (the search trains "
+            "record by record); set autotune-duration=0."), (NULL));
+    goto fail;
+  }
+  if (stream_training && stream_unfit && (init_model == NULL || *init_model == '\0')) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("stream-training needs a unidirectional model with head last (the class is read "
+            "from the state at each cue's end); set bidirectional=false head=last."), (NULL));
     goto fail;
   }
   if (init_model != NULL && *init_model != '\0') {
