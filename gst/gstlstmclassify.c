@@ -118,6 +118,7 @@ struct _GstLstmClassify {
   gboolean post_messages;
   GstLstmClassifyAnnotate annotate;
   GstSeqnnContextSettings context_settings;  /* context, topic-persistence, lookahead, context-reset */
+  gboolean live;               /* upstream said live in the last LATENCY query */
 
   /* Units (each with its own locking, see their headers). */
   GstSeqnnModel *model;        /* in use (the task's) and the next one */
@@ -519,7 +520,7 @@ release_decided (gpointer user_data, GstBuffer *buffer, const gfloat *probs,
 /* Pushes the batch's buffers in order, through the context, until one push
  * fails. */
 static GstFlowReturn
-push_batch (GstLstmClassify *self, GstSeqnnBatch *batch, guint n_labels)
+push_batch (GstLstmClassify *self, GstSeqnnBatch *batch, guint n_labels, gboolean live)
 {
   GstSeqnnEncoder *enc = self->encoder;
   const gint32 *ids = (const gint32 *) enc->ids->data;
@@ -535,7 +536,8 @@ push_batch (GstLstmClassify *self, GstSeqnnBatch *batch, guint n_labels)
       guint length = g_array_index (enc->lengths, gint, row);
       ret = gst_seqnn_context_push (self->context, buffer,
           (const gfloat *) self->probs->data + (gsize) row * n_labels,
-          g_array_index (enc->empty, gboolean, row), ids + start, length, GST_CLOCK_TIME_NONE);
+          g_array_index (enc->empty, gboolean, row), ids + start, length,
+          live ? batch->slots[i].arrival : GST_CLOCK_TIME_NONE);
       start += length;
     } else {
       ret = gst_seqnn_context_push_unclassified (self->context, buffer);
@@ -554,6 +556,7 @@ process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
   SeqnnTokenizerConfig tokenizer;
   GstFlowReturn ret;
   guint max_tokens;
+  gboolean live;
 
   take_next_model (self);
   GST_OBJECT_LOCK (self);
@@ -561,6 +564,7 @@ process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
   self->out_settings.annotate = self->annotate;
   max_tokens = self->max_tokens;
   context_settings = self->context_settings;
+  live = self->live;
   GST_OBJECT_UNLOCK (self);
   self->out_settings.markup = self->markup;
 
@@ -584,7 +588,7 @@ process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
   if (ret == GST_FLOW_OK)
     ret = gst_seqnn_context_configure (self->context, model, &context_settings);
   if (ret == GST_FLOW_OK)
-    ret = push_batch (self, batch, model->n_labels);
+    ret = push_batch (self, batch, model->n_labels, live);
   return ret;
 }
 
@@ -635,12 +639,18 @@ gst_lstm_classify_loop (GstPad *pad)
 {
   GstLstmClassify *self = GST_LSTM_CLASSIFY (GST_PAD_PARENT (pad));
   GstSeqnnBatch *batch;
-  GstEvent *event = gst_seqnn_batcher_take (self->batcher, &batch);
+  gboolean woke;
+  /* Live with a lookahead: the oldest held cue's deadline wakes the task. */
+  GstEvent *event = gst_seqnn_batcher_take (self->batcher, &batch,
+      gst_seqnn_context_next_deadline (self->context), &woke);
   GstFlowReturn ret;
 
-  if (event == NULL && batch == NULL)
+  if (event == NULL && batch == NULL && !woke)
     return; /* flushing: the batcher paused the task */
-  ret = event != NULL ? process_event (self, event) : process_batch (self, batch);
+  if (woke)
+    ret = gst_seqnn_context_expire (self->context, gst_seqnn_batcher_clock_time (self->batcher));
+  else
+    ret = event != NULL ? process_event (self, event) : process_batch (self, batch);
   ret = gst_seqnn_batcher_done (self->batcher, ret, event == NULL);
   if (ret == GST_FLOW_NOT_LINKED || ret < GST_FLOW_EOS) {
     if (ret != GST_FLOW_ERROR) /* errors were posted where they happened */
@@ -734,7 +744,10 @@ query_latency (GstLstmClassify *self, GstQuery *query)
   max_latency = self->max_latency;
   if (self->context_settings.mode != GST_LSTM_CLASSIFY_CONTEXT_NONE)
     max_latency += self->context_settings.lookahead;
+  self->live = live;
   GST_OBJECT_UNLOCK (self);
+  /* Live: each held cue leaves by its arrival + lookahead (a clock wait). */
+  gst_seqnn_batcher_set_stamp_arrivals (self->batcher, live);
   min += max_latency;
   if (GST_CLOCK_TIME_IS_VALID (max))
     max += max_latency;
@@ -840,6 +853,10 @@ gst_lstm_classify_reset_stream (GstLstmClassify *self)
   self->markup = FALSE;
   gst_seqnn_encoder_reset (self->encoder);
   gst_seqnn_model_reset_counts (self->model);
+  GST_OBJECT_LOCK (self);
+  self->live = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  gst_seqnn_batcher_set_stamp_arrivals (self->batcher, FALSE);
   gst_seqnn_context_clear (self->context);
 }
 

@@ -29,6 +29,7 @@ struct _GstSeqnnBatcher {
   GCond cond;
   guint batch_size;
   GstClockTime max_latency;
+  gboolean stamp_arrivals;    /* every buffer gets its arrival time (live lookahead) */
   GstQueueArray *queue;       /* QueueItem, arrival order */
   guint n_queued_buffers;
   guint n_queued_events;
@@ -121,6 +122,27 @@ wake_task_locked (GstSeqnnBatcher *b)
   if (b->wait_id)
     gst_clock_id_unschedule (b->wait_id);
   g_cond_broadcast (&b->cond);
+}
+
+void
+gst_seqnn_batcher_set_stamp_arrivals (GstSeqnnBatcher *b, gboolean stamp)
+{
+  g_mutex_lock (&b->lock);
+  b->stamp_arrivals = stamp;
+  g_mutex_unlock (&b->lock);
+}
+
+GstClockTime
+gst_seqnn_batcher_clock_time (GstSeqnnBatcher *b)
+{
+  GstClock *clock = gst_element_get_clock (b->element);
+  GstClockTime now = GST_CLOCK_TIME_NONE;
+
+  if (clock) {
+    now = gst_clock_get_time (clock);
+    gst_object_unref (clock);
+  }
+  return now;
 }
 
 void
@@ -243,10 +265,13 @@ gst_seqnn_batcher_push_buffer (GstSeqnnBatcher *b, GstBuffer *buffer, SeqnnVocab
   gboolean restart = FALSE;
   GstClockTime max_latency;
 
+  gboolean stamp;
+
   g_mutex_lock (&b->lock);
   max_latency = b->max_latency;
+  stamp = b->stamp_arrivals;
   g_mutex_unlock (&b->lock);
-  if (max_latency > 0)
+  if (max_latency > 0 || stamp)
     item.arrival = now_ns (b, &item.arrival_on_clock);
   return push_item (b, &item, ids, &restart);
 }
@@ -328,16 +353,15 @@ batch_ready_locked (GstSeqnnBatcher *b)
   return b->n_queued_buffers >= b->batch_size || b->n_queued_events > 0 || b->drain;
 }
 
-/* Waits, lock held, until the oldest buffer's max-latency deadline or a
- * wake-up; TRUE when the deadline passed. */
+/* Waits, lock held, until deadline (on the element's clock when on_clock,
+ * else monotonic ns) or a wake-up; TRUE when the deadline passed. */
 static gboolean
-wait_deadline_locked (GstSeqnnBatcher *b, const QueueItem *oldest)
+wait_deadline_locked (GstSeqnnBatcher *b, GstClockTime deadline, gboolean on_clock)
 {
-  GstClockTime deadline = oldest->arrival + b->max_latency;
   GstClock *clock = gst_element_get_clock (b->element);
   gboolean passed = FALSE;
 
-  if (clock && oldest->arrival_on_clock) {
+  if (clock && on_clock) {
     GstClockID id = gst_clock_new_single_shot_id (clock, deadline);
     GstClockReturn cret;
 
@@ -348,7 +372,7 @@ wait_deadline_locked (GstSeqnnBatcher *b, const QueueItem *oldest)
     b->wait_id = NULL;
     gst_clock_id_unref (id);
     passed = cret == GST_CLOCK_OK || cret == GST_CLOCK_EARLY;
-  } else if (!clock && !oldest->arrival_on_clock) {
+  } else if (!clock && !on_clock) {
     GstClockTime now = (GstClockTime) g_get_monotonic_time () * GST_USECOND;
     gint64 end = g_get_monotonic_time () + (gint64) ((deadline - MIN (deadline, now)) / GST_USECOND);
     passed = !g_cond_wait_until (&b->cond, &b->lock, end);
@@ -377,6 +401,7 @@ take_batch_locked (GstSeqnnBatcher *b)
   while (batch->n < b->batch_size && (head = gst_queue_array_peek_head_struct (b->queue)) != NULL
       && GST_IS_BUFFER (head->object)) {
     GstSeqnnBatchSlot *slot = &batch->slots[batch->n];
+    slot->arrival = head->arrival_on_clock ? head->arrival : GST_CLOCK_TIME_NONE;
     slot->vocab = head->vocab; /* the item's reference moves to the batch */
     slot->start = batch->ids->len;
     slot->n_ids = head->n_ids;
@@ -390,12 +415,14 @@ take_batch_locked (GstSeqnnBatcher *b)
 }
 
 GstEvent *
-gst_seqnn_batcher_take (GstSeqnnBatcher *b, GstSeqnnBatch **batch)
+gst_seqnn_batcher_take (GstSeqnnBatcher *b, GstSeqnnBatch **batch, GstClockTime wake_at,
+    gboolean *woke)
 {
   GstEvent *event = NULL;
   QueueItem *head;
 
   *batch = NULL;
+  *woke = FALSE;
   g_mutex_lock (&b->lock);
   for (;;) {
     if (b->flushing) {
@@ -413,17 +440,27 @@ gst_seqnn_batcher_take (GstSeqnnBatcher *b, GstSeqnnBatch **batch)
     }
     if (head != NULL && batch_ready_locked (b))
       break;
-    if (head != NULL && b->max_latency > 0) {
-      if (wait_deadline_locked (b, head) && !b->flushing
-          && gst_queue_array_get_length (b->queue) > 0)
+    if (head != NULL && b->max_latency > 0
+        && (!GST_CLOCK_TIME_IS_VALID (wake_at) || !head->arrival_on_clock
+            || head->arrival + b->max_latency <= wake_at)) {
+      if (wait_deadline_locked (b, head->arrival + b->max_latency, head->arrival_on_clock)
+          && !b->flushing && gst_queue_array_get_length (b->queue) > 0)
         break;
       continue;
     }
     b->drain = FALSE; /* nothing left to run */
     g_cond_broadcast (&b->cond);
+    if (GST_CLOCK_TIME_IS_VALID (wake_at)) {
+      /* The caller's own deadline comes first (or alone). */
+      if (wait_deadline_locked (b, wake_at, TRUE) && !b->flushing) {
+        *woke = TRUE;
+        break;
+      }
+      continue;
+    }
     g_cond_wait (&b->cond, &b->lock);
   }
-  if (event == NULL) {
+  if (event == NULL && !*woke) {
     take_batch_locked (b);
     *batch = &b->batch;
   }

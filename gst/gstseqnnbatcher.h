@@ -16,8 +16,9 @@ G_BEGIN_DECLS
  * and keeps the ids a buffer was encoded to on arrival. Thread-safe. */
 typedef struct _GstSeqnnBatcher GstSeqnnBatcher;
 
-/* What a taken buffer was encoded to on arrival. */
+/* What a taken buffer was encoded to on arrival, and when it came. */
 typedef struct {
+  GstClockTime arrival; /* on the element's clock, when stamped (max-latency, stamp-arrivals), else NONE */
   SeqnnVocab *vocab;   /* the vocabulary used (a reference), NULL when not encoded */
   gboolean markup;     /* its text was tokenized as pango-markup */
   guint start, n_ids;  /* its ids in the batch's ids */
@@ -36,6 +37,12 @@ typedef struct {
  * cannot come between the decision and the pause). Neither is referenced. */
 GstSeqnnBatcher *gst_seqnn_batcher_new (GstElement *element, GstPad *srcpad);
 void gst_seqnn_batcher_free (GstSeqnnBatcher *batcher);
+
+/* Every buffer gets its arrival time on the element's clock (for a deadline
+ * after the batch, e.g. the live lookahead bound), not only with max-latency. */
+void gst_seqnn_batcher_set_stamp_arrivals (GstSeqnnBatcher *batcher, gboolean stamp);
+/* The element's clock time now, GST_CLOCK_TIME_NONE without a clock. */
+GstClockTime gst_seqnn_batcher_clock_time (GstSeqnnBatcher *batcher);
 
 /* Wakes the task: a smaller batch may be complete, a deadline changed. */
 void gst_seqnn_batcher_set_limits (GstSeqnnBatcher *batcher, guint batch_size,
@@ -66,8 +73,13 @@ void gst_seqnn_batcher_clear (GstSeqnnBatcher *batcher);
 
 /* Task side. Waits for work: returns an event (owned by the caller), or NULL
  * with *batch set to the buffers to run (at most batch-size), or NULL with
- * *batch NULL when flushing (the task is then paused). */
-GstEvent *gst_seqnn_batcher_take (GstSeqnnBatcher *batcher, GstSeqnnBatch **batch);
+ * *batch NULL when flushing (the task is then paused), or, with wake_at a
+ * time on the element's clock (else GST_CLOCK_TIME_NONE), NULL with *woke
+ * TRUE once wake_at passed while nothing was ready (the caller's own work,
+ * e.g. held cues to release; call gst_seqnn_batcher_done after it, as after
+ * a batch). */
+GstEvent *gst_seqnn_batcher_take (GstSeqnnBatcher *batcher, GstSeqnnBatch **batch,
+    GstClockTime wake_at, gboolean *woke);
 /* After running what take gave: ret is the flow of pushing it (from_batch:
  * it was a batch, not an event). Downstream EOS after a batch drops what is
  * queued up to the next EOS, SEGMENT or STREAM_START and returns OK (those

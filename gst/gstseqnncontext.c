@@ -61,6 +61,7 @@ struct _GstSeqnnContext {
   GQueue held;              /* of Held, oldest first */
   GArray *segments;         /* SeqnnSegment, for the TOC */
   GstClockTime last_end;    /* end of the newest cue, for the gap reset */
+  gboolean warned_untimed;  /* the lookahead-without-timestamps warning was posted */
   gfloat *probs;            /* n_classes scratch */
 };
 
@@ -354,6 +355,14 @@ gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *p
   g_queue_push_tail (&ctx->held, h);
   if (GST_CLOCK_TIME_IS_VALID (pts))
     ctx->last_end = GST_CLOCK_TIME_IS_VALID (dur) ? pts + dur : pts;
+  if (ctx->settings.lookahead > 0 && !GST_CLOCK_TIME_IS_VALID (pts) && !ctx->warned_untimed) {
+    /* Smoothing goes on in arrival order; only the lookahead needs times. */
+    GST_ELEMENT_WARNING (ctx->element, STREAM, FORMAT, ("A buffer has no timestamp: the "
+            "lookahead does not apply to it, it is decided at once (causal)"),
+        ("the lookahead counts in stream time; buffers without a PTS are smoothed in arrival "
+            "order with lookahead 0"));
+    ctx->warned_untimed = TRUE;
+  }
   if (ctx->settings.lookahead == 0 || !GST_CLOCK_TIME_IS_VALID (pts))
     return release_all (ctx);
   return GST_FLOW_OK;
@@ -437,6 +446,7 @@ gst_seqnn_context_clear (GstSeqnnContext *ctx)
   forget (ctx);
   seqnn_segmenter_finish (ctx->segmenter, NULL);
   g_array_set_size (ctx->segments, 0);
+  ctx->warned_untimed = FALSE;
 }
 
 GstEvent *

@@ -58,8 +58,9 @@ push_event (Fixture *f, GstEvent *event)
 static void
 take_batch (Fixture *f, guint from, guint n)
 {
+  gboolean woke;
   GstSeqnnBatch *batch;
-  GstEvent *event = gst_seqnn_batcher_take (f->batcher, &batch);
+  GstEvent *event = gst_seqnn_batcher_take (f->batcher, &batch, GST_CLOCK_TIME_NONE, &woke);
 
   fail_unless (event == NULL, "got %s instead of a batch", event ? GST_EVENT_TYPE_NAME (event) : "");
   fail_unless (batch != NULL);
@@ -72,8 +73,9 @@ take_batch (Fixture *f, guint from, guint n)
 static void
 take_event (Fixture *f, GstEventType type)
 {
+  gboolean woke;
   GstSeqnnBatch *batch;
-  GstEvent *event = gst_seqnn_batcher_take (f->batcher, &batch);
+  GstEvent *event = gst_seqnn_batcher_take (f->batcher, &batch, GST_CLOCK_TIME_NONE, &woke);
 
   fail_unless (event != NULL, "a batch instead of %s", gst_event_type_get_name (type));
   fail_unless_equals_string (GST_EVENT_TYPE_NAME (event), gst_event_type_get_name (type));
@@ -139,6 +141,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_encoded_ids_follow_their_buffers)
 {
+  gboolean woke;
   const gchar *words[] = { "<unk>", "<pad>", "a", "b" };
   SeqnnVocab *vocab = seqnn_vocab_new_from_tokens (words, 4, NULL);
   const gint32 ids[2][3] = { { 2, 3, 2 }, { 3, 0, 0 } };
@@ -149,7 +152,7 @@ GST_START_TEST (test_encoded_ids_follow_their_buffers)
   gst_seqnn_batcher_push_buffer (f.batcher, buffer_at (0), seqnn_vocab_ref (vocab), ids[0], 3, FALSE);
   gst_seqnn_batcher_push_buffer (f.batcher, buffer_at (1), NULL, NULL, 0, FALSE);
   gst_seqnn_batcher_push_buffer (f.batcher, buffer_at (2), seqnn_vocab_ref (vocab), ids[1], 1, TRUE);
-  fail_unless (gst_seqnn_batcher_take (f.batcher, &batch) == NULL);
+  fail_unless (gst_seqnn_batcher_take (f.batcher, &batch, GST_CLOCK_TIME_NONE, &woke) == NULL);
   fail_unless_equals_int (batch->n, 3);
   fail_unless (batch->slots[0].vocab == vocab && batch->slots[1].vocab == NULL
       && batch->slots[2].vocab == vocab);
@@ -175,8 +178,9 @@ typedef struct {
 static gpointer
 take_thread (gpointer data)
 {
+  gboolean woke;
   TakeJob *job = data;
-  job->event = gst_seqnn_batcher_take (job->f->batcher, &job->batch);
+  job->event = gst_seqnn_batcher_take (job->f->batcher, &job->batch, GST_CLOCK_TIME_NONE, &woke);
   return NULL;
 }
 
@@ -285,6 +289,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_downstream_eos)
 {
+  gboolean woke;
   GstSeqnnBatch *batch;
   GstEvent *event;
   gboolean restart;
@@ -293,7 +298,7 @@ GST_START_TEST (test_downstream_eos)
   fixture_init (&f, 2, 0);
   push_buffers (&f, 0, 4);
   push_event (&f, gst_event_new_tag (gst_tag_list_new_empty ()));
-  fail_unless (gst_seqnn_batcher_take (f.batcher, &batch) == NULL);
+  fail_unless (gst_seqnn_batcher_take (f.batcher, &batch, GST_CLOCK_TIME_NONE, &woke) == NULL);
   /* Downstream said EOS: what is queued up to a pushable event goes, and
    * buffers are refused with EOS, but the task goes on. */
   fail_unless_equals_int (gst_seqnn_batcher_done (f.batcher, GST_FLOW_EOS, TRUE), GST_FLOW_OK);
@@ -308,7 +313,7 @@ GST_START_TEST (test_downstream_eos)
   take_batch (&f, 20, 2);
   /* After the task pushed EOS on (its done with EOS), a segment restarts it. */
   push_event (&f, gst_event_new_eos ());
-  event = gst_seqnn_batcher_take (f.batcher, &batch);
+  event = gst_seqnn_batcher_take (f.batcher, &batch, GST_CLOCK_TIME_NONE, &woke);
   fail_unless (event != NULL);
   gst_event_unref (event);
   fail_unless_equals_int (gst_seqnn_batcher_done (f.batcher, GST_FLOW_EOS, FALSE), GST_FLOW_EOS);

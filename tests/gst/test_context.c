@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/check/gsttestclock.h>
 #include <seqnn/seqnn.h>
 
 #include "gstseqnnmeta.h"
@@ -849,6 +850,113 @@ GST_START_TEST (test_stream_model_swap)
 }
 GST_END_TEST;
 
+/* ---- Live and untimed streams ---------------------------------------------- */
+
+typedef struct {
+  GstClockTime lookahead, max_latency;
+  gint batch_size;
+  GstClockTime waits[2];    /* the clock waits expected before the first cue leaves (0: none);
+                             * a wait for a time already past is still a wait on a test clock */
+} LiveCase;
+
+/* Live (a live upstream, on a GstTestClock): a held cue leaves at its
+ * arrival + max (lookahead, max-latency), within arrival + lookahead +
+ * max-latency, by a clock wait, even when no cue follows; then nothing is
+ * dropped, duplicated or reordered. */
+GST_START_TEST (test_live_lookahead_bound)
+{
+  static const LiveCase cases[] = {
+    { 2 * S, 1 * S, 4, { 11 * S, 12 * S } },   /* the batch waits 1 s, the cue 1 s more */
+    { 1 * S, 2 * S, 4, { 12 * S, 11 * S } },   /* the cue's own deadline passed in the batch wait */
+    { 2 * S, 0, 1, { 12 * S, 0 } },            /* no batch wait */
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    const LiveCase *lc = &cases[c];
+    gchar *props = g_strdup_printf ("context=smooth lookahead=%" G_GUINT64_FORMAT " max-latency=%"
+        G_GUINT64_FORMAT " batch-size=%d", lc->lookahead, lc->max_latency, lc->batch_size);
+    GstHarness *h = make_harness (props, NULL);
+    GstTestClock *clock;
+    GstClockID id;
+
+    gst_harness_use_testclock (h);
+    clock = gst_harness_get_testclock (h);
+    gst_harness_set_live (h, TRUE);
+    gst_harness_set_upstream_latency (h, 0);
+    fail_unless_equals_uint64 (gst_harness_query_latency (h), lc->lookahead + lc->max_latency);
+    gst_test_clock_set_time (clock, 10 * S);
+    push_cue (h, CUES[0], 0, 0);                 /* arrives at 10 s */
+    for (guint w = 0; w < G_N_ELEMENTS (lc->waits) && lc->waits[w] > 0; w++) {
+      gst_test_clock_wait_for_next_pending_id (clock, &id);
+      fail_unless_equals_uint64 (gst_clock_id_get_time (id), lc->waits[w]);
+      gst_clock_id_unref (id);
+      fail_unless_equals_int (gst_harness_buffers_received (h), 0);
+      if (lc->waits[w] > gst_clock_get_time (GST_CLOCK (clock)))
+        gst_test_clock_set_time (clock, lc->waits[w]);
+      id = gst_test_clock_process_next_clock_id (clock);
+      fail_unless (id != NULL);
+      gst_clock_id_unref (id);
+      if (w + 1 < G_N_ELEMENTS (lc->waits) && lc->waits[w + 1] > 0)
+        continue;
+      Result r = pull_result (h);                /* released by the last wait, no cue after it */
+      fail_unless_equals_uint64 (r.pts, 0);
+      fail_unless (gst_clock_get_time (GST_CLOCK (clock)) <= 10 * S + lc->lookahead + lc->max_latency);
+    }
+    /* later cues keep their order and count */
+    push_cue (h, CUES[1], 1 * S, 0);
+    push_cue (h, CUES[2], 2 * S, 0);
+    gst_harness_push_event (h, gst_event_new_eos ());
+    fail_unless_equals_uint64 (pull_result (h).pts, 1 * S);
+    fail_unless_equals_uint64 (pull_result (h).pts, 2 * S);
+    fail_unless (gst_harness_try_pull (h) == NULL);
+    gst_object_unref (clock);
+    gst_harness_teardown (h);
+    g_free (props);
+  }
+}
+GST_END_TEST;
+
+/* Without timestamps: smoothed in arrival order (the causal filter over the
+ * cue-alone results); a lookahead does not apply (cues are decided at once)
+ * and says so once with a WARNING. */
+GST_START_TEST (test_untimed_stream)
+{
+  for (guint l = 0; l < 2; l++) {
+    GstBus *bus;
+    GstHarness *h = make_harness_for (model_path, l ? "context=smooth lookahead=5000000000"
+        : "context=smooth", &bus);
+    SeqnnContextFilter *f = seqnn_context_filter_new (N_CLASSES,
+        SEQNN_CONTEXT_DEFAULT_PERSISTENCE, NULL, NULL);
+    guint n_warnings = 0;
+    GstMessage *msg;
+
+    for (guint i = 0; i < N_CUES; i++) {
+      gfloat want[N_CLASSES];
+      Result r;
+      push_cue (h, i == 4 ? WEAK_CUE : CUES[i], GST_CLOCK_TIME_NONE, 0);
+      fail_unless_equals_int (n_out_after_drain (h), i + 1);   /* decided at once */
+      r = pull_result (h);
+      fail_unless (r.pts == GST_CLOCK_TIME_NONE);
+      fail_unless (seqnn_context_filter_push (f, r.cue, NULL));
+      fail_unless_equals_int (seqnn_context_filter_pop (f, want), r.class_id);
+      fail_unless (probs_equal (want, r.probs, 1e-6), "cue %u", i);
+    }
+    while ((msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING)) != NULL) {
+      GError *error = NULL;
+      gst_message_parse_warning (msg, &error, NULL);
+      fail_unless (strstr (error->message, "lookahead") != NULL, "%s", error->message);
+      g_error_free (error);
+      gst_message_unref (msg);
+      n_warnings++;
+    }
+    fail_unless_equals_int (n_warnings, l);   /* once, and only with a lookahead */
+    seqnn_context_filter_free (f);
+    gst_bus_set_flushing (bus, TRUE);
+    gst_harness_teardown (h);
+    gst_object_unref (bus);
+  }
+}
+GST_END_TEST;
+
 static Suite *
 context_suite (void)
 {
@@ -865,6 +973,8 @@ context_suite (void)
   tcase_add_test (tc, test_empty_cue_keeps_topic);
   tcase_add_test (tc, test_segments_and_toc);
   tcase_add_test (tc, test_mkv_chapters_round_trip);
+  tcase_add_test (tc, test_live_lookahead_bound);
+  tcase_add_test (tc, test_untimed_stream);
   tcase_add_test (tc, test_stream_equals_library);
   tcase_add_test (tc, test_stream_reset_conditions);
   tcase_add_test (tc, test_stream_lookahead_smooths);
