@@ -668,24 +668,27 @@ test_framing (void)
 {
   Damage d;
   damage_setup (&d);
-  write_raw (d.bad, 200u * 1024 * 1024, "{}", 0);
-  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "is absurd");
-  write_raw (d.bad, G_MAXUINT64, "{}", 0);
-  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "is absurd");
-  write_raw (d.bad, 1000, "{}", 0);
-  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "exceeds");
-  write_raw (d.bad, 0, "", 0);
-  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "too small");
-  write_raw (d.bad, 9, "{not json", 16);
-  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "not valid JSON");
-  write_raw (d.bad, 5, "[1,2]", 0);
-  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "not a JSON object");
-  write_raw (d.bad, 8, "\"string\"", 0);
-  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "not a JSON object");
-  write_raw (d.bad, 4, "{\xff\xfe}", 0);
-  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "UTF-8");
-  write_raw (d.bad, 2, "{}", 0);
-  assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, "__metadata__");
+  /* [declared header length, header bytes, zero bytes after them, message] */
+  static const struct {
+    guint64 declared;
+    const gchar *header;
+    gsize data_len;
+    const gchar *message;
+  } cases[] = {
+    { 200u * 1024 * 1024, "{}", 0, "is absurd" },
+    { G_MAXUINT64, "{}", 0, "is absurd" },
+    { 1000, "{}", 0, "exceeds" },
+    { 0, "", 0, "too small" },
+    { 9, "{not json", 16, "not valid JSON" },
+    { 5, "[1,2]", 0, "not a JSON object" },
+    { 8, "\"string\"", 0, "not a JSON object" },
+    { 4, "{\xff\xfe}", 0, "UTF-8" },
+    { 2, "{}", 0, "__metadata__" },
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++) {
+    write_raw (d.bad, cases[c].declared, cases[c].header, cases[c].data_len);
+    assert_load_fails (d.bad, SEQNN_ERROR_CORRUPT, SEQNN_ERROR_CORRUPT, cases[c].message);
+  }
   /* a deeply nested header must not exhaust the stack */
   GString *deep = g_string_new ("{\"a\":");
   for (gint i = 0; i < 100000; i++)
