@@ -476,6 +476,7 @@ autotune_dim (guint prop_id)
     case PROP_LEARNING_RATE: return SEQNN_AUTOTUNE_LEARNING_RATE;
     case PROP_BATCH_SIZE: return SEQNN_AUTOTUNE_BATCH_SIZE;
     case PROP_EPOCHS: return SEQNN_AUTOTUNE_EPOCHS;
+    case PROP_LR_SCHEDULE: return SEQNN_AUTOTUNE_LR_SCHEDULE;
     default: return 0;
   }
 }
@@ -973,6 +974,7 @@ autotune_options_from_settings (GstLstmTrain * self, const Settings * run,
   f->learning_rate = t->optimizer.learning_rate;
   f->batch_size = t->batch_size;
   f->epochs = t->epochs;
+  f->lr_schedule = t->lr_schedule;
   o->optimizer = t->optimizer;
   o->cancel_flag = &self->cancel;
 }
@@ -1046,7 +1048,8 @@ check_model_size (GstLstmTrain * self, const Settings * run)
   SeqnnAutotuneParams p = { config.cell, config.embed_dim, config.hidden_dim,
     config.num_layers, config.bidirectional, config.head, config.dropout, fit->min_freq,
     (guint) fit->max_vocab, (guint) fit->tokenizer.max_tokens,
-    fit->train.optimizer.learning_rate, fit->train.batch_size, fit->train.epochs
+    fit->train.optimizer.learning_rate, fit->train.batch_size, fit->train.epochs,
+    fit->train.lr_schedule
   };
   guint64 size = seqnn_autotune_estimate_model_size (&p, vocab, num_classes);
   gsize vocab_size = seqnn_vocab_get_size (vocab);

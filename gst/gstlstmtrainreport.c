@@ -17,8 +17,9 @@ GST_DEBUG_CATEGORY_EXTERN (gst_lstm_train_debug);
 
 /* The header rows; the columns of early stopping and schedules only when used,
  * so that readers of the eight columns keep working. */
-static const gchar trial_columns[] = "trial,cell,embed_dim,hidden_dim,layers,bidirectional,"
-    "head,dropout,min_freq,max_vocab,max_tokens,learning_rate,batch_size,epochs,best_epoch,"
+static const gchar trial_columns[] = "trial,rung,samples,cell,embed_dim,hidden_dim,layers,"
+    "bidirectional,head,dropout,min_freq,max_vocab,max_tokens,learning_rate,lr_schedule,"
+    "batch_size,epochs,best_epoch,"
     "epochs_run,val_loss,val_accuracy,vocab_size,model_size,cut,seconds,elapsed_s,best\n";
 static const gchar epoch_columns[] = "epoch,samples,train_loss,train_accuracy,val_loss,"
     "val_accuracy,samples_per_second,elapsed_s";
@@ -258,12 +259,14 @@ write_trial_row (GstLstmTrainReport * r, const SeqnnAutotuneTrial * t)
 
   if (r->metrics == NULL)
     return;
-  fprintf (r->metrics, "%d,%s,%d,%d,%d,%s,%s,%s,%" G_GUINT64_FORMAT ",%u,%u,%s,%d,%d,%d,%d,"
-      "%s,%s,%d,%" G_GUINT64_FORMAT ",%s,%s,%s,%s\n", t->index, seqnn_cell_to_string (p->cell),
+  fprintf (r->metrics, "%d,%d,%" G_GSIZE_FORMAT ",%s,%d,%d,%d,%s,%s,%s,%" G_GUINT64_FORMAT
+      ",%u,%u,%s,%s,%d,%d,%d,%d,%s,%s,%d,%" G_GUINT64_FORMAT ",%s,%s,%s,%s\n", t->index,
+      t->rung, t->n_samples, seqnn_cell_to_string (p->cell),
       p->embed_dim, p->hidden_dim, p->num_layers, p->bidirectional ? "true" : "false",
       seqnn_head_to_string (p->head), g_ascii_formatd (dr, sizeof dr, "%g", p->dropout),
       p->min_freq, p->max_vocab, p->max_tokens,
-      g_ascii_formatd (lr, sizeof lr, "%g", p->learning_rate), p->batch_size, p->epochs,
+      g_ascii_formatd (lr, sizeof lr, "%g", p->learning_rate),
+      seqnn_lr_schedule_to_string (p->lr_schedule), p->batch_size, p->epochs,
       t->best_epoch, t->epochs_run,
       has_val ? g_ascii_formatd (vl, sizeof vl, "%.6f", t->validation_loss) : "",
       has_val ? g_ascii_formatd (va, sizeof va, "%.6f", t->validation_accuracy) : "",
@@ -282,6 +285,7 @@ gst_lstm_train_report_trial (const SeqnnAutotuneTrial * t, gpointer user_data)
 
   gst_element_post_message (r->element, gst_message_new_element (GST_OBJECT (r->element),
           gst_structure_new ("lstmtrain-trial", "trial", G_TYPE_INT, t->index,
+              "rung", G_TYPE_INT, t->rung, "samples", G_TYPE_UINT64, (guint64) t->n_samples,
               "settings", G_TYPE_STRING, settings,
               "best-epoch", G_TYPE_INT, t->best_epoch, "epochs-run", G_TYPE_INT, t->epochs_run,
               "validation-loss", G_TYPE_DOUBLE, t->validation_loss,
@@ -290,8 +294,9 @@ gst_lstm_train_report_trial (const SeqnnAutotuneTrial * t, gpointer user_data)
               "model-size", G_TYPE_UINT64, t->model_size, "cut", G_TYPE_BOOLEAN, t->cut,
               "seconds", G_TYPE_DOUBLE, t->seconds, "elapsed", G_TYPE_DOUBLE, t->elapsed,
               "best", G_TYPE_BOOLEAN, t->best, NULL)));
-  text = g_strdup_printf ("trial %d (%s): validation accuracy %.1f%% at epoch %d of %d%s, "
-      "%.1f s%s", t->index, settings, 100.0 * t->validation_accuracy, t->best_epoch,
+  text = g_strdup_printf ("trial %d, rung %d, %" G_GSIZE_FORMAT " rows (%s): validation "
+      "accuracy %.1f%% at epoch %d of %d%s, %.1f s%s", t->index, t->rung, t->n_samples,
+      settings, 100.0 * t->validation_accuracy, t->best_epoch,
       t->epochs_run, t->cut ? " (cut by the budget)" : t->diverged ? " (diverged)" : "",
       t->seconds, t->best ? ", best so far" : "");
   GST_INFO_OBJECT (r->element, "%s", text);

@@ -1,36 +1,51 @@
 /* libseqnn: searching architecture and optimisation within a wall-clock budget.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * seqnn_autotune trains a sequence of trials on a seeded split of the data
- * (the validation share held out), each stopped early once its validation
- * accuracy has not improved for `patience` epochs and kept at its best
- * epoch, and returns the best trial's classifier.
+ * seqnn_autotune ranks settings on a seeded split of the data (the
+ * validation share held out) and returns the best trial's classifier. The
+ * search is sample-first (successive halving):
  *
- * The search: first known-good settings for news-like topic data
- * (bidirectional LSTM/GRU 64-128, max head, Adam 1e-3..5e-3, batch 16-64),
- * then random variations of one or two settings of the best trial so far.
+ * - a plan, from the budget, the data's size and a nominal speed only (not
+ *   the clock): how many settings to screen, on how many training rows, with
+ *   how many epochs. Rung 0 trains k settings (the start points, then seeded
+ *   variations of one or two free settings of the first) each on the first m
+ *   rows of a seeded order of the training share (on much data, 20,000 rows
+ *   or more, one epoch; on little, the final run's epochs) and ranks them on
+ *   2,000 validation rows; rung 1 trains the best third on 3m rows, ranked on
+ *   the whole validation share. With too little time to screen much data,
+ *   rung 0 is one short probe of the first start point (the recipe).
+ * - the final run: the best setting of the last rung whose planned epochs
+ *   fit in the time left by its measured speed, on all the training rows,
+ *   for as many epochs as fit (up to 3 on much data, 10 on little; fixed
+ *   epochs are kept), validated at every epoch's end, stopped early after
+ *   `patience` epochs without a better accuracy; when the budget cuts it, the
+ *   weights as they stand are evaluated too (one validation pass past the
+ *   budget).
+ * - time left after that (little data): variations of the best on all the
+ *   rows, `parallel` at a time, while a round fits.
+ *
+ * Every trial's learning rate decays linearly to 0 over its own steps (a
+ * fixed lr_schedule replaces it). Trials of a rung run `parallel` at a time
+ * with n_threads / parallel threads each; the final run uses all n_threads.
  * Dimensions in `fixed` keep the value in `fixed_params`; the search varies
- * the rest (with everything fixed, one trial runs). It ends before the budget
- * when no new setting is left to try near the best.
+ * the rest (with everything fixed, one trial runs).
  *
- * Reproducible for a seed, thread count and `parallel`: the sequence of
- * trial settings and every trial that ends by itself (its epoch limit or
- * early stopping) give the same settings, epochs and accuracies on every run,
- * since trials start in rounds of `parallel` whose settings depend only on
- * the seed and on the results of the rounds before. What depends on timing:
- * how many rounds fit in the budget, and the trials the budget cuts (at a
- * batch boundary; such a trial counts with its best finished epoch). When the
- * budget cuts trials that finished no epoch and no trial has a result, the
- * first of them is evaluated as it stands (a minimal trial: however short the
- * budget, a model comes back). The search returns within the budget plus that
+ * Reproducible for a seed, thread count, `parallel`, budget and data: the
+ * plan, the settings of every screening trial and the result of every trial
+ * the budget does not cut are the same on every run. What depends on the
+ * clock (the measured speed): whether rung 1 still fits, which survivor
+ * the final run takes and its epochs (or share of the rows), the trials the
+ * budget cuts. When the budget ends before any trial has a result, the
+ * first trial is evaluated as it stands (a minimal trial: however short the
+ * budget, a model comes back). The search returns within the budget plus
  * one validation pass; the caller's final write comes after.
  *
  * The model returned is trained on the training share only (not retrained on
  * all the data), with its settings in metadata keys "autotune.*" and, as
  * seqnn_fit writes them, train.command (options->command), train.samples
- * (the training share), train.epochs (the trial's upper bound),
- * train.best_epoch, train.epochs_run, train.validation_accuracy,
- * train.complete and train.date (SOURCE_DATE_EPOCH when set). */
+ * (the rows it trained on), train.epochs, train.best_epoch, train.epochs_run,
+ * train.validation_accuracy, train.complete and train.date (SOURCE_DATE_EPOCH
+ * when set). */
 #pragma once
 
 #include <glib.h>
@@ -38,6 +53,7 @@
 #include "seqnn/model.h"
 #include "seqnn/dataset.h"
 #include "seqnn/classifier.h"
+#include "seqnn/trainloop.h"
 
 G_BEGIN_DECLS
 
@@ -56,6 +72,7 @@ typedef enum {
   SEQNN_AUTOTUNE_LEARNING_RATE = 1 << 10,
   SEQNN_AUTOTUNE_BATCH_SIZE = 1 << 11,
   SEQNN_AUTOTUNE_EPOCHS = 1 << 12,
+  SEQNN_AUTOTUNE_LR_SCHEDULE = 1 << 13,
 } SeqnnAutotuneDim;
 
 /* One trial's settings (names as lstmtrain's properties). */
@@ -72,7 +89,8 @@ typedef struct {
   guint max_tokens;      /* tokens kept per record, 0: all */
   gfloat learning_rate;  /* of SeqnnAutotuneOptions.optimizer's kind */
   gint batch_size;
-  gint epochs;           /* the upper bound; early stopping ends most trials before */
+  gint epochs;           /* the trial's epochs (early stopping may end it before) */
+  SeqnnLrSchedule lr_schedule; /* linear unless fixed (plateau is refused) */
 } SeqnnAutotuneParams;
 
 typedef struct {
@@ -80,9 +98,11 @@ typedef struct {
   guint64 max_model_size;       /* bytes of the model file; 0: no bound */
   guint64 seed;                 /* split, initialisation, shuffles, the search: 0 */
   gint n_threads;               /* in all, 0: one per core */
-  gint parallel;                /* trials run at once (threads shared out); 0: 1 */
+  gint parallel;                /* screening trials run at once (threads shared out);
+                                 * 0: one per thread */
   gdouble validation_fraction;  /* 0.1, in (0, 1) */
-  gint patience;                /* epochs without a better validation accuracy: 1 */
+  gint patience;                /* epochs without a better validation accuracy (runs on all
+                                 * the training rows; screening trials run their epochs): 3 */
   guint fixed;                  /* SeqnnAutotuneDim bits taken from fixed_params */
   SeqnnAutotuneParams fixed_params;
   /* Kind, momentum, weight decay, clip norm; the learning rate is searched. */
@@ -98,6 +118,8 @@ void seqnn_autotune_options_init_default (SeqnnAutotuneOptions *options);
 
 typedef struct {
   gint index;                   /* 1-based, in the order of the search */
+  gint rung;                    /* 0, 1: screening rungs; the final run's is the last */
+  gsize n_samples;              /* training rows it trained on (a prefix of a seeded order) */
   SeqnnAutotuneParams params;
   gint vocab_size;
   guint64 model_size;           /* estimated bytes of the model file */

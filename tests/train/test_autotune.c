@@ -173,9 +173,12 @@ test_fixed_respected (void)
     g_assert_cmpint (t->params.head, ==, SEQNN_HEAD_MEAN);
     g_assert_cmpfloat (t->params.learning_rate, ==, 0.004f);
     g_assert_cmpint (t->params.hidden_dim, ==, 8);
-    /* Every trial differs from the ones before in some free setting. */
-    for (guint j = 0; j < i; j++)
-      g_assert_false (params_same (&t->params, &g_array_index (trials, SeqnnAutotuneTrial, j).params));
+    /* Every trial differs from the others on as many rows in some free setting. */
+    for (guint j = 0; j < i; j++) {
+      const SeqnnAutotuneTrial *u = &g_array_index (trials, SeqnnAutotuneTrial, j);
+      if (u->n_samples == t->n_samples && u->rung == t->rung)
+        g_assert_false (params_same (&t->params, &u->params));
+    }
   }
   const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (c));
   g_assert_cmpint (config->cell, ==, SEQNN_CELL_GRU);
@@ -273,7 +276,7 @@ test_reproducible (void)
   for (guint i = 0; i < n; i++) {
     const SeqnnAutotuneTrial *a = &g_array_index (runs[0], SeqnnAutotuneTrial, i);
     const SeqnnAutotuneTrial *b = &g_array_index (runs[1], SeqnnAutotuneTrial, i);
-    if (a->cut || b->cut)
+    if (a->cut || b->cut || a->rung != b->rung || a->n_samples != b->n_samples)
       break; /* the budget's end: the rounds after depend on it */
     g_assert_true (params_same (&a->params, &b->params));
     g_assert_cmpint (a->best_epoch, ==, b->best_epoch);
@@ -285,6 +288,78 @@ test_reproducible (void)
     g_assert_cmpuint (compared, >=, 2);
   g_array_unref (runs[0]);
   g_array_unref (runs[1]);
+  seqnn_dataset_free (data);
+}
+
+/* Successive halving: many settings on a share of the rows, the best third
+ * of them on three times as many, the best of those on all the training
+ * rows; every promoted setting is one of the best of the rung before. */
+static void
+test_successive_halving (void)
+{
+  gdouble budget = under_valgrind () ? 40.0 : 6.0;
+  SeqnnDataset *data = make_dataset (3, under_valgrind () ? 1200 : 4000, 8);
+  SeqnnAutotuneOptions o;
+  SeqnnAutotuneTrial best;
+  GArray *trials = g_array_new (FALSE, FALSE, sizeof (SeqnnAutotuneTrial));
+  GError *error = NULL;
+
+  small_options (&o, budget);
+  o.fixed &= ~(guint) SEQNN_AUTOTUNE_EPOCHS;  /* the plan chooses the epochs */
+  o.validation_fraction = 0.1;
+  gint64 start = g_get_monotonic_time ();
+  SeqnnClassifier *c = seqnn_autotune (data, labels, NULL, &o, collect, trials, &best, NULL,
+      &error);
+  gdouble took = (g_get_monotonic_time () - start) / 1e6;
+  g_assert_no_error (error);
+  g_assert_nonnull (c);
+  g_assert_cmpfloat (took, <, budget + (under_valgrind () ? 3.0 : 0.5));
+
+  gsize n_train = seqnn_dataset_get_size (data) - seqnn_dataset_get_size (data) / 10;
+  guint n0 = 0, n1 = 0;
+  gsize rows0 = 0, rows1 = 0;
+  for (guint i = 0; i < trials->len; i++) {
+    const SeqnnAutotuneTrial *t = &g_array_index (trials, SeqnnAutotuneTrial, i);
+    if (t->rung == 0) {
+      g_assert_cmpuint (n1, ==, 0); /* rung 0 first */
+      rows0 = t->n_samples;
+      n0++;
+    } else if (t->rung == 1) {
+      rows1 = t->n_samples;
+      /* one of the best third of rung 0 */
+      guint better_in_rung0 = 0;
+      const SeqnnAutotuneTrial *same = NULL;
+      for (guint j = 0; j < n0; j++) {
+        const SeqnnAutotuneTrial *u = &g_array_index (trials, SeqnnAutotuneTrial, j);
+        if (params_same (&u->params, &t->params))
+          same = u;
+      }
+      g_assert_nonnull (same);
+      for (guint j = 0; j < n0; j++) {
+        const SeqnnAutotuneTrial *u = &g_array_index (trials, SeqnnAutotuneTrial, j);
+        better_in_rung0 += u->validation_accuracy > same->validation_accuracy;
+      }
+      g_assert_cmpuint (better_in_rung0, <, (n0 + 2) / 3);
+      n1++;
+    }
+  }
+  g_assert_cmpuint (n0, >=, 3);
+  if (!under_valgrind ()) {
+    g_assert_cmpuint (n1, >=, 1);
+    g_assert_cmpuint (rows1, ==, MIN (3 * rows0, n_train));
+    g_assert_cmpuint (n0, >, n1);
+    /* the final run, on all the training rows, is the best */
+    g_assert_cmpuint (best.n_samples, ==, n_train);
+    g_assert_cmpint (best.rung, ==, 2);
+    g_assert_cmpfloat (best.validation_accuracy, >, 0.6);
+  }
+  g_assert_cmpuint (rows0, <, n_train);
+  const gchar *samples = seqnn_classifier_get_metadata (c, "autotune.samples");
+  gchar *expected = g_strdup_printf ("%" G_GSIZE_FORMAT, best.n_samples);
+  g_assert_cmpstr (samples, ==, expected);
+  g_free (expected);
+  seqnn_classifier_free (c);
+  g_array_unref (trials);
   seqnn_dataset_free (data);
 }
 
@@ -369,6 +444,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/autotune/fixed-respected", test_fixed_respected);
   g_test_add_func ("/train/autotune/model-size", test_model_size);
   g_test_add_func ("/train/autotune/reproducible", test_reproducible);
+  g_test_add_func ("/train/autotune/successive-halving", test_successive_halving);
   g_test_add_func ("/train/autotune/bad-input", test_bad_input);
   return g_test_run ();
 }
