@@ -16,13 +16,16 @@ context=none's (per CPU second of the
 gst-launch-1.0 process, start-up subtracted). The ceiling row classifies each story whole (seqtokenize
 format=csv) and gives every cue its story's result.
 
-Modes the element does not offer (an older build) are printed as n/a.
+Modes the element does not offer (an older build) and a missing stream model
+(models/agnews-stream.model, or --stream-model) are printed as n/a.
 --tune runs context=none once and sweeps topic-persistence offline over the
 cue-alone probabilities with the same sticky-HMM filter as lib/context.c (a
-numpy copy, for choosing the default; the element's own rows are the measure).
+numpy copy, for choosing the default; the element's own rows are the measure);
+--tune-stream does the same for stream-persistence over the probabilities of
+context=stream (lookahead 0) with the stream model.
 
 Usage: bench/broadcast.py [--data dev.csv] [--model M] [--stream-model M]
-                          [--seed N] [--keep DIR] [--tune]
+                          [--seed N] [--keep DIR] [--tune | --tune-stream]
 Environment: SEQNN_BUILD_DIR (default build), SEQNN_SHARED_DATA (../shared/data).
 Tune only on broadcasts built from dev.csv.
 """
@@ -179,6 +182,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", help="folder to keep the broadcast (SRT, CSV) in")
     ap.add_argument("--tune", action="store_true", help="offline topic-persistence sweep")
+    ap.add_argument("--tune-stream", action="store_true",
+                    help="offline stream-persistence sweep over context=stream's probabilities")
     args = ap.parse_args()
     if not os.path.exists(args.data):
         print("broadcast: %s not found (set SEQNN_SHARED_DATA)" % args.data, file=sys.stderr)
@@ -197,7 +202,9 @@ def main():
           (n_stories, os.path.basename(args.data), n, args.seed))
 
     if args.tune:
-        return tune(srt, args.model, labels)
+        return tune(srt, args.model, labels, [])
+    if args.tune_stream:
+        return tune(srt, args.stream_model, labels, ["context=stream"])
 
     la1, la2 = "2500000000", "5000000000"
     modes = [
@@ -242,16 +249,19 @@ def main():
     return 0
 
 
-def tune(srt, model, labels):
-    res, wall = run_pipeline(["filesrc", "location=" + srt, "!", "subparse"], ["model=" + model])
+def tune(srt, model, labels, props):
+    """Sweeps the filter's persistence offline over the probabilities the
+    element gives with props (none: cue alone; context=stream: the stream's),
+    lag in cues."""
+    res, wall = run_pipeline(["filesrc", "location=" + srt, "!", "subparse"], ["model=" + model] + props)
     if res is None:
         print("tune: " + " ".join(wall), file=sys.stderr)
         return 1
     probs = np.array([r["probabilities"] for r in res], dtype=np.float64)
-    print("none: accuracy %.4f boundary-F1 %.4f" % (np.mean(probs.argmax(1) == labels),
+    print("%s: accuracy %.4f boundary-F1 %.4f" % (" ".join(props) or "none", np.mean(probs.argmax(1) == labels),
           boundary_f1(labels, probs.argmax(1))))
     print("%-12s %s" % ("persistence", "  ".join("lag%d acc / F1  " % l for l in (0, 1, 2))))
-    for p in (0.5, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99):
+    for p in (0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.93, 0.95, 0.97, 0.98, 0.99):
         cells = []
         for lag in (0, 1, 2):
             pred = sticky_filter(probs, p, lag)

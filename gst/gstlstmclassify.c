@@ -87,6 +87,7 @@ enum {
   PROP_ANNOTATE,
   PROP_CONTEXT,
   PROP_TOPIC_PERSISTENCE,
+  PROP_STREAM_PERSISTENCE,
   PROP_LOOKAHEAD,
   PROP_CONTEXT_RESET,
 };
@@ -102,6 +103,7 @@ enum {
 #define DEFAULT_PROP_ANNOTATE GST_LSTM_CLASSIFY_ANNOTATE_NONE
 #define DEFAULT_PROP_CONTEXT GST_LSTM_CLASSIFY_CONTEXT_NONE
 #define DEFAULT_PROP_TOPIC_PERSISTENCE SEQNN_CONTEXT_DEFAULT_PERSISTENCE
+#define DEFAULT_PROP_STREAM_PERSISTENCE SEQNN_CONTEXT_DEFAULT_STREAM_PERSISTENCE
 #define DEFAULT_PROP_LOOKAHEAD 0
 #define DEFAULT_PROP_CONTEXT_RESET (10 * GST_SECOND)
 
@@ -238,9 +240,14 @@ gst_lstm_classify_class_init (GstLstmClassifyClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TOPIC_PERSISTENCE,
       g_param_spec_double ("topic-persistence", "Topic persistence",
-          "context=smooth (and stream with a lookahead): probability that a cue keeps the "
-          "topic of the cue before it",
+          "context=smooth: probability that a cue keeps the topic of the cue before it",
           0.0, 0.9999, DEFAULT_PROP_TOPIC_PERSISTENCE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_STREAM_PERSISTENCE,
+      g_param_spec_double ("stream-persistence", "Stream persistence",
+          "context=stream with a lookahead: the same probability in the fixed-lag filter over "
+          "the stream's probabilities (lower: they already carry the past)",
+          0.0, 0.9999, DEFAULT_PROP_STREAM_PERSISTENCE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_LOOKAHEAD,
       g_param_spec_uint64 ("lookahead", "Lookahead",
@@ -294,6 +301,7 @@ gst_lstm_classify_init (GstLstmClassify *self)
   self->annotate = DEFAULT_PROP_ANNOTATE;
   self->context_settings.mode = DEFAULT_PROP_CONTEXT;
   self->context_settings.persistence = DEFAULT_PROP_TOPIC_PERSISTENCE;
+  self->context_settings.stream_persistence = DEFAULT_PROP_STREAM_PERSISTENCE;
   self->context_settings.lookahead = DEFAULT_PROP_LOOKAHEAD;
   self->context_settings.reset = DEFAULT_PROP_CONTEXT_RESET;
 
@@ -371,6 +379,9 @@ gst_lstm_classify_set_property (GObject *object, guint prop_id, const GValue *va
     case PROP_TOPIC_PERSISTENCE:
       self->context_settings.persistence = g_value_get_double (value);
       break;
+    case PROP_STREAM_PERSISTENCE:
+      self->context_settings.stream_persistence = g_value_get_double (value);
+      break;
     case PROP_LOOKAHEAD:
       self->context_settings.lookahead = g_value_get_uint64 (value);
       latency_changed = TRUE;
@@ -425,6 +436,9 @@ gst_lstm_classify_get_property (GObject *object, guint prop_id, GValue *value, G
       break;
     case PROP_TOPIC_PERSISTENCE:
       g_value_set_double (value, self->context_settings.persistence);
+      break;
+    case PROP_STREAM_PERSISTENCE:
+      g_value_set_double (value, self->context_settings.stream_persistence);
       break;
     case PROP_LOOKAHEAD:
       g_value_set_uint64 (value, self->context_settings.lookahead);

@@ -210,8 +210,9 @@ fits (GstSeqnnContext *ctx, const GstSeqnnModelInUse *model,
     const GstSeqnnContextSettings *settings)
 {
   gboolean stream = settings->mode == GST_LSTM_CLASSIFY_CONTEXT_STREAM;
+  gdouble persistence = stream ? settings->stream_persistence : settings->persistence;
   gboolean fit = is_active (ctx) && ctx->labels != NULL && model->n_labels == ctx->n_classes
-      && settings->mode == ctx->settings.mode && settings->persistence == ctx->settings.persistence
+      && settings->mode == ctx->settings.mode && persistence == ctx->settings.persistence
       && (stream && settings->lookahead == 0) == ctx->passthrough
       && (!stream || seqnn_stream_get_classifier (ctx->stream) == model->classifier);
 
@@ -227,6 +228,9 @@ gst_seqnn_context_configure (GstSeqnnContext *ctx, const GstSeqnnModelInUse *mod
   GstFlowReturn ret = GST_FLOW_OK;
   GError *error = NULL;
   gboolean stream = settings->mode == GST_LSTM_CLASSIFY_CONTEXT_STREAM;
+  /* The stream's probabilities already carry the past: a filter over them
+   * wants a lower persistence than one over cue-alone probabilities. */
+  gdouble persistence = stream ? settings->stream_persistence : settings->persistence;
 
   ctx->settings.lookahead = settings->lookahead;
   ctx->settings.reset = settings->reset;
@@ -255,7 +259,7 @@ gst_seqnn_context_configure (GstSeqnnContext *ctx, const GstSeqnnModelInUse *mod
     return GST_FLOW_ERROR;
   }
   if (!ctx->passthrough && (ctx->filter = seqnn_context_filter_new ((gint) model->n_labels,
-              settings->persistence, NULL, &error)) == NULL) {
+              persistence, NULL, &error)) == NULL) {
     /* the property's range rules this out; a 1-class model does not */
     GST_ELEMENT_ERROR (ctx->element, LIBRARY, SETTINGS,
         ("context=%s cannot use this model: %s", stream ? "stream" : "smooth", error->message),
@@ -265,7 +269,7 @@ gst_seqnn_context_configure (GstSeqnnContext *ctx, const GstSeqnnModelInUse *mod
     return GST_FLOW_ERROR;
   }
   ctx->settings.mode = settings->mode;
-  ctx->settings.persistence = settings->persistence;
+  ctx->settings.persistence = persistence;   /* the one in use */
   g_strfreev (ctx->labels);
   ctx->labels = g_strdupv ((gchar **) model->labels);
   ctx->n_classes = model->n_labels;

@@ -22,7 +22,8 @@ G_BEGIN_DECLS
 
 typedef struct {
   GstLstmClassifyContext mode;
-  gdouble persistence;      /* topic-persistence */
+  gdouble persistence;      /* topic-persistence (smooth) */
+  gdouble stream_persistence; /* stream-persistence (stream with a lookahead) */
   GstClockTime lookahead;   /* ns a cue may wait for the cues after it */
   GstClockTime reset;       /* a timestamp gap longer than this restarts the context */
 } GstSeqnnContextSettings;

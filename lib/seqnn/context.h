@@ -23,6 +23,12 @@ G_BEGIN_DECLS
  * (bench/broadcast.py --tune): best per-cue accuracy with no lookahead and
  * with two cues of it. */
 #define SEQNN_CONTEXT_DEFAULT_PERSISTENCE 0.97
+/* The same filter over a stream model's probabilities (lstmclassify
+ * context=stream with a lookahead), which already carry the story so far:
+ * the best per-cue accuracy with one and two cues of lookahead on the dev
+ * broadcast (bench/broadcast.py --tune-stream); 0.97 there does worse than
+ * no lookahead at all. */
+#define SEQNN_CONTEXT_DEFAULT_STREAM_PERSISTENCE 0.6
 
 typedef struct _SeqnnContextFilter SeqnnContextFilter;
 

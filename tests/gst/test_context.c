@@ -747,12 +747,13 @@ GST_START_TEST (test_stream_reset_conditions)
 GST_END_TEST;
 
 /* With a lookahead the stream's probabilities go through the fixed-lag
- * filter, as context=smooth's cue-alone ones do. */
+ * filter, as context=smooth's cue-alone ones do, with stream-persistence
+ * (topic-persistence is smooth's). */
 GST_START_TEST (test_stream_lookahead_smooths)
 {
   gfloat stream[N_SCUES * N_CLASSES];
   GstHarness *h = make_harness_for (stream_model, "context=stream lookahead=1000000000 "
-      "topic-persistence=0.9 batch-size=3", NULL);
+      "stream-persistence=0.9 topic-persistence=0.5 batch-size=3", NULL);
   SeqnnContextFilter *f = seqnn_context_filter_new (N_CLASSES, 0.9, NULL, NULL);
   Result r[N_SCUES];
   guint decided = 0;
