@@ -2,16 +2,18 @@
 # Topic chapters of a subtitle file as a WebVTT chapters track (<track kind="chapters">).
 # Usage: pipelines/chapters.sh FILE.srt|FILE.vtt OUT.vtt [MODEL]
 # Runs filesrc ! subparse ! lstmclassify context=smooth lookahead=5 s ! fakesink
+# (CONTEXT=stream with a stream model, e.g. models/agnews-stream.model: context=stream)
 # and turns its lstmclassify-segment messages into chapter cues (the label is the title).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 file=${1:?usage: $0 FILE.srt|FILE.vtt OUT.vtt [MODEL]}
 out=${2:?usage: $0 FILE.srt|FILE.vtt OUT.vtt [MODEL]}
 model=${3:-$default_model}
+context=${CONTEXT:-smooth}
 tmp=$(mktemp "${out}.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 "$gst_launch" -m filesrc location="$file" ! subparse ! \
-  lstmclassify model="$model" context=smooth lookahead=5000000000 ! fakesink |
+  lstmclassify model="$model" context="$context" lookahead=5000000000 ! fakesink |
 python3 -c '
 import re, sys
 def ts(ns):
