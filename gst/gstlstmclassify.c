@@ -531,37 +531,6 @@ release_decided (gpointer user_data, GstBuffer *buffer, const gfloat *probs,
   return gst_pad_push (self->srcpad, buffer);
 }
 
-/* Pushes the batch's buffers in order, through the context, until one push
- * fails. */
-static GstFlowReturn
-push_batch (GstLstmClassify *self, GstSeqnnBatch *batch, guint n_labels, gboolean live)
-{
-  GstSeqnnEncoder *enc = self->encoder;
-  const gint32 *ids = (const gint32 *) enc->ids->data;
-  guint start = 0;
-
-  for (guint i = 0; i < batch->n; i++) {
-    GstBuffer *buffer = batch->buffers[i];
-    gint row = g_array_index (enc->rows, gint, i);
-    GstFlowReturn ret;
-
-    batch->buffers[i] = NULL;
-    if (row >= 0) {
-      guint length = g_array_index (enc->lengths, gint, row);
-      ret = gst_seqnn_context_push (self->context, buffer,
-          (const gfloat *) self->probs->data + (gsize) row * n_labels,
-          g_array_index (enc->empty, gboolean, row), ids + start, length,
-          live ? batch->slots[i].arrival : GST_CLOCK_TIME_NONE);
-      start += length;
-    } else {
-      ret = gst_seqnn_context_push_unclassified (self->context, buffer);
-    }
-    if (ret != GST_FLOW_OK)
-      return ret;
-  }
-  return GST_FLOW_OK;
-}
-
 static GstFlowReturn
 process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
 {
@@ -602,7 +571,8 @@ process_batch (GstLstmClassify *self, GstSeqnnBatch *batch)
   if (ret == GST_FLOW_OK)
     ret = gst_seqnn_context_configure (self->context, model, &context_settings);
   if (ret == GST_FLOW_OK)
-    ret = push_batch (self, batch, model->n_labels, live);
+    ret = gst_seqnn_context_push_batch (self->context, batch, self->encoder,
+        (const gfloat *) self->probs->data, model->n_labels, live);
   return ret;
 }
 

@@ -372,6 +372,34 @@ gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *p
   return GST_FLOW_OK;
 }
 
+GstFlowReturn
+gst_seqnn_context_push_batch (GstSeqnnContext *ctx, GstSeqnnBatch *batch,
+    const GstSeqnnEncoder *enc, const gfloat *probs, guint n_labels, gboolean live)
+{
+  const gint32 *ids = (const gint32 *) enc->ids->data;
+  guint start = 0;
+
+  for (guint i = 0; i < batch->n; i++) {
+    GstBuffer *buffer = batch->buffers[i];
+    gint row = g_array_index (enc->rows, gint, i);
+    GstFlowReturn ret;
+
+    batch->buffers[i] = NULL;
+    if (row >= 0) {
+      guint length = g_array_index (enc->lengths, gint, row);
+      ret = gst_seqnn_context_push (ctx, buffer, probs + (gsize) row * n_labels,
+          g_array_index (enc->empty, gboolean, row), ids + start, length,
+          live ? batch->slots[i].arrival : GST_CLOCK_TIME_NONE);
+      start += length;
+    } else {
+      ret = gst_seqnn_context_push_unclassified (ctx, buffer);
+    }
+    if (ret != GST_FLOW_OK)
+      return ret;
+  }
+  return GST_FLOW_OK;
+}
+
 GstClockTime
 gst_seqnn_context_next_deadline (const GstSeqnnContext *ctx)
 {

@@ -12,6 +12,7 @@
 
 #include "gstlstmclassify.h"
 #include "gstseqnnmodel.h"
+#include "gstseqnnencode.h"
 
 G_BEGIN_DECLS
 
@@ -62,6 +63,12 @@ GstFlowReturn gst_seqnn_context_push (GstSeqnnContext *context, GstBuffer *buffe
 GstClockTime gst_seqnn_context_next_deadline (const GstSeqnnContext *context);
 /* Decides and releases the held cues whose deadline is at or before now. */
 GstFlowReturn gst_seqnn_context_expire (GstSeqnnContext *context, GstClockTime now);
+/* Pushes the buffers of batch in order (taken from it) until one push fails:
+ * each classified one with its row of probs (encoder's rows, n_labels a
+ * row, the model's) through gst_seqnn_context_push, its arrival when live, the others
+ * through gst_seqnn_context_push_unclassified. */
+GstFlowReturn gst_seqnn_context_push_batch (GstSeqnnContext *context, GstSeqnnBatch *batch,
+    const GstSeqnnEncoder *encoder, const gfloat *probs, guint n_labels, gboolean live);
 /* An unclassified buffer (an empty GAP): it leaves after the held cues. */
 GstFlowReturn gst_seqnn_context_push_unclassified (GstSeqnnContext *context, GstBuffer *buffer);
 /* A serialized event is about to leave: the held cues go first; STREAM_START,
