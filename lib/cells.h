@@ -56,7 +56,11 @@ void seqnn_cell_forward (SeqnnCell cell, const SeqnnPack *pack, gboolean reverse
  * the direction run); NULL = zero, which is seqnn_cell_forward. c0 only for
  * LSTM. The backward pass needs nothing more (the cache keeps h0 as the
  * first step's h_prev); it gives no gradient of h0 or c0: a carried state
- * is treated as a constant (truncated backpropagation through time). */
+ * is treated as a constant (truncated backpropagation through time).
+ * A single sequence (B == 1) with h0 and no cache (a stream's inference run)
+ * reads W_hh as it is, one sgemv a step, instead of transposing it for
+ * sgemm: the same values to float rounding, several times faster for the
+ * few tokens of a cue. */
 void seqnn_cell_forward_from (SeqnnCell cell, const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     const gfloat *x, const SeqnnCellWeights *w, const gfloat *h0, const gfloat *c0,
     gfloat *y, gint y_stride, gfloat *h_n, gfloat *c_n,

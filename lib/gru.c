@@ -64,7 +64,11 @@ seqnn_gru_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
   gfloat *sink = zeros + GH;                                  /* H: hh_n when no cache */
 
   memset (zeros, 0, sizeof (gfloat) * GH);
-  seqnn_cells_transpose (GH, H, w->w_hh, w_hh_t);
+  /* A stream (one sequence run from a carried state, no backward to follow):
+   * one row a step, so W_hh is read as it is (sgemv) and not transposed. */
+  const gboolean one_row = h0 != NULL && cache == NULL && pack->B == 1;
+  if (!one_row)
+    seqnn_cells_transpose (GH, H, w->w_hh, w_hh_t);
   seqnn_cells_input_projection (N, I, GH, 2 * H, x, w, gates);
 
   for (gint k = 0; k < pack->T; k++) {
@@ -74,12 +78,17 @@ seqnn_gru_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     const gfloat *h_prev = n_cont > 0 ? y + (gsize) pack->step_offset[cell_prev_step (reverse, t)] * y_stride : NULL;
     gfloat *g_t = gates + (gsize) off * GH;
 
-    if (n_cont > 0) /* hh (n_cont x 3H) = h_prev (n_cont x H) . W_hh^T (H x 3H) */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, GH, H,
-          1.0f, h_prev, y_stride, w_hh_t, GH, 0.0f, hh, GH);
-    if (h0 && rows > n_cont) /* rows starting here start from h0 */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows - n_cont, GH, H,
-          1.0f, h0 + (gsize) n_cont * H, H, w_hh_t, GH, 0.0f, hh + (gsize) n_cont * GH, GH);
+    if (one_row) /* hh (3H) = W_hh (3H x H) . h_prev */
+      cblas_sgemv (CblasRowMajor, CblasNoTrans, GH, H, 1.0f, w->w_hh, H,
+          n_cont > 0 ? h_prev : h0, 1, 0.0f, hh, 1);
+    else {
+      if (n_cont > 0) /* hh (n_cont x 3H) = h_prev (n_cont x H) . W_hh^T (H x 3H) */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, GH, H,
+            1.0f, h_prev, y_stride, w_hh_t, GH, 0.0f, hh, GH);
+      if (h0 && rows > n_cont) /* rows starting here start from h0 */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows - n_cont, GH, H,
+            1.0f, h0 + (gsize) n_cont * H, H, w_hh_t, GH, 0.0f, hh + (gsize) n_cont * GH, GH);
+    }
 
     for (gint b = 0; b < rows; b++) {
       const gsize r = (gsize) off + b;

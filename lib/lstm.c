@@ -80,7 +80,11 @@ seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
   gfloat *sink = zeros + H;                                   /* 2H, cache rows when no cache */
 
   memset (zeros, 0, sizeof (gfloat) * H);
-  seqnn_cells_transpose (GH, H, w->w_hh, w_hh_t);
+  /* A stream (one sequence run from a carried state, no backward to follow):
+   * one row a step, so W_hh is read as it is (sgemv) and not transposed. */
+  const gboolean one_row = h0 != NULL && cache == NULL && pack->B == 1;
+  if (!one_row)
+    seqnn_cells_transpose (GH, H, w->w_hh, w_hh_t);
   seqnn_cells_input_projection (N, I, GH, GH, x, w, gates);
 
   for (gint k = 0; k < pack->T; k++) {
@@ -90,12 +94,17 @@ seqnn_lstm_forward (const SeqnnPack *pack, gboolean reverse, gint I, gint H,
     const gfloat *h_prev = n_cont > 0 ? y + (gsize) pack->step_offset[cell_prev_step (reverse, t)] * y_stride : NULL;
     gfloat *g_t = gates + (gsize) off * GH;
 
-    if (n_cont > 0) /* g_t[0..n_cont) += h_prev (n_cont x H) . W_hh^T (H x 4H) */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, GH, H,
-          1.0f, h_prev, y_stride, w_hh_t, GH, 1.0f, g_t, GH);
-    if (h0 && rows > n_cont) /* rows starting here start from h0 */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows - n_cont, GH, H,
-          1.0f, h0 + (gsize) n_cont * H, H, w_hh_t, GH, 1.0f, g_t + (gsize) n_cont * GH, GH);
+    if (one_row) /* g_t (4H) += W_hh (4H x H) . h_prev */
+      cblas_sgemv (CblasRowMajor, CblasNoTrans, GH, H, 1.0f, w->w_hh, H,
+          n_cont > 0 ? h_prev : h0, 1, 1.0f, g_t, 1);
+    else {
+      if (n_cont > 0) /* g_t[0..n_cont) += h_prev (n_cont x H) . W_hh^T (H x 4H) */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, GH, H,
+            1.0f, h_prev, y_stride, w_hh_t, GH, 1.0f, g_t, GH);
+      if (h0 && rows > n_cont) /* rows starting here start from h0 */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows - n_cont, GH, H,
+            1.0f, h0 + (gsize) n_cont * H, H, w_hh_t, GH, 1.0f, g_t + (gsize) n_cont * GH, GH);
+    }
     if (c0)
       memcpy (c_state + (gsize) n_cont * H, c0 + (gsize) n_cont * H, sizeof (gfloat) * H * (rows - n_cont));
     else

@@ -57,7 +57,11 @@ seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint 
   gfloat *zeros = w_hh_t + (gsize) H * H;                    /* H */
 
   memset (zeros, 0, sizeof (gfloat) * H);
-  seqnn_cells_transpose (H, H, w->w_hh, w_hh_t);
+  /* A stream (one sequence run from a carried state, no backward to follow):
+   * one row a step, so W_hh is read as it is (sgemv) and not transposed. */
+  const gboolean one_row = h0 != NULL && cache == NULL && pack->B == 1;
+  if (!one_row)
+    seqnn_cells_transpose (H, H, w->w_hh, w_hh_t);
   seqnn_cells_input_projection (N, I, H, H, x, w, pre);
 
   for (gint k = 0; k < pack->T; k++) {
@@ -67,12 +71,17 @@ seqnn_rnn_forward (gboolean relu, const SeqnnPack *pack, gboolean reverse, gint 
     const gfloat *h_prev = n_cont > 0 ? y + (gsize) pack->step_offset[cell_prev_step (reverse, t)] * y_stride : NULL;
     gfloat *p_t = pre + (gsize) off * H;
 
-    if (n_cont > 0) /* p_t[0..n_cont) += h_prev (n_cont x H) . W_hh^T (H x H) */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, H,
-          1.0f, h_prev, y_stride, w_hh_t, H, 1.0f, p_t, H);
-    if (h0 && rows > n_cont) /* rows starting here start from h0 */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows - n_cont, H, H,
-          1.0f, h0 + (gsize) n_cont * H, H, w_hh_t, H, 1.0f, p_t + (gsize) n_cont * H, H);
+    if (one_row) /* p_t (H) += W_hh (H x H) . h_prev */
+      cblas_sgemv (CblasRowMajor, CblasNoTrans, H, H, 1.0f, w->w_hh, H,
+          n_cont > 0 ? h_prev : h0, 1, 1.0f, p_t, 1);
+    else {
+      if (n_cont > 0) /* p_t[0..n_cont) += h_prev (n_cont x H) . W_hh^T (H x H) */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, n_cont, H, H,
+            1.0f, h_prev, y_stride, w_hh_t, H, 1.0f, p_t, H);
+      if (h0 && rows > n_cont) /* rows starting here start from h0 */
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, rows - n_cont, H, H,
+            1.0f, h0 + (gsize) n_cont * H, H, w_hh_t, H, 1.0f, p_t + (gsize) n_cont * H, H);
+    }
 
     for (gint b = 0; b < rows; b++) {
       const gsize r = (gsize) off + b;

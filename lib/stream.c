@@ -258,8 +258,9 @@ seqnn_stream_run (SeqnnStream *stream, const gint32 *ids, const gint *lengths,
     }
   }
   const gfloat *params = seqnn_model_peek_params (stream->model, NULL);
-  seqnn_net_forward_from (net, params, ids, &n_tokens, 1, stream->fresh ? NULL : stream->h,
-      stream->fresh ? NULL : stream->c, FALSE, FALSE, 0, 0);
+  /* The state is passed even when zero (after a reset): the kernels then take
+   * their one-row path (sgemv), the same from the first cue on. */
+  seqnn_net_forward_from (net, params, ids, &n_tokens, 1, stream->h, stream->c, FALSE, FALSE, 0, 0);
   seqnn_net_forward_positions (net, params, stream->seqs, stream->steps, n_read);
 
   const gfloat *current = stream->probs;

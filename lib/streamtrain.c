@@ -108,8 +108,7 @@ stream_evaluate (const SeqnnModel *model, const StreamText *text, gdouble *mean_
         steps[P] = t;
         labels[P++] = text->targets[start + t];
       }
-    seqnn_net_forward_from (net, params, text->ids + start, &len, 1, start ? h : NULL,
-        start ? c : NULL, FALSE, FALSE, 0, 0);
+    seqnn_net_forward_from (net, params, text->ids + start, &len, 1, h, c, FALSE, FALSE, 0, 0);
     seqnn_net_forward_positions (net, params, seqs, steps, P);
     for (gint i = 0; i < P; i++) {
       gint arg;
