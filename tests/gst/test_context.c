@@ -14,6 +14,7 @@
 #include <seqnn/seqnn.h>
 
 #include "gstseqnnmeta.h"
+#include "seqnn-test-plugins.h"
 
 #define S GST_SECOND
 #define N_CLASSES 4
@@ -85,25 +86,6 @@ write_model (const gchar *name, gboolean bidirectional, SeqnnHead head, gboolean
   for (gint i = 0; i < SV; i++)
     g_free (words[i]);
   return path;
-}
-
-static gboolean
-load_plugin (const gchar *name)
-{
-  GstPlugin *plugin = gst_registry_find_plugin (gst_registry_get (), name);
-  gchar *file, *path;
-
-  if (plugin == NULL) {
-    file = g_strdup_printf ("libgst%s.so", name);
-    path = g_build_filename (GST_SYSTEM_PLUGINS_DIR, file, NULL);
-    plugin = gst_plugin_load_file (path, NULL);
-    g_free (path);
-    g_free (file);
-  }
-  if (plugin == NULL)
-    return FALSE;
-  gst_object_unref (plugin);
-  return TRUE;
 }
 
 static void
@@ -586,7 +568,8 @@ GST_START_TEST (test_mkv_chapters_round_trip)
     g_string_free (text, TRUE);
     return;
   }
-  if (!load_plugin ("coreelements") || !load_plugin ("subparse") || !load_plugin ("matroska")) {
+  const gchar *plugins[] = { "coreelements", "subparse", "matroska", NULL };
+  if (!seqnn_test_load_system_plugins (plugins)) {
     g_printerr ("mkv test skipped: coreelements, subparse or matroska missing\n");
     g_string_free (text, TRUE);
     return;
