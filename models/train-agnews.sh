@@ -13,8 +13,9 @@ metrics=${out%.model}-metrics.csv
 # Same seed, same data and same n-threads give a bit-identical model.
 time gst-launch-1.0 filesrc location="$data/agnews/train.csv" ! seqtokenize format=csv ! \
   lstmtrain model-out="$out" metrics-file="$metrics" \
-    cell=lstm layers=1 bidirectional=true head=max embed-dim=64 hidden-dim=128 \
-    epochs=4 min-freq=3 batch-size=16 optimizer=adam learning-rate=0.001 seed=0 n-threads=1
+    cell=lstm layers=1 bidirectional=true head=max embed-dim=128 hidden-dim=64 \
+    min-freq=2 max-vocab=17000 epochs=3 batch-size=64 optimizer=adam learning-rate=0.006 \
+    lr-schedule=linear seed=0 n-threads=2
 
 bash pipelines/evaluate-csv.sh "$data/agnews/dev.csv" "$out"
 ls -l "$out"
