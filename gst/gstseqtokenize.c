@@ -475,21 +475,6 @@ gst_seq_tokenize_get_property (GObject *object, guint prop_id, GValue *value, GP
 }
 
 /* "World, Sports,,Business" -> a label set of the non-empty, trimmed names. */
-static SeqnnLabelSet *
-label_set_from_list (const gchar *list)
-{
-  gchar **names = g_strsplit (list, ",", -1);
-  SeqnnLabelSet *set = seqnn_label_set_new ();
-
-  for (gchar **n = names; *n != NULL; n++) {
-    g_strstrip (*n);
-    if (**n != '\0')
-      seqnn_label_set_add (set, *n, -1);
-  }
-  g_strfreev (names);
-  return set;
-}
-
 static SeqnnFormat seqnn_format_of (GstSeqTokenizeFormat format);
 
 /* Applies changed properties (loading the model when its path changed).
@@ -580,24 +565,21 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
     self->tokenizer.max_tokens = (gint) max_tokens;
   }
 
+  /* The classes: given, the model's, or the format's own (seqnn_label_set_new_for_format). */
   g_clear_pointer (&self->labels, seqnn_label_set_free);
   self->grow_labels = FALSE;
   if (labels != NULL && labels[0] != '\0') {
-    self->labels = label_set_from_list (labels);
+    self->labels = seqnn_label_set_new_from_list (labels);
   } else if (self->classifier != NULL) {
     guint n = seqnn_classifier_get_n_labels (self->classifier);
 
     self->labels = seqnn_label_set_new ();
     for (guint i = 0; i < n; i++)
       seqnn_label_set_add (self->labels, seqnn_classifier_get_label (self->classifier, (gint) i), -1);
-  } else if (format == GST_SEQ_TOKENIZE_FORMAT_JSONL || seqnn_columns_is_set (&self->columns)) {
-    /* names in the order they come, numbers as 1-based classes */
-    self->labels = seqnn_label_set_new ();
-    self->grow_labels = TRUE;
-  } else if (format == GST_SEQ_TOKENIZE_FORMAT_CSV) {
-    self->labels = seqnn_label_set_new_ag_news ();
+  } else {
+    self->labels = seqnn_label_set_new_for_format (seqnn_format_of (format),
+        seqnn_columns_is_set (&self->columns), &self->grow_labels);
   }
-  /* else: TSV/fastText labels keep label_id -1 */
 
   if (self->reader != NULL)
     seqnn_record_reader_set_skip_bad (self->reader, self->skip_bad);

@@ -37,6 +37,33 @@ seqnn_label_set_new_ag_news (void)
   return seqnn_label_set_new_from_strv (names);
 }
 
+SeqnnLabelSet *
+seqnn_label_set_new_from_list (const gchar *list)
+{
+  SeqnnLabelSet *set = seqnn_label_set_new ();
+  gchar **names = g_strsplit (list != NULL ? list : "", ",", -1);
+  for (gchar **n = names; *n != NULL; n++) {
+    g_strstrip (*n);
+    if (**n != '\0')
+      seqnn_label_set_add (set, *n, -1);
+  }
+  g_strfreev (names);
+  return set;
+}
+
+SeqnnLabelSet *
+seqnn_label_set_new_for_format (SeqnnFormat format, gboolean column_layout, gboolean *grow)
+{
+  gboolean grows = column_layout || format == SEQNN_FORMAT_JSONL;
+  if (grow != NULL)
+    *grow = grows;
+  if (grows)
+    return seqnn_label_set_new ();
+  if (format == SEQNN_FORMAT_CSV)
+    return seqnn_label_set_new_ag_news ();
+  return NULL;
+}
+
 #define LABEL_FILE_MAX_BYTES (16 * 1024 * 1024)
 
 SeqnnLabelSet *

@@ -132,6 +132,16 @@ SeqnnLabelSet *seqnn_label_set_new (void);
 SeqnnLabelSet *seqnn_label_set_new_from_strv (const gchar *const *names);
 /* AG News: World, Sports, Business, Sci/Tech. */
 SeqnnLabelSet *seqnn_label_set_new_ag_news (void);
+/* Names separated by commas ("World, Sports,Business"): blanks around each
+ * trimmed, empty ones skipped. */
+SeqnnLabelSet *seqnn_label_set_new_from_list (const gchar *list);
+/* The classes records of a format resolve against when nobody names them:
+ * with a column layout or JSON Lines, an empty set that grows (*grow TRUE:
+ * names in the order they come, numbers as 1-based classes); the AG News CSV
+ * layout, AG News's four; otherwise NULL (TSV and fastText labels stay
+ * names, without class ids). */
+SeqnnLabelSet *seqnn_label_set_new_for_format (SeqnnFormat format, gboolean column_layout,
+    gboolean *grow);
 /* One name per line (AG News classes.txt); empty lines ignored. A regular
  * file of at most 16 MiB, else SEQNN_ERROR_IO. */
 SeqnnLabelSet *seqnn_label_set_new_from_file (const gchar *path, GError **error);

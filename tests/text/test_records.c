@@ -528,6 +528,45 @@ test_labels (void)
 }
 
 /* Column layouts and JSON Lines: numbers are 1-based classes, other labels names. */
+/* The label sets the readers' callers start from. */
+static void
+test_label_set_defaults (void)
+{
+  SeqnnLabelSet *set = seqnn_label_set_new_from_list (" World, Sports,,Sci/Tech ,");
+  g_assert_cmpuint (seqnn_label_set_get_n (set), ==, 3);
+  g_assert_cmpstr (seqnn_label_set_get_name (set, 0), ==, "World");
+  g_assert_cmpstr (seqnn_label_set_get_name (set, 2), ==, "Sci/Tech");
+  seqnn_label_set_free (set);
+  set = seqnn_label_set_new_from_list ("");
+  g_assert_cmpuint (seqnn_label_set_get_n (set), ==, 0);
+  seqnn_label_set_free (set);
+
+  static const struct {
+    SeqnnFormat format;
+    gboolean column_layout;
+    gint n;          /* classes in the set; -1: no set */
+    gboolean grow;
+  } cases[] = {
+    { SEQNN_FORMAT_CSV, FALSE, 4, FALSE },
+    { SEQNN_FORMAT_CSV, TRUE, 0, TRUE },
+    { SEQNN_FORMAT_TSV, TRUE, 0, TRUE },
+    { SEQNN_FORMAT_JSONL, FALSE, 0, TRUE },
+    { SEQNN_FORMAT_TSV, FALSE, -1, FALSE },
+    { SEQNN_FORMAT_FASTTEXT, FALSE, -1, FALSE },
+    { SEQNN_FORMAT_TEXT, FALSE, -1, FALSE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gboolean grow = !cases[i].grow;
+    set = seqnn_label_set_new_for_format (cases[i].format, cases[i].column_layout, &grow);
+    g_assert_cmpint (set != NULL ? (gint) seqnn_label_set_get_n (set) : -1, ==, cases[i].n);
+    g_assert_cmpint (grow, ==, cases[i].grow);
+    if (cases[i].n == 4)
+      g_assert_cmpstr (seqnn_label_set_get_name (set, 3), ==, "Sci/Tech");
+    if (set != NULL)
+      seqnn_label_set_free (set);
+  }
+}
+
 static void
 test_labels_columns (void)
 {
@@ -648,6 +687,7 @@ main (int argc, char **argv)
   g_test_add_func ("/text/records/csv-skip-bad", test_csv_skip_bad);
   g_test_add_func ("/text/records/line-formats", test_line_formats);
   g_test_add_func ("/text/records/whole-lines", test_whole_lines);
+  g_test_add_func ("/text/records/label-set-defaults", test_label_set_defaults);
   g_test_add_func ("/text/records/max-record-size", test_max_record_size);
   g_test_add_func ("/text/records/csv-header", test_csv_header);
   g_test_add_func ("/text/records/tsv-header", test_tsv_header);
