@@ -83,6 +83,7 @@ struct _SeqnnStream {
   guint64 n_tokens;
   gint *seqs, *steps;   /* per cue with tokens: (0, its last step) */
   gint cap_cues;
+  guint64 n_allocs;     /* growth of seqs, steps (the net counts its own) */
 };
 
 SeqnnStream *
@@ -152,6 +153,13 @@ seqnn_stream_get_n_tokens (const SeqnnStream *stream)
 {
   g_return_val_if_fail (stream != NULL, 0);
   return stream->n_tokens;
+}
+
+guint64
+seqnn_stream_get_n_allocations (const SeqnnStream *stream)
+{
+  g_return_val_if_fail (stream != NULL, 0);
+  return stream->n_allocs + seqnn_net_get_n_allocs (stream->net);
 }
 
 /* Checks the arguments; *n_tokens and *n_read (cues with tokens) on success. */
@@ -226,6 +234,7 @@ reserve_cues (SeqnnStream *stream, gint n, GError **error)
     return FALSE;
   }
   stream->cap_cues = cap;
+  stream->n_allocs++;
   return TRUE;
 }
 

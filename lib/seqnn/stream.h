@@ -43,6 +43,8 @@ void seqnn_stream_reset (SeqnnStream *stream);
 const SeqnnClassifier *seqnn_stream_get_classifier (const SeqnnStream *stream);
 /* Tokens run since the last reset (for messages and tests). */
 guint64 seqnn_stream_get_n_tokens (const SeqnnStream *stream);
+/* Buffer growth events so far (for tests: constant once runs of a size were seen). */
+guint64 seqnn_stream_get_n_allocations (const SeqnnStream *stream);
 
 /* Runs n_cues consecutive cues (ids concatenated: sum of lengths ids, each
  * in [0, vocab_size); lengths[i] >= 0) from the carried state and carries

@@ -3,7 +3,7 @@
  * read at the cue ends: the ordinary engine over each prefix, since a
  * head=last model's class of a prefix is the top state at its end), reset,
  * cues without tokens, bad input, the mark in the file, the refusal of other
- * models, and a long stream staying finite.
+ * models, and a long stream staying finite and allocation-free once warm.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <math.h>
 #include <string.h>
@@ -344,6 +344,15 @@ test_long_stream (void)
     gint32 ids[10 * 100];
     gint lengths[100];
     gfloat probs[100 * C];
+    /* the largest run (100 cues of 10 tokens) once, then the state back to zero */
+    for (gint i = 0; i < 10 * per_run; i++)
+      ids[i] = i % V;
+    for (gint i = 0; i < per_run; i++)
+      lengths[i] = 10;
+    g_assert_true (seqnn_stream_run (stream, ids, lengths, per_run, probs, &error));
+    seqnn_stream_reset (stream);
+    const guint64 warm = seqnn_stream_get_n_allocations (stream);
+    g_assert_cmpuint (warm, >, 0);
     for (gint done = 0; done < n_cues; done += per_run) {
       gint k = 0;
       for (gint i = 0; i < per_run; i++) {
@@ -352,6 +361,8 @@ test_long_stream (void)
           ids[k++] = g_rand_int_range (rand, 0, V);
       }
       g_assert_true (seqnn_stream_run (stream, ids, lengths, per_run, probs, &error));
+      /* warmed by the largest run: no allocation per run */
+      g_assert_cmpuint (seqnn_stream_get_n_allocations (stream), ==, warm);
       for (gint i = 0; i < per_run * C; i++)
         if (!isfinite (probs[i]) || probs[i] < 0.0f || probs[i] > 1.0f)
           g_error ("%s: cue %d: probability %g", seqnn_cell_to_string (cell),
