@@ -8,13 +8,13 @@
 #include "network.h"
 #include "grow.h"
 #include "rng.h"
+#include "trainstate.h"
 
 #include <math.h>
 #include <string.h>
 
-/* Stream tags so the split, the epoch streams and the validation stream draw
- * independent numbers. */
-#define SPLIT_STREAM 0x73706c6974ULL      /* "split" */
+/* Stream tags so the epoch streams and the validation stream draw numbers
+ * independent of each other and of the split (trainstate.c). */
 #define EPOCH_STREAM 0x65706f6368ULL      /* "epoch" */
 #define VALIDATION_STREAM 0x76616c6964ULL /* "valid": fixed, whatever the seed */
 /* Tokens per forward pass when evaluating (one stream, state carried). */
@@ -240,14 +240,8 @@ typedef struct {
   SeqnnTrainProgress p;
   gint64 start_time;
   guint64 next_progress, next_checkpoint;
-  /* learning rate */
-  gboolean schedule_active;
-  guint64 total_steps, warmup_steps;
-  gdouble lr_scale;
-  gint plateau_wait;
-  /* early stopping */
-  gfloat *best_params;
-  gint best_kept, since_best;
+  SeqnnLrState lr;
+  SeqnnBestKeeper best;     /* early stopping */
   /* a window */
   gint32 *win_ids;
   gint *win_targets;
@@ -287,9 +281,8 @@ train_epoch (Run *run, const StreamText *text, gint B, gsize n_train, GError **e
       memcpy (run->win_ids + (gsize) b * len, text->ids + (gsize) b * S + off, sizeof (gint32) * len);
       memcpy (run->win_targets + (gsize) b * len, text->targets + (gsize) b * S + off, sizeof (gint) * len);
     }
-    if (run->schedule_active) {
-      p->learning_rate = seqnn_lr_schedule_rate (o->lr_schedule, o->optimizer.learning_rate,
-          p->step, run->total_steps, run->warmup_steps, run->lr_scale);
+    if (run->lr.active) {
+      p->learning_rate = seqnn_lr_state_rate (&run->lr, p->step);
       seqnn_trainer_set_learning_rate (run->trainer, (gfloat) p->learning_rate);
     }
     SeqnnStepResult result = { NAN, 0, 0 };
@@ -347,36 +340,6 @@ train_epoch (Run *run, const StreamText *text, gint B, gsize n_train, GError **e
   return TRUE;
 }
 
-/* After an epoch's validation: the best so far, plateau, early stopping. */
-static void
-track_validation (Run *run)
-{
-  SeqnnTrainProgress *p = &run->p;
-  const SeqnnTrainOptions *o = run->o;
-  if (p->best_epoch == 0 || p->validation_accuracy > p->best_validation_accuracy) {
-    p->best_epoch = p->epoch;
-    p->best_validation_accuracy = p->validation_accuracy;
-    run->since_best = 0;
-    run->plateau_wait = 0;
-    if (o->patience > 0) {
-      gsize n;
-      const gfloat *params = seqnn_model_peek_params (run->model, &n);
-      if (run->best_params == NULL)
-        run->best_params = g_new (gfloat, n);
-      memcpy (run->best_params, params, sizeof (gfloat) * n);
-      run->best_kept = p->epoch;
-    }
-    return;
-  }
-  run->since_best++;
-  if (o->lr_schedule == SEQNN_LR_PLATEAU && ++run->plateau_wait >= o->plateau_patience) {
-    run->lr_scale *= o->plateau_factor;
-    run->plateau_wait = 0;
-  }
-  if (o->patience > 0 && run->since_best >= o->patience && p->epoch < p->epochs)
-    p->stopping_early = TRUE;
-}
-
 gboolean
 seqnn_stream_train (SeqnnModel *model, const SeqnnDataset *dataset,
     const SeqnnTrainOptions *options, const SeqnnStreamTrainOptions *stream,
@@ -409,19 +372,9 @@ seqnn_stream_train (SeqnnModel *model, const SeqnnDataset *dataset,
   run.user_data = user_data;
 
   /* The seeded split, as seqnn_train's: a permutation, the first n_val held out. */
-  gsize n = seqnn_dataset_get_size (dataset), n_val = 0;
-  if (options->validation_fraction > 0.0 && n >= 2) {
-    n_val = (gsize) llround (options->validation_fraction * (gdouble) n);
-    n_val = CLAMP (n_val, 1, n - 1);
-  }
-  gsize *order = g_new (gsize, n);
-  for (gsize i = 0; i < n; i++)
-    order[i] = i;
+  gsize n = seqnn_dataset_get_size (dataset), n_val;
+  gsize *order = seqnn_train_split (options, n, &n_val);
   SeqnnRng rng;
-  if (n_val > 0) {
-    seqnn_rng_init (&rng, seqnn_rng_hash (options->seed, SPLIT_STREAM, 0));
-    seqnn_rng_shuffle_gsize (&rng, order, n);
-  }
   gsize *train_indices = order + n_val, n_train = n - n_val;
 
   StreamText text = { 0 }, val_text = { 0 };
@@ -482,12 +435,7 @@ seqnn_stream_train (SeqnnModel *model, const SeqnnDataset *dataset,
   p->n_validation = n_val;
   p->best_validation_accuracy = NAN;
   p->learning_rate = options->optimizer.learning_rate;
-  guint64 steps_per_epoch = (S + (gsize) W - 1) / (gsize) W;
-  run.total_steps = (guint64) options->epochs * steps_per_epoch;
-  run.warmup_steps = options->warmup_steps > 0 ? options->warmup_steps
-      : (guint64) llround (options->warmup_fraction * (gdouble) run.total_steps);
-  run.schedule_active = options->lr_schedule != SEQNN_LR_CONSTANT || run.warmup_steps > 0;
-  run.lr_scale = 1.0;
+  seqnn_lr_state_init (&run.lr, options, (S + (gsize) W - 1) / (gsize) W);
   run.next_progress = options->progress_interval > 0 ? options->progress_interval : G_MAXUINT64;
   run.next_checkpoint = options->checkpoint_interval > 0 ? options->checkpoint_interval : G_MAXUINT64;
   run.start_time = g_get_monotonic_time ();
@@ -510,7 +458,7 @@ seqnn_stream_train (SeqnnModel *model, const SeqnnDataset *dataset,
         ok = FALSE;
         break;
       }
-      track_validation (&run);
+      seqnn_best_keeper_track (&run.best, &run.lr, options, model, p);
     }
     p->epoch_end = TRUE;
     report_timing (p, run.start_time);
@@ -524,12 +472,9 @@ seqnn_stream_train (SeqnnModel *model, const SeqnnDataset *dataset,
     seqnn_trainer_sync (run.trainer);
     seqnn_trainer_free (run.trainer);
   }
-  if (ok && run.best_params != NULL && run.best_kept != p->epoch) {
-    gsize n_params;
-    gfloat *params = seqnn_model_get_params (model, &n_params);
-    memcpy (params, run.best_params, sizeof (gfloat) * n_params);
-  }
-  g_free (run.best_params);
+  if (ok)
+    seqnn_best_keeper_restore (&run.best, model, p->epoch);
+  seqnn_best_keeper_clear (&run.best);
   g_free (run.win_ids);
   g_free (run.win_targets);
   g_free (run.h);

@@ -5,12 +5,12 @@
 #include "seqnn/trainloop.h"
 #include "rng.h"
 #include "dataset-batch.h"
+#include "trainstate.h"
 
 #include <math.h>
 #include <string.h>
 
-/* Stream tags so the split and the epoch shuffles draw independent streams from one seed. */
-#define SPLIT_STREAM 0x73706c6974ULL   /* "split" */
+/* The epoch shuffles' stream tag, independent of the split's (trainstate.c) for one seed. */
 #define SHUFFLE_STREAM 0x73687566ULL   /* "shuf" */
 
 void
@@ -281,85 +281,6 @@ describe_non_finite (gdouble loss)
   return "gradient became NaN or infinite";
 }
 
-/* The learning rate of every step. */
-typedef struct {
-  gboolean active;        /* FALSE: the optimizer's rate throughout, never set */
-  SeqnnLrSchedule kind;
-  gdouble base, scale;    /* scale: plateau's reductions */
-  guint64 total, warmup;
-  gint plateau_wait;      /* epochs without improvement since the last reduction */
-} Schedule;
-
-static void
-schedule_init (Schedule *schedule, const SeqnnTrainOptions *options, gsize n_train)
-{
-  guint64 B = (guint64) options->batch_size;
-  schedule->kind = options->lr_schedule;
-  schedule->base = options->optimizer.learning_rate;
-  schedule->scale = 1.0;
-  schedule->total = (guint64) options->epochs * ((n_train + B - 1) / B);
-  schedule->warmup = options->warmup_steps > 0 ? options->warmup_steps
-      : (guint64) llround (options->warmup_fraction * (gdouble) schedule->total);
-  schedule->active = schedule->kind != SEQNN_LR_CONSTANT || schedule->warmup > 0;
-  schedule->plateau_wait = 0;
-}
-
-static gdouble
-schedule_rate (const Schedule *schedule, guint64 step)
-{
-  return seqnn_lr_schedule_rate (schedule->kind, schedule->base, step, schedule->total,
-      schedule->warmup, schedule->scale);
-}
-
-/* Early stopping's memory: the best epoch's weights. */
-typedef struct {
-  gfloat *params;         /* NULL until a best epoch is kept (patience > 0 only) */
-  gint kept_epoch;
-  gint since_best;        /* epochs without improvement */
-} BestKeeper;
-
-/* After an epoch's validation: the best so far, plateau reductions, and
- * whether early stopping ends training here. */
-static void
-track_validation (BestKeeper *best, Schedule *schedule, const SeqnnTrainOptions *options,
-    SeqnnModel *model, SeqnnTrainProgress *p)
-{
-  gboolean improved = p->best_epoch == 0 || p->validation_accuracy > p->best_validation_accuracy;
-  if (improved) {
-    p->best_epoch = p->epoch;
-    p->best_validation_accuracy = p->validation_accuracy;
-    best->since_best = 0;
-    schedule->plateau_wait = 0;
-    if (options->patience > 0) {
-      gsize n_params;
-      const gfloat *params = seqnn_model_peek_params (model, &n_params);
-      if (best->params == NULL)
-        best->params = g_new (gfloat, n_params);
-      memcpy (best->params, params, n_params * sizeof (gfloat));
-      best->kept_epoch = p->epoch;
-    }
-    return;
-  }
-  best->since_best++;
-  if (schedule->kind == SEQNN_LR_PLATEAU && ++schedule->plateau_wait >= options->plateau_patience) {
-    schedule->scale *= options->plateau_factor;
-    schedule->plateau_wait = 0;
-  }
-  if (options->patience > 0 && best->since_best >= options->patience && p->epoch < p->epochs)
-    p->stopping_early = TRUE;
-}
-
-/* At the end: back to the best epoch's weights when it was not the last. */
-static void
-best_keeper_restore (const BestKeeper *best, SeqnnModel *model, gint last_epoch)
-{
-  if (best->params == NULL || best->kept_epoch == last_epoch)
-    return;
-  gsize n_params;
-  gfloat *params = seqnn_model_get_params (model, &n_params);
-  memcpy (params, best->params, n_params * sizeof (gfloat));
-}
-
 gboolean
 seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOptions *options,
     SeqnnTrainProgressFunc progress, SeqnnCheckpointFunc checkpoint, gpointer user_data,
@@ -384,20 +305,9 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
   gint n_threads = options->n_threads > 0 ? options->n_threads : (gint) g_get_num_processors ();
   gsize n = seqnn_dataset_get_size (dataset);
 
-  /* Seeded split: a permutation of all indices, the first n_val held out. */
-  gsize n_val = 0;
-  if (options->validation_fraction > 0.0 && n >= 2) {
-    n_val = (gsize) llround (options->validation_fraction * (gdouble) n);
-    n_val = CLAMP (n_val, 1, n - 1);
-  }
-  gsize *order = g_new (gsize, n);
-  for (gsize i = 0; i < n; i++)
-    order[i] = i;
+  gsize n_val;
+  gsize *order = seqnn_train_split (options, n, &n_val);
   SeqnnRng rng;
-  if (n_val > 0) {
-    seqnn_rng_init (&rng, seqnn_rng_hash (options->seed, SPLIT_STREAM, 0));
-    seqnn_rng_shuffle_gsize (&rng, order, n);
-  }
   gsize *train_indices = order + n_val;
   gsize n_train = n - n_val;
   /* Validation: the held-out split, or the separate set. */
@@ -439,9 +349,10 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
   p.best_validation_accuracy = NAN;
   p.learning_rate = options->optimizer.learning_rate;
 
-  Schedule schedule;
-  schedule_init (&schedule, options, n_train);
-  BestKeeper best = { 0 };
+  SeqnnLrState schedule;
+  seqnn_lr_state_init (&schedule, options,
+      (n_train + (guint64) options->batch_size - 1) / (guint64) options->batch_size);
+  SeqnnBestKeeper best = { 0 };
 
   guint64 next_progress = options->progress_interval > 0 ? options->progress_interval : G_MAXUINT64;
   guint64 next_checkpoint = options->checkpoint_interval > 0 ? options->checkpoint_interval
@@ -473,7 +384,7 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
       }
       batch_in_epoch++;
       if (schedule.active) {
-        p.learning_rate = schedule_rate (&schedule, p.step);
+        p.learning_rate = seqnn_lr_state_rate (&schedule, p.step);
         seqnn_trainer_set_learning_rate (trainer, (gfloat) p.learning_rate);
       }
 
@@ -557,7 +468,7 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
         break;
       }
       p.validation_accuracy = seqnn_confusion_accuracy (val_confusion);
-      track_validation (&best, &schedule, options, model, &p);
+      seqnn_best_keeper_track (&best, &schedule, options, model, &p);
     }
     p.epoch_end = TRUE;
     p.elapsed_seconds = (g_get_monotonic_time () - start_time) / 1e6;
@@ -579,8 +490,8 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
   seqnn_trainer_sync (trainer); /* also on failure: the model is left consistent */
   seqnn_trainer_free (trainer);
   if (ok)
-    best_keeper_restore (&best, model, p.epoch);
-  g_free (best.params);
+    seqnn_best_keeper_restore (&best, model, p.epoch);
+  seqnn_best_keeper_clear (&best);
   g_free (order);
   return ok;
 }
