@@ -1019,51 +1019,6 @@ done:
   return ok;
 }
 
-/* max-model-size without autotune: what would exceed it is refused before
- * training (the vocabulary is built here once more to size it). FALSE after
- * posting an error. */
-static gboolean
-check_model_size (GstLstmTrain * self, const Settings * run)
-{
-  const SeqnnFitOptions *fit = &run->fit;
-  SeqnnConfig config = fit->model;
-  SeqnnVocab *vocab;
-  GError *error = NULL;
-  gint num_classes = (gint) seqnn_label_set_get_n (self->labels);
-
-  if (run->max_model_size == 0)
-    return TRUE;
-  if (self->init_classifier != NULL) {
-    config = *seqnn_model_get_config (seqnn_classifier_peek_model (self->init_classifier));
-    vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (self->init_classifier));
-    num_classes = config.num_classes;
-  } else {
-    vocab = seqnn_dataset_build_vocab (self->dataset, fit->min_freq, fit->max_vocab, &error);
-    if (vocab == NULL) {
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s", error->message), (NULL));
-      g_error_free (error);
-      return FALSE;
-    }
-  }
-  SeqnnAutotuneParams p = { config.cell, config.embed_dim, config.hidden_dim,
-    config.num_layers, config.bidirectional, config.head, config.dropout, fit->min_freq,
-    (guint) fit->max_vocab, (guint) fit->tokenizer.max_tokens,
-    fit->train.optimizer.learning_rate, fit->train.batch_size, fit->train.epochs,
-    fit->train.lr_schedule
-  };
-  guint64 size = seqnn_autotune_estimate_model_size (&p, vocab, num_classes);
-  gsize vocab_size = seqnn_vocab_get_size (vocab);
-  seqnn_vocab_unref (vocab);
-  if (size <= run->max_model_size)
-    return TRUE;
-  GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-      ("The model would take about %" G_GUINT64_FORMAT " bytes, more than max-model-size=%"
-          G_GUINT64_FORMAT ": lower embed-dim, hidden-dim or max-vocab (vocabulary: %"
-          G_GSIZE_FORMAT " entries), or set autotune-duration to search within the bound.",
-          size, run->max_model_size, vocab_size), (NULL));
-  return FALSE;
-}
-
 /* On EOS: the library fits the classifier, the element writes it. Returns
  * FALSE after posting an error (or when cancelled). */
 static gboolean
@@ -1090,9 +1045,6 @@ gst_lstm_train_train (GstLstmTrain * self)
     ok = gst_lstm_train_autotune (self, &run, command);
     goto done;
   }
-  if (!check_model_size (self, &run))
-    goto done;
-
   SeqnnFitOptions *fit = &run.fit;
   /* The model tokenizes as the data was; max-tokens caps it further. */
   if (fit->tokenizer.max_tokens == 0 || (self->tokenizer.max_tokens > 0
@@ -1101,6 +1053,14 @@ gst_lstm_train_train (GstLstmTrain * self)
   fit->tokenizer.lowercase = self->tokenizer.lowercase;
   fit->tokenizer.strip_markup = self->tokenizer.strip_markup;
   fit->init = self->init_classifier;
+  /* max-model-size without autotune: what would exceed it is refused before training */
+  if (!seqnn_fit_check_model_size (self->dataset, self->labels, fit, run.max_model_size, &error)) {
+    if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT))
+      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("%s", error->message), (NULL));
+    else
+      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s", error->message), (NULL));
+    goto done;
+  }
   fit->embeddings = run.embeddings;
   if (run.validation_location != NULL && *run.validation_location != '\0') {
     SeqnnFormat format = SEQNN_FORMAT_CSV;

@@ -2,6 +2,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/fit.h"
 #include "seqnn/stream.h"
+#include "seqnn/autotune.h"
 #include "streamtrain.h"
 
 #include <math.h>
@@ -288,4 +289,41 @@ out:
   g_clear_pointer (&fit.vocab, seqnn_vocab_unref);
   g_strfreev (fit.labels);
   return classifier;
+}
+
+gboolean
+seqnn_fit_check_model_size (const SeqnnDataset *dataset, const SeqnnLabelSet *labels,
+    const SeqnnFitOptions *options, guint64 max_size, GError **error)
+{
+  if (max_size == 0)
+    return TRUE;
+  SeqnnConfig config = options->model;
+  gint num_classes = (gint) seqnn_label_set_get_n (labels);
+  SeqnnVocab *vocab;
+  if (options->init != NULL) {
+    config = *seqnn_model_get_config (seqnn_classifier_peek_model (options->init));
+    vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (options->init));
+    num_classes = config.num_classes;
+  } else {
+    vocab = seqnn_dataset_build_vocab (dataset, options->min_freq, options->max_vocab, error);
+    if (vocab == NULL)
+      return FALSE;
+  }
+  /* the file's size depends on the architecture and the vocabulary only */
+  SeqnnAutotuneParams params = {
+    .cell = config.cell, .embed_dim = config.embed_dim, .hidden_dim = config.hidden_dim,
+    .num_layers = config.num_layers, .bidirectional = config.bidirectional,
+    .head = config.head, .dropout = config.dropout,
+  };
+  guint64 size = seqnn_autotune_estimate_model_size (&params, vocab, num_classes);
+  gsize vocab_size = seqnn_vocab_get_size (vocab);
+  seqnn_vocab_unref (vocab);
+  if (size <= max_size)
+    return TRUE;
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+      "The model would take about %" G_GUINT64_FORMAT " bytes, more than max-model-size=%"
+      G_GUINT64_FORMAT ": lower embed-dim, hidden-dim or max-vocab (vocabulary: %"
+      G_GSIZE_FORMAT " entries), or set autotune-duration to search within the bound.",
+      size, max_size, vocab_size);
+  return FALSE;
 }
