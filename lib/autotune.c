@@ -684,8 +684,10 @@ make_plan (const Search *s, Plan *plan)
   gdouble screen = SCREEN_SHARE * samples;
   if (big && screen < SCREEN_MIN_EPOCHS * n) {
     /* No room to rank on much data: the recipe, after a probe of its speed
-     * (not needed when the epochs are fixed) sizes its epochs. */
-    plan->n_candidates = 1;
+     * (not needed when the epochs are fixed) sizes its epochs; with two
+     * threads, the faster second start point is probed beside it (no wall
+     * time lost) and taken when the recipe's epochs would not fit. */
+    plan->n_candidates = s->parallel > 1 && !(o->fixed & SEQNN_AUTOTUNE_EPOCHS) ? 2 : 1;
     if (!(o->fixed & SEQNN_AUTOTUNE_EPOCHS)) {
       plan->n_rungs = 1;
       plan->rung_rows[0] = MIN ((gsize) PROBE_ROWS, n / ETA);
