@@ -86,7 +86,8 @@ lstm_row "lstmtrain, early stopping (patience 1, 10%)" early \
   cell=lstm bidirectional=true head=max embed-dim=64 hidden-dim=64 min-freq=3 \
   epochs=8 patience=1 validation-fraction=0.1 learning-rate=0.002 lr-schedule=cosine \
   warmup-fraction=0.02 seed=0
-if gst-inspect-1.0 lstmtrain 2>/dev/null | grep -q autotune-duration; then
+# (the listing read whole: grep -q would end the pipe early, and pipefail read that as a failure)
+if [[ $(gst-inspect-1.0 lstmtrain 2>/dev/null) == *autotune-duration* ]]; then
   for b in $budgets; do
     lstm_row "lstmtrain autotune-duration=$b" "autotune$b" autotune-duration="$b" seed=0
   done
