@@ -253,6 +253,9 @@ typedef struct {
   gint64 start_time;
   gdouble train_seconds;     /* in the training loop, validation excluded */
   gdouble eval_seconds;      /* of one validation pass */
+  gint64 first_time, last_time; /* of the first and latest batch reports (the speed) */
+  guint64 first_samples, last_samples;
+  gdouble setup_seconds;     /* from the trial's start to its first batch report */
   GError *error;             /* a failure that ends the search */
   gboolean cancelled;        /* the caller's cancel flag */
 } Trial;
@@ -369,7 +372,15 @@ on_trial_progress (const SeqnnTrainProgress *p, gpointer user_data)
     return FALSE;
   }
   if (!p->epoch_end) {
-    if (g_get_monotonic_time () >= s->deadline) {
+    gint64 now = g_get_monotonic_time ();
+    if (t->first_time == 0) {
+      t->first_time = now;
+      t->first_samples = p->samples_seen;
+      t->setup_seconds = (now - t->start_time) / 1e6;
+    }
+    t->last_time = now;
+    t->last_samples = p->samples_seen;
+    if (now >= s->deadline) {
       t->info.cut = TRUE;
       return FALSE;
     }
@@ -932,6 +943,11 @@ snapshot (const Trial *t)
   copy->n_threads = t->n_threads;
   copy->train_seconds = t->train_seconds;
   copy->eval_seconds = t->eval_seconds;
+  copy->first_time = t->first_time;
+  copy->last_time = t->last_time;
+  copy->first_samples = t->first_samples;
+  copy->last_samples = t->last_samples;
+  copy->setup_seconds = t->setup_seconds;
   return copy;
 }
 
@@ -1025,11 +1041,19 @@ predict_seconds (const Trial *t, gsize n, gint epochs, gint n_threads, gboolean 
 {
   gdouble done = (gdouble) t->info.n_samples * MAX (t->info.epochs_run, 1);
   gdouble per_sample = MAX (t->train_seconds, 0.0) / MAX (done, 1.0);
+  gdouble setup = 0.0;
+  if (t->last_samples > t->first_samples + 256 && t->last_time > t->first_time) {
+    /* between the first and the last batch: the set-up (allocation, the
+     * first batch) counted once, not per sample */
+    per_sample = (t->last_time - t->first_time) / 1e6 / (t->last_samples - t->first_samples);
+    setup = t->setup_seconds;
+  }
   /* two threads train about 1.6 times as fast as one on an idle machine, but
    * not on a loaded one: counted low, the final run is not cut */
   gdouble speedup = n_threads > t->n_threads
       ? 1.0 + SPEEDUP_PER_THREAD * ((gdouble) n_threads / t->n_threads - 1.0) : 1.0;
-  return (per_sample * n * epochs + t->eval_seconds * (every_epoch ? epochs : 1)) / speedup;
+  return setup + (per_sample * n * epochs + t->eval_seconds * (every_epoch ? epochs : 1))
+      / speedup;
 }
 
 static gdouble
@@ -1141,6 +1165,29 @@ search_loop (Search *s, SeqnnAutotuneFunc on_trial, gpointer user_data, Trial **
         || p.epochs > lead->info.params.epochs) {
       GError *local = NULL;
       Trial *t = new_trial (s, &p, rows, plan.n_rungs, s->n_threads, TRUE, &local);
+      if (t != NULL) {
+        t->evaluate_cut = TRUE;
+        Trial *one[1] = { t };
+        ok = run_stage (&out, one, 1, 1, G_MAXINT64, NULL, error);
+        trial_free (one[0]);
+      } else if (local != NULL) {
+        g_propagate_error (error, local);
+        ok = FALSE;
+      }
+    }
+    /* Time left on much data (its epochs are capped): the other survivors
+     * get final runs of their own, with the same epochs, while one fits by
+     * its measured speed; the best validation accuracy of all is kept. */
+    for (guint i = 0; ok && lead != NULL && rows == s->n_train && s->n_train >= BIG_DATA_ROWS
+        && i < n_survivors && g_get_monotonic_time () < s->deadline; i++) {
+      const Trial *other = g_ptr_array_index (ranked, i);
+      if (other == lead || predict_seconds (other, s->n_train, p.epochs, s->n_threads, TRUE)
+          > FINAL_SAFETY * seconds_left (s))
+        continue;
+      SeqnnAutotuneParams q = other->info.params;
+      q.epochs = p.epochs;
+      GError *local = NULL;
+      Trial *t = new_trial (s, &q, s->n_train, plan.n_rungs, s->n_threads, TRUE, &local);
       if (t != NULL) {
         t->evaluate_cut = TRUE;
         Trial *one[1] = { t };

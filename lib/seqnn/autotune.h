@@ -20,7 +20,9 @@
  *   epochs are kept), validated at every epoch's end, stopped early after
  *   `patience` epochs without a better accuracy; when the budget cuts it, the
  *   weights as they stand are evaluated too (one validation pass past the
- *   budget).
+ *   budget). On much data, time left after it gives the other survivors
+ *   final runs of their own (the same epochs) while one fits. The speed is
+ *   measured between a trial's first and last batch, its set-up counted once.
  * - time left after that (little data): variations of the best on all the
  *   rows, `parallel` at a time, while a round fits.
  *
