@@ -13,7 +13,9 @@
  *   or more, one epoch; on little, the final run's epochs) and ranks them on
  *   2,000 validation rows; rung 1 trains the best third on 3m rows, ranked on
  *   the whole validation share. With too little time to screen much data,
- *   rung 0 is one short probe of the first start point (the recipe).
+ *   rung 0 is a short probe of the first start point (the recipe), with two
+ *   threads beside one of the faster second, taken when the recipe's planned
+ *   epochs would not fit.
  * - the final run: the best setting of the last rung whose planned epochs
  *   fit in the time left by its measured speed, on all the training rows,
  *   for as many epochs as fit (up to 3 on much data, 10 on little; fixed
