@@ -63,6 +63,11 @@ struct _GstSeqnnContext {
   GstClockTime last_end;    /* end of the newest cue, for the gap reset */
   gboolean warned_untimed;  /* the lookahead-without-timestamps warning was posted */
   gfloat *probs;            /* n_classes scratch */
+  /* context=stream over a batch (run_stream_batch): its cues' stream
+   * probabilities, computed ahead, taken in order by gst_seqnn_context_push */
+  GArray *run_ids, *run_lengths;  /* gint32, gint: the stretch being gathered */
+  GArray *ahead;                  /* gfloat, n_classes per classified cue */
+  guint n_taken;                  /* cues of ahead taken; ahead unused when it is empty */
 };
 
 GstSeqnnContext *
@@ -77,6 +82,9 @@ gst_seqnn_context_new (GstElement *element, GstSeqnnContextRelease release, gpoi
   ctx->segments = g_array_new (FALSE, FALSE, sizeof (SeqnnSegment));
   ctx->last_end = GST_CLOCK_TIME_NONE;
   g_queue_init (&ctx->held);
+  ctx->run_ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  ctx->run_lengths = g_array_new (FALSE, FALSE, sizeof (gint));
+  ctx->ahead = g_array_new (FALSE, FALSE, sizeof (gfloat));
   return ctx;
 }
 
@@ -100,6 +108,9 @@ gst_seqnn_context_free (GstSeqnnContext *ctx)
   g_array_free (ctx->segments, TRUE);
   g_strfreev (ctx->labels);
   g_free (ctx->probs);
+  g_array_unref (ctx->run_ids);
+  g_array_unref (ctx->run_lengths);
+  g_array_unref (ctx->ahead);
   g_free (ctx);
 }
 
@@ -165,7 +176,8 @@ forget (GstSeqnnContext *ctx)
 {
   if (ctx->filter)
     seqnn_context_filter_reset (ctx->filter);
-  if (ctx->stream)
+  /* a batch run ahead restarted the stream at this cue already */
+  if (ctx->stream && ctx->ahead->len == 0)
     seqnn_stream_reset (ctx->stream);
   ctx->last_end = GST_CLOCK_TIME_NONE;
 }
@@ -278,15 +290,27 @@ gst_seqnn_context_configure (GstSeqnnContext *ctx, const GstSeqnnModelInUse *mod
   return ret;
 }
 
+/* Whether the context restarts at buffer, the newest cue having ended at last_end. */
 static gboolean
-starts_afresh (GstSeqnnContext *ctx, GstBuffer *buffer)
+starts_afresh (const GstSeqnnContext *ctx, GstBuffer *buffer, GstClockTime last_end)
 {
   GstClockTime pts = GST_BUFFER_PTS (buffer);
 
   if (GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DISCONT))
     return TRUE;
-  return GST_CLOCK_TIME_IS_VALID (pts) && GST_CLOCK_TIME_IS_VALID (ctx->last_end)
-      && pts > ctx->last_end && pts - ctx->last_end > ctx->settings.reset;
+  return GST_CLOCK_TIME_IS_VALID (pts) && GST_CLOCK_TIME_IS_VALID (last_end)
+      && pts > last_end && pts - last_end > ctx->settings.reset;
+}
+
+/* Where a cue leaves the newest end for the gap reset. */
+static GstClockTime
+cue_end (GstBuffer *buffer, GstClockTime last_end)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buffer), dur = GST_BUFFER_DURATION (buffer);
+
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    return last_end;
+  return GST_CLOCK_TIME_IS_VALID (dur) ? pts + dur : pts;
 }
 
 /* context=stream: runs the cue from the carried state into the held cue's
@@ -311,7 +335,7 @@ GstFlowReturn
 gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *probs,
     gboolean empty, const gint32 *ids, guint n_ids, GstClockTime arrival)
 {
-  GstClockTime pts = GST_BUFFER_PTS (buffer), dur = GST_BUFFER_DURATION (buffer);
+  GstClockTime pts = GST_BUFFER_PTS (buffer);
   guint C = ctx->n_classes;
   GstFlowReturn ret = GST_FLOW_OK;
   GError *error = NULL;
@@ -319,7 +343,7 @@ gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *p
 
   if (!is_active (ctx))         /* context=none */
     return ctx->release (ctx->user_data, buffer, probs, NULL);
-  if (starts_afresh (ctx, buffer)) {
+  if (starts_afresh (ctx, buffer, ctx->last_end)) {
     GST_DEBUG_OBJECT (ctx->element, "context restarts at %" GST_TIME_FORMAT, GST_TIME_ARGS (pts));
     ret = gst_seqnn_context_drain (ctx, TRUE);
   }
@@ -341,7 +365,11 @@ gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *p
   h->deadline = GST_CLOCK_TIME_IS_VALID (arrival) ? arrival + ctx->settings.lookahead
       : GST_CLOCK_TIME_NONE;
   memcpy (h->probs, probs, sizeof (gfloat) * C);
-  if (ctx->stream && !run_stream (ctx, h, ids, n_ids)) {
+  if (ctx->stream && ctx->n_taken < ctx->ahead->len / C) {
+    memcpy (h->probs + C, &g_array_index (ctx->ahead, gfloat, (gsize) ctx->n_taken * C),
+        sizeof (gfloat) * C);
+    ctx->n_taken++;
+  } else if (ctx->stream && !run_stream (ctx, h, ids, n_ids)) {
     held_free (h);
     return GST_FLOW_ERROR;
   }
@@ -357,8 +385,7 @@ gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *p
     return GST_FLOW_ERROR;
   }
   g_queue_push_tail (&ctx->held, h);
-  if (GST_CLOCK_TIME_IS_VALID (pts))
-    ctx->last_end = GST_CLOCK_TIME_IS_VALID (dur) ? pts + dur : pts;
+  ctx->last_end = cue_end (buffer, ctx->last_end);
   if (ctx->settings.lookahead > 0 && !GST_CLOCK_TIME_IS_VALID (pts) && !ctx->warned_untimed) {
     /* Smoothing goes on in arrival order; only the lookahead needs times. */
     GST_ELEMENT_WARNING (ctx->element, STREAM, FORMAT, ("A buffer has no timestamp: the "
@@ -372,17 +399,86 @@ gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *p
   return GST_FLOW_OK;
 }
 
+/* The gathered stretch of cues through the stream, into ahead. */
+static gboolean
+run_stretch (GstSeqnnContext *ctx, GstBuffer *first)
+{
+  guint n = ctx->run_lengths->len, at = ctx->ahead->len;
+  GError *error = NULL;
+
+  if (n == 0)
+    return TRUE;
+  g_array_set_size (ctx->ahead, at + (gsize) n * ctx->n_classes);
+  if (seqnn_stream_run (ctx->stream, (const gint32 *) ctx->run_ids->data,
+          (const gint *) ctx->run_lengths->data, (gint) n,
+          &g_array_index (ctx->ahead, gfloat, at), &error)) {
+    g_array_set_size (ctx->run_ids, 0);
+    g_array_set_size (ctx->run_lengths, 0);
+    return TRUE;
+  }
+  GST_ELEMENT_ERROR (ctx->element, STREAM, FAILED, ("Could not run the stream model on the "
+          "cues from %" GST_TIME_FORMAT ": %s", GST_TIME_ARGS (GST_BUFFER_PTS (first)),
+          error->message), (NULL));
+  g_error_free (error);
+  return FALSE;
+}
+
+/* context=stream: the batch's cues run from the carried state ahead of
+ * gst_seqnn_context_push, one seqnn_stream_run per stretch between fresh
+ * starts (one input projection for the stretch instead of one per cue), the
+ * state restarting at the cue where push will restart the context. */
+static gboolean
+run_stream_batch (GstSeqnnContext *ctx, const GstSeqnnBatch *batch, const GstSeqnnEncoder *enc)
+{
+  const gint32 *ids = (const gint32 *) enc->ids->data;
+  GstClockTime last_end = ctx->last_end;
+  GstBuffer *first = NULL;
+  guint start = 0;
+
+  g_array_set_size (ctx->ahead, 0);
+  g_array_set_size (ctx->run_ids, 0);
+  g_array_set_size (ctx->run_lengths, 0);
+  ctx->n_taken = 0;
+  for (guint i = 0; i < batch->n; i++) {
+    GstBuffer *buffer = batch->buffers[i];
+    gint row = g_array_index (enc->rows, gint, i);
+    if (row < 0)
+      continue;
+    gint length = g_array_index (enc->lengths, gint, row);
+    gint run_length = g_array_index (enc->empty, gboolean, row) ? 0 : length;
+
+    if (starts_afresh (ctx, buffer, last_end)) {
+      if (!run_stretch (ctx, first))
+        return FALSE;
+      seqnn_stream_reset (ctx->stream);
+      last_end = GST_CLOCK_TIME_NONE;
+    }
+    if (ctx->run_lengths->len == 0)
+      first = buffer;
+    g_array_append_vals (ctx->run_ids, ids + start, (guint) run_length);
+    g_array_append_val (ctx->run_lengths, run_length);
+    start += (guint) length;
+    last_end = cue_end (buffer, last_end);
+  }
+  return run_stretch (ctx, first);
+}
+
 GstFlowReturn
 gst_seqnn_context_push_batch (GstSeqnnContext *ctx, GstSeqnnBatch *batch,
     const GstSeqnnEncoder *enc, const gfloat *probs, guint n_labels, gboolean live)
 {
   const gint32 *ids = (const gint32 *) enc->ids->data;
+  GstFlowReturn ret = GST_FLOW_OK;
   guint start = 0;
+
+  if (ctx->stream != NULL && is_active (ctx) && !run_stream_batch (ctx, batch, enc)) {
+    g_array_set_size (ctx->ahead, 0);
+    return GST_FLOW_ERROR;
+  }
 
   for (guint i = 0; i < batch->n; i++) {
     GstBuffer *buffer = batch->buffers[i];
     gint row = g_array_index (enc->rows, gint, i);
-    GstFlowReturn ret;
 
     batch->buffers[i] = NULL;
     if (row >= 0) {
@@ -395,9 +491,10 @@ gst_seqnn_context_push_batch (GstSeqnnContext *ctx, GstSeqnnBatch *batch,
       ret = gst_seqnn_context_push_unclassified (ctx, buffer);
     }
     if (ret != GST_FLOW_OK)
-      return ret;
+      break;
   }
-  return GST_FLOW_OK;
+  g_array_set_size (ctx->ahead, 0);
+  return ret;
 }
 
 GstClockTime

@@ -729,6 +729,25 @@ GST_START_TEST (test_stream_reset_conditions)
 }
 GST_END_TEST;
 
+/* A batch runs the stream ahead, one stretch between fresh starts: the
+ * conditions a buffer brings (DISCONT, a timestamp gap) restart the state in
+ * the middle of a batch as they do cue by cue. */
+GST_START_TEST (test_stream_reset_mid_batch)
+{
+  static const ResetKind kinds[] = { RESET_NONE, RESET_DISCONT, RESET_TIME_GAP, RESET_SHORT_GAP };
+  const ResetSetup alone = { stream_model, "context=stream batch-size=1",
+    { SCUES[0], SCUES[2] }, SCUES[4] };
+  const ResetSetup batched = { stream_model, "context=stream batch-size=3",
+    { SCUES[0], SCUES[2] }, SCUES[4] };
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++) {
+    Result a = weak_cue_after (&alone, kinds[k]);
+    Result b = weak_cue_after (&batched, kinds[k]);
+    fail_unless (probs_equal (a.probs, b.probs, 1e-5), "condition %d: batch of 3 differs", kinds[k]);
+    fail_unless (probs_equal (a.cue, b.cue, 1e-5), "condition %d: cue alone differs", kinds[k]);
+  }
+}
+GST_END_TEST;
+
 /* With a lookahead the stream's probabilities go through the fixed-lag
  * filter, as context=smooth's cue-alone ones do, with stream-persistence
  * (topic-persistence is smooth's). */
@@ -961,6 +980,7 @@ context_suite (void)
   tcase_add_test (tc, test_untimed_stream);
   tcase_add_test (tc, test_stream_equals_library);
   tcase_add_test (tc, test_stream_reset_conditions);
+  tcase_add_test (tc, test_stream_reset_mid_batch);
   tcase_add_test (tc, test_stream_lookahead_smooths);
   tcase_add_test (tc, test_stream_refuses_other_models);
   tcase_add_test (tc, test_stream_model_swap);
