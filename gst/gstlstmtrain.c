@@ -97,6 +97,7 @@
 #include "gstlstmtrain.h"
 #include "gstlstmtrainenums.h"
 #include "gstlstmtrainreport.h"
+#include "gstlstmtrainrun.h"
 #include "gstseqnnmeta.h"
 
 #include <math.h>
@@ -107,26 +108,11 @@
 GST_DEBUG_CATEGORY (gst_lstm_train_debug);
 #define GST_CAT_DEFAULT gst_lstm_train_debug
 
-/* Property values, copied under the object lock when training starts. The
- * numbers live in the library's options (their defaults are the library's);
- * the paths are the element's. */
-typedef struct {
-  SeqnnFitOptions fit;
-  gchar *validation_location;
-  gchar *metrics_file;
-  gchar *model_out;
-  gchar *init_model;
-  gchar *embeddings;
-  gdouble autotune_duration;  /* seconds, 0: train once */
-  guint64 max_model_size;     /* bytes, 0: no bound */
-  guint user_set;             /* SeqnnAutotuneDim bits of the properties set: autotune keeps them */
-} Settings;
-
 struct _GstLstmTrain
 {
   GstBaseSink parent;
 
-  Settings settings; /* under the object lock */
+  GstLstmTrainSettings settings; /* under the object lock */
 
   /* Streaming state, reset when the element prepares a run. */
   SeqnnDataset *dataset;
@@ -201,37 +187,6 @@ static gboolean gst_lstm_train_set_caps (GstBaseSink * sink, GstCaps * caps);
 static gboolean gst_lstm_train_event (GstBaseSink * sink, GstEvent * event);
 static GstFlowReturn gst_lstm_train_render (GstBaseSink * sink, GstBuffer * buffer);
 static gboolean gst_lstm_train_unlock (GstBaseSink * sink);
-
-static void
-settings_clear (Settings * s)
-{
-  g_clear_pointer (&s->metrics_file, g_free);
-  g_clear_pointer (&s->validation_location, g_free);
-  g_clear_pointer (&s->model_out, g_free);
-  g_clear_pointer (&s->init_model, g_free);
-  g_clear_pointer (&s->embeddings, g_free);
-}
-
-/* Early stopping, a schedule or a validation file in use. */
-static gboolean
-settings_use_best (const Settings * s)
-{
-  const SeqnnTrainOptions *t = &s->fit.train;
-  return t->patience > 0 || t->lr_schedule != SEQNN_LR_CONSTANT || t->warmup_steps > 0
-      || t->warmup_fraction > 0.0
-      || (s->validation_location != NULL && *s->validation_location != '\0');
-}
-
-static void
-settings_copy (Settings * dst, const Settings * src)
-{
-  *dst = *src;
-  dst->metrics_file = g_strdup (src->metrics_file);
-  dst->validation_location = g_strdup (src->validation_location);
-  dst->model_out = g_strdup (src->model_out);
-  dst->init_model = g_strdup (src->init_model);
-  dst->embeddings = g_strdup (src->embeddings);
-}
 
 static void
 gst_lstm_train_class_init (GstLstmTrainClass * klass)
@@ -447,7 +402,7 @@ gst_lstm_train_finalize (GObject * object)
   GstLstmTrain *self = GST_LSTM_TRAIN (object);
 
   gst_lstm_train_reset (self);
-  settings_clear (&self->settings);
+  gst_lstm_train_settings_clear (&self->settings);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -486,7 +441,7 @@ gst_lstm_train_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstLstmTrain *self = GST_LSTM_TRAIN (object);
-  Settings *s = &self->settings;
+  GstLstmTrainSettings *s = &self->settings;
   SeqnnConfig *m = &s->fit.model;
   SeqnnTrainOptions *t = &s->fit.train;
 
@@ -541,7 +496,7 @@ gst_lstm_train_get_property (GObject * object, guint prop_id,
     GValue * value, GParamSpec * pspec)
 {
   GstLstmTrain *self = GST_LSTM_TRAIN (object);
-  const Settings *s = &self->settings;
+  const GstLstmTrainSettings *s = &self->settings;
   const SeqnnConfig *m = &s->fit.model;
   const SeqnnTrainOptions *t = &s->fit.train;
 
@@ -639,7 +594,7 @@ gst_lstm_train_prepare (GstLstmTrain * self)
   stream_training = self->settings.fit.stream_training;
   stream_unfit = self->settings.fit.model.bidirectional
       || self->settings.fit.model.head != SEQNN_HEAD_LAST;
-  metrics_best = settings_use_best (&self->settings);
+  metrics_best = gst_lstm_train_settings_use_best (&self->settings);
   autotune = self->settings.autotune_duration > 0.0;
   validation = g_strdup (self->settings.validation_location);
   model_out = g_strdup (self->settings.model_out);
@@ -934,165 +889,23 @@ describe_settings (GstLstmTrain * self)
   return g_string_free (str, FALSE);
 }
 
-/* ---- autotune-duration: the search in the library, trials as messages ---- */
-
-/* The run's properties as the search's options: those set fix their dimension. */
-static void
-autotune_options_from_settings (GstLstmTrain * self, const Settings * run,
-    SeqnnAutotuneOptions * o)
-{
-  const SeqnnConfig *m = &run->fit.model;
-  const SeqnnTrainOptions *t = &run->fit.train;
-  SeqnnAutotuneParams *f = &o->fixed_params;
-
-  seqnn_autotune_options_init_default (o);
-  o->duration = run->autotune_duration;
-  o->max_model_size = run->max_model_size;
-  o->seed = t->seed;
-  o->n_threads = t->n_threads;
-  if (t->validation_fraction > 0.0)
-    o->validation_fraction = t->validation_fraction;
-  if (t->patience > 0)
-    o->patience = t->patience;
-  o->fixed = run->user_set;
-  f->cell = m->cell;
-  f->embed_dim = m->embed_dim;
-  f->hidden_dim = m->hidden_dim;
-  f->num_layers = m->num_layers;
-  f->bidirectional = m->bidirectional;
-  f->head = m->head;
-  f->dropout = m->dropout;
-  f->min_freq = run->fit.min_freq;
-  f->max_vocab = (guint) run->fit.max_vocab;
-  f->max_tokens = (guint) run->fit.tokenizer.max_tokens;
-  /* Records cut upstream (seqtokenize max-tokens) stay cut: the model keeps that cap. */
-  if (self->tokenizer.max_tokens > 0 && (!(o->fixed & SEQNN_AUTOTUNE_MAX_TOKENS)
-          || f->max_tokens == 0 || (guint) self->tokenizer.max_tokens < f->max_tokens)) {
-    o->fixed |= SEQNN_AUTOTUNE_MAX_TOKENS;
-    f->max_tokens = (guint) self->tokenizer.max_tokens;
-  }
-  f->learning_rate = t->optimizer.learning_rate;
-  f->batch_size = t->batch_size;
-  f->epochs = t->epochs;
-  f->lr_schedule = t->lr_schedule;
-  o->optimizer = t->optimizer;
-  o->cancel_flag = &self->cancel;
-}
-
-/* The search, then model-out written once with the best model; a failure or
- * cancellation leaves an existing model-out untouched. FALSE after posting an
- * error (or when cancelled). */
-static gboolean
-gst_lstm_train_autotune (GstLstmTrain * self, const Settings * run, const gchar * command)
-{
-  SeqnnAutotuneOptions options;
-  SeqnnAutotuneTrial best;
-  SeqnnTokenizerConfig tokenizer = self->tokenizer;
-  SeqnnClassifier *classifier;
-  gsize n = seqnn_dataset_get_size (self->dataset);
-  gchar **labels = seqnn_label_set_to_strv (self->labels);
-  GError *error = NULL;
-  gint n_trials = 0;
-  gboolean ok = FALSE;
-
-  autotune_options_from_settings (self, run, &options);
-  options.command = command;
-  gst_lstm_train_report_autotune_start (&self->report, run->autotune_duration, n);
-  classifier = seqnn_autotune (self->dataset, (const gchar * const *) labels, &tokenizer,
-      &options, gst_lstm_train_report_trial, &self->report, &best, &n_trials, &error);
-  if (classifier == NULL) {
-    gst_lstm_train_report_autotune_error (&self->report, error);
-    goto done;
-  }
-  if (!seqnn_classifier_save (classifier, run->model_out, &error)) {
-    gst_lstm_train_report_write_error (&self->report, run->model_out, error);
-    goto done;
-  }
-  gst_lstm_train_report_autotune_done (&self->report, classifier, run->model_out, n, &best,
-      n_trials);
-  ok = TRUE;
-
-done:
-  g_clear_error (&error);
-  g_clear_pointer (&classifier, seqnn_classifier_free);
-  g_strfreev (labels);
-  return ok;
-}
-
 /* On EOS: the library fits the classifier, the element writes it. Returns
  * FALSE after posting an error (or when cancelled). */
 static gboolean
 gst_lstm_train_train (GstLstmTrain * self)
 {
-  Settings run;
-  SeqnnClassifier *classifier = NULL;
-  GError *error = NULL;
+  GstLstmTrainData data = { GST_ELEMENT (self), self->dataset, self->labels,
+    self->init_classifier, self->tokenizer, &self->cancel, &self->report
+  };
+  GstLstmTrainSettings run;
   gchar *command = describe_settings (self);
-  gboolean ok = FALSE;
+  gboolean ok;
 
   GST_OBJECT_LOCK (self);
-  settings_copy (&run, &self->settings);
+  gst_lstm_train_settings_copy (&run, &self->settings);
   GST_OBJECT_UNLOCK (self);
-  gst_lstm_train_report_start_run (&self->report, run.fit.train.epochs, run.fit.train.patience);
-
-  if (seqnn_dataset_get_size (self->dataset) == 0) {
-    GST_ELEMENT_ERROR (self, STREAM, FAILED,
-        ("No training data: the stream ended without any labelled record."),
-        ("check the input file and the seqtokenize format"));
-    goto done;
-  }
-  if (run.autotune_duration > 0.0) {
-    ok = gst_lstm_train_autotune (self, &run, command);
-    goto done;
-  }
-  SeqnnFitOptions *fit = &run.fit;
-  /* The model tokenizes as the data was; max-tokens caps it further. */
-  if (fit->tokenizer.max_tokens == 0 || (self->tokenizer.max_tokens > 0
-          && self->tokenizer.max_tokens < fit->tokenizer.max_tokens))
-    fit->tokenizer.max_tokens = self->tokenizer.max_tokens;
-  fit->tokenizer.lowercase = self->tokenizer.lowercase;
-  fit->tokenizer.strip_markup = self->tokenizer.strip_markup;
-  fit->init = self->init_classifier;
-  /* max-model-size without autotune: what would exceed it is refused before training */
-  if (!seqnn_fit_check_model_size (self->dataset, self->labels, fit, run.max_model_size, &error)) {
-    if (g_error_matches (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT))
-      GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("%s", error->message), (NULL));
-    else
-      GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Training failed: %s", error->message), (NULL));
-    goto done;
-  }
-  fit->embeddings = run.embeddings;
-  if (run.validation_location != NULL && *run.validation_location != '\0') {
-    SeqnnFormat format = SEQNN_FORMAT_CSV;
-
-    seqnn_format_from_path (run.validation_location, &format); /* checked when preparing */
-    seqnn_read_options_init_default (&fit->validation_read, format);
-    fit->validation_path = run.validation_location;
-  }
-  fit->checkpoint_path = run.model_out;
-  fit->command = command;
-  fit->train.cancel_flag = &self->cancel;
-  fit->begin = gst_lstm_train_report_begin;
-  fit->progress = gst_lstm_train_report_progress;
-  fit->user_data = &self->report;
-
-  classifier = seqnn_fit (self->dataset, self->labels, fit, &error);
-  if (classifier == NULL) {
-    gst_lstm_train_report_fit_error (&self->report, error);
-    goto done;
-  }
-  if (!seqnn_classifier_save (classifier, run.model_out, &error)) {
-    gst_lstm_train_report_write_error (&self->report, run.model_out, error);
-    goto done;
-  }
-  gst_lstm_train_report_done (&self->report, classifier, run.model_out,
-      seqnn_dataset_get_size (self->dataset));
-  ok = TRUE;
-
-done:
-  g_clear_error (&error);
-  g_clear_pointer (&classifier, seqnn_classifier_free);
-  settings_clear (&run);
+  ok = gst_lstm_train_run (&data, &run, command);
+  gst_lstm_train_settings_clear (&run);
   g_free (command);
   return ok;
 }
