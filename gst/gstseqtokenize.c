@@ -54,8 +54,9 @@
 
 #include "gstseqnnmeta.h"
 #include "gstseqtokenize.h"
+#include "gstseqtokenizesettings.h"
 
-GST_DEBUG_CATEGORY_STATIC (seq_tokenize_debug);
+GST_DEBUG_CATEGORY (seq_tokenize_debug);
 #define GST_CAT_DEFAULT seq_tokenize_debug
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -118,13 +119,7 @@ struct _GstSeqTokenize
   guint64 n_skipped;
 
   /* Active settings, used by the streaming thread only. */
-  GstSeqTokenizeFormat format;
-  gchar *model_path;            /* path the classifier was loaded from */
-  SeqnnClassifier *classifier;  /* NULL without a model */
-  SeqnnLabelSet *labels;
-  gboolean grow_labels;         /* a column layout without labels or model: classes as they come */
-  SeqnnColumns columns;         /* strings owned */
-  SeqnnTokenizerConfig tokenizer;
+  GstSeqTokenizeActive active;
   gboolean drop_empty;
   gboolean skip_bad;
 
@@ -318,11 +313,9 @@ gst_seq_tokenize_init (GstSeqTokenize *self)
   self->prop_drop_empty = DEFAULT_PROP_DROP_EMPTY;
   self->prop_skip_bad = DEFAULT_PROP_SKIP_BAD_RECORDS;
   self->prop_header = DEFAULT_PROP_HEADER;
-  seqnn_columns_init_default (&self->columns);
   self->settings_changed = TRUE;
 
-  self->format = DEFAULT_PROP_FORMAT;
-  seqnn_tokenizer_config_init_default (&self->tokenizer);
+  gst_seq_tokenize_active_init (&self->active, DEFAULT_PROP_FORMAT);
   self->tokens = seqnn_tokens_new ();
   self->ids = g_array_new (FALSE, FALSE, sizeof (gint32));
   self->token_ptrs = g_ptr_array_new ();
@@ -359,11 +352,7 @@ gst_seq_tokenize_finalize (GObject *object)
   g_free (self->prop_labels);
   g_free (self->prop_label_column);
   g_free (self->prop_text_columns);
-  g_free ((gchar *) self->columns.label_column);
-  g_free ((gchar *) self->columns.text_columns);
-  g_free (self->model_path);
-  g_clear_pointer (&self->classifier, seqnn_model_cache_release);
-  g_clear_pointer (&self->labels, seqnn_label_set_free);
+  gst_seq_tokenize_active_clear (&self->active);
   seqnn_tokens_free (self->tokens);
   g_array_unref (self->ids);
   g_ptr_array_unref (self->token_ptrs);
@@ -475,128 +464,48 @@ gst_seq_tokenize_get_property (GObject *object, guint prop_id, GValue *value, GP
 }
 
 /* "World, Sports,,Business" -> a label set of the non-empty, trimmed names. */
-static SeqnnFormat seqnn_format_of (GstSeqTokenizeFormat format);
-
 /* Applies changed properties (loading the model when its path changed).
  * Streaming thread or state change only. FALSE after posting an error. */
 static gboolean
 gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
 {
-  GstSeqTokenizeFormat format;
-  gchar *model_path, *labels;
-  gboolean lowercase, changed;
-  guint max_tokens;
-  SeqnnColumns columns;
-  GError *error = NULL;
+  GstSeqTokenizeProps props;
+  gboolean changed, new_reader, retry, ok;
 
   GST_OBJECT_LOCK (self);
   changed = self->settings_changed;
   self->settings_changed = FALSE;
-  format = self->prop_format;
-  columns.header = self->prop_header;
-  columns.label_column = g_strdup (self->prop_label_column);
-  columns.text_columns = g_strdup (self->prop_text_columns);
-  model_path = g_strdup (self->prop_model);
-  labels = g_strdup (self->prop_labels);
-  lowercase = self->prop_lowercase;
-  max_tokens = self->prop_max_tokens;
+  props.format = self->prop_format;
+  props.model = g_strdup (self->prop_model);
+  props.labels = g_strdup (self->prop_labels);
+  props.lowercase = self->prop_lowercase;
+  props.max_tokens = self->prop_max_tokens;
+  props.columns.header = self->prop_header;
+  props.columns.label_column = g_strdup (self->prop_label_column);
+  props.columns.text_columns = g_strdup (self->prop_text_columns);
   self->drop_empty = self->prop_drop_empty;
   self->skip_bad = self->prop_skip_bad;
   GST_OBJECT_UNLOCK (self);
 
-  if (!changed)
-    goto done;
-
-  if (!seqnn_columns_check (seqnn_format_of (format), &columns, &error)) {
-    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
-        ("Invalid header, label-column or text-columns: %s", error->message), (NULL));
-    g_clear_error (&error);
-    g_free ((gchar *) columns.label_column);
-    g_free ((gchar *) columns.text_columns);
-    g_free (model_path);
-    g_free (labels);
-    return FALSE;
+  if (!changed) {
+    gst_seq_tokenize_props_clear (&props);
+    return TRUE;
   }
-  if (columns.header != self->columns.header
-      || g_strcmp0 (columns.label_column, self->columns.label_column) != 0
-      || g_strcmp0 (columns.text_columns, self->columns.text_columns) != 0) {
-    /* The next input is read with the new layout. */
+  ok = gst_seq_tokenize_active_apply (&self->active, &props, GST_ELEMENT (self), &new_reader,
+      &retry);
+  gst_seq_tokenize_props_clear (&props);
+  if (new_reader) {
     g_clear_pointer (&self->reader, seqnn_record_reader_free);
     self->reader_skipped = 0;
-    g_free ((gchar *) self->columns.label_column);
-    g_free ((gchar *) self->columns.text_columns);
-    self->columns = columns;
-    columns.label_column = columns.text_columns = NULL;
   }
-
-  if (g_strcmp0 (model_path, self->model_path) != 0) {
-    g_clear_pointer (&self->classifier, seqnn_model_cache_release);
-    g_clear_pointer (&self->model_path, g_free);
-    if (model_path != NULL) {
-      self->classifier = seqnn_model_cache_acquire (model_path, &error);
-      if (self->classifier == NULL) {
-        GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-            ("Could not load model '%s': %s", model_path, error->message),
-            ("seqnn_classifier_load failed (error domain %s, code %d)",
-                g_quark_to_string (error->domain), error->code));
-        g_clear_error (&error);
-        g_free (model_path);
-        g_free (labels);
-        g_free ((gchar *) columns.label_column);
-        g_free ((gchar *) columns.text_columns);
-        /* Retry on the next attempt instead of silently running without ids. */
-        GST_OBJECT_LOCK (self);
-        self->settings_changed = TRUE;
-        GST_OBJECT_UNLOCK (self);
-        return FALSE;
-      }
-      self->model_path = g_strdup (model_path);
-      GST_INFO_OBJECT (self, "loaded model '%s': vocabulary of %" G_GSIZE_FORMAT " tokens",
-          model_path, seqnn_vocab_get_size (seqnn_classifier_get_vocab (self->classifier)));
-    }
+  if (retry) {
+    GST_OBJECT_LOCK (self);
+    self->settings_changed = TRUE;
+    GST_OBJECT_UNLOCK (self);
   }
-
-  if (self->classifier != NULL) {
-    /* The ids must be the ones the model was trained on. */
-    self->tokenizer = *seqnn_classifier_get_tokenizer (self->classifier);
-  } else {
-    seqnn_tokenizer_config_init_default (&self->tokenizer);
-    self->tokenizer.lowercase = lowercase;
-    self->tokenizer.max_tokens = (gint) max_tokens;
-  }
-
-  /* The classes: given, the model's, or the format's own (seqnn_label_set_new_for_format). */
-  g_clear_pointer (&self->labels, seqnn_label_set_free);
-  self->grow_labels = FALSE;
-  if (labels != NULL && labels[0] != '\0') {
-    self->labels = seqnn_label_set_new_from_list (labels);
-  } else if (self->classifier != NULL) {
-    guint n = seqnn_classifier_get_n_labels (self->classifier);
-
-    self->labels = seqnn_label_set_new ();
-    for (guint i = 0; i < n; i++)
-      seqnn_label_set_add (self->labels, seqnn_classifier_get_label (self->classifier, (gint) i), -1);
-  } else {
-    self->labels = seqnn_label_set_new_for_format (seqnn_format_of (format),
-        seqnn_columns_is_set (&self->columns), &self->grow_labels);
-  }
-
-  if (self->reader != NULL)
+  if (ok && self->reader != NULL)
     seqnn_record_reader_set_skip_bad (self->reader, self->skip_bad);
-
-  if (format != self->format) {
-    /* A partial record of the old format is dropped. */
-    g_clear_pointer (&self->reader, seqnn_record_reader_free);
-    self->reader_skipped = 0;
-      self->format = format;
-  }
-
-done:
-  g_free ((gchar *) columns.label_column);
-  g_free ((gchar *) columns.text_columns);
-  g_free (model_path);
-  g_free (labels);
-  return TRUE;
+  return ok;
 }
 
 /* The upstream file's base name for error messages ("dev.csv:17: ..."). */
@@ -623,24 +532,6 @@ query_source_name (GstSeqTokenize *self)
   }
   gst_query_unref (query);
   return name != NULL ? name : g_strdup ("input");
-}
-
-static SeqnnFormat
-seqnn_format_of (GstSeqTokenizeFormat format)
-{
-  switch (format) {
-    case GST_SEQ_TOKENIZE_FORMAT_CSV:
-      return SEQNN_FORMAT_CSV;
-    case GST_SEQ_TOKENIZE_FORMAT_TSV:
-      return SEQNN_FORMAT_TSV;
-    case GST_SEQ_TOKENIZE_FORMAT_FASTTEXT:
-      return SEQNN_FORMAT_FASTTEXT;
-    case GST_SEQ_TOKENIZE_FORMAT_JSONL:
-      return SEQNN_FORMAT_JSONL;
-    case GST_SEQ_TOKENIZE_FORMAT_TEXT:
-    default:
-      return SEQNN_FORMAT_TEXT;
-  }
 }
 
 /* Sticky events downstream needs before data, in order: stream-start, caps,
@@ -699,13 +590,14 @@ buffer_new_copy (gconstpointer data, gsize len)
 static void
 gst_seq_tokenize_tokenize (GstSeqTokenize *self, const gchar *text, gsize len)
 {
-  SeqnnTokenizerConfig config = self->tokenizer;
+  SeqnnTokenizerConfig config = self->active.tokenizer;
 
   config.strip_markup = self->markup;
   seqnn_tokenize (&config, text, (gssize) len, self->tokens);
   g_array_set_size (self->ids, 0);
-  if (self->classifier != NULL)
-    seqnn_vocab_encode (seqnn_classifier_get_vocab (self->classifier), self->tokens, self->ids);
+  if (self->active.classifier != NULL)
+    seqnn_vocab_encode (seqnn_classifier_get_vocab (self->active.classifier), self->tokens,
+        self->ids);
 }
 
 static gboolean
@@ -744,7 +636,7 @@ gst_seq_tokenize_push_record (GstSeqTokenize *self, GstBuffer *buffer, const gch
   for (guint i = 0; i < n; i++)
     g_ptr_array_add (self->token_ptrs, (gpointer) seqnn_tokens_get (self->tokens, i));
   g_ptr_array_add (self->token_ptrs, NULL);
-  if (self->classifier != NULL) {
+  if (self->active.classifier != NULL) {
     static const gint32 no_ids[1] = { 0 };
     /* Non-NULL for an empty record too: the meta then says "a vocabulary was used". */
     ids = self->ids->len > 0 ? (const gint32 *) self->ids->data : no_ids;
@@ -753,7 +645,7 @@ gst_seq_tokenize_push_record (GstSeqTokenize *self, GstBuffer *buffer, const gch
       n, ids, label, label_id);
   /* The settings travel with the tokens (lstmtrain stores them in its model). */
   gst_seqnn_tokens_meta_set_tokenizer (meta, SEQNN_TOKENIZER_BASIC_ENGLISH,
-      self->tokenizer.lowercase, self->markup, (guint) self->tokenizer.max_tokens);
+      self->active.tokenizer.lowercase, self->markup, (guint) self->active.tokenizer.max_tokens);
 
   if (self->discont) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
@@ -770,7 +662,7 @@ static gboolean
 gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GError **error)
 {
   GstSeqTokenize *self = user_data;
-  SeqnnFormat format = seqnn_format_of (self->format);
+  SeqnnFormat format = gst_seq_tokenize_seqnn_format (self->active.format);
   const gchar *label = NULL;
   gchar *owned_label = NULL;
   gint label_id = -1;
@@ -778,10 +670,11 @@ gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GErro
   GstFlowReturn ret;
 
   if (record->label != NULL) {
-    if (self->grow_labels || seqnn_record_label_is_number (format, record)) {
+    if (self->active.grow_labels || seqnn_record_label_is_number (format, record)) {
       GError *label_error = NULL;
 
-      label_id = seqnn_label_set_resolve (self->labels, format, record, self->grow_labels,
+      label_id = seqnn_label_set_resolve (self->active.labels, format, record,
+          self->active.grow_labels,
           self->source_name, &label_error);
       if (label_id < 0) {
         if (self->skip_bad) {
@@ -793,12 +686,13 @@ gst_seq_tokenize_on_record (const SeqnnRecord *record, gpointer user_data, GErro
         g_propagate_error (error, label_error);
         return FALSE;
       }
-      label = seqnn_label_set_get_name (self->labels, label_id);
+      label = seqnn_label_set_get_name (self->active.labels, label_id);
     } else {
       /* As written, made valid UTF-8 for the meta's readers. */
       label = owned_label = g_utf8_make_valid (record->label, (gssize) record->label_len);
-      if (self->labels != NULL)
-        label_id = seqnn_label_set_lookup (self->labels, record->label, (gssize) record->label_len);
+      if (self->active.labels != NULL)
+        label_id = seqnn_label_set_lookup (self->active.labels, record->label,
+            (gssize) record->label_len);
     }
   }
 
@@ -848,7 +742,8 @@ gst_seq_tokenize_reader_result (GstSeqTokenize *self, gboolean ok, GError *error
       self->record_flow = GST_FLOW_OK;
     } else {
       GST_ELEMENT_ERROR (self, STREAM, DECODE,
-          ("Malformed %s record: %s", seqnn_format_to_string (seqnn_format_of (self->format)),
+          ("Malformed %s record: %s",
+              seqnn_format_to_string (gst_seq_tokenize_seqnn_format (self->active.format)),
               error != NULL ? error->message : "unknown error"),
           ("use skip-bad-records=true to skip malformed records"));
       ret = GST_FLOW_ERROR;
@@ -864,14 +759,15 @@ gst_seq_tokenize_ensure_reader (GstSeqTokenize *self)
   if (self->source_name == NULL)
     self->source_name = query_source_name (self);
   if (self->reader == NULL) {
-    self->reader = seqnn_record_reader_new (seqnn_format_of (self->format), self->source_name);
+    self->reader = seqnn_record_reader_new (gst_seq_tokenize_seqnn_format (self->active.format),
+        self->source_name);
     seqnn_record_reader_set_skip_bad (self->reader, self->skip_bad);
     /* Text from a byte stream passes through line by line, unbounded as a file is. */
     seqnn_record_reader_set_whole_lines (self->reader, TRUE);
-    if (self->format == GST_SEQ_TOKENIZE_FORMAT_TEXT)
+    if (self->active.format == GST_SEQ_TOKENIZE_FORMAT_TEXT)
       seqnn_record_reader_set_max_record_size (self->reader, G_MAXSIZE);
     /* checked when the settings were applied */
-    if (!seqnn_record_reader_set_columns (self->reader, &self->columns, NULL))
+    if (!seqnn_record_reader_set_columns (self->reader, &self->active.columns, NULL))
       g_warn_if_reached ();
     self->reader_skipped = 0;
   }
@@ -897,7 +793,7 @@ gst_seq_tokenize_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
     return GST_FLOW_ERROR;
   }
 
-  if (self->format == GST_SEQ_TOKENIZE_FORMAT_TEXT && self->parsed_input) {
+  if (self->active.format == GST_SEQ_TOKENIZE_FORMAT_TEXT && self->parsed_input) {
     /* One parsed text (a subtitle cue): the buffer itself goes on, timestamps and all. */
     gst_seq_tokenize_tokenize (self, (const gchar *) map.data, map.size);
     gst_buffer_unmap (buffer, &map);
