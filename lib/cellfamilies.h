@@ -1,5 +1,9 @@
 /* Internal: the kernels of each cell family (rnn.c, lstm.c, gru.c), which
  * seqnn_cell_* (cells.c) dispatches to.
+ *
+ * The three files are parallel on purpose: each has the same shape (cache
+ * and scratch sizes, forward with the one-row stream path, backward) over its
+ * own equations and buffer layout; what they share is in cellcommon.c.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
