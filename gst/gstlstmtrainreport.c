@@ -336,7 +336,13 @@ void
 gst_lstm_train_report_autotune_done (GstLstmTrainReport * r, const SeqnnClassifier * classifier,
     const gchar * location, guint64 n_samples, const SeqnnAutotuneTrial * best, gint n_trials)
 {
-  gchar *text = g_strdup_printf ("model of trial %d of %d written to %s", best->index, n_trials,
+  const gchar *retrained = seqnn_classifier_get_metadata (classifier, "autotune.retrained");
+  const gchar *rows = seqnn_classifier_get_metadata (classifier, "train.samples");
+  const gchar *epochs = seqnn_classifier_get_metadata (classifier, "autotune.retrain_epochs");
+  gchar *text = g_strcmp0 (retrained, "true") == 0 && rows != NULL && epochs != NULL
+      ? g_strdup_printf ("model of trial %d of %d, retrained on all %s rows for %s epochs, "
+      "written to %s", best->index, n_trials, rows, epochs, location)
+      : g_strdup_printf ("model of trial %d of %d written to %s", best->index, n_trials,
       location);
 
   /* a search's model has no training accuracy of its own */

@@ -849,7 +849,7 @@ compare_trials (gconstpointer a, gconstpointer b)
 
 /* The train.* keys seqnn_fit writes, for the best trial. */
 static void
-set_train_metadata (const Search *s, const Trial *best, SeqnnClassifier *c)
+set_train_metadata (const Search *s, const Trial *best, gboolean retrained, SeqnnClassifier *c)
 {
   gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
   /* SOURCE_DATE_EPOCH (reproducible-builds.org) makes the same search the same file */
@@ -863,24 +863,31 @@ set_train_metadata (const Search *s, const Trial *best, SeqnnClassifier *c)
 
   if (s->options->command != NULL)
     seqnn_classifier_set_metadata (c, "train.command", s->options->command);
-  g_snprintf (buf, sizeof buf, "%" G_GSIZE_FORMAT, best->info.n_samples);
+  g_snprintf (buf, sizeof buf, "%" G_GSIZE_FORMAT,
+      retrained ? s->n_train + s->n_val : best->info.n_samples);
   seqnn_classifier_set_metadata (c, "train.samples", buf);
   g_snprintf (buf, sizeof buf, "%d", best->info.params.epochs);
   seqnn_classifier_set_metadata (c, "train.epochs", buf);
   g_snprintf (buf, sizeof buf, "%d", best->info.best_epoch);
   seqnn_classifier_set_metadata (c, "train.best_epoch", buf);
-  g_snprintf (buf, sizeof buf, "%d", best->info.epochs_run);
+  /* retrained: stopped after the best epoch; no validation rows were left
+   * out, so no validation accuracy of its own (autotune.validation_accuracy
+   * is the search's) */
+  g_snprintf (buf, sizeof buf, "%d", retrained ? best->info.best_epoch : best->info.epochs_run);
   seqnn_classifier_set_metadata (c, "train.epochs_run", buf);
-  seqnn_classifier_set_metadata (c, "train.validation_accuracy",
-      g_ascii_formatd (buf, sizeof buf, "%.6f", best->info.validation_accuracy));
+  if (!retrained)
+    seqnn_classifier_set_metadata (c, "train.validation_accuracy",
+        g_ascii_formatd (buf, sizeof buf, "%.6f", best->info.validation_accuracy));
   seqnn_classifier_set_metadata (c, "train.date", date);
   seqnn_classifier_set_metadata (c, "train.complete", "true");
   g_free (date);
   g_date_time_unref (now);
 }
 
+/* The best trial's classifier, or with retrained (taken; may be NULL) its
+ * weights trained again on all the rows. */
 static SeqnnClassifier *
-make_classifier (const Search *s, Trial *best, const gchar *const *labels,
+make_classifier (const Search *s, Trial *best, SeqnnModel *retrained, const gchar *const *labels,
     const SeqnnTokenizerConfig *tokenizer, gint n_trials, GError **error)
 {
   SeqnnTokenizerConfig tok;
@@ -889,8 +896,7 @@ make_classifier (const Search *s, Trial *best, const gchar *const *labels,
   else
     seqnn_tokenizer_config_init_default (&tok);
   tok.max_tokens = (gint) best->info.params.max_tokens;
-  SeqnnModel *model = best->best_model;
-  best->best_model = NULL;
+  SeqnnModel *model = retrained != NULL ? retrained : g_steal_pointer (&best->best_model);
   SeqnnClassifier *c = seqnn_classifier_new (model, best->vocab, &tok, labels, error);
   if (c == NULL)
     return NULL;
@@ -918,8 +924,14 @@ make_classifier (const Search *s, Trial *best, const gchar *const *labels,
   text = g_strdup_printf ("%" G_GUINT64_FORMAT, s->options->seed);
   seqnn_classifier_set_metadata (c, "autotune.seed", text);
   g_free (text);
+  seqnn_classifier_set_metadata (c, "autotune.retrained", retrained != NULL ? "true" : "false");
+  if (retrained != NULL) {
+    text = g_strdup_printf ("%d", best->info.best_epoch);
+    seqnn_classifier_set_metadata (c, "autotune.retrain_epochs", text);
+    g_free (text);
+  }
   g_free (settings);
-  set_train_metadata (s, best, c);
+  set_train_metadata (s, best, retrained != NULL, c);
   return c;
 }
 
@@ -1056,6 +1068,26 @@ predict_seconds (const Trial *t, gsize n, gint epochs, gint n_threads, gboolean 
       / speedup;
 }
 
+/* Seconds to train t's settings on n rows for epochs with n_threads, no
+ * validation (the retrain on all the rows). */
+static gdouble
+predict_train_seconds (const Trial *t, gsize n, gint epochs, gint n_threads)
+{
+  gdouble speedup = n_threads > t->n_threads
+      ? 1.0 + SPEEDUP_PER_THREAD * ((gdouble) n_threads / t->n_threads - 1.0) : 1.0;
+  return predict_seconds (t, n, epochs, n_threads, FALSE) - t->eval_seconds / speedup;
+}
+
+/* The time the retrain of t on all the rows would take (0 when it is not
+ * to be: t not on all the training rows, or without a finished epoch). */
+static gdouble
+retrain_reserve (const Search *s, const Trial *t, gint epochs)
+{
+  if (t == NULL || t->info.n_samples != s->n_train || epochs < 1)
+    return 0.0;
+  return predict_train_seconds (t, s->n_train + s->n_val, epochs, s->n_threads);
+}
+
 static gdouble
 seconds_left (const Search *s)
 {
@@ -1181,8 +1213,15 @@ search_loop (Search *s, SeqnnAutotuneFunc on_trial, gpointer user_data, Trial **
     for (guint i = 0; ok && lead != NULL && rows == s->n_train && s->n_train >= BIG_DATA_ROWS
         && i < n_survivors && g_get_monotonic_time () < s->deadline; i++) {
       const Trial *other = g_ptr_array_index (ranked, i);
+      /* the retrain of the best on all the rows comes first: the time for it
+       * is kept (when it fits at all) */
+      gdouble left = FINAL_SAFETY * seconds_left (s);
+      gdouble reserve = MAX (retrain_reserve (s, out.best, out.best != NULL
+              ? out.best->info.best_epoch : 0), retrain_reserve (s, other, p.epochs));
+      if (reserve > left)
+        reserve = 0.0;
       if (other == lead || predict_seconds (other, s->n_train, p.epochs, s->n_threads, TRUE)
-          > FINAL_SAFETY * seconds_left (s))
+          + reserve > left)
         continue;
       SeqnnAutotuneParams q = other->info.params;
       q.epochs = p.epochs;
@@ -1214,7 +1253,10 @@ search_loop (Search *s, SeqnnAutotuneFunc on_trial, gpointer user_data, Trial **
     const Trial *lead = out.best;
     gdouble need = predict_seconds (lead, s->n_train, lead->info.params.epochs,
         s->threads_each, TRUE);
-    if (need > seconds_left (s))
+    gdouble reserve = retrain_reserve (s, lead, lead->info.best_epoch);
+    if (reserve > FINAL_SAFETY * seconds_left (s))
+      reserve = 0.0; /* no retrain either way */
+    if (need + reserve > seconds_left (s))
       break;
     Trial **trials = g_new0 (Trial *, s->parallel);
     gint planned = 0;
@@ -1288,6 +1330,95 @@ search_loop (Search *s, SeqnnAutotuneFunc on_trial, gpointer user_data, Trial **
   return ok;
 }
 
+/* ---- The retrain on all the rows ------------------------------------------------------ */
+
+typedef struct {
+  const Search *search;
+  gint stop_epoch;           /* the best trial's best epoch */
+  gint epochs_done;
+  gboolean cut;              /* by the budget */
+} Retrain;
+
+static gboolean
+on_retrain_progress (const SeqnnTrainProgress *p, gpointer user_data)
+{
+  Retrain *r = user_data;
+  if (cancel_requested (r->search->options))
+    return FALSE;
+  if (p->epoch_end) {
+    r->epochs_done = p->epoch;
+    if (p->epoch >= r->stop_epoch)
+      return p->epoch >= p->epochs; /* the best epoch's point of the schedule: done */
+  }
+  if (g_get_monotonic_time () >= r->search->deadline) {
+    r->cut = TRUE;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The best trial's setting trained again on all the rows (the training and
+ * the validation share), as that trial was: the same seed, vocabulary and
+ * schedule (over its epochs), stopped after its best epoch, no validation.
+ * Only when the best trial trained on all the training rows and the retrain
+ * is predicted, by that trial's measured speed, to fit in the time left; cut
+ * by the budget (or diverged), it is dropped. The model, or NULL (then
+ * nothing to do, or *error set on a failure that ends the search:
+ * cancellation, no memory). */
+static SeqnnModel *
+retrain_all_rows (const Search *s, const Trial *best, GError **error)
+{
+  const SeqnnAutotuneParams *p = &best->info.params;
+  gint epochs = best->info.best_epoch;
+  gsize n_all = s->n_train + s->n_val;
+  SeqnnModel *model = NULL;
+  SeqnnDataset *all = NULL;
+  GError *local = NULL;
+
+  if (best->info.cut || best->info.n_samples != s->n_train || epochs < 1
+      || g_get_monotonic_time () >= s->deadline
+      || retrain_reserve (s, best, epochs) > FINAL_SAFETY * seconds_left (s))
+    return NULL;
+  SeqnnConfig config;
+  params_to_config (p, (gint) seqnn_vocab_get_size (best->vocab), s->num_classes, &config);
+  model = seqnn_model_new (&config, error);
+  if (model == NULL)
+    return NULL;
+  seqnn_model_init_params (model, s->options->seed);
+  /* s->val_rows heads the whole seeded order: every row once */
+  all = seqnn_dataset_copy_encoded (s->data, s->val_rows, n_all, best->vocab,
+      (gint) p->max_tokens);
+
+  SeqnnTrainOptions train;
+  seqnn_train_options_init_default (&train);
+  train.batch_size = p->batch_size;
+  train.epochs = p->epochs;
+  train.seed = s->options->seed;
+  train.n_threads = s->n_threads;
+  train.optimizer = s->options->optimizer;
+  train.optimizer.learning_rate = p->learning_rate;
+  train.lr_schedule = p->lr_schedule;
+  train.progress_interval = 1; /* every batch: the budget is checked there */
+  train.cancel_flag = s->options->cancel_flag;
+  Retrain r = { s, epochs, 0, FALSE };
+  gboolean trained = seqnn_train (model, all, &train, on_retrain_progress, NULL, &r, &local);
+  seqnn_dataset_free (all);
+  if (cancel_requested (s->options)) {
+    g_clear_error (&local);
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED, "autotune cancelled");
+    g_clear_pointer (&model, seqnn_model_free);
+  } else if (!trained && !g_error_matches (local, SEQNN_ERROR, SEQNN_ERROR_CANCELLED)
+      && !g_error_matches (local, SEQNN_ERROR, SEQNN_ERROR_NUMERIC)) {
+    g_propagate_error (error, g_steal_pointer (&local));
+    g_clear_pointer (&model, seqnn_model_free);
+  } else if (r.cut || r.epochs_done < epochs
+      || g_error_matches (local, SEQNN_ERROR, SEQNN_ERROR_NUMERIC)) {
+    g_clear_pointer (&model, seqnn_model_free); /* the best trial's model, then */
+  }
+  g_clear_error (&local);
+  return model;
+}
+
 /* Refuses a max_model_size that even the smallest setting exceeds, before any training. */
 static gboolean
 check_size_bound (Search *s, GError **error)
@@ -1355,7 +1486,12 @@ seqnn_autotune (const SeqnnDataset *dataset, const gchar *const *labels,
       *best_info = best->info;
       best_info->best = TRUE;
     }
-    classifier = make_classifier (&s, best, labels, tokenizer, ran, error);
+    GError *local = NULL;
+    SeqnnModel *retrained = retrain_all_rows (&s, best, &local);
+    if (local != NULL)
+      g_propagate_error (error, local);
+    else
+      classifier = make_classifier (&s, best, retrained, labels, tokenizer, ran, error);
   }
   if (n_trials != NULL)
     *n_trials = ran;

@@ -27,6 +27,16 @@
  *   measured between a trial's first and last batch, its set-up counted once.
  * - time left after that (little data): variations of the best on all the
  *   rows, `parallel` at a time, while a round fits.
+ * - the retrain (as fastText's autotune does): once the search has chosen,
+ *   the best trial's setting is trained again on all the rows (the training
+ *   share and the validation share), with its vocabulary, seed and schedule
+ *   (over its epochs), stopped after its best epoch, with all n_threads and
+ *   no validation; only when the best trial trained on all the training rows
+ *   and the retrain is predicted, by that trial's measured speed, to fit in
+ *   the time left. The other survivors' final runs and the little-data
+ *   variations start only when the retrain still fits after them (if it fits
+ *   at all). Like any trial it is cut at a batch boundary by the budget;
+ *   cut (or diverged), it is dropped and the best trial's model returned.
  *
  * Every trial's learning rate decays linearly to 0 over its own steps (a
  * fixed lr_schedule replaces it). Trials of a rung run `parallel` at a time
@@ -39,17 +49,25 @@
  * the budget does not cut are the same on every run. What depends on the
  * clock (the measured speed): whether rung 1 still fits, which survivor
  * the final run takes and its epochs (or share of the rows), the trials the
- * budget cuts. When the budget ends before any trial has a result, the
+ * budget cuts, whether the retrain runs (when it runs to its end, its
+ * weights are the same on every run for the same best trial). When the budget ends before any trial has a result, the
  * first trial is evaluated as it stands (a minimal trial: however short the
  * budget, a model comes back). The search returns within the budget plus
- * one validation pass; the caller's final write comes after.
+ * one validation pass (the retrain has none); the caller's final write
+ * comes after. The cancel flag is checked in the retrain too.
  *
- * The model returned is trained on the training share only (not retrained on
- * all the data), with its settings in metadata keys "autotune.*" and, as
- * seqnn_fit writes them, train.command (options->command), train.samples
- * (the rows it trained on), train.epochs, train.best_epoch, train.epochs_run,
- * train.validation_accuracy, train.complete and train.date (SOURCE_DATE_EPOCH
- * when set). */
+ * The model returned is the retrained one when the retrain ran to its end
+ * (metadata "autotune.retrained" "true", "autotune.retrain_epochs" its
+ * epochs), else the best trial's, trained on the training share (or a part
+ * of it; "autotune.retrained" "false"). Its settings are in metadata keys
+ * "autotune.*" (autotune.samples and autotune.validation_accuracy: the best
+ * trial's) and, as seqnn_fit writes them, train.command (options->command),
+ * train.samples (the rows it trained on: all of them when retrained),
+ * train.epochs (of the schedule), train.best_epoch, train.epochs_run (the
+ * retrain's epochs when retrained), train.validation_accuracy (not when
+ * retrained: the validation rows were trained on), train.complete and
+ * train.date (SOURCE_DATE_EPOCH when set). best receives the best trial's
+ * figures (of the search, not of the retrain). */
 #pragma once
 
 #include <glib.h>

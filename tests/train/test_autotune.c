@@ -363,6 +363,118 @@ test_successive_halving (void)
   seqnn_dataset_free (data);
 }
 
+/* Accuracy of c on fresh made-up records. */
+static gdouble
+fresh_accuracy (SeqnnClassifier *c, guint32 seed)
+{
+  SeqnnDataset *fresh = make_dataset (3, 300, seed);
+  SeqnnConfusion *confusion = seqnn_confusion_new (3);
+  GError *error = NULL;
+  gdouble loss;
+  seqnn_dataset_apply_vocab (fresh, seqnn_classifier_get_vocab (c));
+  g_assert_true (seqnn_evaluate (seqnn_classifier_peek_model (c), fresh, NULL, 0, 64, 1, &loss,
+          confusion, &error));
+  g_assert_no_error (error);
+  gdouble accuracy = seqnn_confusion_accuracy (confusion);
+  seqnn_confusion_free (confusion);
+  seqnn_dataset_free (fresh);
+  return accuracy;
+}
+
+static gboolean
+set_flag (const SeqnnAutotuneTrial *trial, gpointer user_data)
+{
+  (void) trial;
+  g_atomic_int_set ((gint *) user_data, 1);
+  return TRUE; /* the search goes on, to the retrain, which sees the flag */
+}
+
+/* Time left after the search: the best setting is trained again on all the
+ * rows, for the best trial's best epoch; with no time left, the best
+ * trial's own model comes back. */
+static void
+test_retrain_all_rows (void)
+{
+  SeqnnDataset *data = make_dataset (3, 400, 9);
+  SeqnnAutotuneOptions o;
+  SeqnnAutotuneTrial best;
+  GError *error = NULL;
+  gint n_trials = 0;
+
+  /* One setting (everything fixed) and a generous budget. */
+  small_options (&o, 30.0);
+  o.fixed = ~0u;
+  o.fixed_params.embed_dim = 8;
+  o.fixed_params.min_freq = 1;
+  o.fixed_params.batch_size = 16;
+  o.fixed_params.learning_rate = 0.01f;
+  o.fixed_params.cell = SEQNN_CELL_LSTM;
+  o.fixed_params.bidirectional = TRUE;
+  o.fixed_params.head = SEQNN_HEAD_MAX;
+  o.fixed_params.epochs = 6;
+  gint64 start = g_get_monotonic_time ();
+  SeqnnClassifier *c = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, &best, &n_trials,
+      &error);
+  gdouble took = (g_get_monotonic_time () - start) / 1e6;
+  g_assert_no_error (error);
+  g_assert_nonnull (c);
+  g_assert_cmpfloat (took, <, o.duration);
+  g_assert_cmpint (n_trials, ==, 1);
+  g_assert_cmpuint (best.n_samples, ==, 300); /* the training share */
+  g_assert_cmpint (best.best_epoch, >=, 1);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (c, "autotune.retrained"), ==, "true");
+  g_assert_cmpstr (seqnn_classifier_get_metadata (c, "train.samples"), ==, "400");
+  g_assert_cmpstr (seqnn_classifier_get_metadata (c, "autotune.samples"), ==, "300");
+  gchar *epochs = g_strdup_printf ("%d", best.best_epoch);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (c, "autotune.retrain_epochs"), ==, epochs);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (c, "train.epochs_run"), ==, epochs);
+  g_free (epochs);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (c, "train.epochs"), ==, "6");
+  /* trained on the validation rows too: no validation figure of its own */
+  g_assert_null (seqnn_classifier_get_metadata (c, "train.validation_accuracy"));
+  g_assert_nonnull (seqnn_classifier_get_metadata (c, "autotune.validation_accuracy"));
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (c));
+  g_assert_cmpint (config->vocab_size, ==, best.vocab_size);
+  gdouble retrained = fresh_accuracy (c, 90);
+  g_test_message ("best trial: validation %.3f at epoch %d; retrained: %.3f on fresh records",
+      best.validation_accuracy, best.best_epoch, retrained);
+  g_assert_cmpfloat (retrained, >, 0.6);
+  seqnn_classifier_free (c);
+
+  /* The same again: the retrain is reproducible (the same weights, so the
+   * same accuracy on the same records). */
+  c = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (c, "autotune.retrained"), ==, "true");
+  g_assert_cmpfloat (fresh_accuracy (c, 90), ==, retrained);
+  seqnn_classifier_free (c);
+
+  /* Cancelled in the retrain (the flag set once the trial is reported):
+   * no model. */
+  gint flag = 0;
+  o.cancel_flag = &flag;
+  c = seqnn_autotune (data, labels, NULL, &o, set_flag, &flag, NULL, NULL, &error);
+  g_assert_null (c);
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED);
+  g_clear_error (&error);
+  o.cancel_flag = NULL;
+
+  /* A budget too short: the best (minimal) trial's model, not retrained. */
+  o.duration = 1e-6;
+  c = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, &best, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (c);
+  g_assert_true (best.cut);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (c, "autotune.retrained"), ==, "false");
+  g_assert_null (seqnn_classifier_get_metadata (c, "autotune.retrain_epochs"));
+  gchar *samples = g_strdup_printf ("%" G_GSIZE_FORMAT, best.n_samples);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (c, "train.samples"), ==, samples);
+  g_free (samples);
+  g_assert_nonnull (seqnn_classifier_get_metadata (c, "train.validation_accuracy"));
+  seqnn_classifier_free (c);
+  seqnn_dataset_free (data);
+}
+
 static gboolean
 cancel_after_first (const SeqnnAutotuneTrial *trial, gpointer user_data)
 {
@@ -446,5 +558,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train/autotune/reproducible", test_reproducible);
   g_test_add_func ("/train/autotune/successive-halving", test_successive_halving);
   g_test_add_func ("/train/autotune/bad-input", test_bad_input);
+  g_test_add_func ("/train/autotune/retrain-all-rows", test_retrain_all_rows);
   return g_test_run ();
 }
