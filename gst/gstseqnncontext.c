@@ -64,7 +64,7 @@ struct _GstSeqnnContext {
   gboolean warned_untimed;  /* the lookahead-without-timestamps warning was posted */
   gfloat *probs;            /* n_classes scratch */
   /* context=stream over a batch (run_stream_batch): its cues' stream
-   * probabilities, computed ahead, taken in order by gst_seqnn_context_push */
+   * probabilities, computed ahead, taken in order by push_cue */
   GArray *run_ids, *run_lengths;  /* gint32, gint: the stretch being gathered */
   GArray *ahead;                  /* gfloat, n_classes per classified cue */
   guint n_taken;                  /* cues of ahead taken; ahead unused when it is empty */
@@ -313,27 +313,18 @@ cue_end (GstBuffer *buffer, GstClockTime last_end)
   return GST_CLOCK_TIME_IS_VALID (dur) ? pts + dur : pts;
 }
 
-/* context=stream: runs the cue from the carried state into the held cue's
- * stream probabilities (a cue without tokens runs no token: it keeps the
- * state and gets the current probabilities). */
-static gboolean
-run_stream (GstSeqnnContext *ctx, Held *h, const gint32 *ids, guint n_ids)
-{
-  gint length = h->empty ? 0 : (gint) n_ids;
-  GError *error = NULL;
-
-  if (seqnn_stream_run (ctx->stream, ids, &length, 1, h->probs + ctx->n_classes, &error))
-    return TRUE;
-  GST_ELEMENT_ERROR (ctx->element, STREAM, FAILED, ("Could not run the stream model on cue at %"
-          GST_TIME_FORMAT ": %s", GST_TIME_ARGS (GST_BUFFER_PTS (h->buffer)), error->message),
-      (NULL));
-  g_error_free (error);
-  return FALSE;
-}
-
-GstFlowReturn
-gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *probs,
-    gboolean empty, const gint32 *ids, guint n_ids, GstClockTime arrival)
+/* Adds the next classified cue with its cue-alone probabilities (empty: it
+ * has no tokens, the probabilities are the network's for one <unk>) and
+ * releases the cues whose lookahead has passed. A DISCONT buffer or a
+ * timestamp gap longer than settings->reset restarts the context first.
+ * context=stream: its stream probabilities are the next of ctx->ahead
+ * (run_stream_batch). arrival: when the buffer came, on the element's clock
+ * (live), or GST_CLOCK_TIME_NONE: the cue is then decided at arrival +
+ * lookahead at the latest (gst_seqnn_context_expire). With context=none the
+ * cue is released at once. */
+static GstFlowReturn
+push_cue (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *probs, gboolean empty,
+    GstClockTime arrival)
 {
   GstClockTime pts = GST_BUFFER_PTS (buffer);
   guint C = ctx->n_classes;
@@ -365,13 +356,11 @@ gst_seqnn_context_push (GstSeqnnContext *ctx, GstBuffer *buffer, const gfloat *p
   h->deadline = GST_CLOCK_TIME_IS_VALID (arrival) ? arrival + ctx->settings.lookahead
       : GST_CLOCK_TIME_NONE;
   memcpy (h->probs, probs, sizeof (gfloat) * C);
-  if (ctx->stream && ctx->n_taken < ctx->ahead->len / C) {
+  if (ctx->stream) {
+    g_assert (ctx->n_taken < ctx->ahead->len / C);   /* run_stream_batch ran the batch */
     memcpy (h->probs + C, &g_array_index (ctx->ahead, gfloat, (gsize) ctx->n_taken * C),
         sizeof (gfloat) * C);
     ctx->n_taken++;
-  } else if (ctx->stream && !run_stream (ctx, h, ids, n_ids)) {
-    held_free (h);
-    return GST_FLOW_ERROR;
   }
   /* smooth: the cue-alone probabilities feed the filter; stream with
    * lookahead: the stream's; a cue without tokens feeds nothing. */
@@ -424,7 +413,7 @@ run_stretch (GstSeqnnContext *ctx, GstBuffer *first)
 }
 
 /* context=stream: the batch's cues run from the carried state ahead of
- * gst_seqnn_context_push, one seqnn_stream_run per stretch between fresh
+ * push_cue, one seqnn_stream_run per stretch between fresh
  * starts (one input projection for the stretch instead of one per cue), the
  * state restarting at the cue where push will restart the context. */
 static gboolean
@@ -467,9 +456,7 @@ GstFlowReturn
 gst_seqnn_context_push_batch (GstSeqnnContext *ctx, GstSeqnnBatch *batch,
     const GstSeqnnEncoder *enc, const gfloat *probs, guint n_labels, gboolean live)
 {
-  const gint32 *ids = (const gint32 *) enc->ids->data;
   GstFlowReturn ret = GST_FLOW_OK;
-  guint start = 0;
 
   if (ctx->stream != NULL && is_active (ctx) && !run_stream_batch (ctx, batch, enc)) {
     g_array_set_size (ctx->ahead, 0);
@@ -482,11 +469,9 @@ gst_seqnn_context_push_batch (GstSeqnnContext *ctx, GstSeqnnBatch *batch,
 
     batch->buffers[i] = NULL;
     if (row >= 0) {
-      guint length = g_array_index (enc->lengths, gint, row);
-      ret = gst_seqnn_context_push (ctx, buffer, probs + (gsize) row * n_labels,
-          g_array_index (enc->empty, gboolean, row), ids + start, length,
+      ret = push_cue (ctx, buffer, probs + (gsize) row * n_labels,
+          g_array_index (enc->empty, gboolean, row),
           live ? batch->slots[i].arrival : GST_CLOCK_TIME_NONE);
-      start += length;
     } else {
       ret = gst_seqnn_context_push_unclassified (ctx, buffer);
     }

@@ -47,17 +47,6 @@ void gst_seqnn_context_free (GstSeqnnContext *context);
  * context. */
 GstFlowReturn gst_seqnn_context_configure (GstSeqnnContext *context,
     const GstSeqnnModelInUse *model, const GstSeqnnContextSettings *settings);
-/* Adds the next classified cue with its cue-alone probabilities (empty: it
- * has no tokens, the probabilities are the network's for one <unk>) and
- * releases the cues whose lookahead has passed. A DISCONT buffer or a
- * timestamp gap longer than settings->reset restarts the context first.
- * ids (n_ids): the cue's token ids, which context=stream runs from the
- * carried state (none for an empty cue). arrival: when the buffer came, on
- * the element's clock (live), or GST_CLOCK_TIME_NONE: the cue is then
- * decided at arrival + lookahead at the latest (gst_seqnn_context_expire).
- * With context=none the cue is released at once. */
-GstFlowReturn gst_seqnn_context_push (GstSeqnnContext *context, GstBuffer *buffer,
-    const gfloat *cue_probs, gboolean empty, const gint32 *ids, guint n_ids, GstClockTime arrival);
 /* The time by which the oldest held cue must be decided, or
  * GST_CLOCK_TIME_NONE (none held, or no bound). */
 GstClockTime gst_seqnn_context_next_deadline (const GstSeqnnContext *context);
@@ -65,7 +54,7 @@ GstClockTime gst_seqnn_context_next_deadline (const GstSeqnnContext *context);
 GstFlowReturn gst_seqnn_context_expire (GstSeqnnContext *context, GstClockTime now);
 /* Pushes the buffers of batch in order (taken from it) until one push fails:
  * each classified one with its row of probs (encoder's rows, n_labels a
- * row, the model's) through gst_seqnn_context_push, its arrival when live, the others
+ * row, the model's) as the next cues, its arrival when live, the others
  * through gst_seqnn_context_push_unclassified. */
 GstFlowReturn gst_seqnn_context_push_batch (GstSeqnnContext *context, GstSeqnnBatch *batch,
     const GstSeqnnEncoder *encoder, const gfloat *probs, guint n_labels, gboolean live);

@@ -2,6 +2,7 @@
  * reproducible and how the budget is kept).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/autotune.h"
+#include "trainstate.h"
 #include "seqnn/trainloop.h"
 #include "dataset-batch.h"
 #include "rng.h"
@@ -429,6 +430,24 @@ evaluate_as_is (const Search *s, Trial *t)
   }
 }
 
+/* The training loop's options for a trial's settings: a report every batch,
+ * where the budget and the cancel flag are checked. */
+static void
+trial_train_options (const Search *s, const SeqnnAutotuneParams *p, gint n_threads,
+    SeqnnTrainOptions *train)
+{
+  seqnn_train_options_init_default (train);
+  train->batch_size = p->batch_size;
+  train->epochs = p->epochs;
+  train->seed = s->options->seed;
+  train->n_threads = n_threads;
+  train->optimizer = s->options->optimizer;
+  train->optimizer.learning_rate = p->learning_rate;
+  train->lr_schedule = p->lr_schedule;
+  train->progress_interval = 1;
+  train->cancel_flag = s->options->cancel_flag;
+}
+
 static gpointer
 run_trial (gpointer data)
 {
@@ -454,16 +473,7 @@ run_trial (gpointer data)
   seqnn_model_init_params (t->model, s->options->seed);
 
   SeqnnTrainOptions train;
-  seqnn_train_options_init_default (&train);
-  train.batch_size = p->batch_size;
-  train.epochs = p->epochs;
-  train.seed = s->options->seed;
-  train.n_threads = t->n_threads;
-  train.optimizer = s->options->optimizer;
-  train.optimizer.learning_rate = p->learning_rate;
-  train.lr_schedule = p->lr_schedule;
-  train.progress_interval = 1; /* every batch: the budget is checked there */
-  train.cancel_flag = s->options->cancel_flag;
+  trial_train_options (s, p, t->n_threads, &train);
   gint64 train_start = g_get_monotonic_time ();
   gboolean trained = seqnn_train (t->model, t->train, &train, on_trial_progress, NULL, run,
       &error);
@@ -852,14 +862,7 @@ static void
 set_train_metadata (const Search *s, const Trial *best, gboolean retrained, SeqnnClassifier *c)
 {
   gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-  /* SOURCE_DATE_EPOCH (reproducible-builds.org) makes the same search the same file */
-  const gchar *epoch = g_getenv ("SOURCE_DATE_EPOCH");
-  gint64 seconds;
-  GDateTime *now = epoch != NULL && g_ascii_string_to_signed (epoch, 10, 0, G_MAXINT64 / 2,
-      &seconds, NULL) ? g_date_time_new_from_unix_utc (seconds) : NULL;
-  if (now == NULL)
-    now = g_date_time_new_now_utc ();
-  gchar *date = g_date_time_format_iso8601 (now);
+  gchar *date = seqnn_train_date ();
 
   if (s->options->command != NULL)
     seqnn_classifier_set_metadata (c, "train.command", s->options->command);
@@ -881,7 +884,6 @@ set_train_metadata (const Search *s, const Trial *best, gboolean retrained, Seqn
   seqnn_classifier_set_metadata (c, "train.date", date);
   seqnn_classifier_set_metadata (c, "train.complete", "true");
   g_free (date);
-  g_date_time_unref (now);
 }
 
 /* The best trial's classifier, or with retrained (taken; may be NULL) its
@@ -1390,16 +1392,7 @@ retrain_all_rows (const Search *s, const Trial *best, GError **error)
       (gint) p->max_tokens);
 
   SeqnnTrainOptions train;
-  seqnn_train_options_init_default (&train);
-  train.batch_size = p->batch_size;
-  train.epochs = p->epochs;
-  train.seed = s->options->seed;
-  train.n_threads = s->n_threads;
-  train.optimizer = s->options->optimizer;
-  train.optimizer.learning_rate = p->learning_rate;
-  train.lr_schedule = p->lr_schedule;
-  train.progress_interval = 1; /* every batch: the budget is checked there */
-  train.cancel_flag = s->options->cancel_flag;
+  trial_train_options (s, p, s->n_threads, &train);
   Retrain r = { s, epochs, 0, FALSE };
   gboolean trained = seqnn_train (model, all, &train, on_retrain_progress, NULL, &r, &local);
   seqnn_dataset_free (all);

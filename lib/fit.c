@@ -1,6 +1,7 @@
 /* libseqnn: a classifier fitted to a labelled dataset in one call (see seqnn/fit.h).
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "seqnn/fit.h"
+#include "trainstate.h"
 #include "seqnn/stream.h"
 #include "seqnn/autotune.h"
 #include "streamtrain.h"
@@ -57,14 +58,7 @@ static void
 set_metadata (const Fit *fit, SeqnnClassifier *classifier, guint64 samples_seen, gboolean final)
 {
   gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
-  /* SOURCE_DATE_EPOCH (reproducible-builds.org) makes the same fit the same file */
-  const gchar *epoch = g_getenv ("SOURCE_DATE_EPOCH");
-  gint64 seconds;
-  GDateTime *now = epoch != NULL && g_ascii_string_to_signed (epoch, 10, 0, G_MAXINT64 / 2,
-      &seconds, NULL) ? g_date_time_new_from_unix_utc (seconds) : NULL;
-  if (now == NULL)
-    now = g_date_time_new_now_utc ();
-  gchar *date = g_date_time_format_iso8601 (now);
+  gchar *date = seqnn_train_date ();
 
   if (fit->options->command != NULL)
     seqnn_classifier_set_metadata (classifier, "train.command", fit->options->command);
@@ -97,7 +91,6 @@ set_metadata (const Fit *fit, SeqnnClassifier *classifier, guint64 samples_seen,
           g_ascii_formatd (buf, sizeof buf, "%.6f", fit->final_validation_accuracy));
   }
   g_free (date);
-  g_date_time_unref (now);
 }
 
 /* Takes model (also on failure). */

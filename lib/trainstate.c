@@ -27,6 +27,20 @@ seqnn_train_split (const SeqnnTrainOptions *options, gsize n, gsize *n_val)
   return order;
 }
 
+gchar *
+seqnn_train_date (void)
+{
+  const gchar *epoch = g_getenv ("SOURCE_DATE_EPOCH");
+  gint64 seconds;
+  GDateTime *now = epoch != NULL && g_ascii_string_to_signed (epoch, 10, 0, G_MAXINT64 / 2,
+      &seconds, NULL) ? g_date_time_new_from_unix_utc (seconds) : NULL;
+  if (now == NULL)
+    now = g_date_time_new_now_utc ();
+  gchar *date = g_date_time_format_iso8601 (now);
+  g_date_time_unref (now);
+  return date;
+}
+
 void
 seqnn_lr_state_init (SeqnnLrState *lr, const SeqnnTrainOptions *options, guint64 steps_per_epoch)
 {

@@ -16,6 +16,11 @@ G_BEGIN_DECLS
  * when the fraction is above 0; else 0, and the identity) are held out. */
 gsize *seqnn_train_split (const SeqnnTrainOptions *options, gsize n, gsize *n_val);
 
+/* The "train.date" metadata of a model trained now: ISO 8601 UTC, or the
+ * time SOURCE_DATE_EPOCH gives (reproducible-builds.org), so that the same
+ * training gives the same file. Free with g_free. */
+gchar *seqnn_train_date (void);
+
 /* The learning rate of every step. */
 typedef struct {
   gboolean active;        /* FALSE: the optimizer's rate throughout, never set */

@@ -827,6 +827,32 @@ watch_messages (GstBus *bus, GstMessage *msg, gpointer user_data)
   return GST_BUS_PASS;
 }
 
+/* Plays desc until the first w->signal_on message, then sets the pipeline
+ * to NULL (which must succeed); w holds what the bus showed. */
+static void
+stop_at_first_message (const gchar *desc, Watch *w)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  g_mutex_init (&w->lock);
+  g_cond_init (&w->cond);
+  gst_bus_set_sync_handler (bus, watch_messages, w, NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  g_mutex_lock (&w->lock);
+  while (!w->saw_signal)
+    g_cond_wait (&w->cond, &w->lock);
+  g_mutex_unlock (&w->lock);
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  g_mutex_clear (&w->lock);
+  g_cond_clear (&w->cond);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}
+
 GST_START_TEST (test_checkpoint_written)
 {
   gchar *csv = write_csv ("checkpoint.csv", 2, 160, 9);
@@ -878,34 +904,15 @@ GST_START_TEST (test_cancel_on_state_null)
   gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
       "lstmtrain model-out=%s epochs=100000 progress-interval=16 n-threads=1 "
       "embed-dim=8 hidden-dim=8", csv, model);
-  GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (desc, &error);
-  g_assert_no_error (error);
-  GstBus *bus = gst_element_get_bus (pipeline);
   Watch w = { .signal_on = "lstmtrain-progress" };
-  g_mutex_init (&w.lock);
-  g_cond_init (&w.cond);
-  gst_bus_set_sync_handler (bus, watch_messages, &w, NULL);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
 
-  g_mutex_lock (&w.lock);
-  while (!w.saw_signal)
-    g_cond_wait (&w.cond, &w.lock);
-  g_mutex_unlock (&w.lock);
-
-  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
-      GST_STATE_CHANGE_SUCCESS);
-  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  stop_at_first_message (desc, &w);
   /* The bus drops what is still queued when the pipeline reaches NULL: the
    * sync handler saw everything as it was posted. */
   fail_unless (!g_file_test (model, G_FILE_TEST_EXISTS));
   fail_unless (w.saw_cancelled);
   fail_if (w.saw_eos_or_error);
 
-  g_mutex_clear (&w.lock);
-  g_cond_clear (&w.cond);
-  gst_object_unref (bus);
-  gst_object_unref (pipeline);
   g_unlink (csv);
   g_free (desc);
   g_free (model);
@@ -1149,29 +1156,11 @@ GST_START_TEST (test_autotune_keeps_model_out)
   desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
       "model-out=%s autotune-duration=1000 n-threads=1 embed-dim=8 hidden-dim=8 epochs=2",
       csv, model);
-  GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (desc, &error);
-  g_assert_no_error (error);
-  GstBus *bus = gst_element_get_bus (pipeline);
   Watch w = { .signal_on = "lstmtrain-trial" };
-  g_mutex_init (&w.lock);
-  g_cond_init (&w.cond);
-  gst_bus_set_sync_handler (bus, watch_messages, &w, NULL);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  g_mutex_lock (&w.lock);
-  while (!w.saw_signal)
-    g_cond_wait (&w.cond, &w.lock);
-  g_mutex_unlock (&w.lock);
-  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
-      GST_STATE_CHANGE_SUCCESS);
-  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  stop_at_first_message (desc, &w);
   fail_unless (w.saw_cancelled);
   fail_if (w.saw_eos_or_error);
   assert_kept (model);
-  g_mutex_clear (&w.lock);
-  g_cond_clear (&w.cond);
-  gst_object_unref (bus);
-  gst_object_unref (pipeline);
   g_free (desc);
 
   g_unlink (model);
