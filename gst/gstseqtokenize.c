@@ -227,8 +227,10 @@ gst_seq_tokenize_class_init (GstSeqTokenizeClass *klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_LABELS,
       g_param_spec_string ("labels", "Labels",
-          "Comma-separated class names in class order, e.g. \"World,Sports,Business,Sci/Tech\" "
-          "(empty: the model's names, else the AG News names)",
+          "Comma-separated class names in class order, e.g. \"World,Sports,Business,Sci/Tech\": "
+          "class number k is the k-th name; \"N=name\" entries name class number N, "
+          "e.g. \"0=negative,1=positive\" (empty: the model's names; else the AG News names, "
+          "or with a column layout or jsonl the labels as they come, numbers as names)",
           DEFAULT_PROP_LABELS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_LOWERCASE,

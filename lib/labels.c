@@ -10,6 +10,10 @@ struct _SeqnnLabelSet {
   GHashTable *index; /* name (borrowed from names) -> id + 1; a class that
                       * seqnn_label_set_resolve_indexed added unnamed has its
                       * number as name and no entry here until a record names it */
+  GHashTable *numbers; /* a list with "N=name" entries: its class numbers (N, or
+                        * the 1-based position of a plain name) -> id + 1; else NULL */
+  guint n_word_names;  /* names that are not decimal numbers: then numbers
+                        * that name no class count 1-based */
 };
 
 SeqnnLabelSet *
@@ -37,17 +41,56 @@ seqnn_label_set_new_ag_news (void)
   return seqnn_label_set_new_from_strv (names);
 }
 
+/* "N=name" (N decimal digits): the class number N names the class; *name
+ * is then past the '='. */
+static gboolean
+split_numbered (gchar **entry, guint64 *number)
+{
+  gchar *eq = strchr (*entry, '=');
+  if (eq == NULL || eq == *entry)
+    return FALSE;
+  for (const gchar *c = *entry; c < eq; c++)
+    if (!g_ascii_isdigit (*c) && *c != ' ' && *c != '\t')
+      return FALSE;
+  *eq = '\0';
+  gboolean ok = g_ascii_string_to_unsigned (g_strstrip (*entry), 10, 0, G_MAXUINT32, number, NULL)
+      && *g_strstrip (eq + 1) != '\0';
+  if (ok)
+    *entry = eq + 1;
+  else
+    *eq = '=';
+  return ok;
+}
+
 SeqnnLabelSet *
 seqnn_label_set_new_from_list (const gchar *list)
 {
   SeqnnLabelSet *set = seqnn_label_set_new ();
-  gchar **names = g_strsplit (list != NULL ? list : "", ",", -1);
-  for (gchar **n = names; *n != NULL; n++) {
-    g_strstrip (*n);
-    if (**n != '\0')
-      seqnn_label_set_add (set, *n, -1);
+  gchar **entries = g_strsplit (list != NULL ? list : "", ",", -1);
+  GHashTable *numbers = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  gboolean numbered = FALSE;
+  guint position = 0;
+  for (gchar **e = entries; *e != NULL; e++) {
+    gchar *name = g_strstrip (*e);
+    guint64 number;
+    if (*name == '\0')
+      continue;
+    position++;
+    if (split_numbered (&name, &number))
+      numbered = TRUE;
+    else
+      number = position;
+    gint id = seqnn_label_set_add (set, name, -1);
+    gint64 *key = g_new (gint64, 1);
+    *key = (gint64) number;
+    g_hash_table_insert (numbers, key, GINT_TO_POINTER (id + 1));
   }
-  g_strfreev (names);
+  g_strfreev (entries);
+  /* plain names keep the plain rule (numbers are 1-based positions) */
+  if (numbered)
+    set->numbers = numbers;
+  else
+    g_hash_table_destroy (numbers);
   return set;
 }
 
@@ -134,6 +177,8 @@ seqnn_label_set_free (SeqnnLabelSet *set)
   if (set == NULL)
     return;
   g_hash_table_destroy (set->index);
+  if (set->numbers != NULL)
+    g_hash_table_destroy (set->numbers);
   g_ptr_array_unref (set->names);
   g_free (set);
 }
@@ -175,6 +220,18 @@ seqnn_label_set_lookup (const SeqnnLabelSet *set, const gchar *name, gssize len)
   return GPOINTER_TO_INT (value) - 1;
 }
 
+/* A name that is a class number (decimal digits only). */
+static gboolean
+is_number_name (const gchar *name)
+{
+  if (*name == '\0')
+    return FALSE;
+  for (; *name != '\0'; name++)
+    if (!g_ascii_isdigit (*name))
+      return FALSE;
+  return TRUE;
+}
+
 gint
 seqnn_label_set_add (SeqnnLabelSet *set, const gchar *name, gssize len)
 {
@@ -197,6 +254,8 @@ seqnn_label_set_add (SeqnnLabelSet *set, const gchar *name, gssize len)
   id = (gint) set->names->len;
   g_ptr_array_add (set->names, copy);
   g_hash_table_insert (set->index, copy, GINT_TO_POINTER (id + 1));
+  if (!is_number_name (copy))
+    set->n_word_names++;
   return id;
 }
 
@@ -246,6 +305,98 @@ seqnn_record_label_is_number (SeqnnFormat format, const SeqnnRecord *record)
   return parse_class_number (record->label, record->label_len, &number);
 }
 
+/* The AG News CSV layout's class: a 1-based number; with grow, the classes
+ * up to it are added, named by their numbers. */
+static gint
+resolve_class_number (SeqnnLabelSet *set, guint64 number, gboolean grow,
+    const gchar *source_name, guint64 line, GError **error)
+{
+  guint n = set->names->len;
+  if (number >= 1 && number <= n)
+    return (gint) number - 1;
+  if (grow && number >= 1 && number <= 65536) {
+    /* unnamed classes up to this one, named by their number; a set that
+     * already names another class so would leave the id out of range */
+    for (guint64 k = n + 1; k <= number; k++) {
+      gchar name[24];
+      g_snprintf (name, sizeof name, "%" G_GUINT64_FORMAT, k);
+      if (seqnn_label_set_lookup (set, name, -1) >= 0) {
+        g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+            "%s:%" G_GUINT64_FORMAT ": class %" G_GUINT64_FORMAT " cannot be added: the label "
+            "set already names class %d \"%s\"", source_name, line, number,
+            seqnn_label_set_lookup (set, name, -1) + 1, name);
+        return -1;
+      }
+    }
+    for (guint64 k = n + 1; k <= number; k++) {
+      gchar name[24];
+      g_snprintf (name, sizeof name, "%" G_GUINT64_FORMAT, k);
+      seqnn_label_set_add (set, name, -1);
+    }
+    return (gint) number - 1;
+  }
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+      "%s:%" G_GUINT64_FORMAT ": class %" G_GUINT64_FORMAT " out of range 1..%u", source_name,
+      line, number, n);
+  return -1;
+}
+
+static gint
+compare_int64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+  return (x > y) - (x < y);
+}
+
+/* A number in a column layout or JSON Lines: the class a labels list gives
+ * that number; else a class of that name ("0" and "1" of a 0-based data
+ * set); else, when the set names its classes with words, the 1-based class
+ * number; else, with grow, a new class named by the number (as fastText
+ * takes labels). */
+static gint
+resolve_column_number (SeqnnLabelSet *set, guint64 number, gboolean grow,
+    const gchar *source_name, guint64 line, GError **error)
+{
+  gchar name[24];
+  guint n = set->names->len;
+
+  if (set->numbers != NULL) {
+    gint64 key = (gint64) number;
+    gint id = GPOINTER_TO_INT (g_hash_table_lookup (set->numbers, &key)) - 1;
+    if (id >= 0)
+      return id;
+  } else {
+    g_snprintf (name, sizeof name, "%" G_GUINT64_FORMAT, number);
+    gint id = seqnn_label_set_lookup (set, name, -1);
+    if (id >= 0)
+      return id;
+    if (set->n_word_names > 0 && number >= 1 && number <= n)
+      return (gint) number - 1;
+  }
+  if (grow) {
+    g_snprintf (name, sizeof name, "%" G_GUINT64_FORMAT, number);
+    return seqnn_label_set_add (set, name, -1);
+  }
+  if (set->numbers != NULL) {
+    GString *known = g_string_new (NULL);
+    GList *keys = g_list_sort (g_hash_table_get_keys (set->numbers), compare_int64);
+    for (GList *k = keys; k != NULL; k = k->next)
+      g_string_append_printf (known, "%s%" G_GINT64_FORMAT, known->len ? ", " : "",
+          *(gint64 *) k->data);
+    g_list_free (keys);
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+        "%s:%" G_GUINT64_FORMAT ": class %" G_GUINT64_FORMAT " is not one of the numbers the "
+        "labels list names (%s; \"N=name\" entries name others, such as 0)", source_name, line,
+        number, known->str);
+    g_string_free (known, TRUE);
+  } else {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
+        "%s:%" G_GUINT64_FORMAT ": class %" G_GUINT64_FORMAT " out of range 1..%u", source_name,
+        line, number, n);
+  }
+  return -1;
+}
+
 gint
 seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const SeqnnRecord *record,
     gboolean grow, const gchar *source_name, GError **error)
@@ -267,38 +418,14 @@ seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const SeqnnReco
     guint64 number;
     if (!parse_class_number (record->label, record->label_len, &number)) {
       g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE,
-          "%s:%" G_GUINT64_FORMAT ": class \"%.*s\" is not a number", source_name, record->line,
-          (int) MIN (record->label_len, 64), record->label);
+          "%s:%" G_GUINT64_FORMAT ": class \"%.*s\" is not a number%s", source_name, record->line,
+          (int) MIN (record->label_len, 64), record->label, record->line == 1
+          ? " (if the first line is a header, set header=true or name the columns)" : "");
       return -1;
     }
-    guint n = set->names->len;
-    if (number >= 1 && number <= n)
-      return (gint) number - 1;
-    if (grow && number >= 1 && number <= 65536) {
-      /* unnamed classes up to this one, named by their number; a set that
-       * already names another class so would leave the id out of range */
-      for (guint64 k = n + 1; k <= number; k++) {
-        gchar name[24];
-        g_snprintf (name, sizeof name, "%" G_GUINT64_FORMAT, k);
-        if (seqnn_label_set_lookup (set, name, -1) >= 0) {
-          g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
-              "%s:%" G_GUINT64_FORMAT ": class %" G_GUINT64_FORMAT " cannot be added: the label "
-              "set already names class %d \"%s\"", source_name, record->line, number,
-              seqnn_label_set_lookup (set, name, -1) + 1, name);
-          return -1;
-        }
-      }
-      for (guint64 k = n + 1; k <= number; k++) {
-        gchar name[24];
-        g_snprintf (name, sizeof name, "%" G_GUINT64_FORMAT, k);
-        seqnn_label_set_add (set, name, -1);
-      }
-      return (gint) number - 1;
-    }
-    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE,
-        "%s:%" G_GUINT64_FORMAT ": class %" G_GUINT64_FORMAT " out of range 1..%u", source_name,
-        record->line, number, n);
-    return -1;
+    if (record->column_layout || set->numbers != NULL)
+      return resolve_column_number (set, number, grow, source_name, record->line, error);
+    return resolve_class_number (set, number, grow, source_name, record->line, error);
   }
   gint id = seqnn_label_set_lookup (set, record->label, (gssize) record->label_len);
   if (id >= 0)
@@ -360,6 +487,8 @@ name_class (SeqnnLabelSet *set, guint id, const gchar *name, GError **error)
     return FALSE;
   }
   gchar *copy = g_utf8_make_valid (name, -1);
+  if (!is_number_name (copy))
+    set->n_word_names++; /* the unnamed class's number was a number name */
   g_free (g_ptr_array_index (set->names, id));
   g_ptr_array_index (set->names, id) = copy;
   g_hash_table_insert (set->index, copy, GINT_TO_POINTER ((gint) id + 1));

@@ -133,11 +133,15 @@ SeqnnLabelSet *seqnn_label_set_new_from_strv (const gchar *const *names);
 /* AG News: World, Sports, Business, Sci/Tech. */
 SeqnnLabelSet *seqnn_label_set_new_ag_news (void);
 /* Names separated by commas ("World, Sports,Business"): blanks around each
- * trimmed, empty ones skipped. */
+ * trimmed, empty ones skipped; a record's class number k is the k-th name.
+ * An entry "N=name" gives class number N that name instead ("0=negative,
+ * 1=positive" for 0-based data; "1=bad,2=bad,4=good,5=good": numbers that
+ * share a name are one class); the plain names of such a list keep their
+ * 1-based positions. */
 SeqnnLabelSet *seqnn_label_set_new_from_list (const gchar *list);
 /* The classes records of a format resolve against when nobody names them:
  * with a column layout or JSON Lines, an empty set that grows (*grow TRUE:
- * names in the order they come, numbers as 1-based classes); the AG News CSV
+ * labels in the order they come, numbers as names: "0" and "1"); the AG News CSV
  * layout, AG News's four; otherwise NULL (TSV and fastText labels stay
  * names, without class ids). */
 SeqnnLabelSet *seqnn_label_set_new_for_format (SeqnnFormat format, gboolean column_layout,
@@ -152,11 +156,15 @@ gint seqnn_label_set_lookup (const SeqnnLabelSet *set, const gchar *name, gssize
 gint seqnn_label_set_add (SeqnnLabelSet *set, const gchar *name, gssize len);  /* existing or new id */
 /* NULL-terminated copy of the names in id order. */
 gchar **seqnn_label_set_to_strv (const SeqnnLabelSet *set);
-/* A record's label as an id: CSV labels are 1-based numbers checked against the
- * set's size ("train.csv:17: class 7 out of range 1..4"; with grow, classes up
- * to the number are added, named by their numbers); TSV/fastText names are
- * looked up, and added when grow is TRUE. TEXT records give -1 without error.
- * The error names the source and line. */
+/* A record's label as an id: AG News CSV labels are 1-based numbers checked
+ * against the set's size ("train.csv:17: class 7 out of range 1..4"; with
+ * grow, classes up to the number are added, named by their numbers); TSV/
+ * fastText names are looked up, and added when grow is TRUE. A number in a
+ * column layout or JSON Lines is the class a labels list gives that number
+ * ("N=name" entries), else the class named by the number, else (a set whose
+ * names are words) the 1-based class number, else with grow a new class
+ * named by the number. TEXT records give -1 without error. The error names
+ * the source and line. */
 gint seqnn_label_set_resolve (SeqnnLabelSet *set, SeqnnFormat format, const SeqnnRecord *record,
     gboolean grow, const gchar *source_name, GError **error);
 /* Whether resolve reads the record's label as a class number: always in the

@@ -688,9 +688,15 @@ static const struct {
     "0|pos|T1 b one\n1|neg|T2 b2\n0|pos|T3 b3" },
   /* numbers, no header; class numbers mapped through labels= */
   { "csv", "false", "3", "1", "World,Sports", "t1,x,2\nt2,y,1\n", "1|Sports|t1\n0|World|t2" },
-  /* header=true with the AG News layout: the header row is skipped, numbers grow classes */
+  /* header=true with the AG News layout: the header row is skipped; without names,
+   * numbers are names (classes as they come, as fastText takes labels) */
   { "csv", "true", NULL, NULL, NULL, "Class Index,Title,Description\n2,a,b\n1,c,d\n",
-    "1|2|a b\n0|1|c d" },
+    "0|2|a b\n1|1|c d" },
+  /* 0-based numbers (SST-2, IMDB exports): named by N=name entries */
+  { "tsv", "auto", "label", "sentence", "0=negative,1=positive",
+    "label\tsentence\n1\tfine\n0\tdull\n", "1|positive|fine\n0|negative|dull" },
+  { "tsv", "auto", "label", "sentence", NULL, "label\tsentence\n1\tfine\n0\tdull\n",
+    "0|1|fine\n1|0|dull" },
   { "tsv", "auto", "sentiment", "review", NULL, "review\tsentiment\ngreat\tpos\nawful\tneg\n",
     "0|pos|great\n1|neg|awful" },
   { "jsonl", "auto", NULL, NULL, NULL,

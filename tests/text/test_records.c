@@ -488,6 +488,11 @@ test_labels (void)
   g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_PARSE);
   g_assert_cmpstr (error->message, ==, "train.csv:5: class \"World\" is not a number");
   g_clear_error (&error);
+  /* on the first line, most likely a header */
+  g_assert_cmpint (resolve (set, SEQNN_FORMAT_CSV, "class", 1, FALSE, &error), ==, -1);
+  g_assert_cmpstr (error->message, ==, "train.csv:1: class \"class\" is not a number (if the "
+      "first line is a header, set header=true or name the columns)");
+  g_clear_error (&error);
   g_assert_cmpint (resolve (set, SEQNN_FORMAT_CSV, "", 6, FALSE, &error), ==, -1);
   g_assert_cmpstr (error->message, ==, "train.csv:6: missing label");
   g_clear_error (&error);
@@ -591,6 +596,75 @@ test_labels_columns (void)
   g_assert_true (seqnn_record_label_is_number (SEQNN_FORMAT_CSV, &name));
   g_assert_false (seqnn_record_label_is_number (SEQNN_FORMAT_TSV, &name));
   seqnn_label_set_free (set);
+}
+
+/* Numbers in column layouts and JSON Lines, as a table: each case starts
+ * from a set (NULL: empty and growing; "AG": AG News's names; else a labels
+ * list) and resolves its labels in turn; expect holds the ids, -1 an error
+ * whose message is error. */
+static void
+test_labels_column_numbers (void)
+{
+  static const struct {
+    const gchar *set;
+    gboolean grow;
+    const gchar *labels[5];
+    gint expect[5];
+    const gchar *names;      /* the set's names afterwards, comma-joined */
+    const gchar *error;      /* of the first -1 */
+  } cases[] = {
+    /* 0-based data without names: numbers are names, classes as they come */
+    { NULL, TRUE, { "1", "0", " 1", "0" }, { 0, 1, 0, 1 }, "1,0", NULL },
+    /* 1-based data too: no placeholder classes for numbers never seen */
+    { NULL, TRUE, { "5", "1" }, { 0, 1 }, "5,1", NULL },
+    /* word names: 1-based class numbers (AG News columns) */
+    { "AG", FALSE, { "1", "4", "Sports" }, { 0, 3, 1 }, "World,Sports,Business,Sci/Tech", NULL },
+    { "AG", FALSE, { "0" }, { -1 }, NULL, "d.tsv:7: class 0 out of range 1..4" },
+    /* a plain list: the k-th name */
+    { "neg,pos", FALSE, { "2", "1", "pos" }, { 1, 0, 1 }, "neg,pos", NULL },
+    /* a list of number names: names first */
+    { "0,1", FALSE, { "1", "0" }, { 1, 0 }, "0,1", NULL },
+    /* N=name: 0-based data named; numbers sharing a name are one class */
+    { "0=negative, 1=positive", FALSE, { "1", "0", "negative" }, { 1, 0, 0 }, "negative,positive",
+      NULL },
+    { "1=bad,2=bad,4=good,5=good", FALSE, { "5", "2", "4", "1" }, { 1, 0, 1, 0 }, "bad,good",
+      NULL },
+    { "0=negative,1=positive", FALSE, { "2" }, { -1 }, NULL,
+      "d.tsv:7: class 2 is not one of the numbers the labels list names (0, 1; \"N=name\" "
+      "entries name others, such as 0)" },
+    /* a validation set grows past the training names: the new ones are refused by name */
+    { "AG", TRUE, { "2", "7" }, { 1, 4 }, "World,Sports,Business,Sci/Tech,7", NULL },
+    /* "=x" and "a=b" are names, not numbered entries */
+    { "=x,a=b", FALSE, { "2", "=x" }, { 1, 0 }, "=x,a=b", NULL },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    SeqnnLabelSet *set = cases[i].set == NULL ? seqnn_label_set_new ()
+        : g_strcmp0 (cases[i].set, "AG") == 0 ? seqnn_label_set_new_ag_news ()
+        : seqnn_label_set_new_from_list (cases[i].set);
+    for (guint j = 0; j < G_N_ELEMENTS (cases[i].labels) && cases[i].labels[j] != NULL; j++) {
+      SeqnnRecord record = { .text = "t", .text_len = 1, .label = cases[i].labels[j],
+        .label_len = strlen (cases[i].labels[j]), .line = 7, .column_layout = TRUE };
+      GError *error = NULL;
+      gint id = seqnn_label_set_resolve (set, SEQNN_FORMAT_TSV, &record, cases[i].grow, "d.tsv",
+          &error);
+      g_test_message ("case %u, label %u: %d", i, j, id);
+      g_assert_cmpint (id, ==, cases[i].expect[j]);
+      if (id < 0) {
+        g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_OUT_OF_RANGE);
+        g_assert_cmpstr (error->message, ==, cases[i].error);
+        g_clear_error (&error);
+      }
+      g_assert_no_error (error);
+    }
+    if (cases[i].names != NULL) {
+      gchar **names = seqnn_label_set_to_strv (set);
+      gchar *joined = g_strjoinv (",", names);
+      g_assert_cmpstr (joined, ==, cases[i].names);
+      g_free (joined);
+      g_strfreev (names);
+    }
+    seqnn_label_set_free (set);
+  }
 }
 
 static void
@@ -698,6 +772,7 @@ main (int argc, char **argv)
   g_test_add_func ("/text/records/empty-feed", test_empty_feed);
   g_test_add_func ("/text/labels/resolve", test_labels);
   g_test_add_func ("/text/labels/columns", test_labels_columns);
+  g_test_add_func ("/text/labels/column-numbers", test_labels_column_numbers);
   g_test_add_func ("/text/labels/from-file", test_labels_from_file);
   return g_test_run ();
 }
