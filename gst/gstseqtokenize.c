@@ -141,6 +141,8 @@ struct _GstSeqTokenize
   GArray *ids;
   GPtrArray *token_ptrs;
   GstFlowReturn record_flow;    /* from the reader callback */
+  gboolean failed;              /* posted an error: the records end early, so EOS is not
+                                 * passed on (lstmtrain would train on them as a whole) */
 };
 
 GType
@@ -342,6 +344,7 @@ gst_seq_tokenize_reset_stream (GstSeqTokenize *self)
   self->label_skipped = 0;
   self->record_index = 0;
   self->record_flow = GST_FLOW_OK;
+  self->failed = FALSE;
 }
 
 static void
@@ -507,6 +510,8 @@ gst_seq_tokenize_apply_settings (GstSeqTokenize *self)
   }
   if (ok && self->reader != NULL)
     seqnn_record_reader_set_skip_bad (self->reader, self->skip_bad);
+  if (!ok)
+    self->failed = TRUE; /* gst_seq_tokenize_active_apply posted the error */
   return ok;
 }
 
@@ -748,6 +753,7 @@ gst_seq_tokenize_reader_result (GstSeqTokenize *self, gboolean ok, GError *error
               seqnn_format_to_string (gst_seq_tokenize_seqnn_format (self->active.format)),
               error != NULL ? error->message : "unknown error"),
           ("use skip-bad-records=true to skip malformed records"));
+      self->failed = TRUE;
       ret = GST_FLOW_ERROR;
     }
   }
@@ -843,6 +849,7 @@ gst_seq_tokenize_flush (GstSeqTokenize *self)
   self->label_skipped = 0;
   self->record_index = 0;
   self->record_flow = GST_FLOW_OK;
+  self->failed = FALSE;
   self->discont = TRUE;
 }
 
@@ -900,9 +907,16 @@ gst_seq_tokenize_sink_event (GstPad *pad, GstObject *parent, GstEvent *event)
     }
 
     case GST_EVENT_EOS:{
-      GstFlowReturn ret = gst_seq_tokenize_drain (self);
+      GstFlowReturn ret = self->failed ? GST_FLOW_ERROR : gst_seq_tokenize_drain (self);
 
       GST_DEBUG_OBJECT (self, "drained at EOS: %s", gst_flow_get_name (ret));
+      if (self->failed) {
+        /* upstream pushes EOS after our error: the application ends the
+         * pipeline on the error instead */
+        GST_DEBUG_OBJECT (self, "not passing EOS on: the stream failed");
+        gst_event_unref (event);
+        return TRUE;
+      }
       gst_seq_tokenize_ensure_events (self);
       return gst_pad_push_event (self->srcpad, event);
     }

@@ -444,6 +444,58 @@ GST_START_TEST (test_errors)
 }
 GST_END_TEST;
 
+/* A malformed record upstream ends the stream in an error: lstmtrain must
+ * not take the records before it for the whole data (seqtokenize passes no
+ * EOS after its error), even when the application is slow to stop. */
+GST_START_TEST (test_upstream_error_trains_nothing)
+{
+  gchar *csv = write_csv ("broken.csv", 2, 40, 5);
+  gchar *contents = NULL;
+  g_assert_true (g_file_get_contents (csv, &contents, NULL, NULL));
+  gchar *broken = g_strconcat (contents, "\"9\",\"bad\",\"class\"\n", contents, NULL);
+  g_assert_true (g_file_set_contents (csv, broken, -1, NULL));
+  gchar *model = tmp_path ("broken.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! lstmtrain "
+      "model-out=%s n-threads=1 embed-dim=8 hidden-dim=8", csv, model);
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  GstBus *bus = gst_element_get_bus (pipeline);
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &error, NULL);
+  fail_unless (strstr (error->message, "class 9 out of range") != NULL, "%s", error->message);
+  g_clear_error (&error);
+  gst_message_unref (msg);
+  /* the application has not stopped the pipeline yet: no training, no other errors */
+  while ((msg = gst_bus_timed_pop_filtered (bus, 500 * GST_MSECOND,
+              GST_MESSAGE_ERROR | GST_MESSAGE_EOS)) != NULL) {
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      gst_message_parse_error (msg, &error, NULL);
+      /* basesrc's own report of the flow error is the only other one */
+      fail_unless (strstr (error->message, "Internal data stream error") != NULL, "%s",
+          error->message);
+      g_clear_error (&error);
+    } else {
+      fail ("EOS reached the sink after an upstream error");
+    }
+    gst_message_unref (msg);
+  }
+  fail_if (g_file_test (model, G_FILE_TEST_EXISTS), "a model was written from part of the data");
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_unlink (csv);
+  g_free (desc);
+  g_free (model);
+  g_free (broken);
+  g_free (contents);
+  g_free (csv);
+}
+GST_END_TEST;
+
 /* A run that cannot start posts its own error, and only that one: not
  * basesink's generic "failed to post a proper error message" after it. */
 GST_START_TEST (test_error_at_start_posted_once)
@@ -1197,6 +1249,7 @@ lstmtrain_suite (void)
   tcase_add_test (tc, test_train_and_write_model);
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_error_at_start_posted_once);
+  tcase_add_test (tc, test_upstream_error_trains_nothing);
   tcase_add_test (tc, test_init_model_fine_tuning);
   tcase_add_test (tc, test_tsv_label_names);
   tcase_add_test (tc, test_early_stopping_validation_file);
