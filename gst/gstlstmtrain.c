@@ -137,6 +137,8 @@ enum
   PROP_BIDIRECTIONAL,
   PROP_HEAD,
   PROP_DROPOUT,
+  PROP_EMBEDDING_DROPOUT,
+  PROP_HEAD_DROPOUT,
   PROP_OPTIMIZER,
   PROP_LEARNING_RATE,
   PROP_MOMENTUM,
@@ -232,6 +234,14 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
   g_object_class_install_property (gobject_class, PROP_DROPOUT,
       g_param_spec_float ("dropout", "Dropout", "Dropout probability between stacked layers "
           "while training", 0.0f, 0.99f, d.model.dropout, flags));
+  g_object_class_install_property (gobject_class, PROP_EMBEDDING_DROPOUT,
+      g_param_spec_float ("embedding-dropout", "Embedding dropout", "Dropout probability on "
+          "the embedding output (every token's vector) while training", 0.0f, 0.99f,
+          d.train.embedding_dropout, flags));
+  g_object_class_install_property (gobject_class, PROP_HEAD_DROPOUT,
+      g_param_spec_float ("head-dropout", "Head dropout", "Dropout probability on the head's "
+          "features (before the linear layer) while training", 0.0f, 0.99f,
+          d.train.head_dropout, flags));
   g_object_class_install_property (gobject_class, PROP_OPTIMIZER,
       g_param_spec_enum ("optimizer", "Optimizer", "Optimization algorithm",
           GST_TYPE_LSTM_TRAIN_OPTIMIZER, d.train.optimizer.kind, flags));
@@ -425,6 +435,8 @@ autotune_dim (guint prop_id)
     case PROP_BIDIRECTIONAL: return SEQNN_AUTOTUNE_BIDIRECTIONAL;
     case PROP_HEAD: return SEQNN_AUTOTUNE_HEAD;
     case PROP_DROPOUT: return SEQNN_AUTOTUNE_DROPOUT;
+    case PROP_EMBEDDING_DROPOUT: return SEQNN_AUTOTUNE_EMBEDDING_DROPOUT;
+    case PROP_HEAD_DROPOUT: return SEQNN_AUTOTUNE_HEAD_DROPOUT;
     case PROP_MIN_FREQ: return SEQNN_AUTOTUNE_MIN_FREQ;
     case PROP_MAX_VOCAB: return SEQNN_AUTOTUNE_MAX_VOCAB;
     case PROP_MAX_TOKENS: return SEQNN_AUTOTUNE_MAX_TOKENS;
@@ -455,6 +467,8 @@ gst_lstm_train_set_property (GObject * object, guint prop_id,
     case PROP_BIDIRECTIONAL: m->bidirectional = g_value_get_boolean (value); break;
     case PROP_HEAD: m->head = g_value_get_enum (value); break;
     case PROP_DROPOUT: m->dropout = g_value_get_float (value); break;
+    case PROP_EMBEDDING_DROPOUT: t->embedding_dropout = g_value_get_float (value); break;
+    case PROP_HEAD_DROPOUT: t->head_dropout = g_value_get_float (value); break;
     case PROP_OPTIMIZER: t->optimizer.kind = g_value_get_enum (value); break;
     case PROP_LEARNING_RATE: t->optimizer.learning_rate = g_value_get_float (value); break;
     case PROP_MOMENTUM: t->optimizer.momentum = g_value_get_float (value); break;
@@ -509,6 +523,8 @@ gst_lstm_train_get_property (GObject * object, guint prop_id,
     case PROP_BIDIRECTIONAL: g_value_set_boolean (value, m->bidirectional); break;
     case PROP_HEAD: g_value_set_enum (value, m->head); break;
     case PROP_DROPOUT: g_value_set_float (value, m->dropout); break;
+    case PROP_EMBEDDING_DROPOUT: g_value_set_float (value, t->embedding_dropout); break;
+    case PROP_HEAD_DROPOUT: g_value_set_float (value, t->head_dropout); break;
     case PROP_OPTIMIZER: g_value_set_enum (value, t->optimizer.kind); break;
     case PROP_LEARNING_RATE: g_value_set_float (value, t->optimizer.learning_rate); break;
     case PROP_MOMENTUM: g_value_set_float (value, t->optimizer.momentum); break;

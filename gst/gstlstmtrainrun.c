@@ -66,6 +66,8 @@ autotune_options_from_settings (const GstLstmTrainData * data, const GstLstmTrai
   f->bidirectional = m->bidirectional;
   f->head = m->head;
   f->dropout = m->dropout;
+  f->embedding_dropout = t->embedding_dropout;
+  f->head_dropout = t->head_dropout;
   f->min_freq = run->fit.min_freq;
   f->max_vocab = (guint) run->fit.max_vocab;
   f->max_tokens = (guint) run->fit.tokenizer.max_tokens;

@@ -54,6 +54,8 @@ static const guint max_vocab_choices[] = { 0, 10000, 30000 };
 static const guint max_tokens_choices[] = { 0, 32, 48, 64 };
 static const gfloat lr_choices[] = { 0.002f, 0.003f, 0.004f, 0.006f, 0.008f, 0.012f };
 static const gint batch_choices[] = { 16, 32, 64, 128 };
+static const gfloat embedding_dropout_choices[] = { 0.0f, 0.2f, 0.3f, 0.5f };
+static const gfloat head_dropout_choices[] = { 0.0f, 0.2f, 0.3f, 0.5f };
 
 #define LINEAR SEQNN_LR_LINEAR
 /* Known-good starting points for news-like topic classification, best first:
@@ -62,12 +64,12 @@ static const gint batch_choices[] = { 16, 32, 64, 128 };
  * a learning rate decaying linearly to 0 over a few epochs); it decides
  * small budgets. epochs is set by the plan. */
 static const SeqnnAutotuneParams start_points[] = {
-  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR },
-  { SEQNN_CELL_LSTM, 128, 32, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.008f, 64, 3, LINEAR },
-  { SEQNN_CELL_GRU, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR },
-  { SEQNN_CELL_LSTM, 128, 128, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.004f, 64, 3, LINEAR },
-  { SEQNN_CELL_LSTM, 64, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 3, 0, 0, 0.004f, 32, 3, LINEAR },
-  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MEAN, 0.0f, 3, 0, 48, 0.008f, 64, 3, LINEAR },
+  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f },
+  { SEQNN_CELL_LSTM, 128, 32, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.008f, 64, 3, LINEAR, 0.0f, 0.0f },
+  { SEQNN_CELL_GRU, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f },
+  { SEQNN_CELL_LSTM, 128, 128, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.004f, 64, 3, LINEAR, 0.0f, 0.0f },
+  { SEQNN_CELL_LSTM, 64, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 3, 0, 0, 0.004f, 32, 3, LINEAR, 0.0f, 0.0f },
+  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MEAN, 0.0f, 3, 0, 48, 0.008f, 64, 3, LINEAR, 0.0f, 0.0f },
 };
 #undef LINEAR
 
@@ -79,7 +81,8 @@ params_equal (const SeqnnAutotuneParams *a, const SeqnnAutotuneParams *b)
       && a->head == b->head && a->dropout == b->dropout && a->min_freq == b->min_freq
       && a->max_vocab == b->max_vocab && a->max_tokens == b->max_tokens
       && a->learning_rate == b->learning_rate && a->batch_size == b->batch_size
-      && a->epochs == b->epochs && a->lr_schedule == b->lr_schedule;
+      && a->epochs == b->epochs && a->lr_schedule == b->lr_schedule
+      && a->embedding_dropout == b->embedding_dropout && a->head_dropout == b->head_dropout;
 }
 
 /* The user's values over the fixed dimensions. */
@@ -102,6 +105,8 @@ apply_fixed (SeqnnAutotuneParams *p, const SeqnnAutotuneOptions *o)
   if (m & SEQNN_AUTOTUNE_BATCH_SIZE) p->batch_size = f->batch_size;
   if (m & SEQNN_AUTOTUNE_EPOCHS) p->epochs = f->epochs;
   if (m & SEQNN_AUTOTUNE_LR_SCHEDULE) p->lr_schedule = f->lr_schedule;
+  if (m & SEQNN_AUTOTUNE_EMBEDDING_DROPOUT) p->embedding_dropout = f->embedding_dropout;
+  if (m & SEQNN_AUTOTUNE_HEAD_DROPOUT) p->head_dropout = f->head_dropout;
 }
 
 /* Changes dimension dim (a bit of SeqnnAutotuneDim, not fixed) to another of its choices. */
@@ -123,6 +128,8 @@ vary (SeqnnAutotuneParams *p, guint dim, SeqnnRng *rng)
     case SEQNN_AUTOTUNE_MAX_TOKENS: PICK (max_tokens, max_tokens_choices); break;
     case SEQNN_AUTOTUNE_LEARNING_RATE: PICK (learning_rate, lr_choices); break;
     case SEQNN_AUTOTUNE_BATCH_SIZE: PICK (batch_size, batch_choices); break;
+    case SEQNN_AUTOTUNE_EMBEDDING_DROPOUT: PICK (embedding_dropout, embedding_dropout_choices); break;
+    case SEQNN_AUTOTUNE_HEAD_DROPOUT: PICK (head_dropout, head_dropout_choices); break;
     default: break; /* epochs: an upper bound, not searched */
   }
 #undef PICK
@@ -444,6 +451,8 @@ trial_train_options (const Search *s, const SeqnnAutotuneParams *p, gint n_threa
   train->optimizer = s->options->optimizer;
   train->optimizer.learning_rate = p->learning_rate;
   train->lr_schedule = p->lr_schedule;
+  train->embedding_dropout = p->embedding_dropout;
+  train->head_dropout = p->head_dropout;
   train->progress_interval = 1;
   train->cancel_flag = s->options->cancel_flag;
 }
@@ -576,14 +585,35 @@ fit_vocab (Search *s, SeqnnAutotuneParams *p, guint64 *size, GError **error)
   }
 }
 
+/* The dimensions variations change (epochs are an upper bound, the schedule
+ * is linear unless fixed). */
+static const guint searched_dims[] = {
+  SEQNN_AUTOTUNE_CELL, SEQNN_AUTOTUNE_EMBED_DIM, SEQNN_AUTOTUNE_HIDDEN_DIM,
+  SEQNN_AUTOTUNE_LAYERS, SEQNN_AUTOTUNE_BIDIRECTIONAL, SEQNN_AUTOTUNE_HEAD,
+  SEQNN_AUTOTUNE_DROPOUT, SEQNN_AUTOTUNE_MIN_FREQ, SEQNN_AUTOTUNE_MAX_VOCAB,
+  SEQNN_AUTOTUNE_MAX_TOKENS, SEQNN_AUTOTUNE_LEARNING_RATE, SEQNN_AUTOTUNE_BATCH_SIZE,
+  SEQNN_AUTOTUNE_EMBEDDING_DROPOUT, SEQNN_AUTOTUNE_HEAD_DROPOUT,
+};
+
 static guint
 free_dims (const SeqnnAutotuneOptions *o)
 {
   guint dims = 0;
-  for (guint d = SEQNN_AUTOTUNE_CELL; d < SEQNN_AUTOTUNE_EPOCHS; d <<= 1)
-    if (!(o->fixed & d))
-      dims |= d;
+  for (guint i = 0; i < G_N_ELEMENTS (searched_dims); i++)
+    if (!(o->fixed & searched_dims[i]))
+      dims |= searched_dims[i];
   return dims;
+}
+
+/* A free dimension at random (dims not 0). */
+static guint
+pick_dim (guint dims, SeqnnRng *rng)
+{
+  guint pick;
+  do
+    pick = searched_dims[seqnn_rng_below (rng, G_N_ELEMENTS (searched_dims))];
+  while (!(dims & pick));
+  return pick;
 }
 
 /* Up to max settings, the start points first, then seeded variations of one
@@ -610,13 +640,8 @@ make_candidates (const Search *s, gint max, gint epochs)
       p = start_points[seqnn_rng_below (&rng, 4) == 0
           ? seqnn_rng_below (&rng, G_N_ELEMENTS (start_points)) : 0];
       gint n_changes = 1 + (gint) seqnn_rng_below (&rng, 2);
-      for (gint c = 0; c < n_changes; c++) {
-        guint pick;
-        do
-          pick = 1u << seqnn_rng_below (&rng, 12);
-        while (!(dims & pick));
-        vary (&p, pick, &rng);
-      }
+      for (gint c = 0; c < n_changes; c++)
+        vary (&p, pick_dim (dims, &rng), &rng);
     }
     p.epochs = epochs;
     apply_fixed (&p, o);
@@ -1268,13 +1293,8 @@ search_loop (Search *s, SeqnnAutotuneFunc on_trial, gpointer user_data, Trial **
         attempt++) {
       SeqnnAutotuneParams p = lead->info.params;
       gint n_changes = 1 + (gint) seqnn_rng_below (&rng, 2);
-      for (gint c = 0; c < n_changes; c++) {
-        guint pick;
-        do
-          pick = 1u << seqnn_rng_below (&rng, 12);
-        while (!(dims & pick));
-        vary (&p, pick, &rng);
-      }
+      for (gint c = 0; c < n_changes; c++)
+        vary (&p, pick_dim (dims, &rng), &rng);
       apply_fixed (&p, o);
       if (p.num_layers == 1 && !(o->fixed & SEQNN_AUTOTUNE_DROPOUT))
         p.dropout = 0.0f;
@@ -1500,11 +1520,15 @@ seqnn_autotune_params_to_string (const SeqnnAutotuneParams *p)
 {
   gchar dropout[G_ASCII_DTOSTR_BUF_SIZE], lr[G_ASCII_DTOSTR_BUF_SIZE];
   g_return_val_if_fail (p != NULL, NULL);
+  gchar emb[G_ASCII_DTOSTR_BUF_SIZE], head[G_ASCII_DTOSTR_BUF_SIZE];
   return g_strdup_printf ("cell=%s embed-dim=%d hidden-dim=%d layers=%d bidirectional=%s "
-      "head=%s dropout=%s min-freq=%" G_GUINT64_FORMAT " max-vocab=%u max-tokens=%u "
-      "learning-rate=%s lr-schedule=%s batch-size=%d epochs=%d", seqnn_cell_to_string (p->cell),
+      "head=%s dropout=%s embedding-dropout=%s head-dropout=%s min-freq=%" G_GUINT64_FORMAT
+      " max-vocab=%u max-tokens=%u learning-rate=%s lr-schedule=%s batch-size=%d epochs=%d",
+      seqnn_cell_to_string (p->cell),
       p->embed_dim, p->hidden_dim, p->num_layers, p->bidirectional ? "true" : "false",
       seqnn_head_to_string (p->head), g_ascii_formatd (dropout, sizeof dropout, "%g", p->dropout),
+      g_ascii_formatd (emb, sizeof emb, "%g", p->embedding_dropout),
+      g_ascii_formatd (head, sizeof head, "%g", p->head_dropout),
       p->min_freq, p->max_vocab, p->max_tokens,
       g_ascii_formatd (lr, sizeof lr, "%g", p->learning_rate),
       seqnn_lr_schedule_to_string (p->lr_schedule), p->batch_size, p->epochs);

@@ -9,6 +9,12 @@
 #include <math.h>
 #include <string.h>
 
+/* Dropout mask streams besides the layers' (1..L-1): the embedding output,
+ * the head's features and a read position's features. */
+#define DROPOUT_STREAM_EMBEDDING 0
+#define DROPOUT_STREAM_HEAD 0x68656164ULL     /* "head" */
+#define DROPOUT_STREAM_POSITION 0x706f7331ULL /* "pos1" */
+
 /* ---- Workspace ----------------------------------------------------------------- */
 
 SeqnnNet *
@@ -30,6 +36,9 @@ seqnn_net_free (SeqnnNet *net)
   g_free (net->out);
   g_free (net->drop_in);
   g_free (net->drop_mask);
+  g_free (net->emb_mask);
+  g_free (net->head_mask);
+  g_free (net->pos_mask);
   g_free (net->h_n);
   g_free (net->c_n);
   g_free (net->cache);
@@ -62,6 +71,17 @@ guint64
 seqnn_net_get_n_allocs (const SeqnnNet *net)
 {
   return net->n_allocs + net->packer.n_allocs;
+}
+
+void
+seqnn_net_set_dropout (SeqnnNet *net, gfloat embedding, gfloat head)
+{
+  if ((embedding > 0.0f && net->emb_mask == NULL) || (head > 0.0f && net->head_mask == NULL))
+    net->cap_train = FALSE;   /* the next reserve allocates the masks */
+  if (head > 0.0f && net->pos_mask == NULL)
+    net->cap_P_train = FALSE;
+  net->embedding_dropout = embedding;
+  net->head_dropout = head;
 }
 
 /* Grows every buffer to hold N rows and B sequences; nothing happens when
@@ -121,11 +141,15 @@ net_reserve (SeqnnNet *net, gint N, gint B, gboolean training, GError **error)
       GROW (net->dy_a, seqnn_size_mul3 (cap_N, max_in, fl));
       GROW (net->dy_b, seqnn_size_mul3 (cap_N, max_in, fl));
       GROW (net->demb, seqnn_size_mul3 (cap_N, lay->E, fl));
+      if (net->embedding_dropout > 0.0f)
+        GROW (net->emb_mask, seqnn_size_mul3 (cap_N, lay->E, fl));
     }
     if (grow_seqs || grow_train) {
       GROW (net->dlogits, seqnn_size_mul3 (cap_B, lay->C, fl));
       GROW (net->dfeat, seqnn_size_mul3 (cap_B, F, fl));
       GROW (net->dh_n, seqnn_size_mul3 ((gsize) lay->D * cap_B, lay->H, fl));
+      if (net->head_dropout > 0.0f)
+        GROW (net->head_mask, seqnn_size_mul3 (cap_B, F, fl));
     }
   }
 #undef GROW
@@ -165,28 +189,49 @@ layer_weights (const SeqnnLayout *lay, const gfloat *params, gint k, SeqnnCellWe
   w->b_hh = params + lay->b_hh[k];
 }
 
-/* Inverted dropout on x (N x F) into dst; masks drawn per sequence so they
- * follow the sequence, not its position in a shard. */
+/* Inverted dropout at rate p on x (N x width, packed) into dst (may be x);
+ * masks drawn per sequence and stream (a layer's number, or the embedding's)
+ * so they follow the sequence, not its position in a shard. */
 static void
-apply_dropout (SeqnnNet *net, const gfloat *x, gfloat *dst, gfloat *mask, gint layer,
-    guint64 seed, gint first_index)
+apply_dropout (SeqnnNet *net, const gfloat *x, gfloat *dst, gfloat *mask, gint width, gfloat p,
+    guint64 stream, guint64 seed, gint first_index)
 {
-  const SeqnnLayout *lay = net->lay;
-  const SeqnnPacker *p = &net->packer;
-  const gint F = lay->F;
-  const gfloat keep = 1.0f - lay->dropout, scale = 1.0f / keep;
-  for (gint b = 0; b < p->n; b++) {
+  const SeqnnPacker *pk = &net->packer;
+  const gfloat keep = 1.0f - p, scale = 1.0f / keep;
+  for (gint b = 0; b < pk->n; b++) {
     SeqnnRng rng;
-    seqnn_rng_init (&rng, seqnn_rng_hash (seed, (guint64) (first_index + p->order[b]), (guint64) layer));
-    for (gint t = 0; t < p->lengths[b]; t++) {
-      gsize r = (gsize) (p->step_offset[t] + b) * F;
-      for (gint j = 0; j < F; j++) {
+    seqnn_rng_init (&rng, seqnn_rng_hash (seed, (guint64) (first_index + pk->order[b]), stream));
+    for (gint t = 0; t < pk->lengths[b]; t++) {
+      gsize r = (gsize) (pk->step_offset[t] + b) * width;
+      for (gint j = 0; j < width; j++) {
         gfloat m = seqnn_rng_uniform (&rng) < keep ? scale : 0.0f;
         mask[r + j] = m;
         dst[r + j] = x[r + j] * m;
       }
     }
   }
+}
+
+/* Inverted dropout at rate p on one row of width in place, its mask from
+ * rng_seed. */
+static void
+drop_row (gfloat *x, gfloat *mask, gint width, gfloat p, guint64 rng_seed)
+{
+  const gfloat keep = 1.0f - p, scale = 1.0f / keep;
+  SeqnnRng rng;
+  seqnn_rng_init (&rng, rng_seed);
+  for (gint j = 0; j < width; j++) {
+    gfloat m = seqnn_rng_uniform (&rng) < keep ? scale : 0.0f;
+    mask[j] = m;
+    x[j] *= m;
+  }
+}
+
+static void
+multiply (gfloat *x, const gfloat *mask, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    x[i] *= mask[i];
 }
 
 /* probs (n x C) = softmax of each row of logits (n x C). */
@@ -301,8 +346,16 @@ seqnn_net_forward_from (SeqnnNet *net, const gfloat *params, const gint32 *ids,
   const gsize NF = (gsize) N * F;
   gboolean dropping = training && use_dropout && lay->dropout > 0.0f && lay->L > 1;
   net->dropped = dropping;
+  net->forward_dropping = training && use_dropout;
+  net->forward_seed = dropout_seed;
+  net->forward_first = first_index;
+  net->emb_dropped = net->forward_dropping && net->embedding_dropout > 0.0f;
+  net->head_dropped = net->forward_dropping && net->head_dropout > 0.0f;
 
   seqnn_packer_gather (p, params + lay->emb, lay->E, net->x0);
+  if (net->emb_dropped) /* stream 0: the layers' dropout uses 1.. */
+    apply_dropout (net, net->x0, net->x0, net->emb_mask, lay->E, net->embedding_dropout,
+        DROPOUT_STREAM_EMBEDDING, dropout_seed, first_index);
 
   const gfloat *x = net->x0;
   for (gint l = 0; l < lay->L; l++) {
@@ -310,8 +363,8 @@ seqnn_net_forward_from (SeqnnNet *net, const gfloat *params, const gint32 *ids,
     if (l > 0) {
       x = net->out + (l - 1) * NF;
       if (dropping) {
-        apply_dropout (net, x, net->drop_in + l * NF, net->drop_mask + l * NF, l,
-            dropout_seed, first_index);
+        apply_dropout (net, x, net->drop_in + l * NF, net->drop_mask + l * NF, F, lay->dropout,
+            (guint64) l, dropout_seed, first_index);
         x = net->drop_in + l * NF;
       }
     }
@@ -373,6 +426,11 @@ seqnn_net_forward_from (SeqnnNet *net, const gfloat *params, const gint32 *ids,
       break;
   }
 
+  if (net->head_dropped)
+    for (gint b = 0; b < B; b++) /* sorted order: keyed by the caller's index */
+      drop_row (feat + (gsize) b * F, net->head_mask + (gsize) b * F, F, net->head_dropout,
+          seqnn_rng_hash (dropout_seed, (guint64) (first_index + p->order[b]),
+              DROPOUT_STREAM_HEAD));
   const gint C = lay->C;
   fc_forward (lay, params, feat, B, net->logits);
   softmax_rows (net->logits, net->probs, B, C);
@@ -436,12 +494,11 @@ backward_layers (SeqnnNet *net, const gfloat *params, gfloat *dgrad, gboolean wa
       seqnn_cell_backward (lay->cell, &p->view, d == 1, in_dim, H, x, &w, dy + d * H, F, dh_n, NULL,
           net->cache + k * net->cache_block, dx, &g, net->scratch);
     }
+    if (l == 0 && dx != NULL && net->emb_dropped)
+      multiply (dx, net->emb_mask, (gsize) N * lay->E);
     if (l > 0) {
-      if (net->dropped) {
-        const gfloat *mask = net->drop_mask + l * NF;
-        for (gsize i = 0; i < NF; i++)
-          dx[i] *= mask[i];
-      }
+      if (net->dropped)
+        multiply (dx, net->drop_mask + l * NF, NF);
       gfloat *swap = dy;
       dy = dx;
       dx_buf = swap;
@@ -459,6 +516,8 @@ seqnn_net_backward (SeqnnNet *net, const gfloat *params, gfloat *dgrad, gboolean
   const gsize NF = (gsize) N * F;
 
   fc_backward (lay, params, dgrad, net->feat, net->dlogits, B, net->dfeat);
+  if (net->head_dropped)
+    multiply (net->dfeat, net->head_mask, (gsize) B * F);
 
   /* Head backward into dy (N x F) and, for LAST, dh_n. */
   gfloat *dy = net->dy_a, *dx_buf = net->dy_b;
@@ -547,7 +606,7 @@ seqnn_net_reserve_positions (SeqnnNet *net, gint n_positions, gboolean training,
   gint cap = grow ? seqnn_grow_capacity (net->cap_P, n_positions) : net->cap_P;
   gboolean train = training || net->cap_P_train;
   const gsize F = lay->F, C = lay->C, fl = sizeof (gfloat);
-  SeqnnGrowth list[9];
+  SeqnnGrowth list[10];
   guint k = 0;
 #define GROW(ptr, n_bytes) (list[k++] = (SeqnnGrowth) { (gpointer *) &(ptr), (n_bytes) })
   if (grow) {
@@ -562,6 +621,8 @@ seqnn_net_reserve_positions (SeqnnNet *net, gint n_positions, gboolean training,
     GROW (net->pos_labels, seqnn_size_mul3 (cap, sizeof (gint), 1));
     GROW (net->pos_dlogits, seqnn_size_mul3 (cap, C, fl));
     GROW (net->pos_dfeat, seqnn_size_mul3 (cap, F, fl));
+    if (net->head_dropout > 0.0f)
+      GROW (net->pos_mask, seqnn_size_mul3 (cap, F, fl));
   }
 #undef GROW
   gsize total;
@@ -594,8 +655,15 @@ seqnn_net_forward_positions (SeqnnNet *net, const gfloat *params, const gint *se
     memcpy (net->pos_feat + (gsize) i * F, y + (gsize) row * F, sizeof (gfloat) * F);
   }
   net->n_pos = n_positions;
+  net->pos_dropped = net->forward_dropping && net->head_dropout > 0.0f && net->cap_P_train;
   if (n_positions == 0)
     return;
+  if (net->pos_dropped)
+    for (gint i = 0; i < n_positions; i++) /* keyed by the caller's sequence and step */
+      drop_row (net->pos_feat + (gsize) i * F, net->pos_mask + (gsize) i * F, F, net->head_dropout,
+          seqnn_rng_hash (seqnn_rng_hash (net->forward_seed,
+              (guint64) (net->forward_first + seqs[i]), DROPOUT_STREAM_POSITION),
+              (guint64) steps[i], 0));
   fc_forward (lay, params, net->pos_feat, n_positions, net->pos_logits);
   softmax_rows (net->pos_logits, net->pos_probs, n_positions, lay->C);
 }
@@ -617,6 +685,8 @@ seqnn_net_backward_positions (SeqnnNet *net, const gfloat *params, gfloat *dgrad
   const gsize NF = (gsize) net->packer.N * F;
   if (P > 0)
     fc_backward (lay, params, dgrad, net->pos_feat, net->pos_dlogits, P, net->pos_dfeat);
+  if (P > 0 && net->pos_dropped)
+    multiply (net->pos_dfeat, net->pos_mask, (gsize) P * F);
   gfloat *dy = net->dy_a;
   memset (dy, 0, sizeof (gfloat) * NF);
   for (gint i = 0; i < P; i++) {

@@ -50,12 +50,28 @@ typedef struct {
   gfloat *pos_logits, *pos_probs; /* P x C */
   gfloat *pos_dlogits, *pos_dfeat;/* P x C, P x F (training) */
   gboolean dropped;       /* last forward used dropout */
+  /* Dropout on the embedding output and on the head's features (training
+   * options, seqnn_net_set_dropout), with their scaled masks and whether the
+   * last forward applied them. */
+  gfloat embedding_dropout, head_dropout;
+  gfloat *emb_mask;       /* N x E, packed order */
+  gfloat *head_mask;      /* B x F, sorted order */
+  gfloat *pos_mask;       /* P x F */
+  gboolean emb_dropped, head_dropped, pos_dropped;
+  gboolean forward_dropping; /* the last forward's training && use_dropout */
+  guint64 forward_seed;   /* its dropout seed and first index (the positions' masks) */
+  gint forward_first;
   guint64 n_allocs;       /* growth events */
 } SeqnnNet;
 
 SeqnnNet *seqnn_net_new (const SeqnnLayout *layout);
 void seqnn_net_free (SeqnnNet *net);
 guint64 seqnn_net_get_n_allocs (const SeqnnNet *net);
+/* Inverted dropout while training on the embedding output (each token's
+ * vector) and on the head's features (each sequence's, or each read
+ * position's, before the linear layer); rates in [0, 1). The masks are
+ * allocated by the next reserve. */
+void seqnn_net_set_dropout (SeqnnNet *net, gfloat embedding, gfloat head);
 /* Grows the workspace for n sequences of N tokens in all (forward only
  * unless training). FALSE with SEQNN_ERROR_NO_MEMORY, saying how much was
  * asked for, when the memory is not there; the workspace keeps what it had. */

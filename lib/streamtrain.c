@@ -423,8 +423,7 @@ seqnn_stream_train (SeqnnModel *model, const SeqnnDataset *dataset,
     }
   }
   gint n_threads = options->n_threads > 0 ? options->n_threads : (gint) g_get_num_processors ();
-  if (ok && (run.trainer = seqnn_trainer_new (model, &options->optimizer, n_threads,
-          options->seed, error)) == NULL)
+  if (ok && (run.trainer = seqnn_train_new_trainer (model, options, n_threads, error)) == NULL)
     ok = FALSE;
 
   SeqnnTrainProgress *p = &run.p;

@@ -22,6 +22,7 @@ struct _SeqnnTrainer {
   gfloat lr;
   guint64 seed;
   gboolean training;
+  gfloat embedding_dropout, head_dropout; /* seqnn_trainer_set_dropout */
   guint64 step;            /* completed updates */
   gint n_threads;
   SeqnnPool *pool;
@@ -250,6 +251,18 @@ seqnn_trainer_set_training (SeqnnTrainer *tr, gboolean training)
 }
 
 void
+seqnn_trainer_set_dropout (SeqnnTrainer *tr, gfloat embedding, gfloat head)
+{
+  g_return_if_fail (tr != NULL);
+  g_return_if_fail (embedding >= 0.0f && embedding < 1.0f && head >= 0.0f && head < 1.0f);
+  tr->embedding_dropout = embedding;
+  tr->head_dropout = head;
+  for (gint s = 0; s < SEQNN_MAX_THREADS; s++)
+    if (tr->nets[s] != NULL)
+      seqnn_net_set_dropout (tr->nets[s], embedding, head);
+}
+
+void
 seqnn_trainer_set_learning_rate (SeqnnTrainer *tr, gfloat lr)
 {
   g_return_if_fail (tr != NULL);
@@ -439,8 +452,10 @@ run_step (SeqnnTrainer *tr, const SeqnnBatch *batch, gint n_targets, SeqnnStepRe
     tr->id_offset[s] = offset;
     for (gint i = tr->first[s]; i < tr->first[s + 1]; i++)
       offset += batch->lengths[i];
-    if (tr->nets[s] == NULL)
+    if (tr->nets[s] == NULL) {
       tr->nets[s] = seqnn_net_new (lay);
+      seqnn_net_set_dropout (tr->nets[s], tr->embedding_dropout, tr->head_dropout);
+    }
     /* Allocations here, on the caller's thread, where an error can be returned. */
     if (!seqnn_net_reserve (tr->nets[s], tr->first[s + 1] - tr->first[s],
             offset - tr->id_offset[s], TRUE, error))

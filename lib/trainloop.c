@@ -323,8 +323,7 @@ seqnn_train (SeqnnModel *model, const SeqnnDataset *dataset, const SeqnnTrainOpt
     return FALSE;
   }
 
-  SeqnnTrainer *trainer = seqnn_trainer_new (model, &options->optimizer, n_threads,
-      options->seed, error);
+  SeqnnTrainer *trainer = seqnn_train_new_trainer (model, options, n_threads, error);
   if (trainer == NULL) {
     seqnn_confusion_free (val_confusion);
     g_free (order);

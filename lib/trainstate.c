@@ -104,3 +104,21 @@ seqnn_best_keeper_clear (SeqnnBestKeeper *best)
 {
   g_clear_pointer (&best->params, g_free);
 }
+
+SeqnnTrainer *
+seqnn_train_new_trainer (SeqnnModel *model, const SeqnnTrainOptions *options, gint n_threads,
+    GError **error)
+{
+  if (!(options->embedding_dropout >= 0.0f && options->embedding_dropout < 1.0f
+          && options->head_dropout >= 0.0f && options->head_dropout < 1.0f)) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "embedding and head dropout must be in [0, 1), got %g and %g",
+        (gdouble) options->embedding_dropout, (gdouble) options->head_dropout);
+    return NULL;
+  }
+  SeqnnTrainer *trainer = seqnn_trainer_new (model, &options->optimizer, n_threads,
+      options->seed, error);
+  if (trainer != NULL)
+    seqnn_trainer_set_dropout (trainer, options->embedding_dropout, options->head_dropout);
+  return trainer;
+}

@@ -21,6 +21,11 @@ gsize *seqnn_train_split (const SeqnnTrainOptions *options, gsize n, gsize *n_va
  * training gives the same file. Free with g_free. */
 gchar *seqnn_train_date (void);
 
+/* A trainer for options: the optimizer, seed and threads, and the
+ * embedding and head dropout; NULL with error set on bad options. */
+SeqnnTrainer *seqnn_train_new_trainer (SeqnnModel *model, const SeqnnTrainOptions *options,
+    gint n_threads, GError **error);
+
 /* The learning rate of every step. */
 typedef struct {
   gboolean active;        /* FALSE: the optimizer's rate throughout, never set */

@@ -95,6 +95,8 @@ typedef enum {
   SEQNN_AUTOTUNE_BATCH_SIZE = 1 << 11,
   SEQNN_AUTOTUNE_EPOCHS = 1 << 12,
   SEQNN_AUTOTUNE_LR_SCHEDULE = 1 << 13,
+  SEQNN_AUTOTUNE_EMBEDDING_DROPOUT = 1 << 14,
+  SEQNN_AUTOTUNE_HEAD_DROPOUT = 1 << 15,
 } SeqnnAutotuneDim;
 
 /* One trial's settings (names as lstmtrain's properties). */
@@ -113,6 +115,8 @@ typedef struct {
   gint batch_size;
   gint epochs;           /* the trial's epochs (early stopping may end it before) */
   SeqnnLrSchedule lr_schedule; /* linear unless fixed (plateau is refused) */
+  gfloat embedding_dropout; /* on the embedding output (SeqnnTrainOptions) */
+  gfloat head_dropout;      /* on the head's features */
 } SeqnnAutotuneParams;
 
 typedef struct {

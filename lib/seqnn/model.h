@@ -174,6 +174,13 @@ const gfloat *seqnn_trainer_get_gradients (SeqnnTrainer *trainer, gsize *n);
 gboolean seqnn_trainer_apply_gradients (SeqnnTrainer *trainer, GError **error);
 /* Dropout on (TRUE, default) or off. */
 void seqnn_trainer_set_training (SeqnnTrainer *trainer, gboolean training);
+/* Dropout besides the config's (between layers): on the embedding output,
+ * each token's vector (nn.Dropout after nn.Embedding), and on the head's
+ * features before the linear layer (nn.Dropout before nn.Linear); rates in
+ * [0, 1), both 0 by default. Masks are drawn per sequence from the seed, the
+ * step and the sequence's index in its batch, so they do not depend on the
+ * thread count. Training only: inference never drops. */
+void seqnn_trainer_set_dropout (SeqnnTrainer *trainer, gfloat embedding, gfloat head);
 void seqnn_trainer_set_learning_rate (SeqnnTrainer *trainer, gfloat lr); /* finite, >= 0 */
 void seqnn_trainer_set_n_threads (SeqnnTrainer *trainer, gint n_threads);
 guint64 seqnn_trainer_get_step (const SeqnnTrainer *trainer);

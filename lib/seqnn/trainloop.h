@@ -90,6 +90,10 @@ typedef struct {
   gint plateau_patience;        /* plateau: 1 epoch */
   /* Class names for messages (NULL-terminated, class order); may be NULL. */
   const gchar *const *class_names;
+  /* Dropout besides the model's (between layers), in [0, 1): on the embedding
+   * output and on the head's features (seqnn_trainer_set_dropout): 0. */
+  gfloat embedding_dropout;
+  gfloat head_dropout;
 } SeqnnTrainOptions;
 
 void seqnn_train_options_init_default (SeqnnTrainOptions *options);

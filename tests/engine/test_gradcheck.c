@@ -41,6 +41,7 @@ static const gint batch_lengths[] = { 5, 2, 7, 1, 3, 5 };
 typedef struct {
   SeqnnModel *model;
   SeqnnInference *inference;
+  SeqnnTrainer *dropping;  /* with dropout: the loss under the step's fixed masks */
   SeqnnBatch batch;
   gint32 ids[32];
   gint labels[BATCH_N];
@@ -52,6 +53,13 @@ static gdouble
 loss_of (Fixture *fx)
 {
   GError *error = NULL;
+  if (fx->dropping != NULL) {
+    /* no update between calls: the same step, the same masks */
+    SeqnnStepResult result;
+    g_assert_true (seqnn_trainer_compute_gradients (fx->dropping, &fx->batch, &result, &error));
+    g_assert_no_error (error);
+    return result.loss;
+  }
   g_assert_true (seqnn_inference_run (fx->inference, &fx->batch, NULL, fx->logits, &error));
   g_assert_no_error (error);
   gdouble total = 0.0;
@@ -138,10 +146,12 @@ under_valgrind (void)
   return g_getenv ("SEQNN_UNDER_VALGRIND") != NULL;
 }
 
+/* With dropout: between layers (2 layers), on the embedding output and on
+ * the head's features; the numeric loss is the trainer's own under the
+ * step's masks (in double from float logits, as inference's). */
 static void
-test_gradcheck (gconstpointer data)
+run_gradcheck (const ArchCase *gc, gboolean dropout)
 {
-  const ArchCase *gc = data;
   /* relu kinks and max-head switches make the loss non-smooth at some
    * points; only there does check_entry look at one-sided differences. */
   gboolean smooth = gc->cell != SEQNN_CELL_RNN_RELU && gc->head != SEQNN_HEAD_MAX;
@@ -158,7 +168,7 @@ test_gradcheck (gconstpointer data)
   config.head = gc->head;
   config.num_classes = C;
   config.padding_idx = -1;
-  config.dropout = 0.0f;
+  config.dropout = dropout ? 0.3f : 0.0f;
 
   guint32 seed = GRADCHECK_SEED + gc->cell * 16 + gc->num_layers * 4 + gc->bidirectional * 2 + gc->head;
   GRand *rand = g_rand_new_with_seed (seed);
@@ -198,14 +208,23 @@ test_gradcheck (gconstpointer data)
   seqnn_optimizer_config_init_default (&opt);
   SeqnnTrainer *trainer = seqnn_trainer_new (fx.model, &opt, 1, seed, &error);
   g_assert_no_error (error);
-  seqnn_trainer_set_training (trainer, FALSE);
+  seqnn_trainer_set_training (trainer, dropout);
+  if (dropout)
+    seqnn_trainer_set_dropout (trainer, 0.3f, 0.4f);
   SeqnnStepResult result;
   g_assert_true (seqnn_trainer_compute_gradients (trainer, &fx.batch, &result, &error));
   g_assert_no_error (error);
   gsize n_grads = 0;
-  const gfloat *grads = seqnn_trainer_get_gradients (trainer, &n_grads);
+  gfloat *grads = g_memdup2 (seqnn_trainer_get_gradients (trainer, &n_grads),
+      sizeof (gfloat) * n_params);
   g_assert_cmpuint (n_grads, ==, n_params);
 
+  if (dropout) {
+    /* the masks change the loss: else this checks nothing new */
+    gdouble plain = loss_of (&fx);
+    fx.dropping = trainer;
+    g_assert_cmpfloat (fabs (loss_of (&fx) - plain), >, 1e-4);
+  }
   gdouble loss0 = loss_of (&fx);
   g_assert_cmpfloat_with_epsilon (result.loss, loss0, 1e-5 * (1.0 + loss0));
 
@@ -259,10 +278,23 @@ test_gradcheck (gconstpointer data)
   if (n_skipped > n_checked)
     g_test_fail_printf ("%u entries skipped at kinks, only %u checked", n_skipped, n_checked);
 
+  g_free (grads);
   seqnn_trainer_free (trainer);
   seqnn_inference_free (fx.inference);
   seqnn_model_free (fx.model);
   g_rand_free (rand);
+}
+
+static void
+test_gradcheck (gconstpointer data)
+{
+  run_gradcheck (data, FALSE);
+}
+
+static void
+test_gradcheck_dropout (gconstpointer data)
+{
+  run_gradcheck (data, TRUE);
 }
 
 int
@@ -270,5 +302,6 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   arch_cases_add ("/gradcheck", test_gradcheck);
+  arch_cases_add ("/gradcheck-dropout", test_gradcheck_dropout);
   return g_test_run ();
 }
