@@ -2,17 +2,23 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * seqnn_autotune ranks settings on a seeded split of the data (the
- * validation share held out) and returns the best trial's classifier. The
- * search is sample-first (successive halving):
+ * validation share held out) and returns the best trial's classifier. On
+ * much data (20,000 training rows or more) the search is sample-first
+ * (successive halving); on little data every trial trains on all the
+ * training rows:
  *
  * - a plan, from the budget, the data's size and a nominal speed only (not
  *   the clock): how many settings to screen, on how many training rows, with
- *   how many epochs. Rung 0 trains k settings (the start points, then seeded
- *   variations of one or two free settings of the first) each on the first m
- *   rows of a seeded order of the training share (on much data, 20,000 rows
- *   or more, one epoch; on little, the final run's epochs) and ranks them on
- *   2,000 validation rows; rung 1 trains the best third on 3m rows, ranked on
- *   the whole validation share. With too little time to screen much data,
+ *   how many epochs. Rung 0 trains k settings (the start points for the
+ *   data's size, then seeded variations of one or two free settings of the
+ *   first). On much data each trains one epoch on the first m rows of a
+ *   seeded order of the training share, ranked on 2,000 validation rows;
+ *   rung 1 trains the best third on 3m rows, ranked on the whole validation
+ *   share. On little data (a share would rank settings by noise) rung 0 is
+ *   the only rung: 3 to 6 start points (regularized: two layers, dropout
+ *   between them, on the embedding and on the head) each on all the
+ *   training rows for the final run's epochs, validated every epoch as a
+ *   final run is. With too little time to screen much data,
  *   rung 0 is a short probe of the first start point (the recipe), with two
  *   threads beside one of the faster second, taken when the recipe's planned
  *   epochs would not fit.
@@ -38,9 +44,17 @@
  *   at all). Like any trial it is cut at a batch boundary by the budget;
  *   cut (or diverged), it is dropped and the best trial's model returned.
  *
+ * The best trial is the one with the highest validation accuracy, except
+ * between two trials on all the training rows: there a later one takes
+ * over only when it is higher by more than one standard error of the
+ * earlier one's (sqrt(p (1 - p) / n) on n validation rows), since the
+ * highest of many noisy scores is mostly the luckiest and the start points
+ * come best first.
+ *
  * Every trial's learning rate decays linearly to 0 over its own steps (a
  * fixed lr_schedule replaces it). Trials of a rung run `parallel` at a time
- * with n_threads / parallel threads each; the final run uses all n_threads.
+ * with n_threads / parallel threads each, each worker taking the next trial
+ * when it is free; the final run uses all n_threads.
  * Dimensions in `fixed` keep the value in `fixed_params`; the search varies
  * the rest (with everything fixed, one trial runs).
  *
