@@ -865,17 +865,24 @@ gst_lstm_train_render (GstBaseSink * sink, GstBuffer * buffer)
 }
 
 /* "cell=lstm embed-dim=64 ..." : the element's settings, stored in the model
- * in place of a command line. */
+ * in place of a command line. With autotune, the dimensions it searched are
+ * left out (their property values were not used: autotune.settings has what
+ * was). */
 static gchar *
 describe_settings (GstLstmTrain * self)
 {
   GString *str = g_string_new ("lstmtrain");
   GParamSpec **specs;
-  guint n_specs;
+  guint n_specs, searched = 0;
 
+  GST_OBJECT_LOCK (self);
+  if (self->settings.autotune_duration > 0)
+    searched = ~self->settings.user_set;
+  GST_OBJECT_UNLOCK (self);
   specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (self), &n_specs);
   for (guint i = 0; i < n_specs; i++) {
-    if (specs[i]->owner_type != GST_TYPE_LSTM_TRAIN)
+    if (specs[i]->owner_type != GST_TYPE_LSTM_TRAIN
+        || (autotune_dim (specs[i]->param_id) & searched) != 0)
       continue;
     GValue value = G_VALUE_INIT;
     g_value_init (&value, specs[i]->value_type);

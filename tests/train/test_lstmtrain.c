@@ -1126,6 +1126,11 @@ GST_START_TEST (test_autotune)
   g_free (expected);
   const gchar *command = seqnn_classifier_get_metadata (classifier, "train.command");
   fail_unless (command != NULL && strstr (command, "autotune-duration=") != NULL, "%s", command);
+  /* what the user set, not the searched dimensions' unused property values */
+  fail_unless (strstr (command, " cell=gru") != NULL && strstr (command, " embed-dim=8") != NULL,
+      "%s", command);
+  fail_unless (strstr (command, " head=") == NULL && strstr (command, " learning-rate=") == NULL,
+      "%s", command);
   seqnn_classifier_free (classifier);
   if (!under_valgrind ()) /* there, a trial or two fit: memory is what is checked */
     fail_unless (model_accuracy (model, 3, 200, 99) > 0.6);
