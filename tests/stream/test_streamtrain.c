@@ -29,20 +29,24 @@ typedef struct {
   const gchar *name;
   SeqnnCell cell;
   gint layers;
+  gboolean dropout;  /* between the layers, on the embedding and on the read positions */
 } GradCase;
 
 static const GradCase grad_cases[] = {
-  { "rnn-tanh-1", SEQNN_CELL_RNN_TANH, 1 },
-  { "rnn-tanh-2", SEQNN_CELL_RNN_TANH, 2 },
-  { "lstm-1", SEQNN_CELL_LSTM, 1 },
-  { "lstm-2", SEQNN_CELL_LSTM, 2 },
-  { "gru-1", SEQNN_CELL_GRU, 1 },
-  { "gru-2", SEQNN_CELL_GRU, 2 },
+  { "rnn-tanh-1", SEQNN_CELL_RNN_TANH, 1, FALSE },
+  { "rnn-tanh-2", SEQNN_CELL_RNN_TANH, 2, FALSE },
+  { "lstm-1", SEQNN_CELL_LSTM, 1, FALSE },
+  { "lstm-2", SEQNN_CELL_LSTM, 2, FALSE },
+  { "gru-1", SEQNN_CELL_GRU, 1, FALSE },
+  { "gru-2", SEQNN_CELL_GRU, 2, FALSE },
+  { "lstm-2-dropout", SEQNN_CELL_LSTM, 2, TRUE },
+  { "gru-1-dropout", SEQNN_CELL_GRU, 1, TRUE },
 };
 
 typedef struct {
   SeqnnModel *model;
   SeqnnNet *net;
+  SeqnnTrainer *dropping;   /* with dropout: the loss under the step's fixed masks */
   gint32 ids[NS * WL];
   gint targets[NS * WL];
   gfloat h0[NS * 2 * GH], c0[NS * 2 * GH];
@@ -53,6 +57,19 @@ typedef struct {
 static gdouble
 window_loss (GradFixture *fx)
 {
+  if (fx->dropping != NULL) {
+    /* no update between calls: the same step, the same masks; the trainer
+     * carries the state on, so it gets copies */
+    gfloat h[NS * 2 * GH], c[NS * 2 * GH];
+    SeqnnStepResult result;
+    GError *error = NULL;
+    memcpy (h, fx->h0, sizeof h);
+    memcpy (c, fx->c0, sizeof c);
+    g_assert_true (seqnn_trainer_compute_window_gradients (fx->dropping, fx->ids, NS, WL,
+            fx->targets, h, c, &result, &error));
+    g_assert_no_error (error);
+    return result.loss;
+  }
   const gfloat *params = seqnn_model_peek_params (fx->model, NULL);
   gint lengths[NS];
   for (gint b = 0; b < NS; b++)
@@ -80,6 +97,7 @@ test_window_gradients (gconstpointer data)
   config.hidden_dim = GH;
   config.num_layers = gc->layers;
   config.num_classes = GC;
+  config.dropout = gc->dropout && gc->layers > 1 ? 0.3f : 0.0f;
   GradFixture fx = { 0 };
   fx.model = seqnn_model_new (&config, &error);
   g_assert_no_error (error);
@@ -110,6 +128,8 @@ test_window_gradients (gconstpointer data)
   opt.dense_embedding = TRUE;
   SeqnnTrainer *trainer = seqnn_trainer_new (fx.model, &opt, 1, 0, &error);
   g_assert_no_error (error);
+  if (gc->dropout)
+    seqnn_trainer_set_dropout (trainer, 0.3f, 0.4f);
   gfloat h[NS * 2 * GH], c[NS * 2 * GH];
   memcpy (h, fx.h0, sizeof h);
   memcpy (c, fx.c0, sizeof c);
@@ -119,11 +139,19 @@ test_window_gradients (gconstpointer data)
   g_assert_no_error (error);
   g_assert_cmpint (result.n, ==, fx.P);
   gdouble loss0 = window_loss (&fx);
+  if (gc->dropout) {
+    /* the masks change the loss (else this checks nothing new); the
+     * trainer's own loss is the numeric one from here on */
+    g_assert_cmpfloat (fabs (result.loss - loss0), >, 1e-4);
+    fx.dropping = trainer;
+    loss0 = window_loss (&fx);
+  }
   g_assert_cmpfloat (fabs (result.loss - loss0), <, 1e-5);
-  /* the carried state is the engine's final state over the window */
+  /* the carried state is the engine's final state over the window (without
+   * dropout: with it, the masks make it another) */
   gfloat h_end[NS * 2 * GH], c_end[NS * 2 * GH];
   seqnn_net_copy_states (fx.net, h_end, config.cell == SEQNN_CELL_LSTM ? c_end : NULL);
-  for (gint i = 0; i < NS * LH; i++) {
+  for (gint i = 0; i < NS * LH && !gc->dropout; i++) {
     g_assert_cmpfloat (fabsf (h[i] - h_end[i]), <, 1e-6f);
     if (config.cell == SEQNN_CELL_LSTM)
       g_assert_cmpfloat (fabsf (c[i] - c_end[i]), <, 1e-6f);
