@@ -86,6 +86,7 @@ gst_seqnn_encode_true_label (const GstSeqnnModelInUse *model, const GstSeqnnToke
     for (gint i = 0; i < n; i++)
       if (g_strcmp0 (meta->label, model->labels[i]) == 0)
         return i;
+    return -1;
   }
   if (meta->label_id >= 0 && meta->label_id < n)
     return meta->label_id;

@@ -34,7 +34,10 @@ void gst_seqnn_encode_tokens (const SeqnnVocab *vocab, const SeqnnTokenizerConfi
 SeqnnVocab *gst_seqnn_encode_on_arrival (GstSeqnnModel *model, guint max_tokens, gboolean markup,
     GstBuffer *buffer, SeqnnTokens *scratch, GArray *ids);
 /* The true class of a buffer from its tokens meta: the label name when it is
- * one of the model's, else label_id when in range; -1 when unknown. */
+ * one of the model's (a name that is not is no class: ids of another label
+ * set, such as one seqtokenize grew in order of appearance, would score
+ * against the wrong classes), label_id when in range for a label without a
+ * name; -1 when unknown. */
 gint gst_seqnn_encode_true_label (const GstSeqnnModelInUse *model, const GstSeqnnTokensMeta *meta);
 
 /* The task's encoder: the network input of a batch. The arrays are its

@@ -28,7 +28,8 @@ def parse_value(text):
     text = re.sub(r'^\([a-zA-Z0-9_]+\)', '', text.strip()).strip()
     if text.startswith('<'):
         return [parse_value(i) for i in split_top(text[1:-1])]
-    text = text.strip('"')
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        return text[1:-1]  # a string, even "0" (a class named by a number)
     try:
         return float(text) if re.search(r'[.eE]', text) else int(text)
     except ValueError:
