@@ -47,7 +47,8 @@
  * The best trial is the one with the highest validation accuracy, except
  * between two trials on all the training rows: there a later one takes
  * over only when it is higher by more than one standard error of the
- * earlier one's (sqrt(p (1 - p) / n) on n validation rows), since the
+ * earlier one's (sqrt(p (1 - p) / n) on n validation rows), or as high
+ * with a lower validation loss (ties are common on few rows), since the
  * highest of many noisy scores is mostly the luckiest and the start points
  * come best first.
  *
