@@ -23,13 +23,15 @@ def split_top(text):
     return items
 
 
-def parse_value(text):
-    """A GstStructure value as gst-launch prints it: (type)v or < a, b, ... >."""
-    text = re.sub(r'^\([a-zA-Z0-9_]+\)', '', text.strip()).strip()
+def parse_value(text, kind=None):
+    """A GstStructure value as gst-launch prints it: (type)v or (type)< a, b, ... >."""
+    m = re.match(r'^\(([a-zA-Z0-9_]+)\)', text.strip())
+    kind = m.group(1) if m else kind
+    text = text.strip()[m.end():].strip() if m else text.strip()
     if text.startswith('<'):
-        return [parse_value(i) for i in split_top(text[1:-1])]
-    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
-        return text[1:-1]  # a string, even "0" (a class named by a number)
+        return [parse_value(i, kind) for i in split_top(text[1:-1])]
+    if kind in ('string', 'gchararray') or (len(text) >= 2 and text[0] == text[-1] == '"'):
+        return text.strip('"')  # a string, even 0 (a class named by a number)
     try:
         return float(text) if re.search(r'[.eE]', text) else int(text)
     except ValueError:
