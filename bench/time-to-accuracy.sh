@@ -35,24 +35,7 @@ if ((quick)); then
   head -n 15000 "$train" > "$tmp/train.csv"
   train=$tmp/train.csv
 fi
-rows=()
-
-# name, "wall cpu", accuracy
-add_row () {
-  local wall cpu
-  read -r wall cpu <<<"$2"
-  rows+=("$(printf '%-46s %7.1f s wall %7.1f s cpu   %s' "$1" "$wall" "$cpu" "$3")")
-  echo "${rows[-1]}"
-}
-
-# Runs a command (output to $log), prints "wall cpu" seconds.
-TIMEFORMAT='%R %U %S'
-timed () {
-  local log=$1; shift
-  local t
-  t=$( { time "$@" >"$log" 2>&1; } 2>&1 )
-  awk '{ printf "%s %.2f\n", $1, $2 + $3 }' <<<"$t"
-}
+source bench/common.sh
 
 # ---- lstmtrain ----------------------------------------------------------------------
 # One training pipeline; prints its wall seconds, leaves the model in $tmp/$name.model.

@@ -37,29 +37,8 @@ ninja -C "$build" >/dev/null
 export GST_PLUGIN_PATH=$build/gst
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-rows=()
-
-add_row () {
-  local wall cpu
-  read -r wall cpu <<<"$2"
-  rows+=("$(printf '%-44s %7.1f s wall %7.1f s cpu   %s' "$1" "$wall" "$cpu" "$3")")
-  echo "${rows[-1]}"
-}
-
-# Runs a command (output to $log), prints "wall cpu" seconds; with SEQNN_TIMEOUT set, a
-# command still running then is stopped and timed returns 1.
-TIMEFORMAT='%R %U %S'
-timed () {
-  local log=$1; shift
-  local t rc=0
-  t=$( { time timeout "${SEQNN_TIMEOUT:-0}" "$@" >"$log" 2>&1; } 2>&1 ) || rc=$?
-  if ((rc == 124)); then
-    return 1
-  elif ((rc != 0)); then
-    echo "bench: failed: $* (see below)" >&2; cat "$log" >&2; exit 1
-  fi
-  awk '{ printf "%s %.2f\n", $1, $2 + $3 }' <<<"$t"
-}
+row_width=44
+source bench/common.sh
 
 accuracy () {
   gst-launch-1.0 -m filesrc location="$test" ! seqtokenize "${layout[@]}" model="$1" ! \
