@@ -41,9 +41,7 @@ row_width=44
 source bench/common.sh
 
 accuracy () {
-  gst-launch-1.0 -m filesrc location="$test" ! seqtokenize "${layout[@]}" model="$1" ! \
-    lstmclassify model="$1" batch-size=256 ! fakesink 2>&1 | python3 pipelines/format-summary.py |
-    awk '/^accuracy/ {print $2}'
+  bash pipelines/evaluate-csv.sh "$test" "$1" "${layout[@]}" | awk '/^accuracy/ {print $2}'
 }
 
 lstm_row () {

@@ -914,28 +914,22 @@ has_result (const Trial *t)
   return t != NULL && t->best_model != NULL && !isnan (t->info.validation_accuracy);
 }
 
-/* Of two trials with the same validation accuracy, a has the lower
- * validation loss (a finer score than a count of right answers: on a small
- * validation share many settings reach the same, or every, row). */
-static gboolean
-lower_loss (const Trial *a, const Trial *b)
-{
-  return a->info.validation_loss < b->info.validation_loss; /* FALSE with a NaN */
-}
-
 /* a ranks before b: the higher validation accuracy; on a tie, the one
- * trained on more rows, then the lower validation loss (else the earlier
- * trial). */
+ * trained on more rows, then the lower validation loss (a finer score than a
+ * count of right answers: on a small validation share many settings reach
+ * the same, or every, row), else the earlier trial. */
 static gboolean
 better (const Trial *a, const Trial *b)
 {
   if (!has_result (a))
     return FALSE;
-  if (!has_result (b) || a->info.validation_accuracy != b->info.validation_accuracy)
-    return !has_result (b) || a->info.validation_accuracy > b->info.validation_accuracy;
+  if (!has_result (b))
+    return TRUE;
+  if (a->info.validation_accuracy != b->info.validation_accuracy)
+    return a->info.validation_accuracy > b->info.validation_accuracy;
   if (a->info.n_samples != b->info.n_samples)
     return a->info.n_samples > b->info.n_samples;
-  return lower_loss (a, b);
+  return a->info.validation_loss < b->info.validation_loss; /* FALSE with a NaN */
 }
 
 /* Whether t takes over from best as the search's result: it ranks before
@@ -954,8 +948,9 @@ takes_over (const Search *s, const Trial *t, const Trial *best)
   if (!has_result (best) || t->info.n_samples != s->n_train || best->info.n_samples != s->n_train)
     return TRUE;
   gdouble p = best->info.validation_accuracy;
+  /* at the same accuracy and rows, better has compared the losses */
   return t->info.validation_accuracy > p + sqrt (p * (1.0 - p) / (gdouble) s->n_val)
-      || (t->info.validation_accuracy == p && lower_loss (t, best));
+      || t->info.validation_accuracy == p;
 }
 
 static gint

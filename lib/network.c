@@ -189,6 +189,19 @@ layer_weights (const SeqnnLayout *lay, const gfloat *params, gint k, SeqnnCellWe
   w->b_hh = params + lay->b_hh[k];
 }
 
+/* One row's inverted dropout at rate p: mask (width) drawn from rng,
+ * dst = x * mask (dst may be x). */
+static inline void
+mask_row (SeqnnRng *rng, const gfloat *x, gfloat *dst, gfloat *mask, gint width, gfloat p)
+{
+  const gfloat keep = 1.0f - p, scale = 1.0f / keep;
+  for (gint j = 0; j < width; j++) {
+    gfloat m = seqnn_rng_uniform (rng) < keep ? scale : 0.0f;
+    mask[j] = m;
+    dst[j] = x[j] * m;
+  }
+}
+
 /* Inverted dropout at rate p on x (N x width, packed) into dst (may be x);
  * masks drawn per sequence and stream (a layer's number, or the embedding's)
  * so they follow the sequence, not its position in a shard. */
@@ -197,17 +210,12 @@ apply_dropout (SeqnnNet *net, const gfloat *x, gfloat *dst, gfloat *mask, gint w
     guint64 stream, guint64 seed, gint first_index)
 {
   const SeqnnPacker *pk = &net->packer;
-  const gfloat keep = 1.0f - p, scale = 1.0f / keep;
   for (gint b = 0; b < pk->n; b++) {
     SeqnnRng rng;
     seqnn_rng_init (&rng, seqnn_rng_hash (seed, (guint64) (first_index + pk->order[b]), stream));
     for (gint t = 0; t < pk->lengths[b]; t++) {
       gsize r = (gsize) (pk->step_offset[t] + b) * width;
-      for (gint j = 0; j < width; j++) {
-        gfloat m = seqnn_rng_uniform (&rng) < keep ? scale : 0.0f;
-        mask[r + j] = m;
-        dst[r + j] = x[r + j] * m;
-      }
+      mask_row (&rng, x + r, dst + r, mask + r, width, p);
     }
   }
 }
@@ -217,14 +225,9 @@ apply_dropout (SeqnnNet *net, const gfloat *x, gfloat *dst, gfloat *mask, gint w
 static void
 drop_row (gfloat *x, gfloat *mask, gint width, gfloat p, guint64 rng_seed)
 {
-  const gfloat keep = 1.0f - p, scale = 1.0f / keep;
   SeqnnRng rng;
   seqnn_rng_init (&rng, rng_seed);
-  for (gint j = 0; j < width; j++) {
-    gfloat m = seqnn_rng_uniform (&rng) < keep ? scale : 0.0f;
-    mask[j] = m;
-    x[j] *= m;
-  }
+  mask_row (&rng, x, x, mask, width, p);
 }
 
 static void
