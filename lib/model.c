@@ -105,7 +105,8 @@ n_params_of (const SeqnnConfig *c)
     gdouble input = l == 0 ? c->embed_dim : dirs * H;
     total += dirs * gates * H * (input + H + 2);
   }
-  return total + c->num_classes * (dirs * H + 1);
+  gdouble features = c->num_layers == 0 ? c->embed_dim : dirs * H;
+  return total + c->num_classes * (features + 1);
 }
 
 gboolean
@@ -126,8 +127,12 @@ seqnn_config_validate (const SeqnnConfig *c, GError **error)
     what = "embed_dim must be in [1, 65536]";
   else if (c->hidden_dim < 1 || c->hidden_dim > MAX_DIM)
     what = "hidden_dim must be in [1, 65536]";
-  else if (c->num_layers < 1 || c->num_layers > SEQNN_MAX_LAYERS)
-    what = "num_layers must be in [1, 16]";
+  else if (c->num_layers < 0 || c->num_layers > SEQNN_MAX_LAYERS)
+    what = "num_layers must be in [0, 16]";
+  else if (c->num_layers == 0 && c->head == SEQNN_HEAD_LAST)
+    what = "num_layers 0 (a bag of embeddings) has no last state: use head mean or max";
+  else if (c->num_layers == 0 && c->bidirectional)
+    what = "num_layers 0 (a bag of embeddings) has no direction: bidirectional must be false";
   else if (c->num_classes < 1 || c->num_classes > MAX_DIM)
     what = "num_classes must be in [1, 65536]";
   else if (c->padding_idx < -1 || c->padding_idx >= c->vocab_size)
@@ -234,7 +239,8 @@ seqnn_layout_init (SeqnnLayout *lay, const SeqnnConfig *c)
   lay->L = c->num_layers;
   lay->D = c->bidirectional ? 2 : 1;
   lay->C = c->num_classes;
-  lay->F = lay->D * lay->H;
+  /* Without a recurrent layer the head reads the embedding rows. */
+  lay->F = lay->L == 0 ? lay->E : lay->D * lay->H;
   lay->padding_idx = c->padding_idx;
   lay->dropout = c->dropout;
   for (gint l = 0; l < lay->L; l++)

@@ -192,7 +192,7 @@ read_config (MetaReader *reader, SeqnnConfig *config, GError **error)
     return corrupt (error, reader->path, "metadata \"seqnn.head\" is \"%s\", not last, mean or max", value);
   if (!meta_get_int (reader, "seqnn.embed_dim", 1, &config->embed_dim, error) ||
       !meta_get_int (reader, "seqnn.hidden_dim", 1, &config->hidden_dim, error) ||
-      !meta_get_int (reader, "seqnn.num_layers", 1, &config->num_layers, error) ||
+      !meta_get_int (reader, "seqnn.num_layers", 0, &config->num_layers, error) ||
       !meta_get_int (reader, "seqnn.num_classes", 1, &config->num_classes, error) ||
       !meta_get_int (reader, "seqnn.vocab_size", 1, &config->vocab_size, error) ||
       !meta_get_int (reader, "seqnn.padding_idx", -1, &config->padding_idx, error) ||

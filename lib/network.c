@@ -15,6 +15,17 @@
 #define DROPOUT_STREAM_HEAD 0x68656164ULL     /* "head" */
 #define DROPOUT_STREAM_POSITION 0x706f7331ULL /* "pos1" */
 
+/* The top layer's outputs (N x F, packed) of the last forward: the
+ * embedding rows when there is no recurrent layer. */
+static gfloat *
+top_outputs (const SeqnnNet *net)
+{
+  const SeqnnLayout *lay = net->lay;
+  if (lay->L == 0)
+    return net->x0;
+  return net->out + (gsize) (lay->L - 1) * net->packer.N * lay->F;
+}
+
 /* ---- Workspace ----------------------------------------------------------------- */
 
 SeqnnNet *
@@ -386,7 +397,7 @@ seqnn_net_forward_from (SeqnnNet *net, const gfloat *params, const gint32 *ids,
 
   /* Head: B x F features in sorted order. */
   const gint top = lay->L - 1;
-  const gfloat *y = net->out + top * NF;
+  const gfloat *y = top_outputs (net);
   gfloat *feat = net->feat;
   switch (lay->head) {
     case SEQNN_HEAD_LAST:
@@ -472,6 +483,15 @@ backward_layers (SeqnnNet *net, const gfloat *params, gfloat *dgrad, gboolean wa
   const gint top = lay->L - 1;
 
   net->have_demb = FALSE;
+  if (lay->L == 0) { /* dy is the embedding rows' gradient */
+    if (want_embedding) {
+      memcpy (net->demb, dy, sizeof (gfloat) * N * lay->E);
+      if (net->emb_dropped)
+        multiply (net->demb, net->emb_mask, (gsize) N * lay->E);
+    }
+    net->have_demb = want_embedding;
+    return;
+  }
   for (gint l = top; l >= 0; l--) {
     const gint in_dim = lay->in_dim[l];
     const gfloat *x;
@@ -593,8 +613,7 @@ void
 seqnn_net_copy_outputs (const SeqnnNet *net, gint i, gfloat *dst)
 {
   const SeqnnLayout *lay = net->lay;
-  const gsize NF = (gsize) net->packer.N * lay->F;
-  seqnn_packer_copy_sequence (&net->packer, net->out + (lay->L - 1) * NF, lay->F, lay->F, i, dst);
+  seqnn_packer_copy_sequence (&net->packer, top_outputs (net), lay->F, lay->F, i, dst);
 }
 
 /* ---- The top layer read at chosen rows ------------------------------------------ */
@@ -649,7 +668,7 @@ seqnn_net_forward_positions (SeqnnNet *net, const gfloat *params, const gint *se
   const SeqnnLayout *lay = net->lay;
   const SeqnnPacker *p = &net->packer;
   const gint F = lay->F;
-  const gfloat *y = net->out + (gsize) (lay->L - 1) * p->N * F;
+  const gfloat *y = top_outputs (net);
   g_assert (n_positions <= net->cap_P);
   for (gint i = 0; i < n_positions; i++) {
     g_assert (seqs[i] >= 0 && seqs[i] < p->n && steps[i] >= 0 && steps[i] < p->lengths[p->pos[seqs[i]]]);

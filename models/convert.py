@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Convert between PyTorch classifiers and seqnn model files.
 
-  convert.py to-seqnn STATE_DICT.pt --vocab vocab.txt --labels labels.txt [--cell lstm] [--head last] OUT.model
+  convert.py to-seqnn STATE_DICT.pt --vocab vocab.txt --labels labels.txt [--cell lstm] [--head last]
+                     [--hidden-dim H] OUT.model
   convert.py to-torch IN.model OUT.pt [--split] [--names seqnn|lesson]
   convert.py info IN.model
 
@@ -14,7 +15,11 @@ imported only to read or write .pt files.
 The architecture is inferred from the state_dict: cell from the gate rows of
 weight_hh (4H LSTM, 3H GRU, H Elman RNN; rnn-tanh unless --cell rnn-relu),
 layers and direction from the tensor names. The head (last/mean/max) is not in
-a state_dict and must be given when it is not "last". Module names of common
+a state_dict and must be given when it is not "last". A state_dict without
+rnn tensors is a bag of embeddings (num_layers 0: the head reads the embedding
+rows, as nn.EmbeddingBag(mode="mean" or "max") + nn.Linear): its head, mean or
+max, must be given; its cell and hidden size are unused, stored as --cell (lstm
+unless given) and --hidden-dim (32 unless given). Module names of common
 classifiers ("emb.", "embeddings.", "lstm.", "gru.", "encoder.", "linear.",
 "classifier.", a "module." prefix...) are mapped onto seqnn's
 "embedding.", "rnn.", "fc.".
@@ -148,6 +153,10 @@ def strict_json_loads(text, what):
 
 # ---- Architecture ---------------------------------------------------------------------------
 
+# What a bag of embeddings (num_layers 0) stores for the settings it does not use.
+BAG_CELL, BAG_HIDDEN = "lstm", 32
+
+
 def default_config():
     return dict(cell="lstm", vocab_size=0, embed_dim=64, hidden_dim=32, num_layers=1,
                 bidirectional=False, head="last", num_classes=4, padding_idx=-1, dropout=0.0)
@@ -168,8 +177,21 @@ def tensor_shapes(config):
             sfx = "_l%d%s" % (layer, "_reverse" if d else "")
             out += [("rnn.weight_ih" + sfx, (G * H, inp)), ("rnn.weight_hh" + sfx, (G * H, H)),
                     ("rnn.bias_ih" + sfx, (G * H,)), ("rnn.bias_hh" + sfx, (G * H,))]
-    out += [("fc.weight", (config["num_classes"], dirs * H)), ("fc.bias", (config["num_classes"],))]
+    features = E if config["num_layers"] == 0 else dirs * H  # a bag's head reads the embedding rows
+    out += [("fc.weight", (config["num_classes"], features)), ("fc.bias", (config["num_classes"],))]
     return out
+
+
+def bag_problem(config):
+    """Why a config with num_layers 0 (a bag of embeddings) is invalid, or None:
+    the same rules as seqnn_config_validate."""
+    if config["num_layers"] != 0:
+        return None
+    if config["head"] == "last":
+        return "num_layers 0 (a bag of embeddings) has no last state: use head mean or max"
+    if config["bidirectional"]:
+        return "num_layers 0 (a bag of embeddings) has no direction: bidirectional must be false"
+    return None
 
 
 def map_names(state_dict, extra_map=()):
@@ -190,8 +212,13 @@ def map_names(state_dict, extra_map=()):
     return out
 
 
-def infer_config(state_dict, cell=None, head="last", padding_idx=-1, dropout=0.0):
-    """Architecture from a (seqnn-named) state_dict of numpy arrays."""
+def infer_config(state_dict, cell=None, head="last", padding_idx=-1, dropout=0.0, hidden_dim=None):
+    """Architecture from a (seqnn-named) state_dict of numpy arrays. hidden_dim is
+    only needed by a bag of embeddings (no rnn tensors), which does not show it."""
+    if head not in HEADS:
+        raise FormatError("head %r is not one of %s" % (head, ", ".join(HEADS)))
+    if not any(name.startswith("rnn.") for name in state_dict):
+        return _infer_bag(state_dict, cell, head, padding_idx, dropout, hidden_dim)
     for needed in ("embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "fc.weight"):
         if needed not in state_dict:
             raise FormatError("state_dict has no %r (tensors: %s)" % (needed, ", ".join(state_dict)))
@@ -200,6 +227,8 @@ def infer_config(state_dict, cell=None, head="last", padding_idx=-1, dropout=0.0
     if GH % H:
         raise FormatError("rnn.weight_hh_l0 has %d rows, not a multiple of hidden %d" % (GH, H))
     G = GH // H
+    if hidden_dim is not None and hidden_dim != H:
+        raise FormatError("hidden size %d given but rnn.weight_hh_l0 says %d" % (hidden_dim, H))
     by_gates = {1: "rnn-tanh", 4: "lstm", 3: "gru"}
     if G not in by_gates:
         raise FormatError("rnn.weight_hh_l0 has %d gates: not an RNN (1), GRU (3) or LSTM (4)" % G)
@@ -217,11 +246,27 @@ def infer_config(state_dict, cell=None, head="last", padding_idx=-1, dropout=0.0
         raise FormatError("layers %s are not 0..%d" % (sorted(layers), num_layers - 1))
     bidirectional = "rnn.weight_ih_l0_reverse" in state_dict
     C = state_dict["fc.weight"].shape[0]
-    if head not in HEADS:
-        raise FormatError("head %r is not one of %s" % (head, ", ".join(HEADS)))
     return dict(cell=cell, vocab_size=int(V), embed_dim=int(E), hidden_dim=int(H),
                 num_layers=num_layers, bidirectional=bidirectional, head=head,
                 num_classes=int(C), padding_idx=int(padding_idx), dropout=float(dropout))
+
+
+def _infer_bag(state_dict, cell, head, padding_idx, dropout, hidden_dim):
+    """num_layers 0: embedding and fc only; cell and hidden size are stored, not used."""
+    for needed in ("embedding.weight", "fc.weight"):
+        if needed not in state_dict:
+            raise FormatError("state_dict has no %r (tensors: %s)" % (needed, ", ".join(state_dict)))
+    if cell is not None and cell not in CELLS:
+        raise FormatError("cell %r is not one of %s" % (cell, ", ".join(CELLS)))
+    V, E = state_dict["embedding.weight"].shape
+    config = dict(cell=cell or BAG_CELL, vocab_size=int(V), embed_dim=int(E),
+                  hidden_dim=int(BAG_HIDDEN if hidden_dim is None else hidden_dim), num_layers=0,
+                  bidirectional=False, head=head, num_classes=int(state_dict["fc.weight"].shape[0]),
+                  padding_idx=int(padding_idx), dropout=float(dropout))
+    problem = bag_problem(config)
+    if problem:
+        raise FormatError("the state_dict has no rnn tensors, so %s" % problem)
+    return config
 
 
 def check_tensors(tensors, config, zero_missing_biases=True):
@@ -289,6 +334,9 @@ def _bool(value):
 
 def write_model(path, tensors, config, vocab, labels, tokenizer=None, metadata=None, checksum="crc32"):
     """Writes a seqnn model file atomically. tensors: {name: array} (any order)."""
+    problem = bag_problem(config)
+    if problem:
+        raise FormatError(problem)
     tensors = check_tensors(tensors, config)
     if len(vocab) != config["vocab_size"]:
         raise FormatError("vocabulary has %d tokens, embedding %d rows" % (len(vocab), config["vocab_size"]))
@@ -403,6 +451,9 @@ def read_model(path):
     if stream not in ("true", "false"):
         raise FormatError('%s: metadata "seqnn.stream" is %r, not true or false' % (path, stream))
     config["stream"] = stream == "true"
+    problem = bag_problem(config)
+    if problem:
+        raise FormatError("%s: %s" % (path, problem))
     if config["stream"] and (config["bidirectional"] or config["head"] != "last"):
         raise FormatError('%s: metadata "seqnn.stream" is "true" but the model is not unidirectional '
                           'with head last' % path)
@@ -443,13 +494,14 @@ def load_state_dict(path):
 
 
 def to_seqnn(state_dict, out_path, vocab, labels, cell=None, head="last", padding_idx=-1,
-             dropout=0.0, tokenizer=None, metadata=None, name_map=(), stream=False):
-    """state_dict: {name: numpy array or torch tensor}."""
+             dropout=0.0, tokenizer=None, metadata=None, name_map=(), stream=False, hidden_dim=None):
+    """state_dict: {name: numpy array or torch tensor}. hidden_dim: see infer_config."""
     sd = collections.OrderedDict()
     for k, v in state_dict.items():
         sd[k] = v.detach().cpu().float().numpy() if hasattr(v, "detach") else np.asarray(v, np.float32)
     sd = map_names(sd, name_map)
-    config = infer_config(sd, cell=cell, head=head, padding_idx=padding_idx, dropout=dropout)
+    config = infer_config(sd, cell=cell, head=head, padding_idx=padding_idx, dropout=dropout,
+                          hidden_dim=hidden_dim)
     config["stream"] = bool(stream)
     write_model(out_path, sd, config, vocab, labels, tokenizer, metadata)
     return config
@@ -495,7 +547,10 @@ def main(argv=None):
     a.add_argument("--vocab", required=True, help="one token per line, <unk> and <pad> first (or .json list)")
     a.add_argument("--labels", required=True, help="one class name per line (or .json list)")
     a.add_argument("--cell", choices=sorted(CELLS), help="default: from the gate count (rnn-tanh for RNN)")
-    a.add_argument("--head", choices=HEADS, default="last")
+    a.add_argument("--head", choices=HEADS, default="last",
+                   help="mean or max for a bag of embeddings (a state_dict without rnn tensors)")
+    a.add_argument("--hidden-dim", type=int,
+                   help="stored for a bag of embeddings, which does not use it (default %d)" % BAG_HIDDEN)
     a.add_argument("--padding-idx", type=int, default=-1)
     a.add_argument("--stream", action="store_true",
                    help="mark as a stream model (unidirectional, head last, trained over streams)")
@@ -525,7 +580,7 @@ def main(argv=None):
             config = to_seqnn(sd, args.out, read_lines(args.vocab), read_lines(args.labels),
                               cell=args.cell, head=args.head, padding_idx=args.padding_idx,
                               dropout=args.dropout, tokenizer=tokenizer, metadata=meta, name_map=name_map,
-                              stream=args.stream)
+                              stream=args.stream, hidden_dim=args.hidden_dim)
             print(json.dumps(config))
         elif args.command == "to-torch":
             to_torch(args.model, args.out, split=args.split, names=args.names)

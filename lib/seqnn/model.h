@@ -40,7 +40,10 @@ typedef struct {
   gint vocab_size;
   gint embed_dim;
   gint hidden_dim;
-  gint num_layers;
+  gint num_layers;  /* 0: no recurrent layer, the head reads the embedding rows (a
+                     * bag of embeddings, fastText's model without n-grams);
+                     * then head mean or max, one direction, cell and
+                     * hidden_dim unused */
   gboolean bidirectional;
   SeqnnHead head;
   gint num_classes;
@@ -115,7 +118,8 @@ gboolean seqnn_inference_run (SeqnnInference *inference, const SeqnnBatch *batch
  * final_cell is NULL unless the cell is LSTM. */
 const gfloat *seqnn_inference_get_final_hidden (SeqnnInference *inference);
 const gfloat *seqnn_inference_get_final_cell (SeqnnInference *inference);
-/* Copies sequence i's top-layer outputs: lengths[i] x (dirs * hidden). */
+/* Copies sequence i's top-layer outputs: lengths[i] x (dirs * hidden), or
+ * its embedding rows (lengths[i] x embed_dim) without a recurrent layer. */
 void seqnn_inference_copy_outputs (SeqnnInference *inference, gint i, gfloat *dst);
 /* Buffer growth events so far (for tests: constant once warmed up). */
 guint64 seqnn_inference_get_n_allocations (const SeqnnInference *inference);

@@ -1,5 +1,6 @@
 /* Tests run once per architecture: every cell x {1, 2 layers} x {one
- * direction, bidirectional} x every head.
+ * direction, bidirectional} x every head, and the bag of embeddings (no
+ * recurrent layer) with the heads it has.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
@@ -13,7 +14,8 @@ typedef struct {
   SeqnnHead head;
 } ArchCase;
 
-/* Registers func as PREFIX/CELL/lLAYERS-{uni,bi}/HEAD with each case as its data. */
+/* Registers func as PREFIX/CELL/lLAYERS-{uni,bi}/HEAD and PREFIX/bag/HEAD
+ * with each case as its data. */
 static inline void
 arch_cases_add (const gchar *prefix, GTestDataFunc func)
 {
@@ -21,7 +23,10 @@ arch_cases_add (const gchar *prefix, GTestDataFunc func)
     SEQNN_CELL_RNN_TANH, SEQNN_CELL_RNN_RELU, SEQNN_CELL_LSTM, SEQNN_CELL_GRU,
   };
   static const SeqnnHead heads[] = { SEQNN_HEAD_LAST, SEQNN_HEAD_MEAN, SEQNN_HEAD_MAX };
-  static ArchCase cases[G_N_ELEMENTS (cells) * 2 * 2 * G_N_ELEMENTS (heads)];
+  /* num_layers 0 has no last state and no direction; its cell is unused. */
+  static const SeqnnHead bag_heads[] = { SEQNN_HEAD_MEAN, SEQNN_HEAD_MAX };
+  static ArchCase cases[G_N_ELEMENTS (cells) * 2 * 2 * G_N_ELEMENTS (heads)
+      + G_N_ELEMENTS (bag_heads)];
   guint n = 0;
   for (guint c = 0; c < G_N_ELEMENTS (cells); c++)
     for (gint layers = 1; layers <= 2; layers++)
@@ -34,4 +39,11 @@ arch_cases_add (const gchar *prefix, GTestDataFunc func)
               seqnn_head_to_string (heads[h]));
           g_test_add_data_func (path, ac, func);
         }
+  for (guint h = 0; h < G_N_ELEMENTS (bag_heads); h++) {
+    ArchCase *ac = &cases[n++];
+    *ac = (ArchCase) { SEQNN_CELL_LSTM, 0, FALSE, bag_heads[h] };
+    g_autofree gchar *path = g_strdup_printf ("%s/bag/%s", prefix,
+        seqnn_head_to_string (bag_heads[h]));
+    g_test_add_data_func (path, ac, func);
+  }
 }

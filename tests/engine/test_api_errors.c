@@ -85,7 +85,7 @@ edit_config (SeqnnConfig *c, guint i)
     case 7: c->embed_dim = G_MAXINT; return "embed_dim";
     case 8: c->hidden_dim = -3; return "hidden_dim";
     case 9: c->hidden_dim = 1 << 20; return "hidden_dim";
-    case 10: c->num_layers = 0; return "num_layers";
+    case 10: c->num_layers = -1; return "num_layers";
     case 11: c->num_layers = 17; return "num_layers";
     case 12: c->num_classes = 0; return "num_classes";
     case 13: c->num_classes = G_MININT; return "num_classes";
@@ -95,6 +95,8 @@ edit_config (SeqnnConfig *c, guint i)
     case 17: c->dropout = 1.0f; return "dropout";
     case 18: c->dropout = -0.5f; return "dropout";
     case 19: c->vocab_size = G_MAXINT; c->embed_dim = 65536; return "too large";
+    case 20: c->num_layers = 0; c->head = SEQNN_HEAD_LAST; return "no last state";
+    case 21: c->num_layers = 0; c->head = SEQNN_HEAD_MEAN; c->bidirectional = TRUE; return "no direction";
 
     default: return NULL;
   }

@@ -1,6 +1,7 @@
 /* Finite-difference gradient checks at model level: every cell x {1, 2}
- * layers x {uni, bidirectional} x head, on a packed batch of unequal lengths
- * in unsorted order, for every parameter tensor and the embedding rows used.
+ * layers x {uni, bidirectional} x head, and the bag of embeddings (no
+ * recurrent layer) x {mean, max}, on a packed batch of unequal lengths in
+ * unsorted order, for every parameter tensor and the embedding rows used.
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * The analytic gradient is SeqnnTrainer's; the numeric one is a central
@@ -195,8 +196,10 @@ run_gradcheck (const ArchCase *gc, gboolean dropout)
     n_ids += batch_lengths[i];
   g_assert_cmpint (n_ids, <=, (gint) G_N_ELEMENTS (fx.ids));
   gboolean used[V] = { FALSE };
+  guint n_used = 0;
   for (gint j = 0; j < n_ids; j++) {
     fx.ids[j] = g_rand_int_range (rand, 0, V - 2);
+    n_used += !used[fx.ids[j]];
     used[fx.ids[j]] = TRUE;
   }
   for (gint i = 0; i < BATCH_N; i++)
@@ -239,11 +242,17 @@ run_gradcheck (const ArchCase *gc, gboolean dropout)
             g_test_fail_printf ("embedding row %d is unused but has gradient %g", row,
                 grads[info->offset + row * E + e]);
     }
-    guint want = MIN (entries_per_tensor, info->numel);
+    /* A bag's (no recurrent layer) whole backward is the head's gradient
+     * put on the embedding rows, and under a max head most entries get
+     * none (a feature's goes to its argmax row only): a sample could miss
+     * every entry that has one, so there every used entry is checked. */
+    gboolean every_entry = is_embedding && gc->num_layers == 0;
+    guint want = every_entry ? n_used * E : MIN (entries_per_tensor, info->numel);
     guint checked_here = 0, tries = 0;
-    while (checked_here < want && tries < 8 * want) {
+    gsize next = 0;
+    while (checked_here < want && tries < 8 * want && next < info->numel) {
       tries++;
-      gsize i = (gsize) g_rand_int_range (rand, 0, (gint32) info->numel);
+      gsize i = every_entry ? next++ : (gsize) g_rand_int_range (rand, 0, (gint32) info->numel);
       if (is_embedding && !used[i / E])
         continue;
       gsize at = info->offset + i;

@@ -86,7 +86,7 @@ test_config (void)
     switch (i) {
       case 0: b.embed_dim = 0; break;
       case 1: b.hidden_dim = -3; break;
-      case 2: b.num_layers = 0; break;
+      case 2: b.num_layers = -1; break;
       case 3: b.num_classes = 0; break;
       case 4: b.padding_idx = 10; break;
       case 5: b.dropout = 1.0f; break;

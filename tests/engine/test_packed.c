@@ -1,7 +1,8 @@
-/* Packing is invisible: each sequence's logits, top-layer outputs and final
- * states are the same whether it runs alone or packed with others of any
- * lengths, in any order, on one thread or two; and training is reproducible:
- * same seed, same data, same n_threads give bit-identical parameters.
+/* Packing is invisible: each sequence's logits, top-layer outputs (the
+ * embedding rows without a recurrent layer) and final states are the same
+ * whether it runs alone or packed with others of any lengths, in any order,
+ * on one thread or two; and training is reproducible: same seed, same data,
+ * same n_threads give bit-identical parameters.
  * SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <math.h>
 #include <string.h>
@@ -47,11 +48,19 @@ new_model (SeqnnCell cell, gint layers, gboolean bidir, SeqnnHead head, gfloat d
   return model;
 }
 
+/* Width of the outputs: the top layer's, or the embedding rows of a bag. */
+static gint
+n_features (const SeqnnConfig *config)
+{
+  return config->num_layers == 0 ? config->embed_dim
+      : (config->bidirectional ? 2 : 1) * config->hidden_dim;
+}
+
 /* One sequence's results, from a run alone or its slot in a packed run. */
 typedef struct {
   gfloat logits[C];
-  gfloat *outputs; /* len x dirs*H */
-  gfloat *h_n;     /* layers*dirs x H */
+  gfloat *outputs; /* len x F */
+  gfloat *h_n;     /* layers*dirs x H (none without a layer) */
   gfloat *c_n;     /* same, LSTM only */
 } SeqResult;
 
@@ -61,7 +70,7 @@ collect (SeqnnInference *inference, const SeqnnConfig *config, gint n, gint i, g
 {
   gint dirs = config->bidirectional ? 2 : 1, LD = config->num_layers * dirs;
   memcpy (r->logits, logits + i * C, sizeof r->logits);
-  r->outputs = g_new (gfloat, len * dirs * H);
+  r->outputs = g_new (gfloat, len * n_features (config));
   seqnn_inference_copy_outputs (inference, i, r->outputs);
   /* h_n is (layers*dirs) x n x H: gather sequence i's rows */
   const gfloat *h_n = seqnn_inference_get_final_hidden (inference);
@@ -105,7 +114,7 @@ test_packed_equals_alone (gconstpointer data)
   SeqnnModel *model = new_model (pc->cell, pc->num_layers, pc->bidirectional, pc->head, 0.0f,
       seed);
   const SeqnnConfig *config = seqnn_model_get_config (model);
-  gint dirs = pc->bidirectional ? 2 : 1, LD = pc->num_layers * dirs;
+  gint dirs = pc->bidirectional ? 2 : 1, LD = pc->num_layers * dirs, F = n_features (config);
   GRand *rand = g_rand_new_with_seed ((guint32) seed);
 
   /* A pool of sequences of random lengths 1..MAX_LEN, with the extremes and
@@ -187,7 +196,7 @@ test_packed_equals_alone (gconstpointer data)
       const SeqResult *ref = &alone[order[k]];
       gdouble worst = 0.0;
       guint bad = count_far (packed.logits, ref->logits, C, &worst)
-          + count_far (packed.outputs, ref->outputs, (gsize) blengths[k] * dirs * H, &worst)
+          + count_far (packed.outputs, ref->outputs, (gsize) blengths[k] * F, &worst)
           + count_far (packed.h_n, ref->h_n, (gsize) LD * H, &worst);
       if (ref->c_n != NULL)
         bad += count_far (packed.c_n, ref->c_n, (gsize) LD * H, &worst);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Writes the model loader's seed corpus: tiny valid models of every cell,
- * head and layout (a few hundred bytes of weights each), so the fuzzer starts
- * from files that load. Usage: make-seed-models OUTDIR
- * (the committed tests/fuzz/corpus/modelfile/seed-* came from it). */
+ * head and layout, a bag of embeddings (no recurrent layer) among them (a few
+ * hundred bytes of weights each), so the fuzzer starts from files that load.
+ * Usage: make-seed-models OUTDIR (the committed
+ * tests/fuzz/corpus/modelfile/seed-* came from it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <seqnn/classifier.h>
@@ -25,6 +26,8 @@ static const Seed seeds[] = {
   { "seed-rnn-relu-mean", SEQNN_CELL_RNN_RELU, 1, FALSE, SEQNN_HEAD_MEAN, 1, { TRUE, TRUE, 0 } },
   { "seed-lstm-bi", SEQNN_CELL_LSTM, 1, TRUE, SEQNN_HEAD_LAST, 1, { TRUE, FALSE, 5 } },
   { "seed-gru-2-max", SEQNN_CELL_GRU, 2, FALSE, SEQNN_HEAD_MAX, -1, { FALSE, TRUE, 0 } },
+  /* layers 0: no rnn.* tensors, fc reads the embedding; the cell is unused */
+  { "seed-bag-mean", SEQNN_CELL_LSTM, 0, FALSE, SEQNN_HEAD_MEAN, 1, { TRUE, FALSE, 0 } },
 };
 
 static gboolean

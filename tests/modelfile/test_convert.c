@@ -216,5 +216,6 @@ main (int argc, char **argv)
   g_test_add_data_func ("/convert/lstm", "lstm", test_model);
   g_test_add_data_func ("/convert/gru2-bi", "gru2-bi", test_model);
   g_test_add_data_func ("/convert/rnn-tanh-mean", "rnn-tanh-mean", test_model);
+  g_test_add_data_func ("/convert/bag-mean", "bag-mean", test_model);
   return g_test_run ();
 }

@@ -2,8 +2,11 @@
 """models/convert.py: the numpy-only reader verifies every committed fixture
 (checksum, shapes) and rewrites it byte-identically; with torch, model -> .pt
 -> model is byte-identical and .pt -> model -> .pt tensor-identical, and the
-CLI works. Exit 77 (skip) when numpy is missing, or torch (after the numpy checks)."""
+CLI works; a bag of embeddings (num_layers 0) converts and its invalid
+settings are refused by both readers. Exit 77 (skip) when numpy is missing, or torch (after the numpy checks)."""
+import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
@@ -18,7 +21,7 @@ except ImportError:
 import convert  # noqa: E402
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "convert")
-NAMES = ("lstm", "gru2-bi", "rnn-tanh-mean")
+NAMES = ("lstm", "gru2-bi", "rnn-tanh-mean", "bag-mean")
 
 
 def read(path):
@@ -89,6 +92,70 @@ def check_stream(tmp):
     print("stream mark: written, read back, rewritten byte-identically, refused on a bidirectional model")
 
 
+def resigned(blob, **meta_changes):
+    """blob with some metadata changed and the checksum recomputed, so that readers judge
+    the content, not the damage."""
+    (n,) = struct.unpack("<Q", blob[:8])
+    header, data = json.loads(blob[8:8 + n].decode("utf-8")), blob[8 + n:]
+    meta = header["__metadata__"]
+    meta.update(meta_changes)
+    entries = {k: (v["dtype"], v["shape"], tuple(v["data_offsets"])) for k, v in header.items() if k != "__metadata__"}
+    meta["seqnn.checksum"] = convert.compute_checksum(entries, meta, data)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def check_bag(tmp):
+    """num_layers 0, a bag of embeddings: no rnn tensors, fc reads the embedding (C x E); the
+    architecture is inferred from that; head last or bidirectional are refused by the writer, the
+    Python reader and the C reader (seqnn-load-check, when built)."""
+    path = os.path.join(FIXTURES, "bag-mean.model")
+    m = convert.read_model(path)
+    c = m["config"]
+    assert (c["num_layers"], c["bidirectional"], c["head"]) == (0, False, "mean"), c
+    assert list(m["tensors"]) == ["embedding.weight", "fc.weight", "fc.bias"], list(m["tensors"])
+    assert m["tensors"]["fc.weight"].shape == (c["num_classes"], c["embed_dim"])
+    inferred = convert.infer_config(m["tensors"], head="max", hidden_dim=c["hidden_dim"])
+    assert inferred == dict({k: v for k, v in c.items() if k != "stream"}, head="max"), (inferred, c)
+    try:
+        convert.infer_config(m["tensors"])  # head "last", the default
+    except convert.FormatError as e:
+        assert "no last state" in str(e), e
+    else:
+        raise AssertionError("a bag with head last was inferred")
+    bad = {"head last": (dict(c, head="last"), "no last state"),
+           "bidirectional": (dict(c, bidirectional=True), "no direction")}
+    files = []
+    for what, (config, reason) in bad.items():
+        try:
+            convert.write_model(os.path.join(tmp, "bad.model"), m["tensors"], config, m["vocab"], m["labels"],
+                                m["tokenizer"], m["metadata"])
+        except convert.FormatError as e:
+            assert reason in str(e), e
+        else:
+            raise AssertionError("a bag with %s was written" % what)
+        out = os.path.join(tmp, "bag-%s.model" % what.replace(" ", "-"))
+        with open(out, "wb") as f:
+            f.write(resigned(read(path), **{"seqnn.head": config["head"],
+                                            "seqnn.bidirectional": "true" if config["bidirectional"] else "false"}))
+        try:
+            convert.read_model(out)
+        except convert.FormatError as e:
+            assert reason in str(e), e
+        else:
+            raise AssertionError("a bag with %s was read" % what)
+        files.append((out, reason))
+    checker = os.path.join(os.environ.get("SEQNN_BUILD_ROOT", ""), "tests", "modelfile", "seqnn-load-check")
+    if os.path.exists(checker):
+        lines = subprocess.run([checker, path] + [p for p, _ in files], capture_output=True, text=True,
+                               check=True).stdout.split("\n")
+        assert lines[0] == "ok", lines
+        for (p, reason), line in zip(files, lines[1:]):
+            assert reason in line, (p, line)
+    print("bag of embeddings: architecture inferred, head last and bidirectional refused by both readers")
+
+
 def check_torch(tmp):
     try:
         import torch
@@ -105,7 +172,8 @@ def check_torch(tmp):
         convert.to_seqnn(saved["state_dict"], back, saved["vocab"], saved["labels"],
                          cell=saved["config"]["cell"], head=saved["config"]["head"],
                          padding_idx=saved["config"]["padding_idx"], dropout=saved["config"]["dropout"],
-                         tokenizer=saved["tokenizer"], metadata=saved["metadata"])
+                         tokenizer=saved["tokenizer"], metadata=saved["metadata"],
+                         hidden_dim=saved["config"]["hidden_dim"])
         assert read(back) == read(path), "%s: model -> torch -> model differs" % name
         pt2 = os.path.join(tmp, name + ".2.pt")
         convert.to_torch(back, pt2, names="lesson")
@@ -122,7 +190,8 @@ def check_torch(tmp):
         cli_out = os.path.join(tmp, name + ".cli.model")
         # the documented form: STATE_DICT.pt --vocab ... --labels ... --cell ... OUT.model
         args = [sys.executable, script, "to-seqnn", split, "--vocab", base + ".vocab.txt",
-                "--labels", base + ".labels.txt", "--cell", m["config"]["cell"], "--head", m["config"]["head"]]
+                "--labels", base + ".labels.txt", "--cell", m["config"]["cell"], "--head", m["config"]["head"],
+                "--hidden-dim", str(m["config"]["hidden_dim"])]
         for k, v in m["metadata"].items():
             args += ["--meta", "%s=%s" % (k, v)]
         args.append(cli_out)
@@ -146,6 +215,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_numpy_only(tmp)
         check_stream(tmp)
+        check_bag(tmp)
         if not check_torch(tmp):
             return 77  # the numpy checks passed; report the torch part as skipped
     return 0
