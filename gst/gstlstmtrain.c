@@ -222,8 +222,10 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
       g_param_spec_int ("hidden-dim", "Hidden size", "Size of the recurrent hidden state "
           "(ignored with init-model)", 1, 4096, d.model.hidden_dim, flags));
   g_object_class_install_property (gobject_class, PROP_LAYERS,
-      g_param_spec_int ("layers", "Layers", "Number of stacked recurrent layers "
-          "(ignored with init-model)", 1, 16, d.model.num_layers, flags));
+      g_param_spec_int ("layers", "Layers", "Number of stacked recurrent layers; 0: none, the "
+          "head reads the word embeddings (a bag of embeddings, fastText's model without "
+          "n-grams; head mean unless set) (ignored with init-model)", 0, 16, d.model.num_layers,
+          flags));
   g_object_class_install_property (gobject_class, PROP_BIDIRECTIONAL,
       g_param_spec_boolean ("bidirectional", "Bidirectional", "Run every layer forwards and "
           "backwards (ignored with init-model)", d.model.bidirectional, flags));
@@ -463,7 +465,12 @@ gst_lstm_train_set_property (GObject * object, guint prop_id,
     case PROP_CELL: m->cell = g_value_get_enum (value); break;
     case PROP_EMBED_DIM: m->embed_dim = g_value_get_int (value); break;
     case PROP_HIDDEN_DIM: m->hidden_dim = g_value_get_int (value); break;
-    case PROP_LAYERS: m->num_layers = g_value_get_int (value); break;
+    case PROP_LAYERS:
+      m->num_layers = g_value_get_int (value);
+      /* No recurrent layer has no last state: the head's default becomes mean. */
+      if (!(s->user_set & SEQNN_AUTOTUNE_HEAD))
+        m->head = m->num_layers == 0 ? SEQNN_HEAD_MEAN : SEQNN_HEAD_LAST;
+      break;
     case PROP_BIDIRECTIONAL: m->bidirectional = g_value_get_boolean (value); break;
     case PROP_HEAD: m->head = g_value_get_enum (value); break;
     case PROP_DROPOUT: m->dropout = g_value_get_float (value); break;

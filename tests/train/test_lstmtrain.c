@@ -295,6 +295,49 @@ GST_START_TEST (test_train_and_write_model)
 }
 GST_END_TEST;
 
+/* layers=0: no recurrent layer, the head (mean unless set) reads the word
+ * embeddings; it learns the made-up topics as the recurrent default does. */
+GST_START_TEST (test_bag_of_embeddings)
+{
+  gboolean vg = under_valgrind ();
+  gchar *csv = write_csv ("bag.csv", 2, vg ? 48 : 400, 5);
+  gchar *model = tmp_path ("bag.model");
+  static const struct {
+    const gchar *settings;
+    SeqnnHead head;
+  } cases[] = {
+    { "layers=0", SEQNN_HEAD_MEAN },
+    { "head=max layers=0", SEQNN_HEAD_MAX },
+    { "layers=0 layers=1", SEQNN_HEAD_LAST },  /* the default comes back */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+        "lstmtrain model-out=%s %s epochs=%d learning-rate=0.01 seed=3 n-threads=1", csv, model,
+        cases[i].settings, vg ? 1 : 6);
+    Run run;
+    run_pipeline (desc, &run);
+    fail_unless (run.error == NULL, "%s: %s", cases[i].settings, run.error ? run.error->message : "");
+    GError *error = NULL;
+    SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+    g_assert_no_error (error);
+    const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
+    fail_unless_equals_int (config->num_layers, i < 2 ? 0 : 1);
+    fail_unless_equals_int (config->head, cases[i].head);
+    seqnn_classifier_free (classifier);
+    if (!vg && i < 2) {
+      gdouble accuracy = model_accuracy (model, 2, 200, 98);
+      fail_unless (accuracy >= 0.95, "%s: held-out accuracy %f", cases[i].settings, accuracy);
+    }
+    run_clear (&run);
+    g_unlink (model);
+    g_free (desc);
+  }
+  g_unlink (csv);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
 /* Runs a pipeline expected to fail; returns the error message (free it). */
 static gchar *
 expect_error (const gchar *description)
@@ -376,6 +419,10 @@ static const struct {
     "autotune-duration=20 n-threads=1 embed-dim=8 hidden-dim=8 epochs=2 learning-rate=1e30 "
     "optimizer=sgd cell=rnn-relu layers=1 bidirectional=false head=last dropout=0 min-freq=1 "
     "max-vocab=0 max-tokens=0 batch-size=8", { "diverged" } },
+  { "a bag of embeddings has no last state", 2, 20, "seqtokenize format=csv", MODEL_KEPT,
+    "layers=0 head=last", { "no last state", "head mean or max" } },
+  { "a bag of embeddings has no direction", 2, 20, "seqtokenize format=csv", MODEL_KEPT,
+    "layers=0 bidirectional=true", { "no direction" } },
   /* the architecture is not the search's to choose */
   { "autotune with init-model", 2, 120, "seqtokenize format=csv", MODEL_KEPT,
     "autotune-duration=5 init-model=@FILE@", { "init-model" } },
@@ -1252,6 +1299,7 @@ lstmtrain_suite (void)
   tcase_set_timeout (tc, 120);
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_train_and_write_model);
+  tcase_add_test (tc, test_bag_of_embeddings);
   tcase_add_test (tc, test_errors);
   tcase_add_test (tc, test_error_at_start_posted_once);
   tcase_add_test (tc, test_upstream_error_trains_nothing);
