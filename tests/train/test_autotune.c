@@ -445,6 +445,101 @@ fresh_accuracy (SeqnnClassifier *c, guint32 seed)
   return accuracy;
 }
 
+/* No recurrent layer (num_layers 0, a bag of embeddings): one of the little
+ * data's start points; fixed by the user, every trial keeps it, with a head
+ * that reads the embedding rows (mean or max), one direction, and the unused
+ * cell and state size the same in all (variations of them would train the
+ * same network twice). A direction or a last-state head with it is refused. */
+static void
+test_bag_of_embeddings (void)
+{
+  SeqnnDataset *data = make_dataset (3, 1500, 12);
+  SeqnnAutotuneOptions o;
+  GArray *trials = g_array_new (FALSE, FALSE, sizeof (SeqnnAutotuneTrial));
+  GError *error = NULL;
+
+  /* Free depth: the bag is among the start points, and it is the result
+   * when within a standard error of the top (the simpler network). */
+  SeqnnAutotuneTrial best;
+  small_options (&o, under_valgrind () ? 20.0 : 3.0);
+  o.fixed &= ~(guint) (SEQNN_AUTOTUNE_LAYERS | SEQNN_AUTOTUNE_EPOCHS);
+  o.validation_fraction = 0.1;
+  o.fixed_params.embed_dim = 32; /* wide enough for a bag to learn the markers */
+  SeqnnClassifier *c = seqnn_autotune (data, labels, NULL, &o, collect, trials, &best, NULL,
+      &error);
+  g_assert_no_error (error);
+  gsize n_val = seqnn_dataset_get_size (data) / 10;
+  guint n_bags = 0;
+  gdouble top = -1.0, top_bag = -1.0;
+  for (guint i = 0; i < trials->len; i++) {
+    const SeqnnAutotuneTrial *t = &g_array_index (trials, SeqnnAutotuneTrial, i);
+    if (isnan (t->validation_accuracy))
+      continue;
+    top = MAX (top, t->validation_accuracy);
+    if (t->params.num_layers == 0) {
+      n_bags++;
+      top_bag = MAX (top_bag, t->validation_accuracy);
+    }
+  }
+  g_assert_cmpuint (n_bags, >=, 1);
+  g_test_message ("top %.4f, top bag %.4f, kept %.4f (layers %d)", top, top_bag,
+      best.validation_accuracy, best.params.num_layers);
+  gboolean bag_within = top_bag >= top - sqrt (top * (1.0 - top) / n_val) - 1e-9;
+  if (!under_valgrind ()) /* the markers are one word: the bag learns them as well */
+    g_assert_true (bag_within);
+  if (bag_within)
+    g_assert_cmpint (best.params.num_layers, ==, 0);
+  seqnn_classifier_free (c);
+
+  /* Fixed at 0. */
+  g_array_set_size (trials, 0);
+  small_options (&o, under_valgrind () ? 8.0 : 1.5);
+  o.fixed &= ~(guint) SEQNN_AUTOTUNE_HIDDEN_DIM;
+  o.fixed_params.num_layers = 0;
+  c = seqnn_autotune (data, labels, NULL, &o, collect, trials, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (trials->len, >=, under_valgrind () ? 1 : 3);
+  for (guint i = 0; i < trials->len; i++) {
+    const SeqnnAutotuneTrial *t = &g_array_index (trials, SeqnnAutotuneTrial, i);
+    g_assert_cmpint (t->params.num_layers, ==, 0);
+    g_assert_false (t->params.bidirectional);
+    g_assert_cmpint (t->params.head, !=, SEQNN_HEAD_LAST);
+    g_assert_cmpint (t->params.hidden_dim, ==, g_array_index (trials, SeqnnAutotuneTrial, 0)
+        .params.hidden_dim);
+    g_assert_cmpint (t->params.cell, ==, g_array_index (trials, SeqnnAutotuneTrial, 0)
+        .params.cell);
+    for (guint j = 0; j < i; j++) {
+      const SeqnnAutotuneTrial *u = &g_array_index (trials, SeqnnAutotuneTrial, j);
+      if (u->n_samples == t->n_samples && u->rung == t->rung)
+        g_assert_false (params_same (&t->params, &u->params));
+    }
+  }
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (c));
+  g_assert_cmpint (config->num_layers, ==, 0);
+  g_assert_cmpfloat (fresh_accuracy (c, 13), >, 0.6);
+  seqnn_classifier_free (c);
+
+  /* Refused before training. */
+  o.fixed |= SEQNN_AUTOTUNE_BIDIRECTIONAL;
+  o.fixed_params.bidirectional = TRUE;
+  c = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, NULL, NULL, &error);
+  g_assert_null (c);
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "bidirectional"));
+  g_clear_error (&error);
+  o.fixed_params.bidirectional = FALSE;
+  o.fixed |= SEQNN_AUTOTUNE_HEAD;
+  o.fixed_params.head = SEQNN_HEAD_LAST;
+  c = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, NULL, NULL, &error);
+  g_assert_null (c);
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "head mean or max"));
+  g_clear_error (&error);
+
+  g_array_unref (trials);
+  seqnn_dataset_free (data);
+}
+
 static gboolean
 set_flag (const SeqnnAutotuneTrial *trial, gpointer user_data)
 {
@@ -622,6 +717,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/autotune/reproducible", test_reproducible);
   g_test_add_func ("/train/autotune/successive-halving", test_successive_halving);
   g_test_add_func ("/train/autotune/little-data", test_little_data);
+  g_test_add_func ("/train/autotune/bag-of-embeddings", test_bag_of_embeddings);
   g_test_add_func ("/train/autotune/bad-input", test_bad_input);
   g_test_add_func ("/train/autotune/retrain-all-rows", test_retrain_all_rows);
   return g_test_run ();
