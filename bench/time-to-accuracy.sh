@@ -65,6 +65,10 @@ lstm_row "lstmtrain, shipped recipe (models/README.md)" shipped \
 lstm_row "lstmtrain, fast recipe (2 epochs)" fast \
   cell=lstm bidirectional=true head=max embed-dim=128 hidden-dim=64 min-freq=2 \
   batch-size=64 learning-rate=0.006 lr-schedule=linear epochs=2 seed=0
+# no recurrent layer: the mean of the word vectors (autotune's little-data start point, 5 epochs)
+lstm_row "lstmtrain layers=0 (bag of embeddings)" bag \
+  layers=0 embed-dim=100 min-freq=2 batch-size=32 learning-rate=0.005 lr-schedule=linear \
+  embedding-dropout=0.3 head-dropout=0.5 epochs=5 seed=0
 lstm_row "lstmtrain, early stopping (patience 1, 10%)" early \
   cell=lstm bidirectional=true head=max embed-dim=64 hidden-dim=64 min-freq=3 \
   epochs=8 patience=1 validation-fraction=0.1 learning-rate=0.002 lr-schedule=cosine \

@@ -26,7 +26,8 @@
  *   fit in the time left by its measured speed, on all the training rows,
  *   for as many epochs as fit (up to 3 on much data, 10 on little; fixed
  *   epochs are kept), validated at every epoch's end, stopped early after
- *   `patience` epochs without a better accuracy; when the budget cuts it, the
+ *   `patience` epochs without a better one (a higher accuracy, or the same
+ *   with a lower validation loss: the epoch kept); when the budget cuts it, the
  *   weights as they stand are evaluated too (one validation pass past the
  *   budget). On much data, time left after it gives the other survivors
  *   final runs of their own (the same epochs) while one fits. The speed is
