@@ -610,13 +610,14 @@ gst_lstm_train_prepare (GstLstmTrain * self)
 {
   gchar *model_out, *init_model, *metrics_file, *embeddings, *validation;
   gint embed_dim;
-  gboolean metrics_best, autotune, stream_training, stream_unfit;
+  gboolean metrics_best, autotune, stream_training, stream_unfit, bag;
   GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
   stream_training = self->settings.fit.stream_training;
   stream_unfit = self->settings.fit.model.bidirectional
       || self->settings.fit.model.head != SEQNN_HEAD_LAST;
+  bag = self->settings.fit.model.num_layers == 0;
   metrics_best = gst_lstm_train_settings_use_best (&self->settings);
   autotune = self->settings.autotune_duration > 0.0;
   validation = g_strdup (self->settings.validation_location);
@@ -658,6 +659,12 @@ gst_lstm_train_prepare (GstLstmTrain * self)
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
         ("stream-training cannot be combined with autotune-duration (the search trains "
             "record by record); set autotune-duration=0."), (NULL));
+    goto fail;
+  }
+  if (stream_training && bag && (init_model == NULL || *init_model == '\0')) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
+        ("stream-training needs a recurrent layer (the state carried from cue to cue); "
+            "layers=0 has none: set layers to 1 or more."), (NULL));
     goto fail;
   }
   if (stream_training && stream_unfit && (init_model == NULL || *init_model == '\0')) {

@@ -29,6 +29,12 @@ seqnn_fit_options_init_default (SeqnnFitOptions *options)
 static gboolean
 check_stream_config (const SeqnnConfig *config, gboolean from_init, GError **error)
 {
+  if (config->num_layers == 0) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "stream training needs a recurrent layer (the state carried from cue to cue); %s has "
+        "none (layers=0)", from_init ? "the model to continue from" : "this one");
+    return FALSE;
+  }
   if (!config->bidirectional && config->head == SEQNN_HEAD_LAST)
     return TRUE;
   g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,

@@ -24,6 +24,8 @@ static gchar *
 architecture_unfit (const SeqnnConfig *config)
 {
   GString *why = g_string_new (NULL);
+  if (config->num_layers == 0)
+    g_string_append (why, "without a recurrent layer");
   if (config->bidirectional)
     g_string_append (why, "bidirectional");
   if (config->head != SEQNN_HEAD_LAST)

@@ -128,6 +128,7 @@ typedef struct {
 static const RefusalCase refusal_cases[] = {
   { "bidirectional", "bidirectional=true", "needs a unidirectional model with head last" },
   { "head max", "head=max", "set bidirectional=false head=last" },
+  { "bag of embeddings", "layers=0", "needs a recurrent layer" },
   { "autotune", "autotune-duration=5", "cannot be combined with autotune-duration" },
 };
 

@@ -257,6 +257,7 @@ test_bad_input (void)
 
 typedef struct {
   const gchar *name;
+  gint layers;
   gboolean bidirectional;
   SeqnnHead head;
   gboolean markable;
@@ -264,10 +265,11 @@ typedef struct {
 } MarkCase;
 
 static const MarkCase mark_cases[] = {
-  { "bidirectional max", TRUE, SEQNN_HEAD_MAX, FALSE, "cue by cue (bidirectional, head max)" },
-  { "bidirectional last", TRUE, SEQNN_HEAD_LAST, FALSE, "cue by cue (bidirectional)" },
-  { "mean", FALSE, SEQNN_HEAD_MEAN, FALSE, "cue by cue (head mean)" },
-  { "unidirectional last", FALSE, SEQNN_HEAD_LAST, TRUE, "on whole records" },
+  { "bidirectional max", 1, TRUE, SEQNN_HEAD_MAX, FALSE, "cue by cue (bidirectional, head max)" },
+  { "bidirectional last", 1, TRUE, SEQNN_HEAD_LAST, FALSE, "cue by cue (bidirectional)" },
+  { "mean", 1, FALSE, SEQNN_HEAD_MEAN, FALSE, "cue by cue (head mean)" },
+  { "bag of embeddings", 0, FALSE, SEQNN_HEAD_MEAN, FALSE, "cue by cue (without a recurrent layer, head mean)" },
+  { "unidirectional last", 1, FALSE, SEQNN_HEAD_LAST, TRUE, "on whole records" },
 };
 
 static void
@@ -275,7 +277,8 @@ test_mark (gconstpointer data)
 {
   const MarkCase *mc = data;
   GError *error = NULL;
-  SeqnnClassifier *classifier = make_classifier (SEQNN_CELL_LSTM, 1, mc->bidirectional, mc->head, 4, 1);
+  SeqnnClassifier *classifier = make_classifier (SEQNN_CELL_LSTM, mc->layers, mc->bidirectional, mc->head,
+      4, 1);
   g_assert_false (seqnn_classifier_is_stream (classifier));
   g_assert_false (seqnn_classifier_check_stream (classifier, &error));
   g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
