@@ -236,12 +236,6 @@ check_options (const SeqnnAutotuneOptions *o, GError **error)
     bad = "a fixed min-freq must be at least 1";
   else if ((o->fixed & SEQNN_AUTOTUNE_LEARNING_RATE) && !(o->fixed_params.learning_rate > 0.0f))
     bad = "a fixed learning rate must be positive";
-  else if ((o->fixed & SEQNN_AUTOTUNE_LAYERS) && o->fixed_params.num_layers == 0
-      && (o->fixed & SEQNN_AUTOTUNE_BIDIRECTIONAL) && o->fixed_params.bidirectional)
-    bad = "layers 0 (a bag of embeddings) has no direction: it cannot be bidirectional";
-  else if ((o->fixed & SEQNN_AUTOTUNE_LAYERS) && o->fixed_params.num_layers == 0
-      && (o->fixed & SEQNN_AUTOTUNE_HEAD) && o->fixed_params.head == SEQNN_HEAD_LAST)
-    bad = "layers 0 (a bag of embeddings) has no last state: use head mean or max";
   else if ((o->fixed & SEQNN_AUTOTUNE_LR_SCHEDULE)
       && o->fixed_params.lr_schedule == SEQNN_LR_PLATEAU)
     bad = "the plateau schedule is not supported: its trials are too short to plateau "
@@ -269,6 +263,26 @@ params_to_config (const SeqnnAutotuneParams *p, gint vocab_size, gint num_classe
   config->head = p->head;
   config->num_classes = num_classes;
   config->dropout = p->dropout;
+}
+
+/* Whether the fixed settings can build a network: a start point with them
+ * (and what they leave unused settled) passes the model's own checks, so a
+ * combination the engine refuses (layers 0 with a direction or a last-state
+ * head) is refused before any training, in the engine's words. */
+static gboolean
+check_fixed_network (const SeqnnAutotuneOptions *o, GError **error)
+{
+  SeqnnAutotuneParams p = small_data_start_points[0];
+  SeqnnConfig config;
+  GError *invalid = NULL;
+  settle_params (&p, o);
+  params_to_config (&p, 1, 2, &config);
+  if (seqnn_config_validate (&config, &invalid))
+    return TRUE;
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+      "autotune: the fixed settings build no network: %s", invalid->message);
+  g_error_free (invalid);
+  return FALSE;
 }
 
 /* Parameters besides the embedding (torch's layout, model.h). */
@@ -1612,7 +1626,8 @@ seqnn_autotune (const SeqnnDataset *dataset, const gchar *const *labels,
   }
   s.data = dataset;
   s.options = options;
-  if (!check_options (options, error) || !check_data (dataset, labels, &s.num_classes, error))
+  if (!check_options (options, error) || !check_fixed_network (options, error)
+      || !check_data (dataset, labels, &s.num_classes, error))
     return NULL;
   if (!check_size_bound (&s, error))
     return NULL;

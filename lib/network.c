@@ -482,14 +482,12 @@ backward_layers (SeqnnNet *net, const gfloat *params, gfloat *dgrad, gboolean wa
   const gsize base = lay->emb_numel;
   const gint top = lay->L - 1;
 
-  net->have_demb = FALSE;
   if (lay->L == 0) { /* dy is the embedding rows' gradient */
     if (want_embedding) {
       memcpy (net->demb, dy, sizeof (gfloat) * N * lay->E);
       if (net->emb_dropped)
         multiply (net->demb, net->emb_mask, (gsize) N * lay->E);
     }
-    net->have_demb = want_embedding;
     return;
   }
   for (gint l = top; l >= 0; l--) {
@@ -527,7 +525,6 @@ backward_layers (SeqnnNet *net, const gfloat *params, gfloat *dgrad, gboolean wa
       dx_buf = swap;
     }
   }
-  net->have_demb = want_embedding;
 }
 
 void

@@ -37,7 +37,6 @@ typedef struct {
   gfloat *dh_n;           /* D blocks of B x H */
   gfloat *dy_a, *dy_b;    /* N x F ping-pong */
   gfloat *demb;           /* N x E: embedding-row gradients, packed order */
-  gboolean have_demb;
   /* initial states (forward_from): L*D blocks of B x H, sorted order */
   gfloat *h0, *c0;
   /* reading the top layer at chosen rows (stream models) */
