@@ -160,6 +160,7 @@ enum
   PROP_MIN_FREQ,
   PROP_MAX_VOCAB,
   PROP_MAX_TOKENS,
+  PROP_WORD_NGRAMS,
   PROP_N_THREADS,
   PROP_EMBEDDINGS,
   PROP_FREEZE_EMBEDDINGS,
@@ -320,6 +321,11 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
       g_param_spec_uint ("max-tokens", "Maximum tokens", "Keep only the first this many "
           "tokens of each record (0 = all); stored in the model for classification",
           0, G_MAXINT, (guint) d.tokenizer.max_tokens, flags));
+  g_object_class_install_property (gobject_class, PROP_WORD_NGRAMS,
+      g_param_spec_int ("word-ngrams", "Word n-grams", "With layers=0 (a bag of embeddings): "
+          "also learn a vector for every run of 2..N adjacent words seen at least min-freq "
+          "times, as fastText's -wordNgrams (1 = words only); stored in the model",
+          1, SEQNN_WORD_NGRAMS_MAX, d.tokenizer.word_ngrams, flags));
   g_object_class_install_property (gobject_class, PROP_N_THREADS,
       g_param_spec_int ("n-threads", "Threads", "Worker threads (0 = all cores)",
           0, 1024, d.train.n_threads, flags));
@@ -442,6 +448,7 @@ autotune_dim (guint prop_id)
     case PROP_MIN_FREQ: return SEQNN_AUTOTUNE_MIN_FREQ;
     case PROP_MAX_VOCAB: return SEQNN_AUTOTUNE_MAX_VOCAB;
     case PROP_MAX_TOKENS: return SEQNN_AUTOTUNE_MAX_TOKENS;
+    case PROP_WORD_NGRAMS: return SEQNN_AUTOTUNE_WORD_NGRAMS;
     case PROP_LEARNING_RATE: return SEQNN_AUTOTUNE_LEARNING_RATE;
     case PROP_BATCH_SIZE: return SEQNN_AUTOTUNE_BATCH_SIZE;
     case PROP_EPOCHS: return SEQNN_AUTOTUNE_EPOCHS;
@@ -497,6 +504,7 @@ gst_lstm_train_set_property (GObject * object, guint prop_id,
     case PROP_MIN_FREQ: s->fit.min_freq = g_value_get_uint64 (value); break;
     case PROP_MAX_VOCAB: s->fit.max_vocab = g_value_get_uint (value); break;
     case PROP_MAX_TOKENS: s->fit.tokenizer.max_tokens = (gint) g_value_get_uint (value); break;
+    case PROP_WORD_NGRAMS: s->fit.tokenizer.word_ngrams = g_value_get_int (value); break;
     case PROP_N_THREADS: t->n_threads = g_value_get_int (value); break;
     case PROP_EMBEDDINGS: set_string (&s->embeddings, value); break;
     case PROP_FREEZE_EMBEDDINGS: t->optimizer.freeze_embedding = g_value_get_boolean (value); break;
@@ -553,6 +561,7 @@ gst_lstm_train_get_property (GObject * object, guint prop_id,
     case PROP_MIN_FREQ: g_value_set_uint64 (value, s->fit.min_freq); break;
     case PROP_MAX_VOCAB: g_value_set_uint (value, (guint) s->fit.max_vocab); break;
     case PROP_MAX_TOKENS: g_value_set_uint (value, (guint) s->fit.tokenizer.max_tokens); break;
+    case PROP_WORD_NGRAMS: g_value_set_int (value, s->fit.tokenizer.word_ngrams); break;
     case PROP_N_THREADS: g_value_set_int (value, t->n_threads); break;
     case PROP_EMBEDDINGS: g_value_set_string (value, s->embeddings); break;
     case PROP_FREEZE_EMBEDDINGS: g_value_set_boolean (value, t->optimizer.freeze_embedding); break;
@@ -611,6 +620,8 @@ gst_lstm_train_prepare (GstLstmTrain * self)
   gchar *model_out, *init_model, *metrics_file, *embeddings, *validation;
   gint embed_dim;
   gboolean metrics_best, autotune, stream_training, stream_unfit, bag;
+  SeqnnConfig network;
+  gint word_ngrams;
   GError *error = NULL;
 
   GST_OBJECT_LOCK (self);
@@ -618,6 +629,10 @@ gst_lstm_train_prepare (GstLstmTrain * self)
   stream_unfit = self->settings.fit.model.bidirectional
       || self->settings.fit.model.head != SEQNN_HEAD_LAST;
   bag = self->settings.fit.model.num_layers == 0;
+  network = self->settings.fit.model;
+  word_ngrams = self->settings.fit.tokenizer.word_ngrams;
+  if (self->settings.autotune_duration > 0.0 && !(self->settings.user_set & SEQNN_AUTOTUNE_LAYERS))
+    network.num_layers = 0; /* the search keeps to bags with n-grams */
   metrics_best = gst_lstm_train_settings_use_best (&self->settings);
   autotune = self->settings.autotune_duration > 0.0;
   validation = g_strdup (self->settings.validation_location);
@@ -671,6 +686,11 @@ gst_lstm_train_prepare (GstLstmTrain * self)
     GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS,
         ("stream-training needs a unidirectional model with head last (the class is read "
             "from the state at each cue's end); set bidirectional=false head=last."), (NULL));
+    goto fail;
+  }
+  if ((init_model == NULL || *init_model == '\0')
+      && !seqnn_check_word_ngrams (word_ngrams, &network, &error)) {
+    GST_ELEMENT_ERROR (self, LIBRARY, SETTINGS, ("%s.", error->message), (NULL));
     goto fail;
   }
   if (init_model != NULL && *init_model != '\0') {

@@ -18,7 +18,7 @@ GST_DEBUG_CATEGORY_EXTERN (gst_lstm_train_debug);
 /* The header rows; the columns of early stopping and schedules only when used,
  * so that readers of the eight columns keep working. */
 static const gchar trial_columns[] = "trial,rung,samples,cell,embed_dim,hidden_dim,layers,"
-    "bidirectional,head,dropout,embedding_dropout,head_dropout,min_freq,max_vocab,max_tokens,learning_rate,lr_schedule,"
+    "bidirectional,head,dropout,embedding_dropout,head_dropout,min_freq,max_vocab,max_tokens,word_ngrams,learning_rate,lr_schedule,"
     "batch_size,epochs,best_epoch,"
     "epochs_run,val_loss,val_accuracy,vocab_size,model_size,cut,seconds,elapsed_s,best\n";
 static const gchar epoch_columns[] = "epoch,samples,train_loss,train_accuracy,val_loss,"
@@ -261,13 +261,13 @@ write_trial_row (GstLstmTrainReport * r, const SeqnnAutotuneTrial * t)
   if (r->metrics == NULL)
     return;
   fprintf (r->metrics, "%d,%d,%" G_GSIZE_FORMAT ",%s,%d,%d,%d,%s,%s,%s,%s,%s,%" G_GUINT64_FORMAT
-      ",%u,%u,%s,%s,%d,%d,%d,%d,%s,%s,%d,%" G_GUINT64_FORMAT ",%s,%s,%s,%s\n", t->index,
+      ",%u,%u,%d,%s,%s,%d,%d,%d,%d,%s,%s,%d,%" G_GUINT64_FORMAT ",%s,%s,%s,%s\n", t->index,
       t->rung, t->n_samples, seqnn_cell_to_string (p->cell),
       p->embed_dim, p->hidden_dim, p->num_layers, p->bidirectional ? "true" : "false",
       seqnn_head_to_string (p->head), g_ascii_formatd (dr, sizeof dr, "%g", p->dropout),
       g_ascii_formatd (edr, sizeof edr, "%g", p->embedding_dropout),
       g_ascii_formatd (hdr, sizeof hdr, "%g", p->head_dropout), p->min_freq, p->max_vocab, p->max_tokens,
-      g_ascii_formatd (lr, sizeof lr, "%g", p->learning_rate),
+      MAX (p->word_ngrams, 1), g_ascii_formatd (lr, sizeof lr, "%g", p->learning_rate),
       seqnn_lr_schedule_to_string (p->lr_schedule), p->batch_size, p->epochs,
       t->best_epoch, t->epochs_run,
       has_val ? g_ascii_formatd (vl, sizeof vl, "%.6f", t->validation_loss) : "",

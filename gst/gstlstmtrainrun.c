@@ -71,6 +71,7 @@ autotune_options_from_settings (const GstLstmTrainData * data, const GstLstmTrai
   f->min_freq = run->fit.min_freq;
   f->max_vocab = (guint) run->fit.max_vocab;
   f->max_tokens = (guint) run->fit.tokenizer.max_tokens;
+  f->word_ngrams = run->fit.tokenizer.word_ngrams;
   /* Records cut upstream (seqtokenize max-tokens) stay cut: the model keeps that cap. */
   if (data->tokenizer.max_tokens > 0 && (!(o->fixed & SEQNN_AUTOTUNE_MAX_TOKENS)
           || f->max_tokens == 0 || (guint) data->tokenizer.max_tokens < f->max_tokens)) {

@@ -201,6 +201,7 @@ encode_buffer (GstSeqnnEncoder *enc, const GstSeqnnModelInUse *model,
   }
   empty = enc->ids->len == start;
   g_array_append_val (enc->empty, empty);
+  seqnn_vocab_append_ngrams (vocab, enc->ids, start, tokenizer->word_ngrams);
   length = seqnn_ids_end_record (enc->ids, start);
   g_array_append_val (enc->lengths, length);
   return GST_FLOW_OK;

@@ -57,6 +57,8 @@ static const gfloat lr_choices[] = { 0.002f, 0.003f, 0.004f, 0.006f, 0.008f, 0.0
 static const gint batch_choices[] = { 16, 32, 64, 128 };
 static const gfloat embedding_dropout_choices[] = { 0.0f, 0.2f, 0.3f, 0.5f };
 static const gfloat head_dropout_choices[] = { 0.0f, 0.2f, 0.3f, 0.5f };
+static const gint word_ngrams_choices[] = { 1, 2 }; /* a bag's; recurrent networks read words */
+#define SEARCHED_WORD_NGRAMS 2
 
 #define LINEAR SEQNN_LR_LINEAR
 /* A bag of embeddings (num_layers 0) has no cell, state or direction: its
@@ -70,12 +72,12 @@ static const gfloat head_dropout_choices[] = { 0.0f, 0.2f, 0.3f, 0.5f };
  * a learning rate decaying linearly to 0 over a few epochs); it decides
  * small budgets. epochs is set by the plan. */
 static const SeqnnAutotuneParams start_points[] = {
-  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f },
-  { SEQNN_CELL_LSTM, 128, 32, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.008f, 64, 3, LINEAR, 0.0f, 0.0f },
-  { SEQNN_CELL_GRU, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f },
-  { SEQNN_CELL_LSTM, 128, 128, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.004f, 64, 3, LINEAR, 0.0f, 0.0f },
-  { SEQNN_CELL_LSTM, 64, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 3, 0, 0, 0.004f, 32, 3, LINEAR, 0.0f, 0.0f },
-  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MEAN, 0.0f, 3, 0, 48, 0.008f, 64, 3, LINEAR, 0.0f, 0.0f },
+  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
+  { SEQNN_CELL_LSTM, 128, 32, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.008f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
+  { SEQNN_CELL_GRU, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
+  { SEQNN_CELL_LSTM, 128, 128, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.004f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
+  { SEQNN_CELL_LSTM, 64, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 3, 0, 0, 0.004f, 32, 3, LINEAR, 0.0f, 0.0f, 1 },
+  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MEAN, 0.0f, 3, 0, 48, 0.008f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
 };
 
 /* Below BIG_DATA_ROWS the network overfits within a few epochs: the
@@ -87,13 +89,13 @@ static const SeqnnAutotuneParams start_points[] = {
  * n-grams, its dimension 100) trains in about a second and is what a few
  * hundred long documents of a topic pair need (BBC politics/sport). */
 static const SeqnnAutotuneParams small_data_start_points[] = {
-  { SEQNN_CELL_LSTM, 128, 64, 2, TRUE, SEQNN_HEAD_MAX, 0.5f, 2, 0, 0, 0.006f, 64, 8, LINEAR, 0.3f, 0.5f },
-  { BAG_CELL, 100, BAG_HIDDEN, 0, FALSE, SEQNN_HEAD_MEAN, 0.0f, 2, 0, 0, 0.005f, 32, 8, LINEAR, 0.3f, 0.5f },
-  { SEQNN_CELL_LSTM, 128, 64, 2, TRUE, SEQNN_HEAD_MEAN, 0.5f, 2, 0, 0, 0.006f, 64, 8, LINEAR, 0.3f, 0.5f },
-  { SEQNN_CELL_GRU, 128, 64, 2, TRUE, SEQNN_HEAD_MAX, 0.5f, 2, 0, 0, 0.006f, 64, 8, LINEAR, 0.3f, 0.5f },
-  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f },
-  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 8, LINEAR, 0.3f, 0.5f },
-  { SEQNN_CELL_LSTM, 64, 64, 2, TRUE, SEQNN_HEAD_MAX, 0.5f, 2, 0, 0, 0.004f, 32, 8, LINEAR, 0.3f, 0.5f },
+  { SEQNN_CELL_LSTM, 128, 64, 2, TRUE, SEQNN_HEAD_MAX, 0.5f, 2, 0, 0, 0.006f, 64, 8, LINEAR, 0.3f, 0.5f, 1 },
+  { BAG_CELL, 100, BAG_HIDDEN, 0, FALSE, SEQNN_HEAD_MEAN, 0.0f, 2, 0, 0, 0.005f, 32, 8, LINEAR, 0.3f, 0.5f, 2 },
+  { SEQNN_CELL_LSTM, 128, 64, 2, TRUE, SEQNN_HEAD_MEAN, 0.5f, 2, 0, 0, 0.006f, 64, 8, LINEAR, 0.3f, 0.5f, 1 },
+  { SEQNN_CELL_GRU, 128, 64, 2, TRUE, SEQNN_HEAD_MAX, 0.5f, 2, 0, 0, 0.006f, 64, 8, LINEAR, 0.3f, 0.5f, 1 },
+  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
+  { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 8, LINEAR, 0.3f, 0.5f, 1 },
+  { SEQNN_CELL_LSTM, 64, 64, 2, TRUE, SEQNN_HEAD_MAX, 0.5f, 2, 0, 0, 0.004f, 32, 8, LINEAR, 0.3f, 0.5f, 1 },
 };
 #undef LINEAR
 
@@ -115,7 +117,8 @@ params_equal (const SeqnnAutotuneParams *a, const SeqnnAutotuneParams *b)
       && a->max_vocab == b->max_vocab && a->max_tokens == b->max_tokens
       && a->learning_rate == b->learning_rate && a->batch_size == b->batch_size
       && a->epochs == b->epochs && a->lr_schedule == b->lr_schedule
-      && a->embedding_dropout == b->embedding_dropout && a->head_dropout == b->head_dropout;
+      && a->embedding_dropout == b->embedding_dropout && a->head_dropout == b->head_dropout
+      && a->word_ngrams == b->word_ngrams;
 }
 
 /* The user's values over the fixed dimensions. */
@@ -140,6 +143,7 @@ apply_fixed (SeqnnAutotuneParams *p, const SeqnnAutotuneOptions *o)
   if (m & SEQNN_AUTOTUNE_LR_SCHEDULE) p->lr_schedule = f->lr_schedule;
   if (m & SEQNN_AUTOTUNE_EMBEDDING_DROPOUT) p->embedding_dropout = f->embedding_dropout;
   if (m & SEQNN_AUTOTUNE_HEAD_DROPOUT) p->head_dropout = f->head_dropout;
+  if (m & SEQNN_AUTOTUNE_WORD_NGRAMS) p->word_ngrams = f->word_ngrams;
 }
 
 /* The user's fixed values, then what the network's depth leaves unused set
@@ -149,10 +153,18 @@ static void
 settle_params (SeqnnAutotuneParams *p, const SeqnnAutotuneOptions *o)
 {
   apply_fixed (p, o);
+  p->word_ngrams = MAX (p->word_ngrams, 1);
+  /* n-grams are a bag's: a user's word-ngrams makes every trial a bag */
+  if ((o->fixed & SEQNN_AUTOTUNE_WORD_NGRAMS) && p->word_ngrams > 1
+      && !(o->fixed & SEQNN_AUTOTUNE_LAYERS))
+    p->num_layers = 0;
   if (p->num_layers <= 1 && !(o->fixed & SEQNN_AUTOTUNE_DROPOUT))
     p->dropout = 0.0f;
-  if (p->num_layers > 0)
+  if (p->num_layers > 0) {
+    if (!(o->fixed & SEQNN_AUTOTUNE_WORD_NGRAMS))
+      p->word_ngrams = 1;
     return;
+  }
   if (!(o->fixed & SEQNN_AUTOTUNE_CELL))
     p->cell = BAG_CELL;
   if (!(o->fixed & SEQNN_AUTOTUNE_HIDDEN_DIM))
@@ -184,6 +196,7 @@ vary (SeqnnAutotuneParams *p, guint dim, SeqnnRng *rng)
     case SEQNN_AUTOTUNE_BATCH_SIZE: PICK (batch_size, batch_choices); break;
     case SEQNN_AUTOTUNE_EMBEDDING_DROPOUT: PICK (embedding_dropout, embedding_dropout_choices); break;
     case SEQNN_AUTOTUNE_HEAD_DROPOUT: PICK (head_dropout, head_dropout_choices); break;
+    case SEQNN_AUTOTUNE_WORD_NGRAMS: PICK (word_ngrams, word_ngrams_choices); break;
     default: break; /* epochs: an upper bound, not searched */
   }
 #undef PICK
@@ -277,7 +290,8 @@ check_fixed_network (const SeqnnAutotuneOptions *o, GError **error)
   GError *invalid = NULL;
   settle_params (&p, o);
   params_to_config (&p, 1, 2, &config);
-  if (seqnn_config_validate (&config, &invalid))
+  if (seqnn_config_validate (&config, &invalid)
+      && seqnn_check_word_ngrams (p.word_ngrams, &config, &invalid))
     return TRUE;
   g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
       "autotune: the fixed settings build no network: %s", invalid->message);
@@ -357,12 +371,13 @@ typedef struct {
   gint64 start_time;
   gint64 deadline;
   GMutex lock;               /* the vocabularies */
-  GPtrArray *vocabs;         /* VocabEntry: one per min_freq and max_vocab asked */
+  GPtrArray *vocabs;         /* VocabEntry: one per min_freq, max_vocab and word_ngrams asked */
 } Search;
 
 typedef struct {
   guint64 min_freq;
   guint max_vocab;
+  gint word_ngrams;
   SeqnnVocab *vocab;
 } VocabEntry;
 
@@ -375,21 +390,23 @@ vocab_entry_free (VocabEntry *e)
 
 /* The vocabulary of the whole data for min_freq and max_vocab, built once. */
 static SeqnnVocab *
-get_vocab (Search *s, guint64 min_freq, guint max_vocab, GError **error)
+get_vocab (Search *s, guint64 min_freq, guint max_vocab, gint word_ngrams, GError **error)
 {
   SeqnnVocab *vocab = NULL;
   g_mutex_lock (&s->lock);
   for (guint i = 0; i < s->vocabs->len && vocab == NULL; i++) {
     VocabEntry *e = g_ptr_array_index (s->vocabs, i);
-    if (e->min_freq == min_freq && e->max_vocab == max_vocab)
+    if (e->min_freq == min_freq && e->max_vocab == max_vocab && e->word_ngrams == word_ngrams)
       vocab = seqnn_vocab_ref (e->vocab);
   }
   if (vocab == NULL) {
-    vocab = seqnn_dataset_build_vocab (s->data, min_freq, max_vocab, error);
+    /* the n-grams were counted before the trials began: this only reads the data */
+    vocab = seqnn_dataset_build_vocab_ngrams (s->data, min_freq, max_vocab, word_ngrams, error);
     if (vocab != NULL) {
       VocabEntry *e = g_new (VocabEntry, 1);
       e->min_freq = min_freq;
       e->max_vocab = max_vocab;
+      e->word_ngrams = word_ngrams;
       e->vocab = seqnn_vocab_ref (vocab);
       g_ptr_array_add (s->vocabs, e);
     }
@@ -551,10 +568,10 @@ run_trial (gpointer data)
   t->info.validation_accuracy = NAN;
   t->info.validation_loss = NAN;
   t->train = seqnn_dataset_copy_encoded (s->data, s->train_rows, t->info.n_samples, t->vocab,
-      (gint) p->max_tokens);
+      (gint) p->max_tokens, p->word_ngrams);
   t->validation = seqnn_dataset_copy_encoded (s->data, s->val_rows,
       t->info.rung == 0 ? MIN (s->n_val, (gsize) SCREEN_VALIDATION_ROWS) : s->n_val, t->vocab,
-      (gint) p->max_tokens);
+      (gint) p->max_tokens, p->word_ngrams);
   params_to_config (p, (gint) seqnn_vocab_get_size (t->vocab), s->num_classes, &config);
   t->model = seqnn_model_new (&config, &t->error);
   if (t->model == NULL)
@@ -643,7 +660,7 @@ fit_vocab (Search *s, SeqnnAutotuneParams *p, guint64 *size, GError **error)
   guint64 limit = o->max_model_size;
   SeqnnAutotuneParams asked = *p;
   for (;;) {
-    SeqnnVocab *vocab = get_vocab (s, p->min_freq, p->max_vocab, error);
+    SeqnnVocab *vocab = get_vocab (s, p->min_freq, p->max_vocab, p->word_ngrams, error);
     if (vocab == NULL)
       return NULL;
     *size = seqnn_autotune_estimate_model_size (p, vocab, s->num_classes);
@@ -672,7 +689,7 @@ static const guint searched_dims[] = {
   SEQNN_AUTOTUNE_LAYERS, SEQNN_AUTOTUNE_BIDIRECTIONAL, SEQNN_AUTOTUNE_HEAD,
   SEQNN_AUTOTUNE_DROPOUT, SEQNN_AUTOTUNE_MIN_FREQ, SEQNN_AUTOTUNE_MAX_VOCAB,
   SEQNN_AUTOTUNE_MAX_TOKENS, SEQNN_AUTOTUNE_LEARNING_RATE, SEQNN_AUTOTUNE_BATCH_SIZE,
-  SEQNN_AUTOTUNE_EMBEDDING_DROPOUT, SEQNN_AUTOTUNE_HEAD_DROPOUT,
+  SEQNN_AUTOTUNE_EMBEDDING_DROPOUT, SEQNN_AUTOTUNE_HEAD_DROPOUT, SEQNN_AUTOTUNE_WORD_NGRAMS,
 };
 
 static guint
@@ -1065,6 +1082,7 @@ make_classifier (const Search *s, Trial *best, SeqnnModel *retrained, const gcha
   else
     seqnn_tokenizer_config_init_default (&tok);
   tok.max_tokens = (gint) best->info.params.max_tokens;
+  tok.word_ngrams = best->info.params.word_ngrams;
   SeqnnModel *model = retrained != NULL ? retrained : g_steal_pointer (&best->best_model);
   SeqnnClassifier *c = seqnn_classifier_new (model, best->vocab, &tok, labels, error);
   if (c == NULL)
@@ -1556,7 +1574,7 @@ retrain_all_rows (const Search *s, const Trial *best, GError **error)
   seqnn_model_init_params (model, s->options->seed);
   /* s->val_rows heads the whole seeded order: every row once */
   all = seqnn_dataset_copy_encoded (s->data, s->val_rows, n_all, best->vocab,
-      (gint) p->max_tokens);
+      (gint) p->max_tokens, p->word_ngrams);
 
   SeqnnTrainOptions train;
   trial_train_options (s, p, s->n_threads, &train);
@@ -1608,8 +1626,23 @@ check_size_bound (Search *s, GError **error)
   return TRUE;
 }
 
+/* The longest word n-grams a trial may use: the fixed value, else the
+ * searched bags' (little data or fixed layers=0), else none. */
+static gint
+searched_word_ngrams (const Search *s)
+{
+  const SeqnnAutotuneOptions *o = s->options;
+  if (o->fixed & SEQNN_AUTOTUNE_WORD_NGRAMS)
+    return MAX (o->fixed_params.word_ngrams, 1);
+  if ((o->fixed & SEQNN_AUTOTUNE_LAYERS) && o->fixed_params.num_layers > 0)
+    return 1;
+  if (s->n_train < BIG_DATA_ROWS || (o->fixed & SEQNN_AUTOTUNE_LAYERS))
+    return SEARCHED_WORD_NGRAMS;
+  return 1;
+}
+
 SeqnnClassifier *
-seqnn_autotune (const SeqnnDataset *dataset, const gchar *const *labels,
+seqnn_autotune (SeqnnDataset *dataset, const gchar *const *labels,
     const SeqnnTokenizerConfig *tokenizer, const SeqnnAutotuneOptions *options,
     SeqnnAutotuneFunc on_trial, gpointer user_data, SeqnnAutotuneTrial *best_info,
     gint *n_trials, GError **error)
@@ -1642,6 +1675,13 @@ seqnn_autotune (const SeqnnDataset *dataset, const gchar *const *labels,
   s.vocabs = g_ptr_array_new_with_free_func ((GDestroyNotify) vocab_entry_free);
   s.start_time = g_get_monotonic_time ();
   s.deadline = s.start_time + (gint64) (options->duration * 1e6);
+  /* counted now, within the budget, as the trials' threads may only read the data */
+  if (!seqnn_dataset_count_ngrams (dataset, searched_word_ngrams (&s), error)) {
+    g_ptr_array_unref (s.vocabs);
+    g_mutex_clear (&s.lock);
+    g_free (s.val_rows);
+    return NULL;
+  }
 
   if (search_loop (&s, on_trial, user_data, &best, &ran, error)) {
     if (best_info != NULL) {
@@ -1672,13 +1712,13 @@ seqnn_autotune_params_to_string (const SeqnnAutotuneParams *p)
   g_return_val_if_fail (p != NULL, NULL);
   return g_strdup_printf ("cell=%s embed-dim=%d hidden-dim=%d layers=%d bidirectional=%s "
       "head=%s dropout=%s embedding-dropout=%s head-dropout=%s min-freq=%" G_GUINT64_FORMAT
-      " max-vocab=%u max-tokens=%u learning-rate=%s lr-schedule=%s batch-size=%d epochs=%d",
+      " max-vocab=%u max-tokens=%u word-ngrams=%d learning-rate=%s lr-schedule=%s batch-size=%d epochs=%d",
       seqnn_cell_to_string (p->cell),
       p->embed_dim, p->hidden_dim, p->num_layers, p->bidirectional ? "true" : "false",
       seqnn_head_to_string (p->head), g_ascii_formatd (dropout, sizeof dropout, "%g", p->dropout),
       g_ascii_formatd (emb, sizeof emb, "%g", p->embedding_dropout),
       g_ascii_formatd (head, sizeof head, "%g", p->head_dropout),
-      p->min_freq, p->max_vocab, p->max_tokens,
+      p->min_freq, p->max_vocab, p->max_tokens, MAX (p->word_ngrams, 1),
       g_ascii_formatd (lr, sizeof lr, "%g", p->learning_rate),
       seqnn_lr_schedule_to_string (p->lr_schedule), p->batch_size, p->epochs);
 }

@@ -25,6 +25,23 @@ seqnn_check_vocab_fits (const SeqnnVocab *vocab, const SeqnnConfig *config, GErr
   return FALSE;
 }
 
+gboolean
+seqnn_check_word_ngrams (gint word_ngrams, const SeqnnConfig *config, GError **error)
+{
+  if (word_ngrams < 0 || word_ngrams > SEQNN_WORD_NGRAMS_MAX) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "word-ngrams is %d; it must be 1 (words only) to %d", word_ngrams, SEQNN_WORD_NGRAMS_MAX);
+    return FALSE;
+  }
+  if (word_ngrams <= 1 || config->num_layers == 0)
+    return TRUE;
+  g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+      "word-ngrams=%d needs a bag of embeddings (layers=0): a recurrent layer reads the words "
+      "in order, and n-grams after them would read as more words; this network has %d "
+      "recurrent layer%s", word_ngrams, config->num_layers, config->num_layers == 1 ? "" : "s");
+  return FALSE;
+}
+
 SeqnnClassifier *
 seqnn_classifier_new (SeqnnModel *model, SeqnnVocab *vocab,
     const SeqnnTokenizerConfig *tokenizer, const gchar *const *labels, GError **error)
@@ -44,6 +61,10 @@ seqnn_classifier_new (SeqnnModel *model, SeqnnVocab *vocab,
     return NULL;
   }
   const SeqnnConfig *config = seqnn_model_get_config (model);
+  if (tokenizer != NULL && !seqnn_check_word_ngrams (tokenizer->word_ngrams, config, error)) {
+    seqnn_model_free (model);
+    return NULL;
+  }
   if (!seqnn_check_vocab_fits (vocab, config, error)) {
     seqnn_model_free (model);
     return NULL;
@@ -186,6 +207,7 @@ seqnn_classifier_encode (const SeqnnClassifier *classifier, const gchar *text, g
   if (text != NULL) {
     seqnn_tokenize (&classifier->tokenizer, text, len, tokens);
     seqnn_vocab_encode (classifier->vocab, tokens, ids);
+    seqnn_vocab_append_ngrams (classifier->vocab, ids, start, classifier->tokenizer.word_ngrams);
   }
   seqnn_ids_end_record (ids, start);
 }

@@ -18,6 +18,8 @@ struct _SeqnnDataset {
   GArray *labels;  /* gint32 */
   SeqnnVocabBuilder *counts; /* provisional ids and counts */
   SeqnnVocab *vocab;         /* set once applied */
+  gint ngrams_counted;       /* counts hold word n-grams up to this many words */
+  gint word_ngrams;          /* rows are fed with n-grams up to this many words */
 };
 
 SeqnnDataset *
@@ -30,6 +32,8 @@ seqnn_dataset_new (void)
   g_array_append_val (dataset->offsets, zero);
   dataset->labels = g_array_new (FALSE, FALSE, sizeof (gint32));
   dataset->counts = seqnn_vocab_builder_new ();
+  dataset->ngrams_counted = 1;
+  dataset->word_ngrams = 1;
   return dataset;
 }
 
@@ -125,6 +129,7 @@ seqnn_dataset_read_file (SeqnnDataset *dataset, const gchar *path,
         "seqnn_dataset_read_file needs a dataset, a path and options");
     return FALSE;
   }
+  dataset->word_ngrams = options->tokenizer.word_ngrams;
   if (seqnn_format_to_string (options->format) == NULL) {
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "unknown record format %d",
         (int) options->format);
@@ -254,7 +259,69 @@ seqnn_dataset_build_vocab (const SeqnnDataset *dataset, guint64 min_freq, gsize 
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no dataset");
     return NULL;
   }
-  return seqnn_vocab_builder_build (dataset->counts, min_freq, max_size, error);
+  return seqnn_vocab_builder_build_ngrams (dataset->counts, min_freq, max_size, 1, error);
+}
+
+gboolean
+seqnn_dataset_count_ngrams (SeqnnDataset *dataset, gint word_ngrams, GError **error)
+{
+  if (dataset == NULL || word_ngrams > SEQNN_WORD_NGRAMS_MAX) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "word n-grams of %d words: at most %d are supported", word_ngrams, SEQNN_WORD_NGRAMS_MAX);
+    return FALSE;
+  }
+  if (word_ngrams <= dataset->ngrams_counted)
+    return TRUE;
+  if (dataset->vocab != NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "word n-grams can only be counted before a vocabulary is applied to the dataset");
+    return FALSE;
+  }
+  /* every run of provisional ids, joined by spaces, into the counts (never the rows) */
+  GString *ngram = g_string_new (NULL);
+  gsize n_rows = seqnn_dataset_get_size (dataset);
+  for (gsize r = 0; r < n_rows; r++) {
+    guint64 start = g_array_index (dataset->offsets, guint64, r);
+    guint64 end = g_array_index (dataset->offsets, guint64, r + 1);
+    for (guint64 i = start; i + 1 < end; i++) {
+      guint id = (guint) g_array_index (dataset->ids, gint32, i);
+      g_string_assign (ngram, seqnn_vocab_builder_get_token (dataset->counts, id));
+      for (guint64 j = i + 1; j < end && (gint) (j - i) < word_ngrams; j++) {
+        id = (guint) g_array_index (dataset->ids, gint32, j);
+        g_string_append_c (ngram, ' ');
+        g_string_append (ngram, seqnn_vocab_builder_get_token (dataset->counts, id));
+        if ((gint) (j - i) + 1 > dataset->ngrams_counted)
+          seqnn_vocab_builder_intern (dataset->counts, ngram->str, (gssize) ngram->len, 1);
+      }
+    }
+  }
+  g_string_free (ngram, TRUE);
+  dataset->ngrams_counted = word_ngrams;
+  return TRUE;
+}
+
+SeqnnVocab *
+seqnn_dataset_build_vocab_ngrams (const SeqnnDataset *dataset, guint64 min_freq, gsize max_size,
+    gint word_ngrams, GError **error)
+{
+  if (dataset == NULL) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no dataset");
+    return NULL;
+  }
+  if (word_ngrams > dataset->ngrams_counted) {
+    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT,
+        "word n-grams of %d words were not counted (seqnn_dataset_count_ngrams)", word_ngrams);
+    return NULL;
+  }
+  return seqnn_vocab_builder_build_ngrams (dataset->counts, min_freq, max_size,
+      MAX (word_ngrams, 1), error);
+}
+
+void
+seqnn_dataset_set_word_ngrams (SeqnnDataset *dataset, gint word_ngrams)
+{
+  g_return_if_fail (dataset != NULL);
+  dataset->word_ngrams = word_ngrams;
 }
 
 void
@@ -338,12 +405,14 @@ seqnn_dataset_append_row (const SeqnnDataset *dataset, gsize index, GArray *ids,
   guint start = ids->len;
   seqnn_dataset_get (dataset, index, &seq, &length, label);
   g_array_append_vals (ids, seq, length);
+  if (dataset->vocab != NULL)
+    seqnn_vocab_append_ngrams (dataset->vocab, ids, start, dataset->word_ngrams);
   return seqnn_ids_end_record (ids, start);
 }
 
 SeqnnDataset *
 seqnn_dataset_copy_encoded (const SeqnnDataset *src, const gsize *indices, gsize n_indices,
-    const SeqnnVocab *vocab, gint max_tokens)
+    const SeqnnVocab *vocab, gint max_tokens, gint word_ngrams)
 {
   g_return_val_if_fail (src != NULL && vocab != NULL, NULL);
   gsize n_old = src->vocab != NULL ? seqnn_vocab_get_size (src->vocab)
@@ -373,5 +442,6 @@ seqnn_dataset_copy_encoded (const SeqnnDataset *src, const gsize *indices, gsize
   }
   g_free (map);
   dst->vocab = seqnn_vocab_ref ((SeqnnVocab *) vocab);
+  dst->word_ngrams = word_ngrams;
   return dst;
 }

@@ -169,7 +169,7 @@ prepare_from_init (Fit *fit)
 
 /* From scratch: the vocabulary of the data and a freshly initialised network. */
 static SeqnnModel *
-prepare_new (Fit *fit, const SeqnnDataset *dataset, const SeqnnLabelSet *labels, GError **error)
+prepare_new (Fit *fit, SeqnnDataset *dataset, const SeqnnLabelSet *labels, GError **error)
 {
   const SeqnnFitOptions *options = fit->options;
   guint n_labels = labels != NULL ? seqnn_label_set_get_n (labels) : 0;
@@ -185,7 +185,9 @@ prepare_new (Fit *fit, const SeqnnDataset *dataset, const SeqnnLabelSet *labels,
   }
   fit->labels = seqnn_label_set_to_strv (labels);
   fit->tokenizer = options->tokenizer;
-  fit->vocab = seqnn_dataset_build_vocab (dataset, options->min_freq, options->max_vocab, error);
+  if (seqnn_dataset_count_ngrams (dataset, options->tokenizer.word_ngrams, error))
+    fit->vocab = seqnn_dataset_build_vocab_ngrams (dataset, options->min_freq, options->max_vocab,
+        options->tokenizer.word_ngrams, error);
   if (fit->vocab == NULL) {
     g_prefix_error (error, "cannot build the vocabulary (min-freq %" G_GUINT64_FORMAT
         ", max-vocab %" G_GSIZE_FORMAT "): ", options->min_freq, options->max_vocab);
@@ -250,11 +252,15 @@ seqnn_fit (SeqnnDataset *dataset, const SeqnnLabelSet *labels, const SeqnnFitOpt
           ? seqnn_model_get_config (seqnn_classifier_peek_model (options->init)) : &options->model,
           options->init != NULL, error))
     return NULL;
+  if (options->init == NULL
+      && !seqnn_check_word_ngrams (options->tokenizer.word_ngrams, &options->model, error))
+    return NULL;
   model = options->init != NULL ? prepare_from_init (&fit)
       : prepare_new (&fit, dataset, labels, error);
   if (model == NULL)
     goto out;
   seqnn_dataset_apply_vocab (dataset, fit.vocab);
+  seqnn_dataset_set_word_ngrams (dataset, fit.tokenizer.word_ngrams);
   if (!load_vectors (model, &fit, error))
     goto out;
 
@@ -291,7 +297,7 @@ out:
 }
 
 gboolean
-seqnn_fit_check_model_size (const SeqnnDataset *dataset, const SeqnnLabelSet *labels,
+seqnn_fit_check_model_size (SeqnnDataset *dataset, const SeqnnLabelSet *labels,
     const SeqnnFitOptions *options, guint64 max_size, GError **error)
 {
   if (max_size == 0)
@@ -304,7 +310,10 @@ seqnn_fit_check_model_size (const SeqnnDataset *dataset, const SeqnnLabelSet *la
     vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (options->init));
     num_classes = config.num_classes;
   } else {
-    vocab = seqnn_dataset_build_vocab (dataset, options->min_freq, options->max_vocab, error);
+    if (!seqnn_dataset_count_ngrams (dataset, options->tokenizer.word_ngrams, error))
+      return FALSE;
+    vocab = seqnn_dataset_build_vocab_ngrams (dataset, options->min_freq, options->max_vocab,
+        options->tokenizer.word_ngrams, error);
     if (vocab == NULL)
       return FALSE;
   }

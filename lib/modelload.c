@@ -170,6 +170,15 @@ meta_get_tokenizer (MetaReader *reader, SeqnnTokenizerConfig *tokenizer, GError 
     goto out;
   }
   tokenizer->max_tokens = (gint) max_tokens;
+  gint64 word_ngrams = 1; /* absent: words only, as files before n-grams */
+  JsonNode *ngrams = json_object_get_member (object, "word_ngrams");
+  if (ngrams != NULL && (!seqnn_json_get_integer (ngrams, &word_ngrams)
+          || word_ngrams < 1 || word_ngrams > SEQNN_WORD_NGRAMS_MAX)) {
+    corrupt (error, reader->path, "metadata \"%s\": \"word_ngrams\" is not an integer from 1 to %d",
+        key, SEQNN_WORD_NGRAMS_MAX);
+    goto out;
+  }
+  tokenizer->word_ngrams = (gint) word_ngrams;
   ok = TRUE;
 out:
   json_node_unref (node);
@@ -413,6 +422,11 @@ read_architecture (Loader *ld)
   }
   if (!meta_get_tokenizer (&ld->reader, &ld->tokenizer, ld->error))
     return FALSE;
+  if (!seqnn_check_word_ngrams (ld->tokenizer.word_ngrams, &ld->config, &local)) {
+    corrupt (ld->error, ld->path, "metadata \"seqnn.tokenizer\": %s", local->message);
+    g_error_free (local);
+    return FALSE;
+  }
   /* Optional: a stream model (seqnn/stream.h) must be able to run as one. */
   if (g_hash_table_contains (ld->meta, "seqnn.stream")
       && !meta_get_bool (&ld->reader, "seqnn.stream", &ld->stream, ld->error))

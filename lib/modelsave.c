@@ -20,10 +20,15 @@
 static gchar *
 tokenizer_to_json (const SeqnnTokenizerConfig *tokenizer)
 {
-  return g_strdup_printf ("{\"name\": \"" SEQNN_TOKENIZER_NAME "\", \"lowercase\": %s, "
-      "\"strip_markup\": %s, \"max_tokens\": %d}",
+  /* word_ngrams only when used: files without n-grams stay as they were */
+  gchar *ngrams = tokenizer->word_ngrams > 1
+      ? g_strdup_printf (", \"word_ngrams\": %d", tokenizer->word_ngrams) : g_strdup ("");
+  gchar *json = g_strdup_printf ("{\"name\": \"" SEQNN_TOKENIZER_NAME "\", \"lowercase\": %s, "
+      "\"strip_markup\": %s, \"max_tokens\": %d%s}",
       tokenizer->lowercase ? "true" : "false",
-      tokenizer->strip_markup ? "true" : "false", tokenizer->max_tokens);
+      tokenizer->strip_markup ? "true" : "false", tokenizer->max_tokens, ngrams);
+  g_free (ngrams);
+  return json;
 }
 
 static void

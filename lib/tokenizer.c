@@ -497,6 +497,7 @@ seqnn_tokenizer_config_init_default (SeqnnTokenizerConfig *config)
   config->lowercase = TRUE;
   config->strip_markup = FALSE;
   config->max_tokens = 0;
+  config->word_ngrams = 1;
 }
 
 /* Closes the token being built, if any; TRUE when that reaches the cap. */

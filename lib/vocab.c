@@ -140,9 +140,19 @@ table_insert (TokenTable *t, const gchar *token, gsize len, guint32 hash, guint 
 
 /* ---- vocabulary ----------------------------------------------------------- */
 
+/* An n-gram entry "w1 .. wk" is reached from its prefix "w1 .. wk-1" and its
+ * last word: key prefix id << 32 | word id, sorted for binary search. */
+typedef struct {
+  guint64 key;
+  gint32 id;
+} NgramLink;
+
 struct _SeqnnVocab {
   gatomicrefcount ref;
   TokenTable table;
+  NgramLink *links; /* sorted by key; NULL when the vocabulary has no n-grams */
+  guint n_links;
+  gint max_ngram;   /* most words in a reachable entry */
 };
 
 static SeqnnVocab *
@@ -164,6 +174,80 @@ vocab_add (SeqnnVocab *vocab, const gchar *token, gsize len)
     return FALSE;
   table_insert (&vocab->table, token, len, hash, slot);
   return TRUE;
+}
+
+static int
+compare_links (const void *a, const void *b)
+{
+  guint64 ka = ((const NgramLink *) a)->key, kb = ((const NgramLink *) b)->key;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+static gint32
+find_link (const SeqnnVocab *vocab, gint32 prefix, gint32 word)
+{
+  guint64 key = (guint64) (guint32) prefix << 32 | (guint32) word;
+  guint lo = 0, hi = vocab->n_links;
+  while (lo < hi) {
+    guint mid = lo + (hi - lo) / 2;
+    if (vocab->links[mid].key < key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < vocab->n_links && vocab->links[lo].key == key ? vocab->links[lo].id : -1;
+}
+
+static gint
+count_words (const gchar *token, gsize len)
+{
+  gint n = 1;
+  for (gsize i = 0; i < len; i++)
+    n += token[i] == ' ';
+  return n;
+}
+
+/* Links every entry of k words to its prefix of k - 1 words and its last
+ * word, shorter entries first so that a prefix is known reachable; entries
+ * whose parts are missing (cut by max_size) stay unreachable. */
+static void
+index_ngrams (SeqnnVocab *vocab)
+{
+  const TokenTable *t = &vocab->table;
+  gint8 *n_words = g_new (gint8, MAX (t->n, 1)); /* of a reachable entry; 0: unreachable */
+  guint n_multi = 0;
+
+  for (guint e = 0; e < t->n; e++) {
+    gint k = count_words (table_token (t, e), t->lens[e]);
+    n_words[e] = k == 1 ? 1 : 0;
+    n_multi += k > 1;
+  }
+  vocab->max_ngram = 1;
+  vocab->links = n_multi > 0 ? g_new (NgramLink, n_multi) : NULL;
+  for (gint k = 2; k <= SEQNN_WORD_NGRAMS_MAX && n_multi > 0; k++) {
+    for (guint e = 0; e < t->n; e++) {
+      const gchar *token = table_token (t, e);
+      if (count_words (token, t->lens[e]) != k)
+        continue;
+      const gchar *space = memrchr (token, ' ', t->lens[e]);
+      gsize prefix_len = (gsize) (space - token), last_len = t->lens[e] - prefix_len - 1;
+      gint32 prefix = table_find (t, token, prefix_len,
+          hash_bytes ((const guchar *) token, prefix_len), NULL);
+      gint32 last = table_find (t, space + 1, last_len,
+          hash_bytes ((const guchar *) space + 1, last_len), NULL);
+      if (prefix <= SEQNN_VOCAB_PAD_ID || last <= SEQNN_VOCAB_PAD_ID
+          || n_words[prefix] != k - 1 || n_words[last] != 1)
+        continue;
+      n_words[e] = (gint8) k;
+      vocab->links[vocab->n_links].key = (guint64) (guint32) prefix << 32 | (guint32) last;
+      vocab->links[vocab->n_links].id = (gint32) e;
+      vocab->n_links++;
+      vocab->max_ngram = k;
+    }
+  }
+  g_free (n_words);
+  if (vocab->n_links > 0)
+    qsort (vocab->links, vocab->n_links, sizeof (NgramLink), compare_links);
 }
 
 SeqnnVocab *
@@ -207,6 +291,7 @@ seqnn_vocab_new_from_tokens (const gchar *const *tokens, gsize n, GError **error
       return NULL;
     }
   }
+  index_ngrams (vocab);
   return vocab;
 }
 
@@ -225,6 +310,7 @@ seqnn_vocab_unref (SeqnnVocab *vocab)
     return;
   if (g_atomic_ref_count_dec (&vocab->ref)) {
     table_clear (&vocab->table);
+    g_free (vocab->links);
     g_free (vocab);
   }
 }
@@ -271,6 +357,33 @@ seqnn_vocab_encode (const SeqnnVocab *vocab, const SeqnnTokens *tokens, GArray *
   for (guint i = 0; i < n; i++)
     out[i] = seqnn_vocab_lookup (vocab, seqnn_tokens_get (tokens, i),
         (gssize) seqnn_tokens_get_len (tokens, i));
+}
+
+void
+seqnn_vocab_append_ngrams (const SeqnnVocab *vocab, GArray *ids, guint start, gint word_ngrams)
+{
+  g_return_if_fail (vocab != NULL && ids != NULL && start <= ids->len);
+  if (word_ngrams <= 1 || vocab->n_links == 0)
+    return;
+  guint end = ids->len;
+  for (guint i = start; i + 1 < end; i++) {
+    gint32 prefix = g_array_index (ids, gint32, i);
+    for (guint j = i + 1; j < end && (gint) (j - i) < word_ngrams; j++) {
+      if (prefix <= SEQNN_VOCAB_PAD_ID)
+        break;
+      prefix = find_link (vocab, prefix, g_array_index (ids, gint32, j));
+      if (prefix < 0)
+        break;
+      g_array_append_val (ids, prefix);
+    }
+  }
+}
+
+gint
+seqnn_vocab_get_max_ngram (const SeqnnVocab *vocab)
+{
+  g_return_val_if_fail (vocab != NULL, 1);
+  return vocab->max_ngram;
 }
 
 gint
@@ -400,6 +513,13 @@ SeqnnVocab *
 seqnn_vocab_builder_build (const SeqnnVocabBuilder *builder, guint64 min_freq,
     gsize max_size, GError **error)
 {
+  return seqnn_vocab_builder_build_ngrams (builder, min_freq, max_size, 0, error);
+}
+
+SeqnnVocab *
+seqnn_vocab_builder_build_ngrams (const SeqnnVocabBuilder *builder, guint64 min_freq,
+    gsize max_size, gint max_words, GError **error)
+{
   if (builder == NULL) {
     g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no vocabulary builder");
     return NULL;
@@ -423,6 +543,8 @@ seqnn_vocab_builder_build (const SeqnnVocabBuilder *builder, guint64 min_freq,
     const gchar *token = table_token (t, e);
     if (strcmp (token, SEQNN_VOCAB_UNK) == 0 || strcmp (token, SEQNN_VOCAB_PAD) == 0)
       continue;
+    if (max_words > 0 && count_words (token, t->lens[e]) > max_words)
+      continue;
     order[n++] = e;
   }
   g_qsort_with_data (order, (gint) n, sizeof (guint), compare_entries, (gpointer) t);
@@ -445,5 +567,6 @@ seqnn_vocab_builder_build (const SeqnnVocabBuilder *builder, guint64 min_freq,
     table_insert (&vocab->table, table_token (t, e), t->lens[e], t->hashes[e], slot);
   }
   g_free (order);
+  index_ngrams (vocab);
   return vocab;
 }

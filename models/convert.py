@@ -332,6 +332,20 @@ def _bool(value):
     return "true" if value else "false"
 
 
+def tokenizer_json(tok, config):
+    """The tokenizer metadata; word_ngrams only when above 1 (a bag's word n-grams), as seqnn writes it."""
+    out = dict(name=tok["name"], lowercase=bool(tok["lowercase"]), strip_markup=bool(tok["strip_markup"]),
+               max_tokens=int(tok["max_tokens"]))
+    ngrams = int(tok.get("word_ngrams", 1))
+    if not 1 <= ngrams <= 5:
+        raise FormatError("word_ngrams is %d; it must be 1 to 5" % ngrams)
+    if ngrams > 1:
+        if config["num_layers"] != 0:
+            raise FormatError("word_ngrams %d needs a bag of embeddings (num_layers 0)" % ngrams)
+        out["word_ngrams"] = ngrams
+    return out
+
+
 def write_model(path, tensors, config, vocab, labels, tokenizer=None, metadata=None, checksum="crc32"):
     """Writes a seqnn model file atomically. tensors: {name: array} (any order)."""
     problem = bag_problem(config)
@@ -361,9 +375,7 @@ def write_model(path, tensors, config, vocab, labels, tokenizer=None, metadata=N
         "seqnn.num_classes": str(config["num_classes"]), "seqnn.vocab_size": str(config["vocab_size"]),
         "seqnn.padding_idx": str(config["padding_idx"]),
         "seqnn.dropout": format(float(np.float32(config["dropout"])), ".9g"),
-        "seqnn.tokenizer": json.dumps(dict(name=tok["name"], lowercase=bool(tok["lowercase"]),
-                                           strip_markup=bool(tok["strip_markup"]),
-                                           max_tokens=int(tok["max_tokens"]))),
+        "seqnn.tokenizer": json.dumps(tokenizer_json(tok, config)),
         "seqnn.labels": json.dumps(list(labels)),
         "seqnn.vocab": json.dumps(list(vocab)),
     })
@@ -558,6 +570,9 @@ def main(argv=None):
     a.add_argument("--no-lowercase", action="store_true")
     a.add_argument("--strip-markup", action="store_true")
     a.add_argument("--max-tokens", type=int, default=0)
+    a.add_argument("--word-ngrams", type=int, default=1,
+                   help="a bag of embeddings' word n-grams: the vocabulary holds them as words joined "
+                        "by a space, and their ids follow the word ids of a record")
     a.add_argument("--map", action="append", default=[], metavar="OLD=NEW",
                    help="extra module-name prefix mapping, e.g. --map enc.=rnn.")
     a.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
@@ -576,7 +591,7 @@ def main(argv=None):
             name_map = [tuple(m.split("=", 1)) for m in args.map]
             meta = dict(kv.split("=", 1) for kv in args.meta)
             tokenizer = dict(lowercase=not args.no_lowercase, strip_markup=args.strip_markup,
-                             max_tokens=args.max_tokens)
+                             max_tokens=args.max_tokens, word_ngrams=args.word_ngrams)
             config = to_seqnn(sd, args.out, read_lines(args.vocab), read_lines(args.labels),
                               cell=args.cell, head=args.head, padding_idx=args.padding_idx,
                               dropout=args.dropout, tokenizer=tokenizer, metadata=meta, name_map=name_map,

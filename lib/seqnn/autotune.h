@@ -113,6 +113,7 @@ typedef enum {
   SEQNN_AUTOTUNE_LR_SCHEDULE = 1 << 13,
   SEQNN_AUTOTUNE_EMBEDDING_DROPOUT = 1 << 14,
   SEQNN_AUTOTUNE_HEAD_DROPOUT = 1 << 15,
+  SEQNN_AUTOTUNE_WORD_NGRAMS = 1 << 16,
 } SeqnnAutotuneDim;
 
 /* One trial's settings (names as lstmtrain's properties). */
@@ -133,6 +134,7 @@ typedef struct {
   SeqnnLrSchedule lr_schedule; /* linear unless fixed (plateau is refused) */
   gfloat embedding_dropout; /* on the embedding output (SeqnnTrainOptions) */
   gfloat head_dropout;      /* on the head's features */
+  gint word_ngrams;         /* a bag's n-grams of up to this many words; 1: words only */
 } SeqnnAutotuneParams;
 
 typedef struct {
@@ -187,7 +189,7 @@ typedef gboolean (*SeqnnAutotuneFunc) (const SeqnnAutotuneTrial *trial, gpointer
  * be NULL) receives the winning trial, n_trials (may be NULL) how many ran.
  * Fails before training on bad options, too little data, or a
  * max_model_size no trial fits in (the message gives the smallest size). */
-SeqnnClassifier *seqnn_autotune (const SeqnnDataset *dataset, const gchar *const *labels,
+SeqnnClassifier *seqnn_autotune (SeqnnDataset *dataset, const gchar *const *labels,
     const SeqnnTokenizerConfig *tokenizer, const SeqnnAutotuneOptions *options,
     SeqnnAutotuneFunc on_trial, gpointer user_data, SeqnnAutotuneTrial *best, gint *n_trials,
     GError **error);

@@ -58,10 +58,16 @@ typedef struct _SeqnnClassifier SeqnnClassifier;
 /* Takes ownership of model (also on failure: it is then freed); takes a
  * reference on vocab. labels: at least num_classes valid UTF-8 names (only
  * the first num_classes are used). tokenizer NULL for the default (else
- * max_tokens >= 0). The vocabulary size must equal the model's vocab_size. */
+ * max_tokens >= 0, word_ngrams as seqnn_check_word_ngrams allows). The
+ * vocabulary size must equal the model's vocab_size. */
 SeqnnClassifier *seqnn_classifier_new (SeqnnModel *model, SeqnnVocab *vocab,
     const SeqnnTokenizerConfig *tokenizer, const gchar *const *labels, GError **error);
 void seqnn_classifier_free (SeqnnClassifier *classifier);
+/* Word n-grams (SeqnnTokenizerConfig.word_ngrams above 1, at most
+ * SEQNN_WORD_NGRAMS_MAX) are features of a bag of embeddings (num_layers 0):
+ * a recurrent layer reads words in order, and n-grams after them would read
+ * as more words. FALSE with an error naming the fix otherwise. */
+gboolean seqnn_check_word_ngrams (gint word_ngrams, const SeqnnConfig *config, GError **error);
 
 /* Validates everything (header length, strict JSON, dtypes, shapes against the
  * architecture, offsets inside the file and not overlapping, format version,

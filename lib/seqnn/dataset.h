@@ -226,10 +226,24 @@ gboolean seqnn_format_from_path (const gchar *path, SeqnnFormat *format);
 SeqnnDataset *seqnn_dataset_read_validation (const gchar *path, const SeqnnReadOptions *options,
     const gchar *const *class_names, const SeqnnVocab *vocab, GError **error);
 
-/* Vocabulary from the provisional counts (min_freq, max_size as the builder);
- * sequences added after a vocabulary was applied are not counted. */
+/* Vocabulary of the words from the provisional counts (min_freq, max_size as
+ * the builder); sequences added after a vocabulary was applied are not counted. */
 SeqnnVocab *seqnn_dataset_build_vocab (const SeqnnDataset *dataset, guint64 min_freq,
     gsize max_size, GError **error);
+/* Counts the runs of 2..word_ngrams adjacent words ("new york") of every
+ * sequence as vocabulary candidates; only before a vocabulary is applied (an
+ * error after). Counting again to the same or fewer words does nothing. */
+gboolean seqnn_dataset_count_ngrams (SeqnnDataset *dataset, gint word_ngrams, GError **error);
+/* seqnn_dataset_build_vocab with the counted word n-grams of up to word_ngrams
+ * words beside the words, competing for min_freq and max_size alike (an error
+ * when they were not counted that far). word_ngrams <= 1: the words only. */
+SeqnnVocab *seqnn_dataset_build_vocab_ngrams (const SeqnnDataset *dataset, guint64 min_freq,
+    gsize max_size, gint word_ngrams, GError **error);
+/* Sequences are fed to training and evaluation with the applied vocabulary's
+ * n-grams of up to word_ngrams words after their words
+ * (seqnn_vocab_append_ngrams); 1 (the default): words only.
+ * seqnn_dataset_read_file sets it from the options' tokenizer. */
+void seqnn_dataset_set_word_ngrams (SeqnnDataset *dataset, gint word_ngrams);
 /* Remaps the ids in place (tokens missing from vocab become <unk>) and keeps a
  * reference to vocab; applying another vocabulary later remaps again. */
 void seqnn_dataset_apply_vocab (SeqnnDataset *dataset, const SeqnnVocab *vocab);

@@ -87,7 +87,7 @@ SeqnnClassifier *seqnn_fit (SeqnnDataset *dataset, const SeqnnLabelSet *labels,
  * options (the vocabulary built as it builds it, or options->init's) takes at
  * most max_size bytes (0: no bound). Else FALSE with SEQNN_ERROR_INVALID_ARGUMENT
  * giving the size, the vocabulary and what to lower, or the vocabulary's error. */
-gboolean seqnn_fit_check_model_size (const SeqnnDataset *dataset, const SeqnnLabelSet *labels,
+gboolean seqnn_fit_check_model_size (SeqnnDataset *dataset, const SeqnnLabelSet *labels,
     const SeqnnFitOptions *options, guint64 max_size, GError **error);
 
 G_END_DECLS

@@ -17,7 +17,13 @@ typedef struct {
   gboolean strip_markup; /* FALSE: when TRUE, Pango/HTML tags (<i>, <font ...>) are removed
                           * and entities (&amp; &#39; &#x2019;) decoded before tokenizing */
   gint max_tokens;       /* 0 = no cap; else keep the first max_tokens */
+  gint word_ngrams;      /* 1 (0 alike) = words only; N (2..SEQNN_WORD_NGRAMS_MAX): the words are
+                          * followed by the vocabulary's runs of 2..N adjacent words, as
+                          * fastText's -wordNgrams (seqnn_vocab_append_ngrams; a bag of
+                          * embeddings only: the tokens themselves stay the words) */
 } SeqnnTokenizerConfig;
+
+#define SEQNN_WORD_NGRAMS_MAX 5
 
 void seqnn_tokenizer_config_init_default (SeqnnTokenizerConfig *config);
 
@@ -68,6 +74,17 @@ const gchar *seqnn_vocab_get_token (const SeqnnVocab *vocab, gint32 id);
 /* Appends one gint32 id per token to ids (a GArray of gint32). */
 void seqnn_vocab_encode (const SeqnnVocab *vocab, const SeqnnTokens *tokens, GArray *ids);
 
+/* Word n-grams are vocabulary entries of 2 or more words joined by one space
+ * ("new york"); tokens never hold a space, so they cannot collide with words.
+ * Appends to ids, after the word ids at ids[start..], the id of every run of
+ * 2..word_ngrams adjacent words that the vocabulary holds, by start position
+ * then length; a run through an unknown word (<unk>) or one the vocabulary
+ * lacks adds nothing (and ends the longer runs from that position). word_ngrams
+ * <= 1 adds nothing. */
+void seqnn_vocab_append_ngrams (const SeqnnVocab *vocab, GArray *ids, guint start, gint word_ngrams);
+/* The most words in a reachable n-gram entry (1: words only). */
+gint seqnn_vocab_get_max_ngram (const SeqnnVocab *vocab);
+
 /* Ends a record whose ids were appended to ids from index start on, and
  * returns its length: a record without tokens becomes one <unk>, as the
  * PyTorch reference feeds it (a sequence needs length >= 1). Training,
@@ -95,5 +112,10 @@ guint64 seqnn_vocab_builder_get_count (const SeqnnVocabBuilder *builder, guint i
  * text are dropped before sorting (and before max_size applies). */
 SeqnnVocab *seqnn_vocab_builder_build (const SeqnnVocabBuilder *builder, guint64 min_freq,
     gsize max_size, GError **error);
+/* As seqnn_vocab_builder_build, keeping only entries of at most max_words
+ * space-separated words (0: all); word n-grams compete with the words for
+ * min_freq and max_size alike. */
+SeqnnVocab *seqnn_vocab_builder_build_ngrams (const SeqnnVocabBuilder *builder, guint64 min_freq,
+    gsize max_size, gint max_words, GError **error);
 
 G_END_DECLS

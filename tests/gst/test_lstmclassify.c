@@ -382,6 +382,87 @@ GST_START_TEST (test_tokens_meta_ids_and_tokens)
 
 GST_END_TEST;
 
+/* A bag of embeddings with word pairs (word_ngrams 2): the element feeds each
+ * record's words, then the pairs its vocabulary holds, exactly as
+ * seqnn_classifier_encode does, whether the buffer comes as text, as tokens,
+ * or as tokens with ids (ids are words; the pairs are added to them). */
+GST_START_TEST (test_word_ngrams)
+{
+  static const gchar *const pairs[] = {
+    "the team", "team won", "won the", "the match", "stocks fell", "the market", "the company",
+    "in the", "the city", "new new",
+  };
+  GPtrArray *tokens = g_ptr_array_new ();
+  SeqnnConfig config;
+  SeqnnTokenizerConfig tokenizer;
+  GError *error = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (VOCAB); i++)
+    g_ptr_array_add (tokens, (gpointer) VOCAB[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (pairs); i++)
+    g_ptr_array_add (tokens, (gpointer) pairs[i]);
+  seqnn_config_init_default (&config);
+  config.num_layers = 0;
+  config.head = SEQNN_HEAD_MEAN;
+  config.vocab_size = (gint) tokens->len;
+  config.embed_dim = 8;
+  SeqnnModel *model = seqnn_model_new (&config, &error);
+  g_assert_no_error (error);
+  seqnn_model_init_params (model, 5);
+  SeqnnVocab *vocab = seqnn_vocab_new_from_tokens ((const gchar *const *) tokens->pdata,
+      tokens->len, &error);
+  g_assert_no_error (error);
+  seqnn_tokenizer_config_init_default (&tokenizer);
+  tokenizer.word_ngrams = 2;
+  SeqnnClassifier *bag = seqnn_classifier_new (model, vocab, &tokenizer, NEWS_LABELS, &error);
+  g_assert_no_error (error);
+  seqnn_vocab_unref (vocab);
+  g_ptr_array_unref (tokens);
+  gchar *path = save_classifier (bag, "bag-pairs.model");
+
+  GstHarness *h = start (path, "text/x-raw, format=utf8");
+  g_object_set (h->element, "batch-size", 3, NULL);
+  for (guint i = 0; i < N_TEXTS; i++)
+    gst_harness_push (h, text_buffer (TEXTS[i], i * GST_SECOND, GST_CLOCK_TIME_NONE));
+  const gchar *meta_tokens[] = { "the", "team", "won", "the", "match" };
+  const gint32 meta_ids[] = { 2, 3, 4, 2, 5 };
+  GstBuffer *in = text_buffer ("ignored", N_TEXTS * GST_SECOND, GST_CLOCK_TIME_NONE);
+  gst_buffer_add_seqnn_tokens_meta (in, meta_tokens, 5, meta_ids, NULL, -1);
+  gst_harness_push (h, in);
+  in = text_buffer ("ignored", (N_TEXTS + 1) * GST_SECOND, GST_CLOCK_TIME_NONE);
+  gst_buffer_add_seqnn_tokens_meta (in, meta_tokens, 5, NULL, NULL, -1);
+  gst_harness_push (h, in);
+  gst_harness_push_event (h, gst_event_new_eos ());
+
+  SeqnnTokens *scratch = seqnn_tokens_new ();
+  GArray *ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  for (guint i = 0; i < N_TEXTS + 2; i++) {
+    const gchar *text = i < N_TEXTS ? TEXTS[i] : "the team won the match";
+    gfloat expected[4], words_only[4];
+    g_array_set_size (ids, 0);
+    seqnn_classifier_encode (bag, text, -1, scratch, ids);
+    engine_probs_ids (bag, (const gint32 *) ids->data, (gint) ids->len, expected);
+    GstBuffer *out = gst_harness_pull (h);
+    fail_unless (out != NULL, "buffer %u missing", i);
+    assert_class_meta (out, bag, expected);
+    if (i == 0 || i >= N_TEXTS) { /* four pairs: they must have counted */
+      fail_unless_equals_int (ids->len, 9);
+      engine_probs_ids (bag, (const gint32 *) ids->data, 5, words_only);
+      fail_unless (fabsf (words_only[0] - expected[0]) > 1e-4, "the pairs changed nothing");
+    }
+    gst_buffer_unref (out);
+  }
+  wait_eos (h);
+  gst_harness_teardown (h);
+  g_array_unref (ids);
+  seqnn_tokens_free (scratch);
+  seqnn_classifier_free (bag);
+  g_unlink (path);
+  g_free (path);
+}
+
+GST_END_TEST;
+
 /* Pushes token lists from..to-1 (NULL-terminated) at i seconds: as tokens
  * metas without ids, or as_text joined into the buffers' text. */
 static void
@@ -1889,6 +1970,7 @@ lstmclassify_suite (void)
   tcase_add_test (tc, test_batching_order_and_metas);
   tcase_add_test (tc, test_caps_variants);
   tcase_add_test (tc, test_tokens_meta_ids_and_tokens);
+  tcase_add_test (tc, test_word_ngrams);
   tcase_add_test (tc, test_no_tokens_and_gap);
   tcase_add_test (tc, test_pango_markup_input);
   tcase_add_test (tc, test_max_tokens_cap);

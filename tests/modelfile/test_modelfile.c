@@ -195,7 +195,7 @@ test_roundtrip (void)
     config.dropout = archs[k].dropout;
     config.num_classes = 2 + (gint) k;
     SeqnnClassifier *a = make_classifier (&config, 100 + k);
-    SeqnnTokenizerConfig tokenizer = { k % 2 == 0, k % 2 == 1, (gint) k * 7 };
+    SeqnnTokenizerConfig tokenizer = { k % 2 == 0, k % 2 == 1, (gint) k * 7, 1 };
     seqnn_classifier_set_tokenizer (a, &tokenizer);
     seqnn_classifier_set_metadata (a, "trained_on", "AG News \xe2\x80\x94 first 100 rows");
     seqnn_classifier_set_metadata (a, "accuracy", "0.91");
@@ -562,6 +562,14 @@ static void edit_tokenizer_bad (JsonObject *r, JsonObject *m)
 {
   json_object_set_string_member (m, "seqnn.tokenizer", "{\"name\": \"basic_english\", \"lowercase\": 1, \"strip_markup\": false, \"max_tokens\": 0}");
 }
+static void edit_tokenizer_ngrams_range (JsonObject *r, JsonObject *m)
+{
+  json_object_set_string_member (m, "seqnn.tokenizer", "{\"name\": \"basic_english\", \"lowercase\": true, \"strip_markup\": false, \"max_tokens\": 0, \"word_ngrams\": 9}");
+}
+static void edit_tokenizer_ngrams_recurrent (JsonObject *r, JsonObject *m)
+{
+  json_object_set_string_member (m, "seqnn.tokenizer", "{\"name\": \"basic_english\", \"lowercase\": true, \"strip_markup\": false, \"max_tokens\": 0, \"word_ngrams\": 2}");
+}
 static void edit_checksum_algo (JsonObject *r, JsonObject *m) { json_object_set_string_member (m, "seqnn.checksum", "md5:00"); }
 static void edit_no_checksum (JsonObject *r, JsonObject *m) { json_object_remove_member (m, "seqnn.checksum"); }
 static void edit_user_meta (JsonObject *r, JsonObject *m) { json_object_set_string_member (m, "note", "edited"); }
@@ -616,6 +624,8 @@ test_header_edits (void)
     { edit_vocab_count, SEQNN_ERROR_CORRUPT, "has 2 tokens but vocab_size is 12" },
     { edit_tokenizer, SEQNN_ERROR_UNSUPPORTED, "tokenizer \"bpe\"" },
     { edit_tokenizer_bad, SEQNN_ERROR_CORRUPT, "\"lowercase\" is missing or not a boolean" },
+    { edit_tokenizer_ngrams_range, SEQNN_ERROR_CORRUPT, "\"word_ngrams\" is not an integer from 1 to 5" },
+    { edit_tokenizer_ngrams_recurrent, SEQNN_ERROR_CORRUPT, "word-ngrams=2 needs a bag of embeddings (layers=0)" },
     { edit_checksum_algo, SEQNN_ERROR_UNSUPPORTED, "checksum \"md5:00\"" },
     { edit_no_checksum, SEQNN_ERROR_CORRUPT, "\"seqnn.checksum\" is missing" },
     { edit_user_meta, SEQNN_ERROR_CORRUPT, "checksum mismatch" },

@@ -443,6 +443,7 @@ fresh_accuracy (SeqnnClassifier *c, guint32 seed)
   GError *error = NULL;
   gdouble loss;
   seqnn_dataset_apply_vocab (fresh, seqnn_classifier_get_vocab (c));
+  seqnn_dataset_set_word_ngrams (fresh, seqnn_classifier_get_tokenizer (c)->word_ngrams);
   g_assert_true (seqnn_evaluate (seqnn_classifier_peek_model (c), fresh, NULL, 0, 64, 1, &loss,
           confusion, &error));
   g_assert_no_error (error);
@@ -476,6 +477,8 @@ test_bag_of_embeddings (void)
     o.fixed &= ~(guint) SEQNN_AUTOTUNE_EPOCHS;
   o.validation_fraction = 0.1;
   o.fixed_params.embed_dim = 32; /* wide enough for a bag to learn the markers */
+  o.fixed |= SEQNN_AUTOTUNE_WORD_NGRAMS; /* the markers are words: n-grams only dilute them */
+  o.fixed_params.word_ngrams = 1;
   SeqnnClassifier *c = seqnn_autotune (clean, labels, NULL, &o, collect, trials, &best, NULL,
       &error);
   g_assert_no_error (error);
@@ -528,6 +531,12 @@ test_bag_of_embeddings (void)
   g_assert_cmpint (config->num_layers, ==, 0);
   g_assert_cmpfloat (fresh_accuracy (c, 13), >, 0.6);
   seqnn_classifier_free (c);
+  if (trials->len >= 2) { /* the bag start point's word pairs, searched */
+    gboolean pairs = FALSE;
+    for (guint i = 0; i < trials->len; i++)
+      pairs = pairs || g_array_index (trials, SeqnnAutotuneTrial, i).params.word_ngrams == 2;
+    g_assert_true (pairs);
+  }
 
   /* Refused before training. */
   o.fixed |= SEQNN_AUTOTUNE_BIDIRECTIONAL;
@@ -544,6 +553,47 @@ test_bag_of_embeddings (void)
   g_assert_null (c);
   g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
   g_assert_nonnull (strstr (error->message, "head mean or max"));
+  g_clear_error (&error);
+
+  g_array_unref (trials);
+  seqnn_dataset_free (data);
+}
+
+/* A user's word-ngrams (n-grams are a bag's) makes every trial a bag of
+ * embeddings with them, and the model's tokenizer and vocabulary carry them;
+ * with a fixed recurrent depth it is refused before training. */
+static void
+test_word_ngrams (void)
+{
+  SeqnnDataset *data = make_dataset (3, 1500, 21);
+  SeqnnAutotuneOptions o;
+  GArray *trials = g_array_new (FALSE, FALSE, sizeof (SeqnnAutotuneTrial));
+  GError *error = NULL;
+
+  small_options (&o, under_valgrind () ? 8.0 : 1.5);
+  o.fixed &= ~(guint) SEQNN_AUTOTUNE_LAYERS;
+  o.fixed |= SEQNN_AUTOTUNE_WORD_NGRAMS;
+  o.fixed_params.word_ngrams = 2;
+  SeqnnClassifier *c = seqnn_autotune (data, labels, NULL, &o, collect, trials, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (trials->len, >=, 1);
+  for (guint i = 0; i < trials->len; i++) {
+    const SeqnnAutotuneTrial *t = &g_array_index (trials, SeqnnAutotuneTrial, i);
+    g_assert_cmpint (t->params.num_layers, ==, 0);
+    g_assert_cmpint (t->params.word_ngrams, ==, 2);
+  }
+  g_assert_cmpint (seqnn_classifier_get_tokenizer (c)->word_ngrams, ==, 2);
+  g_assert_cmpint (seqnn_vocab_get_max_ngram (seqnn_classifier_get_vocab (c)), ==, 2);
+  g_assert_cmpfloat (fresh_accuracy (c, 22), >, 0.6);
+  seqnn_classifier_free (c);
+
+  small_options (&o, 1.0); /* one recurrent layer, fixed */
+  o.fixed |= SEQNN_AUTOTUNE_WORD_NGRAMS;
+  o.fixed_params.word_ngrams = 2;
+  c = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, NULL, NULL, &error);
+  g_assert_null (c);
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "needs a bag of embeddings (layers=0)"));
   g_clear_error (&error);
 
   g_array_unref (trials);
@@ -728,6 +778,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/autotune/successive-halving", test_successive_halving);
   g_test_add_func ("/train/autotune/little-data", test_little_data);
   g_test_add_func ("/train/autotune/bag-of-embeddings", test_bag_of_embeddings);
+  g_test_add_func ("/train/autotune/word-ngrams", test_word_ngrams);
   g_test_add_func ("/train/autotune/bad-input", test_bad_input);
   g_test_add_func ("/train/autotune/retrain-all-rows", test_retrain_all_rows);
   return g_test_run ();

@@ -305,10 +305,12 @@ GST_START_TEST (test_bag_of_embeddings)
   static const struct {
     const gchar *settings;
     SeqnnHead head;
+    gint word_ngrams;
   } cases[] = {
-    { "layers=0", SEQNN_HEAD_MEAN },
-    { "head=max layers=0", SEQNN_HEAD_MAX },
-    { "layers=0 layers=1", SEQNN_HEAD_LAST },  /* the default comes back */
+    { "layers=0", SEQNN_HEAD_MEAN, 1 },
+    { "head=max layers=0", SEQNN_HEAD_MAX, 1 },
+    { "layers=0 word-ngrams=2", SEQNN_HEAD_MEAN, 2 }, /* the pairs in the vocabulary and the file */
+    { "layers=0 layers=1", SEQNN_HEAD_LAST, 1 },  /* the default comes back */
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
@@ -321,10 +323,15 @@ GST_START_TEST (test_bag_of_embeddings)
     SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
     g_assert_no_error (error);
     const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
-    fail_unless_equals_int (config->num_layers, i < 2 ? 0 : 1);
+    gboolean bag = cases[i].head != SEQNN_HEAD_LAST;
+    fail_unless_equals_int (config->num_layers, bag ? 0 : 1);
     fail_unless_equals_int (config->head, cases[i].head);
+    fail_unless_equals_int (seqnn_classifier_get_tokenizer (classifier)->word_ngrams,
+        cases[i].word_ngrams);
+    fail_unless_equals_int (seqnn_vocab_get_max_ngram (seqnn_classifier_get_vocab (classifier)),
+        cases[i].word_ngrams);
     seqnn_classifier_free (classifier);
-    if (!vg && i < 2) {
+    if (!vg && bag) {
       gdouble accuracy = model_accuracy (model, 2, 200, 98);
       fail_unless (accuracy >= 0.95, "%s: held-out accuracy %f", cases[i].settings, accuracy);
     }
@@ -423,6 +430,11 @@ static const struct {
     "layers=0 head=last", { "no last state", "head mean or max" } },
   { "a bag of embeddings has no direction", 2, 20, "seqtokenize format=csv", MODEL_KEPT,
     "layers=0 bidirectional=true", { "no direction" } },
+  { "word pairs need a bag of embeddings", 2, 20, "seqtokenize format=csv", MODEL_KEPT,
+    "word-ngrams=2", { "word-ngrams=2 needs a bag of embeddings (layers=0)" } },
+  { "autotune's word pairs with a fixed recurrent layer", 2, 120, "seqtokenize format=csv",
+    MODEL_KEPT, "autotune-duration=5 word-ngrams=2 layers=1",
+    { "word-ngrams=2 needs a bag of embeddings (layers=0)" } },
   /* the architecture is not the search's to choose */
   { "autotune with init-model", 2, 120, "seqtokenize format=csv", MODEL_KEPT,
     "autotune-duration=5 init-model=@FILE@", { "init-model" } },
