@@ -137,6 +137,9 @@ seqnn_classifier_set_tokenizer (SeqnnClassifier *classifier, const SeqnnTokenize
 {
   g_return_if_fail (classifier != NULL && tokenizer != NULL);
   g_return_if_fail (tokenizer->max_tokens >= 0);
+  /* a programming error, as a negative cap: the loader would refuse the saved file */
+  g_return_if_fail (seqnn_check_word_ngrams (tokenizer->word_ngrams,
+          seqnn_model_get_config (classifier->model), NULL));
   classifier->tokenizer = *tokenizer;
 }
 

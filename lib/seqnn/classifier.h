@@ -103,6 +103,8 @@ SeqnnModel *seqnn_classifier_get_model (SeqnnClassifier *classifier);
 const SeqnnModel *seqnn_classifier_peek_model (const SeqnnClassifier *classifier);
 SeqnnVocab *seqnn_classifier_get_vocab (const SeqnnClassifier *classifier);
 const SeqnnTokenizerConfig *seqnn_classifier_get_tokenizer (const SeqnnClassifier *classifier);
+/* max_tokens >= 0 and word_ngrams as seqnn_check_word_ngrams allows for the
+ * model (else a critical warning and no change). */
 void seqnn_classifier_set_tokenizer (SeqnnClassifier *classifier, const SeqnnTokenizerConfig *tokenizer);
 guint seqnn_classifier_get_n_labels (const SeqnnClassifier *classifier);
 const gchar *seqnn_classifier_get_label (const SeqnnClassifier *classifier, gint id);
