@@ -75,6 +75,7 @@ static const SeqnnAutotuneParams start_points[] = {
   { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
   { SEQNN_CELL_LSTM, 128, 32, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.008f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
   { SEQNN_CELL_GRU, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
+  { BAG_CELL, 100, BAG_HIDDEN, 0, FALSE, SEQNN_HEAD_MEAN, 0.0f, 2, 0, 0, 0.02f, 64, 3, LINEAR, 0.3f, 0.5f, 2 },
   { SEQNN_CELL_LSTM, 128, 128, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.004f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
   { SEQNN_CELL_LSTM, 64, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 3, 0, 0, 0.004f, 32, 3, LINEAR, 0.0f, 0.0f, 1 },
   { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MEAN, 0.0f, 3, 0, 48, 0.008f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
@@ -1627,7 +1628,7 @@ check_size_bound (Search *s, GError **error)
 }
 
 /* The longest word n-grams a trial may use: the fixed value, else the
- * searched bags' (little data or fixed layers=0), else none. */
+ * searched bags' (none when the depth is fixed recurrent). */
 static gint
 searched_word_ngrams (const Search *s)
 {
@@ -1636,9 +1637,7 @@ searched_word_ngrams (const Search *s)
     return MAX (o->fixed_params.word_ngrams, 1);
   if ((o->fixed & SEQNN_AUTOTUNE_LAYERS) && o->fixed_params.num_layers > 0)
     return 1;
-  if (s->n_train < BIG_DATA_ROWS || (o->fixed & SEQNN_AUTOTUNE_LAYERS))
-    return SEARCHED_WORD_NGRAMS;
-  return 1;
+  return SEARCHED_WORD_NGRAMS;
 }
 
 SeqnnClassifier *
