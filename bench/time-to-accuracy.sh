@@ -69,6 +69,10 @@ lstm_row "lstmtrain, fast recipe (2 epochs)" fast \
 lstm_row "lstmtrain layers=0 (bag of embeddings)" bag \
   layers=0 embed-dim=100 min-freq=2 batch-size=32 learning-rate=0.005 lr-schedule=linear \
   embedding-dropout=0.3 head-dropout=0.5 epochs=5 seed=0
+# the same with word pairs (fastText's -wordNgrams 2): much data's bag start point in autotune
+lstm_row "lstmtrain layers=0 word-ngrams=2 (3 epochs)" bagpairs \
+  layers=0 word-ngrams=2 embed-dim=100 min-freq=2 batch-size=64 learning-rate=0.02 \
+  lr-schedule=linear embedding-dropout=0.3 head-dropout=0.5 epochs=3 seed=0
 lstm_row "lstmtrain, early stopping (patience 1, 10%)" early \
   cell=lstm bidirectional=true head=max embed-dim=64 hidden-dim=64 min-freq=3 \
   epochs=8 patience=1 validation-fraction=0.1 learning-rate=0.002 lr-schedule=cosine \
