@@ -9,6 +9,10 @@
 #include <seqnn/classifier.h>
 
 static const gchar *const words[] = { "<unk>", "<pad>", "the", "sox", "beat", ",", "!" };
+/* the same words with two pairs and a triple, for a bag with word n-grams */
+static const gchar *const words_ngrams[] = {
+  "<unk>", "<pad>", "the", "sox", "beat", ",", "!", "the sox", "sox beat", "the sox beat",
+};
 static const gchar *const labels[] = { "World", "Sports", "Business" };
 
 typedef struct {
@@ -22,21 +26,25 @@ typedef struct {
 } Seed;
 
 static const Seed seeds[] = {
-  { "seed-rnn-tanh", SEQNN_CELL_RNN_TANH, 1, FALSE, SEQNN_HEAD_LAST, -1, { TRUE, FALSE, 0 } },
-  { "seed-rnn-relu-mean", SEQNN_CELL_RNN_RELU, 1, FALSE, SEQNN_HEAD_MEAN, 1, { TRUE, TRUE, 0 } },
-  { "seed-lstm-bi", SEQNN_CELL_LSTM, 1, TRUE, SEQNN_HEAD_LAST, 1, { TRUE, FALSE, 5 } },
-  { "seed-gru-2-max", SEQNN_CELL_GRU, 2, FALSE, SEQNN_HEAD_MAX, -1, { FALSE, TRUE, 0 } },
+  { "seed-rnn-tanh", SEQNN_CELL_RNN_TANH, 1, FALSE, SEQNN_HEAD_LAST, -1, { TRUE, FALSE, 0, 1 } },
+  { "seed-rnn-relu-mean", SEQNN_CELL_RNN_RELU, 1, FALSE, SEQNN_HEAD_MEAN, 1, { TRUE, TRUE, 0, 1 } },
+  { "seed-lstm-bi", SEQNN_CELL_LSTM, 1, TRUE, SEQNN_HEAD_LAST, 1, { TRUE, FALSE, 5, 1 } },
+  { "seed-gru-2-max", SEQNN_CELL_GRU, 2, FALSE, SEQNN_HEAD_MAX, -1, { FALSE, TRUE, 0, 1 } },
   /* layers 0: no rnn.* tensors, fc reads the embedding; the cell is unused */
-  { "seed-bag-mean", SEQNN_CELL_LSTM, 0, FALSE, SEQNN_HEAD_MEAN, 1, { TRUE, FALSE, 0 } },
+  { "seed-bag-mean", SEQNN_CELL_LSTM, 0, FALSE, SEQNN_HEAD_MEAN, 1, { TRUE, FALSE, 0, 1 } },
+  /* word n-grams: "word_ngrams" in the tokenizer, entries with spaces in the vocabulary */
+  { "seed-bag-ngrams", SEQNN_CELL_LSTM, 0, FALSE, SEQNN_HEAD_MEAN, 1, { TRUE, FALSE, 0, 3 } },
 };
 
 static gboolean
 write_seed (const Seed *seed, const gchar *dir, GError **error)
 {
+  const gchar *const *tokens = seed->tokenizer.word_ngrams > 1 ? words_ngrams : words;
+  gsize n_tokens = seed->tokenizer.word_ngrams > 1 ? G_N_ELEMENTS (words_ngrams) : G_N_ELEMENTS (words);
   SeqnnConfig config;
   seqnn_config_init_default (&config);
   config.cell = seed->cell;
-  config.vocab_size = (gint) G_N_ELEMENTS (words);
+  config.vocab_size = (gint) n_tokens;
   config.embed_dim = 2;
   config.hidden_dim = 2;
   config.num_layers = seed->layers;
@@ -49,7 +57,7 @@ write_seed (const Seed *seed, const gchar *dir, GError **error)
   if (model == NULL)
     return FALSE;
   seqnn_model_init_params (model, 7);
-  SeqnnVocab *vocab = seqnn_vocab_new_from_tokens (words, G_N_ELEMENTS (words), error);
+  SeqnnVocab *vocab = seqnn_vocab_new_from_tokens (tokens, n_tokens, error);
   if (vocab == NULL) {
     seqnn_model_free (model);
     return FALSE;
