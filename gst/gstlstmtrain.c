@@ -324,7 +324,8 @@ gst_lstm_train_class_init (GstLstmTrainClass * klass)
   g_object_class_install_property (gobject_class, PROP_WORD_NGRAMS,
       g_param_spec_int ("word-ngrams", "Word n-grams", "With layers=0 (a bag of embeddings): "
           "also learn a vector for every run of 2..N adjacent words seen at least min-freq "
-          "times, as fastText's -wordNgrams (1 = words only); stored in the model",
+          "times, as fastText's -wordNgrams (1 = words only); stored in the model "
+          "(ignored with init-model: the model's own)",
           1, SEQNN_WORD_NGRAMS_MAX, d.tokenizer.word_ngrams, flags));
   g_object_class_install_property (gobject_class, PROP_N_THREADS,
       g_param_spec_int ("n-threads", "Threads", "Worker threads (0 = all cores)",

@@ -704,6 +704,9 @@ free_dims (const SeqnnAutotuneOptions *o)
   for (guint i = 0; i < G_N_ELEMENTS (searched_dims); i++)
     if (!(o->fixed & searched_dims[i]))
       dims |= searched_dims[i];
+  /* n-grams are a bag's: with a fixed recurrent depth no variation of them counts */
+  if ((o->fixed & SEQNN_AUTOTUNE_LAYERS) && o->fixed_params.num_layers > 0)
+    dims &= ~(guint) SEQNN_AUTOTUNE_WORD_NGRAMS;
   return dims;
 }
 
