@@ -90,9 +90,11 @@ static const SeqnnAutotuneParams start_points[] = {
  * embedding output and on the head's features), the first measured on MR's
  * movie-review sentences (9,595 rows: 0.776 over five seeds against 0.763
  * for the recipe above; fastText's paper settings 0.780). The second has no
- * recurrent layer: the mean of the word vectors (fastText's model without
- * n-grams, its dimension 100) trains in about a second and is what a few
- * hundred long documents of a topic pair need (BBC politics/sport). */
+ * recurrent layer: the mean of the vectors of the words and word pairs
+ * (fastText's model with -wordNgrams 2, its dimension 100) trains in about a
+ * second and is what a few hundred long documents of a topic pair need (BBC
+ * politics/sport); the pairs add about a point over the words alone (MR
+ * 0.778 against 0.768 over four seeds, SMS 0.981 against 0.976). */
 static const SeqnnAutotuneParams small_data_start_points[] = {
   { SEQNN_CELL_LSTM, 128, 64, 2, TRUE, SEQNN_HEAD_MAX, 0.5f, 2, 0, 0, 0.006f, 64, 8, LINEAR, 0.3f, 0.5f, 1 },
   { BAG_CELL, 100, BAG_HIDDEN, 0, FALSE, SEQNN_HEAD_MEAN, 0.0f, 2, 0, 0, 0.005f, 32, 8, LINEAR, 0.3f, 0.5f, 2 },
@@ -393,7 +395,7 @@ vocab_entry_free (VocabEntry *e)
   g_free (e);
 }
 
-/* The vocabulary of the whole data for min_freq and max_vocab, built once. */
+/* The vocabulary of the whole data for min_freq, max_vocab and word_ngrams, built once. */
 static SeqnnVocab *
 get_vocab (Search *s, guint64 min_freq, guint max_vocab, gint word_ngrams, GError **error)
 {
