@@ -689,6 +689,13 @@ fit_vocab (Search *s, SeqnnAutotuneParams *p, guint64 *size, GError **error)
   }
 }
 
+/* The user fixed one or more recurrent layers: no trial is a bag. */
+static gboolean
+depth_fixed_recurrent (const SeqnnAutotuneOptions *o)
+{
+  return (o->fixed & SEQNN_AUTOTUNE_LAYERS) && o->fixed_params.num_layers > 0;
+}
+
 /* The dimensions variations change (epochs are an upper bound, the schedule
  * is linear unless fixed). */
 static const guint searched_dims[] = {
@@ -707,7 +714,7 @@ free_dims (const SeqnnAutotuneOptions *o)
     if (!(o->fixed & searched_dims[i]))
       dims |= searched_dims[i];
   /* n-grams are a bag's: with a fixed recurrent depth no variation of them counts */
-  if ((o->fixed & SEQNN_AUTOTUNE_LAYERS) && o->fixed_params.num_layers > 0)
+  if (depth_fixed_recurrent (o))
     dims &= ~(guint) SEQNN_AUTOTUNE_WORD_NGRAMS;
   return dims;
 }
@@ -1647,9 +1654,7 @@ searched_word_ngrams (const Search *s)
   const SeqnnAutotuneOptions *o = s->options;
   if (o->fixed & SEQNN_AUTOTUNE_WORD_NGRAMS)
     return MAX (o->fixed_params.word_ngrams, 1);
-  if ((o->fixed & SEQNN_AUTOTUNE_LAYERS) && o->fixed_params.num_layers > 0)
-    return 1;
-  return SEARCHED_WORD_NGRAMS;
+  return depth_fixed_recurrent (o) ? 1 : SEARCHED_WORD_NGRAMS;
 }
 
 SeqnnClassifier *

@@ -255,11 +255,7 @@ SeqnnVocab *
 seqnn_dataset_build_vocab (const SeqnnDataset *dataset, guint64 min_freq, gsize max_size,
     GError **error)
 {
-  if (dataset == NULL) {
-    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT, "no dataset");
-    return NULL;
-  }
-  return seqnn_vocab_builder_build_ngrams (dataset->counts, min_freq, max_size, 1, error);
+  return seqnn_dataset_build_vocab_ngrams (dataset, min_freq, max_size, 1, error);
 }
 
 gboolean

@@ -167,6 +167,18 @@ prepare_from_init (Fit *fit)
   return seqnn_model_copy (seqnn_classifier_peek_model (init));
 }
 
+/* The words, and the word n-grams the options ask for, of the data. */
+static SeqnnVocab *
+vocab_of_data (SeqnnDataset *dataset, const SeqnnFitOptions *options, GError **error)
+{
+  gint word_ngrams = options->tokenizer.word_ngrams;
+
+  if (!seqnn_dataset_count_ngrams (dataset, word_ngrams, error))
+    return NULL;
+  return seqnn_dataset_build_vocab_ngrams (dataset, options->min_freq, options->max_vocab,
+      word_ngrams, error);
+}
+
 /* From scratch: the vocabulary of the data and a freshly initialised network. */
 static SeqnnModel *
 prepare_new (Fit *fit, SeqnnDataset *dataset, const SeqnnLabelSet *labels, GError **error)
@@ -185,9 +197,7 @@ prepare_new (Fit *fit, SeqnnDataset *dataset, const SeqnnLabelSet *labels, GErro
   }
   fit->labels = seqnn_label_set_to_strv (labels);
   fit->tokenizer = options->tokenizer;
-  if (seqnn_dataset_count_ngrams (dataset, options->tokenizer.word_ngrams, error))
-    fit->vocab = seqnn_dataset_build_vocab_ngrams (dataset, options->min_freq, options->max_vocab,
-        options->tokenizer.word_ngrams, error);
+  fit->vocab = vocab_of_data (dataset, options, error);
   if (fit->vocab == NULL) {
     g_prefix_error (error, "cannot build the vocabulary (min-freq %" G_GUINT64_FORMAT
         ", max-vocab %" G_GSIZE_FORMAT "): ", options->min_freq, options->max_vocab);
@@ -310,10 +320,7 @@ seqnn_fit_check_model_size (SeqnnDataset *dataset, const SeqnnLabelSet *labels,
     vocab = seqnn_vocab_ref (seqnn_classifier_get_vocab (options->init));
     num_classes = config.num_classes;
   } else {
-    if (!seqnn_dataset_count_ngrams (dataset, options->tokenizer.word_ngrams, error))
-      return FALSE;
-    vocab = seqnn_dataset_build_vocab_ngrams (dataset, options->min_freq, options->max_vocab,
-        options->tokenizer.word_ngrams, error);
+    vocab = vocab_of_data (dataset, options, error);
     if (vocab == NULL)
       return FALSE;
   }

@@ -214,21 +214,23 @@ static void
 index_ngrams (SeqnnVocab *vocab)
 {
   const TokenTable *t = &vocab->table;
-  gint8 *n_words = g_new (gint8, MAX (t->n, 1)); /* of a reachable entry; 0: unreachable */
+  gint8 *n_words = g_new (gint8, MAX (t->n, 1));   /* capped past SEQNN_WORD_NGRAMS_MAX */
+  gboolean *reachable = g_new (gboolean, MAX (t->n, 1));
   guint n_multi = 0;
 
   for (guint e = 0; e < t->n; e++) {
-    gint k = count_words (table_token (t, e), t->lens[e]);
-    n_words[e] = k == 1 ? 1 : 0;
-    n_multi += k > 1;
+    n_words[e] = (gint8) MIN (count_words (table_token (t, e), t->lens[e]),
+        SEQNN_WORD_NGRAMS_MAX + 1);
+    reachable[e] = n_words[e] == 1;
+    n_multi += n_words[e] > 1;
   }
   vocab->max_ngram = 1;
   vocab->links = n_multi > 0 ? g_new (NgramLink, n_multi) : NULL;
   for (gint k = 2; k <= SEQNN_WORD_NGRAMS_MAX && n_multi > 0; k++) {
     for (guint e = 0; e < t->n; e++) {
-      const gchar *token = table_token (t, e);
-      if (count_words (token, t->lens[e]) != k)
+      if (n_words[e] != k)
         continue;
+      const gchar *token = table_token (t, e);
       const gchar *space = memrchr (token, ' ', t->lens[e]);
       gsize prefix_len = (gsize) (space - token), last_len = t->lens[e] - prefix_len - 1;
       gint32 prefix = table_find (t, token, prefix_len,
@@ -236,15 +238,16 @@ index_ngrams (SeqnnVocab *vocab)
       gint32 last = table_find (t, space + 1, last_len,
           hash_bytes ((const guchar *) space + 1, last_len), NULL);
       if (prefix <= SEQNN_VOCAB_PAD_ID || last <= SEQNN_VOCAB_PAD_ID
-          || n_words[prefix] != k - 1 || n_words[last] != 1)
+          || !reachable[prefix] || n_words[prefix] != k - 1 || n_words[last] != 1)
         continue;
-      n_words[e] = (gint8) k;
+      reachable[e] = TRUE;
       vocab->links[vocab->n_links].key = (guint64) (guint32) prefix << 32 | (guint32) last;
       vocab->links[vocab->n_links].id = (gint32) e;
       vocab->n_links++;
       vocab->max_ngram = k;
     }
   }
+  g_free (reachable);
   g_free (n_words);
   if (vocab->n_links > 0)
     qsort (vocab->links, vocab->n_links, sizeof (NgramLink), compare_links);
