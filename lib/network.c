@@ -206,8 +206,11 @@ static inline void
 mask_row (SeqnnRng *rng, const gfloat *x, gfloat *dst, gfloat *mask, gint width, gfloat p)
 {
   const gfloat keep = 1.0f - p, scale = 1.0f / keep;
+  /* seqnn_rng_uniform (rng) < keep on the draw's 24 bits, as integers: the
+   * same masks, without a conversion a element */
+  const guint64 below = (guint64) ceil ((gdouble) keep * 16777216.0);
   for (gint j = 0; j < width; j++) {
-    gfloat m = seqnn_rng_uniform (rng) < keep ? scale : 0.0f;
+    gfloat m = (seqnn_rng_next (rng) >> 40) < below ? scale : 0.0f;
     mask[j] = m;
     dst[j] = x[j] * m;
   }
@@ -759,8 +762,11 @@ seqnn_choose_n_shards (const SeqnnLayout *lay, gint n, gsize n_tokens, gint n_th
 {
   if (n_threads <= 1 || n <= 1)
     return 1;
-  /* Forward multiply-add flops per token over all layers and directions. */
-  gdouble per_token = 0;
+  /* Forward multiply-add flops per token over all layers and directions,
+   * plus the embedding row's own work (gather, dropout, the head's pooling
+   * and the gradient's scatter: memory-bound, about 16 flops' time an
+   * element), which is all a bag of embeddings does. */
+  gdouble per_token = 16.0 * lay->E;
   for (gint l = 0; l < lay->L; l++)
     per_token += 2.0 * lay->G * lay->H * (lay->in_dim[l] + lay->H) * lay->D;
   /* A shard must carry enough work to pay for handing it to a thread (some

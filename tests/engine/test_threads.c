@@ -58,6 +58,11 @@ new_model (SeqnnCell cell, gint layers, gboolean bidir, gfloat dropout)
   c.bidirectional = bidir;
   c.dropout = dropout;
   c.padding_idx = 1;
+  if (layers == 0) {
+    /* a bag's work is its embedding rows': wide enough to be split */
+    c.embed_dim = 1024;
+    c.head = SEQNN_HEAD_MEAN;
+  }
   SeqnnModel *m = seqnn_model_new (&c, NULL);
   g_assert_nonnull (m);
   seqnn_model_init_params (m, 99);
@@ -102,6 +107,49 @@ test_gradients_match (void)
     seqnn_trainer_free (two);
     seqnn_model_free (m);
   }
+}
+
+/* A bag of embeddings (no recurrent layer) is split too: its work is the
+ * embedding rows', with both dropouts on. */
+static void
+test_bag_gradients_match (void)
+{
+  SeqnnModel *m = new_model (SEQNN_CELL_LSTM, 0, FALSE, 0.0f);
+  Data d;
+  make_batch (&d, 11, n_seqs);
+  assert_sharded (m, &d);
+  SeqnnOptimizerConfig oc;
+  seqnn_optimizer_config_init_default (&oc);
+  SeqnnTrainer *one = seqnn_trainer_new (m, &oc, 1, 17, NULL);
+  SeqnnTrainer *two = seqnn_trainer_new (m, &oc, 2, 17, NULL);
+  seqnn_trainer_set_dropout (one, 0.3f, 0.5f);
+  seqnn_trainer_set_dropout (two, 0.3f, 0.5f);
+  SeqnnStepResult r1, r2;
+  g_assert_true (seqnn_trainer_compute_gradients (one, &d.batch, &r1, NULL));
+  g_assert_true (seqnn_trainer_compute_gradients (two, &d.batch, &r2, NULL));
+  g_assert_cmpfloat_with_epsilon (r1.loss, r2.loss, 1e-6);
+  g_assert_cmpint (r1.n_correct, ==, r2.n_correct);
+  gsize n;
+  const gfloat *g1 = seqnn_trainer_get_gradients (one, &n);
+  const gfloat *g2 = seqnn_trainer_get_gradients (two, NULL);
+  gdouble norm = 0;
+  for (gsize i = 0; i < n; i++) {
+    g_assert_cmpfloat (fabs (g1[i] - g2[i]), <=, 1e-6 + 1e-4 * fabs (g1[i]));
+    norm += (gdouble) g1[i] * g1[i];
+  }
+  g_assert_cmpfloat (norm, >, 0.0);
+
+  SeqnnInference *i1 = seqnn_inference_new (m, 1), *i2 = seqnn_inference_new (m, 2);
+  gfloat p1[N * 4], p2[N * 4];
+  g_assert_true (seqnn_inference_run (i1, &d.batch, p1, NULL, NULL));
+  g_assert_true (seqnn_inference_run (i2, &d.batch, p2, NULL, NULL));
+  for (gint i = 0; i < n_seqs * 4; i++)
+    g_assert_cmpfloat_with_epsilon (p1[i], p2[i], 1e-6);
+  seqnn_inference_free (i1);
+  seqnn_inference_free (i2);
+  seqnn_trainer_free (one);
+  seqnn_trainer_free (two);
+  seqnn_model_free (m);
 }
 
 /* Inference: 1 vs 2 threads, to float rounding. */
@@ -217,6 +265,7 @@ main (int argc, char **argv)
     hidden = 32;
   }
   g_test_add_func ("/threads/gradients-match", test_gradients_match);
+  g_test_add_func ("/threads/bag-gradients-match", test_bag_gradients_match);
   g_test_add_func ("/threads/inference-match", test_inference_match);
   g_test_add_func ("/threads/bit-identical", test_bit_identical);
   g_test_add_func ("/threads/weights-match", test_weights_match);
