@@ -31,33 +31,6 @@ seqnn_rng_init (SeqnnRng *rng, guint64 seed)
     rng->s[i] = seqnn_splitmix64 (&state);
 }
 
-static inline guint64
-rotl (guint64 x, int k)
-{
-  return (x << k) | (x >> (64 - k));
-}
-
-guint64
-seqnn_rng_next (SeqnnRng *rng)
-{
-  guint64 *s = rng->s;
-  guint64 result = rotl (s[1] * 5, 7) * 9;
-  guint64 t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl (s[3], 45);
-  return result;
-}
-
-gfloat
-seqnn_rng_uniform (SeqnnRng *rng)
-{
-  return (gfloat) (seqnn_rng_next (rng) >> 40) * (1.0f / 16777216.0f);
-}
-
 gdouble
 seqnn_rng_uniform_double (SeqnnRng *rng)
 {

@@ -18,9 +18,36 @@ guint64 seqnn_splitmix64 (guint64 *state);
 guint64 seqnn_rng_hash (guint64 a, guint64 b, guint64 c);
 
 void seqnn_rng_init (SeqnnRng *rng, guint64 seed);
-guint64 seqnn_rng_next (SeqnnRng *rng);
+
+/* Inline: dropout draws one a masked element, billions in a training run. */
+static inline guint64
+seqnn_rng_rotl (guint64 x, int k)
+{
+  return (x << k) | (x >> (64 - k));
+}
+
+static inline guint64
+seqnn_rng_next (SeqnnRng *rng)
+{
+  guint64 *s = rng->s;
+  guint64 result = seqnn_rng_rotl (s[1] * 5, 7) * 9;
+  guint64 t = s[1] << 17;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = seqnn_rng_rotl (s[3], 45);
+  return result;
+}
+
 /* Uniform in [0, 1), 24 random bits. */
-gfloat seqnn_rng_uniform (SeqnnRng *rng);
+static inline gfloat
+seqnn_rng_uniform (SeqnnRng *rng)
+{
+  return (gfloat) (seqnn_rng_next (rng) >> 40) * (1.0f / 16777216.0f);
+}
+
 /* Uniform in [0, 1), 53 random bits. */
 gdouble seqnn_rng_uniform_double (SeqnnRng *rng);
 /* Uniform in [lo, hi). */
