@@ -50,6 +50,39 @@ seqnn_dataset_free (SeqnnDataset *dataset)
   g_free (dataset);
 }
 
+/* A literal "<unk>" or "<pad>" in the text: the vocabulary's specials, which
+ * no run of words is fed through. */
+static gboolean
+is_special_word (const gchar *word)
+{
+  return strcmp (word, SEQNN_VOCAB_UNK) == 0 || strcmp (word, SEQNN_VOCAB_PAD) == 0;
+}
+
+/* Counts the runs of shortest..longest words of row (its provisional ids
+ * joined by spaces) into the counts, never the rows; ngram is scratch. */
+static void
+count_row_ngrams (SeqnnDataset *dataset, gsize row, gint shortest, gint longest, GString *ngram)
+{
+  guint64 start = g_array_index (dataset->offsets, guint64, row);
+  guint64 end = g_array_index (dataset->offsets, guint64, row + 1);
+  const gint32 *ids = (const gint32 *) dataset->ids->data;
+  for (guint64 i = start; i + 1 < end; i++) {
+    const gchar *word = seqnn_vocab_builder_get_token (dataset->counts, (guint) ids[i]);
+    if (is_special_word (word))
+      continue;
+    g_string_assign (ngram, word);
+    for (guint64 j = i + 1; j < end && (gint) (j - i) < longest; j++) {
+      word = seqnn_vocab_builder_get_token (dataset->counts, (guint) ids[j]);
+      if (is_special_word (word))
+        break;
+      g_string_append_c (ngram, ' ');
+      g_string_append (ngram, word);
+      if ((gint) (j - i) + 1 >= shortest)
+        seqnn_vocab_builder_intern (dataset->counts, ngram->str, (gssize) ngram->len, 1);
+    }
+  }
+}
+
 void
 seqnn_dataset_add (SeqnnDataset *dataset, const SeqnnTokens *tokens, gint label)
 {
@@ -70,6 +103,12 @@ seqnn_dataset_add (SeqnnDataset *dataset, const SeqnnTokens *tokens, gint label)
   g_array_append_val (dataset->offsets, end);
   gint32 stored = label < 0 ? -1 : label;
   g_array_append_val (dataset->labels, stored);
+  /* a row added after counting is counted as the rows before it were */
+  if (dataset->vocab == NULL && dataset->ngrams_counted > 1) {
+    GString *ngram = g_string_new (NULL);
+    count_row_ngrams (dataset, dataset->labels->len - 1, 2, dataset->ngrams_counted, ngram);
+    g_string_free (ngram, TRUE);
+  }
 }
 
 void
@@ -273,24 +312,10 @@ seqnn_dataset_count_ngrams (SeqnnDataset *dataset, gint word_ngrams, GError **er
         "word n-grams can only be counted before a vocabulary is applied to the dataset");
     return FALSE;
   }
-  /* every run of provisional ids, joined by spaces, into the counts (never the rows) */
   GString *ngram = g_string_new (NULL);
   gsize n_rows = seqnn_dataset_get_size (dataset);
-  for (gsize r = 0; r < n_rows; r++) {
-    guint64 start = g_array_index (dataset->offsets, guint64, r);
-    guint64 end = g_array_index (dataset->offsets, guint64, r + 1);
-    for (guint64 i = start; i + 1 < end; i++) {
-      guint id = (guint) g_array_index (dataset->ids, gint32, i);
-      g_string_assign (ngram, seqnn_vocab_builder_get_token (dataset->counts, id));
-      for (guint64 j = i + 1; j < end && (gint) (j - i) < word_ngrams; j++) {
-        id = (guint) g_array_index (dataset->ids, gint32, j);
-        g_string_append_c (ngram, ' ');
-        g_string_append (ngram, seqnn_vocab_builder_get_token (dataset->counts, id));
-        if ((gint) (j - i) + 1 > dataset->ngrams_counted)
-          seqnn_vocab_builder_intern (dataset->counts, ngram->str, (gssize) ngram->len, 1);
-      }
-    }
-  }
+  for (gsize r = 0; r < n_rows; r++)
+    count_row_ngrams (dataset, r, dataset->ngrams_counted + 1, word_ngrams, ngram);
   g_string_free (ngram, TRUE);
   dataset->ngrams_counted = word_ngrams;
   return TRUE;

@@ -232,7 +232,9 @@ SeqnnVocab *seqnn_dataset_build_vocab (const SeqnnDataset *dataset, guint64 min_
     gsize max_size, GError **error);
 /* Counts the runs of 2..word_ngrams adjacent words ("new york") of every
  * sequence as vocabulary candidates; only before a vocabulary is applied (an
- * error after). Counting again to the same or fewer words does nothing. */
+ * error after). Counting again to the same or fewer words does nothing;
+ * sequences added later are counted as they come. A run through a literal
+ * <unk> or <pad> is not counted: it is never fed. */
 gboolean seqnn_dataset_count_ngrams (SeqnnDataset *dataset, gint word_ngrams, GError **error);
 /* seqnn_dataset_build_vocab with the counted word n-grams of up to word_ngrams
  * words beside the words, competing for min_freq and max_size alike (an error

@@ -544,6 +544,65 @@ test_dataset (void)
   seqnn_dataset_free (dataset);
 }
 
+/* ---- /train/ngrams/counting ------------------------------------------------------- */
+
+static void
+add_words (SeqnnDataset *dataset, const gchar *text, gint label)
+{
+  SeqnnTokens *tokens = seqnn_tokens_new ();
+  gchar **words = g_strsplit (text, " ", -1);
+  for (gchar **w = words; *w != NULL; w++)
+    seqnn_tokens_append (tokens, *w, -1);
+  seqnn_dataset_add (dataset, tokens, label);
+  g_strfreev (words);
+  seqnn_tokens_free (tokens);
+}
+
+/* Runs through a literal <unk> or <pad> are never fed (the specials link to
+ * nothing), so they are not counted: they would take max_size slots. Rows
+ * added after counting are counted as the rows before them. */
+static void
+test_counting (void)
+{
+  static const gchar *const texts[] = {
+    "a <unk> b", "a <unk> b", "<pad> a b", "a b <pad>", "c d e",
+  };
+  static const gchar *const expected[] = {
+    "<unk>|<pad>|a|b|a b",                 /* after the first 4 rows */
+    "<unk>|<pad>|a|b|a b|c|c d|c d e|d|d e|e", /* after the fifth */
+  };
+  GError *error = NULL;
+  SeqnnDataset *before = seqnn_dataset_new (), *after = seqnn_dataset_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    add_words (before, texts[i], 0);
+  g_assert_true (seqnn_dataset_count_ngrams (before, 3, &error));
+  g_assert_no_error (error);
+
+  for (guint i = 0; i < 4; i++)
+    add_words (after, texts[i], 0);
+  g_assert_true (seqnn_dataset_count_ngrams (after, 3, &error));
+  g_assert_no_error (error);
+  SeqnnVocab *vocab = seqnn_dataset_build_vocab_ngrams (after, 1, 0, 3, &error);
+  g_assert_no_error (error);
+  assert_vocab ("counted, 4 rows", vocab, expected[0]);
+  seqnn_vocab_unref (vocab);
+  add_words (after, texts[4], 0);
+
+  SeqnnDataset *both[] = { before, after };
+  for (guint d = 0; d < G_N_ELEMENTS (both); d++) {
+    vocab = seqnn_dataset_build_vocab_ngrams (both[d], 1, 0, 3, &error);
+    g_assert_no_error (error);
+    assert_vocab (d == 0 ? "counted after the rows" : "rows added after counting", vocab, expected[1]);
+    seqnn_vocab_unref (vocab);
+    /* with max_size, the specials' runs no longer push out real entries */
+    vocab = seqnn_dataset_build_vocab_ngrams (both[d], 1, 5, 3, &error);
+    g_assert_no_error (error);
+    assert_vocab ("max_size 5", vocab, "<unk>|<pad>|a|b|a b");
+    seqnn_vocab_unref (vocab);
+    seqnn_dataset_free (both[d]);
+  }
+}
+
 /* ---- /train/ngrams/word-order ----------------------------------------------------- */
 
 #define N_FILLERS 40
@@ -962,6 +1021,7 @@ main (int argc, char **argv)
   g_test_add_func ("/train/ngrams/vocab", test_vocab);
   g_test_add_func ("/train/ngrams/builder", test_builder);
   g_test_add_func ("/train/ngrams/dataset", test_dataset);
+  g_test_add_func ("/train/ngrams/counting", test_counting);
   g_test_add_func ("/train/ngrams/word-order", test_word_order);
   g_test_add_func ("/train/ngrams/roundtrip", test_roundtrip);
   g_test_add_func ("/train/ngrams/refusals", test_refusals);
