@@ -27,7 +27,7 @@ architecture_unfit (const SeqnnConfig *config)
   if (config->num_layers == 0)
     g_string_append (why, "without a recurrent layer");
   if (config->bidirectional)
-    g_string_append (why, "bidirectional");
+    g_string_append_printf (why, "%sbidirectional", why->len ? ", " : "");
   if (config->head != SEQNN_HEAD_LAST)
     g_string_append_printf (why, "%shead %s", why->len ? ", " : "", seqnn_head_to_string (config->head));
   return g_string_free (why, why->len == 0);
