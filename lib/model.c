@@ -459,24 +459,58 @@ seqnn_batch_validate (const SeqnnBatch *batch, const SeqnnConfig *config, GError
 
 #define HUGE_PAGE (2u << 20)
 
+/* Before every table: how to give it back (map_len 0: calloc'd). 64 bytes,
+ * so the table keeps calloc's alignment. */
+typedef union {
+  struct {
+    gpointer base;
+    gsize map_len;
+  };
+  guint8 pad[64];
+} TableHeader;
+
+/* Large tables are mapped, not allocated and cleared: fresh anonymous pages
+ * are zero, and clearing them first touched every page twice (a tenth of a
+ * bag of embeddings' training time went to the kernel's and memset's zeroing). */
 gpointer
 seqnn_table_alloc0 (gsize n_bytes)
 {
-  if (n_bytes < 2 * HUGE_PAGE)
-    return calloc (1, MAX (n_bytes, 1));
+  TableHeader *h;
+  if (n_bytes < 2 * HUGE_PAGE) {
+    h = calloc (1, sizeof (TableHeader) + MAX (n_bytes, 1));
+    if (h == NULL)
+      return NULL;
+    h->base = h;
+    h->map_len = 0;
+    return h + 1;
+  }
   gsize rounded = (n_bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-  void *p = NULL;
-  if (posix_memalign (&p, HUGE_PAGE, rounded) != 0)
+  /* a huge page of slack: the mapping starts on a page, so the first huge
+   * page boundary past the header is at most HUGE_PAGE in */
+  gsize map_len = rounded + HUGE_PAGE;
+  if (map_len < rounded)
     return NULL;
+  void *base = mmap (NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (base == MAP_FAILED)
+    return NULL;
+  guintptr table = ((guintptr) base + sizeof (TableHeader) + HUGE_PAGE - 1) & ~(guintptr) (HUGE_PAGE - 1);
 #ifdef MADV_HUGEPAGE
-  madvise (p, rounded, MADV_HUGEPAGE);  /* advice only: failure is harmless */
+  madvise ((gpointer) table, rounded, MADV_HUGEPAGE);  /* advice only: failure is harmless */
 #endif
-  memset (p, 0, n_bytes);
-  return p;
+  h = (TableHeader *) table - 1;
+  h->base = base;
+  h->map_len = map_len;
+  return (gpointer) table;
 }
 
 void
 seqnn_table_free (gpointer table)
 {
-  free (table);
+  if (table == NULL)
+    return;
+  TableHeader *h = (TableHeader *) table - 1;
+  if (h->map_len > 0)
+    munmap (h->base, h->map_len);
+  else
+    free (h->base);
 }
