@@ -201,17 +201,13 @@ layer_weights (const SeqnnLayout *lay, const gfloat *params, gint k, SeqnnCellWe
 }
 
 /* One row's inverted dropout at rate p: mask (width) drawn from rng,
- * dst = x * mask (dst may be x). Branch-free: a branch on a random draw
- * is mispredicted as often as it is unpredictable. */
+ * dst = x * mask (dst may be x). */
 static inline void
 mask_row (SeqnnRng *rng, const gfloat *x, gfloat *dst, gfloat *mask, gint width, gfloat p)
 {
   const gfloat keep = 1.0f - p, scale = 1.0f / keep;
-  /* seqnn_rng_uniform (rng) < keep on the draw's 24 bits, as integers: the
-   * same masks, without a conversion an element */
-  const guint64 below = (guint64) ceil ((gdouble) keep * 16777216.0);
   for (gint j = 0; j < width; j++) {
-    gfloat m = scale * (gfloat) ((seqnn_rng_next (rng) >> 40) < below);
+    gfloat m = seqnn_rng_uniform (rng) < keep ? scale : 0.0f;
     mask[j] = m;
     dst[j] = x[j] * m;
   }
