@@ -761,8 +761,8 @@ seqnn_choose_n_shards (const SeqnnLayout *lay, gint n, gsize n_tokens, gint n_th
     return 1;
   /* Forward multiply-add flops per token over all layers and directions,
    * plus the embedding row's own work (gather, dropout, the head's pooling
-   * and the gradient's scatter: memory-bound, about 16 flops' time an
-   * element), which is all a bag of embeddings does. */
+   * and the gradient's scatter), which is all a bag of embeddings does:
+   * memory-bound, so counted as 16 flops an element. */
   gdouble per_token = 16.0 * lay->E;
   for (gint l = 0; l < lay->L; l++)
     per_token += 2.0 * lay->G * lay->H * (lay->in_dim[l] + lay->H) * lay->D;
