@@ -73,8 +73,8 @@ static const gint word_ngrams_choices[] = { 1, 2 }; /* a bag's; recurrent networ
  * small budgets. The second, probed beside it when there is no time to rank
  * and taken when the recipe's epochs would not fit, is the fastest: a bag of
  * embeddings with word pairs (fastText's model with -wordNgrams 2; on AG
- * News 0.911 dev in 13 s for 3 epochs on one thread, the recipe 0.908 in
- * 30 s). epochs is set by the plan. */
+ * News 0.911 dev in 9 s for 3 epochs, the recipe 0.908 in 31 s). epochs is
+ * set by the plan. */
 static const SeqnnAutotuneParams start_points[] = {
   { SEQNN_CELL_LSTM, 128, 64, 1, TRUE, SEQNN_HEAD_MAX, 0.0f, 2, 0, 0, 0.006f, 64, 3, LINEAR, 0.0f, 0.0f, 1 },
   { BAG_CELL, 100, BAG_HIDDEN, 0, FALSE, SEQNN_HEAD_MEAN, 0.0f, 2, 0, 0, 0.02f, 64, 3, LINEAR, 0.3f, 0.5f, 2 },

@@ -76,6 +76,46 @@ assert_sharded (SeqnnModel *m, const Data *d)
   g_assert_cmpint (seqnn_choose_n_shards (seqnn_model_get_layout (m), d->batch.n, d->n_tokens, 2), ==, 2);
 }
 
+/* One and two threads compute the same loss, correct count and gradients
+ * (to float rounding) for m on d, with the given dropouts. */
+static void
+assert_gradients_match (SeqnnModel *m, const Data *d, gfloat embedding_dropout, gfloat head_dropout)
+{
+  SeqnnOptimizerConfig oc;
+  seqnn_optimizer_config_init_default (&oc);
+  SeqnnTrainer *one = seqnn_trainer_new (m, &oc, 1, 17, NULL);
+  SeqnnTrainer *two = seqnn_trainer_new (m, &oc, 2, 17, NULL);
+  seqnn_trainer_set_dropout (one, embedding_dropout, head_dropout);
+  seqnn_trainer_set_dropout (two, embedding_dropout, head_dropout);
+  SeqnnStepResult r1, r2;
+  g_assert_true (seqnn_trainer_compute_gradients (one, &d->batch, &r1, NULL));
+  g_assert_true (seqnn_trainer_compute_gradients (two, &d->batch, &r2, NULL));
+  g_assert_cmpfloat_with_epsilon (r1.loss, r2.loss, 1e-6);
+  g_assert_cmpint (r1.n_correct, ==, r2.n_correct);
+  gsize n;
+  const gfloat *g1 = seqnn_trainer_get_gradients (one, &n);
+  const gfloat *g2 = seqnn_trainer_get_gradients (two, NULL);
+  gdouble norm = 0;
+  for (gsize i = 0; i < n; i++) {
+    g_assert_cmpfloat (fabs (g1[i] - g2[i]), <=, 1e-6 + 1e-4 * fabs (g1[i]));
+    norm += (gdouble) g1[i] * g1[i];
+  }
+  g_assert_cmpfloat (norm, >, 0.0);
+  seqnn_trainer_free (one);
+  seqnn_trainer_free (two);
+}
+
+/* One and two inference threads give the same probabilities for d. */
+static void
+assert_probabilities_match (SeqnnInference *one, SeqnnInference *two, const Data *d)
+{
+  gfloat p1[N * 4], p2[N * 4];
+  g_assert_true (seqnn_inference_run (one, &d->batch, p1, NULL, NULL));
+  g_assert_true (seqnn_inference_run (two, &d->batch, p2, NULL, NULL));
+  for (gint i = 0; i < n_seqs * 4; i++)
+    g_assert_cmpfloat_with_epsilon (p1[i], p2[i], 1e-6);
+}
+
 static void
 test_gradients_match (void)
 {
@@ -85,26 +125,7 @@ test_gradients_match (void)
     Data d;
     make_batch (&d, 5 + ci, n_seqs);
     assert_sharded (m, &d);
-    SeqnnOptimizerConfig oc;
-    seqnn_optimizer_config_init_default (&oc);
-    SeqnnTrainer *one = seqnn_trainer_new (m, &oc, 1, 17, NULL);
-    SeqnnTrainer *two = seqnn_trainer_new (m, &oc, 2, 17, NULL);
-    SeqnnStepResult r1, r2;
-    g_assert_true (seqnn_trainer_compute_gradients (one, &d.batch, &r1, NULL));
-    g_assert_true (seqnn_trainer_compute_gradients (two, &d.batch, &r2, NULL));
-    g_assert_cmpfloat_with_epsilon (r1.loss, r2.loss, 1e-6);
-    g_assert_cmpint (r1.n_correct, ==, r2.n_correct);
-    gsize n;
-    const gfloat *g1 = seqnn_trainer_get_gradients (one, &n);
-    const gfloat *g2 = seqnn_trainer_get_gradients (two, NULL);
-    gdouble norm = 0;
-    for (gsize i = 0; i < n; i++) {
-      g_assert_cmpfloat (fabs (g1[i] - g2[i]), <=, 1e-6 + 1e-4 * fabs (g1[i]));
-      norm += (gdouble) g1[i] * g1[i];
-    }
-    g_assert_cmpfloat (norm, >, 0.0);
-    seqnn_trainer_free (one);
-    seqnn_trainer_free (two);
+    assert_gradients_match (m, &d, 0.0f, 0.0f);
     seqnn_model_free (m);
   }
 }
@@ -118,37 +139,11 @@ test_bag_gradients_match (void)
   Data d;
   make_batch (&d, 11, n_seqs);
   assert_sharded (m, &d);
-  SeqnnOptimizerConfig oc;
-  seqnn_optimizer_config_init_default (&oc);
-  SeqnnTrainer *one = seqnn_trainer_new (m, &oc, 1, 17, NULL);
-  SeqnnTrainer *two = seqnn_trainer_new (m, &oc, 2, 17, NULL);
-  seqnn_trainer_set_dropout (one, 0.3f, 0.5f);
-  seqnn_trainer_set_dropout (two, 0.3f, 0.5f);
-  SeqnnStepResult r1, r2;
-  g_assert_true (seqnn_trainer_compute_gradients (one, &d.batch, &r1, NULL));
-  g_assert_true (seqnn_trainer_compute_gradients (two, &d.batch, &r2, NULL));
-  g_assert_cmpfloat_with_epsilon (r1.loss, r2.loss, 1e-6);
-  g_assert_cmpint (r1.n_correct, ==, r2.n_correct);
-  gsize n;
-  const gfloat *g1 = seqnn_trainer_get_gradients (one, &n);
-  const gfloat *g2 = seqnn_trainer_get_gradients (two, NULL);
-  gdouble norm = 0;
-  for (gsize i = 0; i < n; i++) {
-    g_assert_cmpfloat (fabs (g1[i] - g2[i]), <=, 1e-6 + 1e-4 * fabs (g1[i]));
-    norm += (gdouble) g1[i] * g1[i];
-  }
-  g_assert_cmpfloat (norm, >, 0.0);
-
-  SeqnnInference *i1 = seqnn_inference_new (m, 1), *i2 = seqnn_inference_new (m, 2);
-  gfloat p1[N * 4], p2[N * 4];
-  g_assert_true (seqnn_inference_run (i1, &d.batch, p1, NULL, NULL));
-  g_assert_true (seqnn_inference_run (i2, &d.batch, p2, NULL, NULL));
-  for (gint i = 0; i < n_seqs * 4; i++)
-    g_assert_cmpfloat_with_epsilon (p1[i], p2[i], 1e-6);
-  seqnn_inference_free (i1);
-  seqnn_inference_free (i2);
-  seqnn_trainer_free (one);
-  seqnn_trainer_free (two);
+  assert_gradients_match (m, &d, 0.3f, 0.5f);
+  SeqnnInference *one = seqnn_inference_new (m, 1), *two = seqnn_inference_new (m, 2);
+  assert_probabilities_match (one, two, &d);
+  seqnn_inference_free (one);
+  seqnn_inference_free (two);
   seqnn_model_free (m);
 }
 
@@ -161,11 +156,7 @@ test_inference_match (void)
   make_batch (&d, 3, n_seqs);
   assert_sharded (m, &d);
   SeqnnInference *one = seqnn_inference_new (m, 1), *two = seqnn_inference_new (m, 2);
-  gfloat p1[N * 4], p2[N * 4];
-  g_assert_true (seqnn_inference_run (one, &d.batch, p1, NULL, NULL));
-  g_assert_true (seqnn_inference_run (two, &d.batch, p2, NULL, NULL));
-  for (gint i = 0; i < n_seqs * 4; i++)
-    g_assert_cmpfloat_with_epsilon (p1[i], p2[i], 1e-6);
+  assert_probabilities_match (one, two, &d);
   const gfloat *h1 = seqnn_inference_get_final_hidden (one), *h2 = seqnn_inference_get_final_hidden (two);
   for (gint i = 0; i < 4 * n_seqs * hidden; i++)
     g_assert_cmpfloat_with_epsilon (h1[i], h2[i], 1e-6);
