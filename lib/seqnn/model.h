@@ -87,6 +87,16 @@ guint seqnn_model_get_n_tensors (const SeqnnModel *model);
 const SeqnnTensorInfo *seqnn_model_get_tensor (const SeqnnModel *model, guint index);
 const SeqnnTensorInfo *seqnn_model_find_tensor (const SeqnnModel *model, const gchar *name);
 
+/* One model whose logits are the mean of the members' (an ensemble in one
+ * network of the same kind, so every reader of model files runs it): the
+ * members side by side, embedding and hidden sizes times n_members, the
+ * weights between members zero. The members must share the architecture
+ * (and so the vocabulary's size); they are not taken. A recurrent layer's
+ * matrices grow with the square of n_members (their zero blocks included),
+ * an embedding and a bag's classifier linearly. */
+SeqnnModel *seqnn_model_new_ensemble (SeqnnModel *const *members, guint n_members,
+    GError **error);
+
 /* A batch of token-id sequences of any lengths (>= 1 each), in the caller's
  * order; the engine packs them (sorted by length, shrinking per-step batch)
  * and returns results in the caller's order. */
