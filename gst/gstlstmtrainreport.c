@@ -341,9 +341,12 @@ gst_lstm_train_report_autotune_done (GstLstmTrainReport * r, const SeqnnClassifi
   const gchar *retrained = seqnn_classifier_get_metadata (classifier, "autotune.retrained");
   const gchar *rows = seqnn_classifier_get_metadata (classifier, "train.samples");
   const gchar *epochs = seqnn_classifier_get_metadata (classifier, "autotune.retrain_epochs");
+  const gchar *members = seqnn_classifier_get_metadata (classifier, "autotune.members");
+  gboolean ensemble = members != NULL && g_strcmp0 (members, "1") != 0;
   gchar *text = g_strcmp0 (retrained, "true") == 0 && rows != NULL && epochs != NULL
-      ? g_strdup_printf ("model of trial %d of %d, retrained on all %s rows for %s epochs, "
-      "written to %s", best->index, n_trials, rows, epochs, location)
+      ? g_strdup_printf ("model of trial %d of %d, retrained on all %s rows for %s epochs%s%s%s, "
+      "written to %s", best->index, n_trials, rows, epochs, ensemble ? " as " : "",
+      ensemble ? members : "", ensemble ? " networks averaged" : "", location)
       : g_strdup_printf ("model of trial %d of %d written to %s", best->index, n_trials,
       location);
 

@@ -52,6 +52,7 @@ autotune_options_from_settings (const GstLstmTrainData * data, const GstLstmTrai
   seqnn_autotune_options_init_default (o);
   o->duration = run->autotune_duration;
   o->max_model_size = run->max_model_size;
+  o->max_members = run->autotune_ensemble;
   o->seed = t->seed;
   o->n_threads = t->n_threads;
   if (t->validation_fraction > 0.0)

@@ -24,6 +24,7 @@ typedef struct {
   gchar *embeddings;
   gdouble autotune_duration;  /* seconds, 0: train once */
   guint64 max_model_size;     /* bytes, 0: no bound */
+  gint autotune_ensemble;     /* the retrain's most networks on little data: 3 */
   guint user_set;             /* SeqnnAutotuneDim bits of the properties set: autotune keeps them */
 } GstLstmTrainSettings;
 

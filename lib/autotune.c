@@ -12,6 +12,8 @@
 
 #define SPLIT_STREAM 0x6174737031ULL   /* "atsp1": the validation split */
 #define SEARCH_STREAM 0x6174736561ULL  /* "atsea": the variations */
+#define MEMBER_STREAM 0x61746d656dULL  /* "atmem": the seeds of the retrain's members */
+#define MAX_MEMBERS 8
 #define MIN_RECORDS 10
 #define MAX_VARIATION_TRIES 64
 /* Everything in a model file but its tensors and vocabulary (header JSON,
@@ -220,6 +222,7 @@ seqnn_autotune_options_init_default (SeqnnAutotuneOptions *options)
   options->validation_fraction = 0.1;
   options->patience = 3;
   options->parallel = 0;
+  options->max_members = 3;
   SeqnnConfig config;
   seqnn_config_init_default (&config);
   SeqnnAutotuneParams *f = &options->fixed_params;
@@ -248,6 +251,8 @@ check_options (const SeqnnAutotuneOptions *o, GError **error)
     bad = "the validation fraction must be in (0, 1): the search ranks trials on it";
   else if (o->n_threads < 0 || o->parallel < 0 || o->patience < 0)
     bad = "n_threads, parallel and patience must not be negative";
+  else if (o->max_members < 1 || o->max_members > MAX_MEMBERS)
+    bad = "the ensemble's members must be 1 to 8";
   else if ((o->fixed & SEQNN_AUTOTUNE_EPOCHS) && o->fixed_params.epochs < 1)
     bad = "a fixed epochs must be at least 1";
   else if ((o->fixed & SEQNN_AUTOTUNE_BATCH_SIZE) && o->fixed_params.batch_size < 1)
@@ -1093,8 +1098,9 @@ set_train_metadata (const Search *s, const Trial *best, gboolean retrained, Seqn
 /* The best trial's classifier, or with retrained (taken; may be NULL) its
  * weights trained again on all the rows. */
 static SeqnnClassifier *
-make_classifier (const Search *s, Trial *best, SeqnnModel *retrained, const gchar *const *labels,
-    const SeqnnTokenizerConfig *tokenizer, gint n_trials, GError **error)
+make_classifier (const Search *s, Trial *best, SeqnnModel *retrained, gint n_members,
+    const gchar *const *labels, const SeqnnTokenizerConfig *tokenizer, gint n_trials,
+    GError **error)
 {
   SeqnnTokenizerConfig tok;
   if (tokenizer != NULL)
@@ -1137,6 +1143,9 @@ make_classifier (const Search *s, Trial *best, SeqnnModel *retrained, const gcha
     seqnn_classifier_set_metadata (c, "autotune.retrain_epochs", text);
     g_free (text);
   }
+  text = g_strdup_printf ("%d", retrained != NULL ? n_members : 1);
+  seqnn_classifier_set_metadata (c, "autotune.members", text);
+  g_free (text);
   g_free (settings);
   set_train_metadata (s, best, retrained != NULL, c);
   return c;
@@ -1285,20 +1294,63 @@ predict_train_seconds (const Trial *t, gsize n, gint epochs, gint n_threads)
   return predict_seconds (t, n, epochs, n_threads, FALSE) - t->eval_seconds / speedup;
 }
 
-/* The time the retrain of t on all the rows would take (0 when it is not
- * to be: t not on all the training rows, or without a finished epoch). */
-static gdouble
-retrain_reserve (const Search *s, const Trial *t, gint epochs)
-{
-  if (t == NULL || t->info.n_samples != s->n_train || epochs < 1)
-    return 0.0;
-  return predict_train_seconds (t, s->n_train + s->n_val, epochs, s->n_threads);
-}
-
 static gdouble
 seconds_left (const Search *s)
 {
   return (s->deadline - g_get_monotonic_time ()) / 1e6;
+}
+
+/* The time the retrain of t on all the rows would take with n_members
+ * networks, `parallel` at a time (one network: with all the threads), by
+ * t's measured speed (0 when it is not to be: t not on all the training
+ * rows, or without a finished epoch). */
+static gdouble
+members_seconds (const Search *s, const Trial *t, gint epochs, gint n_members)
+{
+  if (t == NULL || t->info.n_samples != s->n_train || epochs < 1)
+    return 0.0;
+  gsize n_all = s->n_train + s->n_val;
+  if (n_members <= 1)
+    return predict_train_seconds (t, n_all, epochs, s->n_threads);
+  gint workers = MIN (s->parallel, n_members);
+  gint threads = MAX (1, s->n_threads / workers);
+  gint rounds = (n_members + workers - 1) / workers;
+  gdouble one = predict_train_seconds (t, n_all, epochs, threads);
+  if (threads < t->n_threads)
+    one *= (gdouble) t->n_threads / threads; /* fewer threads than t had: counted high */
+  return rounds * one;
+}
+
+/* The model file's size for n_members networks of t's setting merged. */
+static guint64
+ensemble_size (const Search *s, const Trial *t, gint n_members)
+{
+  SeqnnAutotuneParams p = t->info.params;
+  p.embed_dim *= n_members;
+  if (p.num_layers > 0)
+    p.hidden_dim *= n_members;
+  return seqnn_autotune_estimate_model_size (&p, t->vocab, s->num_classes);
+}
+
+/* The retrain's networks: on little data up to max_members, as many as fit
+ * in the time left and in max_model_size; else (or when not even two fit) one. */
+static gint
+n_members_fitting (const Search *s, const Trial *t, gint epochs)
+{
+  const SeqnnAutotuneOptions *o = s->options;
+  gint n = s->n_train < BIG_DATA_ROWS && t != NULL ? o->max_members : 1;
+  for (; n > 1; n--)
+    if (members_seconds (s, t, epochs, n) <= FINAL_SAFETY * seconds_left (s)
+        && (o->max_model_size == 0 || ensemble_size (s, t, n) <= o->max_model_size))
+      break;
+  return n;
+}
+
+/* The time kept for the retrain of t: its networks' (as many as fit now). */
+static gdouble
+retrain_reserve (const Search *s, const Trial *t, gint epochs)
+{
+  return members_seconds (s, t, epochs, n_members_fitting (s, t, epochs));
 }
 
 /* Successive halving over the plan's rungs, then the best setting on all
@@ -1564,56 +1616,158 @@ on_retrain_progress (const SeqnnTrainProgress *p, gpointer user_data)
   return TRUE;
 }
 
-/* The best trial's setting trained again on all the rows (the training and
- * the validation share), as that trial was: the same seed, vocabulary and
- * schedule (over its epochs), stopped after its best epoch, no validation.
- * Only when the best trial trained on all the training rows and the retrain
- * is predicted, by that trial's measured speed, to fit in the time left; cut
- * by the budget (or diverged), it is dropped. The model, or NULL (then
- * nothing to do, or *error set on a failure that ends the search:
- * cancellation, no memory). */
+/* One network of the retrain: the best trial's setting with a seed of its
+ * own (member 0: the search's seed, as the best trial had) on all the rows. */
+typedef struct {
+  const Search *search;
+  const Trial *best;
+  const SeqnnDataset *rows;  /* all the rows, encoded with the best trial's vocabulary */
+  guint64 seed;
+  gint n_threads;
+  SeqnnModel *model;         /* trained through the best epoch; NULL: cut, diverged or failed */
+  GError *error;             /* a failure that ends the search (no memory, cancelled) */
+} Member;
+
+static gpointer
+train_member (gpointer data)
+{
+  Member *m = data;
+  const Search *s = m->search;
+  const SeqnnAutotuneParams *p = &m->best->info.params;
+  gint epochs = m->best->info.best_epoch;
+  GError *local = NULL;
+  SeqnnConfig config;
+
+  params_to_config (p, (gint) seqnn_vocab_get_size (m->best->vocab), s->num_classes, &config);
+  m->model = seqnn_model_new (&config, &m->error);
+  if (m->model == NULL)
+    return NULL;
+  seqnn_model_init_params (m->model, m->seed);
+  SeqnnTrainOptions train;
+  trial_train_options (s, p, m->n_threads, &train);
+  train.seed = m->seed;
+  Retrain r = { s, epochs, 0, FALSE };
+  gboolean trained = seqnn_train (m->model, m->rows, &train, on_retrain_progress, NULL, &r,
+      &local);
+  if (cancel_requested (s->options)) {
+    g_set_error (&m->error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED, "autotune cancelled");
+    g_clear_pointer (&m->model, seqnn_model_free);
+  } else if (!trained && !g_error_matches (local, SEQNN_ERROR, SEQNN_ERROR_CANCELLED)
+      && !g_error_matches (local, SEQNN_ERROR, SEQNN_ERROR_NUMERIC)) {
+    g_propagate_error (&m->error, g_steal_pointer (&local));
+    g_clear_pointer (&m->model, seqnn_model_free);
+  } else if (r.cut || r.epochs_done < epochs
+      || g_error_matches (local, SEQNN_ERROR, SEQNN_ERROR_NUMERIC)) {
+    g_clear_pointer (&m->model, seqnn_model_free); /* dropped */
+  }
+  g_clear_error (&local);
+  return NULL;
+}
+
+typedef struct {
+  Member *members;
+  gint n;
+  gint next;                 /* atomic: the next member to train */
+} MemberQueue;
+
+static gpointer
+run_members (gpointer data)
+{
+  MemberQueue *q = data;
+  for (gint i; (i = g_atomic_int_add (&q->next, 1)) < q->n;)
+    train_member (&q->members[i]);
+  return NULL;
+}
+
+/* Trains members[0..n) `workers` at a time. */
+static void
+train_members (Member *members, gint n, gint workers)
+{
+  MemberQueue q = { members, n, 0 };
+  GThread **threads = g_new0 (GThread *, workers);
+  for (gint w = 1; w < workers; w++)
+    threads[w] = g_thread_try_new ("seqnn-member", run_members, &q, NULL);
+  run_members (&q); /* with no thread to be had, this one trains every member */
+  for (gint w = 1; w < workers; w++)
+    if (threads[w] != NULL)
+      g_thread_join (threads[w]);
+  g_free (threads);
+}
+
+/* The finished members as one model: the one, or their ensemble (on a
+ * failure to merge, the first: a good model rather than none). Takes them. */
 static SeqnnModel *
-retrain_all_rows (const Search *s, const Trial *best, GError **error)
+merge_members (Member *members, gint n, gint *n_merged)
+{
+  SeqnnModel **done = g_new0 (SeqnnModel *, n);
+  gint n_done = 0;
+  for (gint i = 0; i < n; i++)
+    if (members[i].model != NULL)
+      done[n_done++] = g_steal_pointer (&members[i].model);
+  SeqnnModel *model = n_done > 0 ? done[0] : NULL;
+  *n_merged = MIN (n_done, 1);
+  if (n_done > 1) {
+    SeqnnModel *merged = seqnn_model_new_ensemble (done, (guint) n_done, NULL);
+    if (merged != NULL) {
+      model = merged;
+      *n_merged = n_done;
+    }
+    for (gint i = merged != NULL ? 0 : 1; i < n_done; i++)
+      seqnn_model_free (done[i]);
+  }
+  g_free (done);
+  return model;
+}
+
+/* The best trial's setting trained again on all the rows (the training and
+ * the validation share), as that trial was: the same vocabulary and
+ * schedule (over its epochs), stopped after its best epoch, no validation;
+ * on little data as several networks (n_members_fitting), each with a seed
+ * of its own (the first: the trial's), `parallel` at a time, merged into
+ * one. Only when the best trial trained on all the training rows and one
+ * network is predicted, by that trial's measured speed, to fit in the time
+ * left; a network cut by the budget (or diverged) is dropped, and with none
+ * left the best trial's model is returned. The model, or NULL (then
+ * nothing to do, or *error set on a failure that ends the search:
+ * cancellation, no memory); *n_merged: the networks in it. */
+static SeqnnModel *
+retrain_all_rows (const Search *s, const Trial *best, gint *n_merged, GError **error)
 {
   const SeqnnAutotuneParams *p = &best->info.params;
   gint epochs = best->info.best_epoch;
   gsize n_all = s->n_train + s->n_val;
   SeqnnModel *model = NULL;
-  SeqnnDataset *all = NULL;
-  GError *local = NULL;
 
+  *n_merged = 0;
   if (best->info.cut || best->info.n_samples != s->n_train || epochs < 1
       || g_get_monotonic_time () >= s->deadline
-      || retrain_reserve (s, best, epochs) > FINAL_SAFETY * seconds_left (s))
+      || members_seconds (s, best, epochs, 1) > FINAL_SAFETY * seconds_left (s))
     return NULL;
-  SeqnnConfig config;
-  params_to_config (p, (gint) seqnn_vocab_get_size (best->vocab), s->num_classes, &config);
-  model = seqnn_model_new (&config, error);
-  if (model == NULL)
-    return NULL;
-  seqnn_model_init_params (model, s->options->seed);
+  gint n = n_members_fitting (s, best, epochs);
+  gint workers = n > 1 ? MIN (s->parallel, n) : 1;
   /* s->val_rows heads the whole seeded order: every row once */
-  all = seqnn_dataset_copy_encoded (s->data, s->val_rows, n_all, best->vocab,
+  SeqnnDataset *all = seqnn_dataset_copy_encoded (s->data, s->val_rows, n_all, best->vocab,
       (gint) p->max_tokens, p->word_ngrams);
-
-  SeqnnTrainOptions train;
-  trial_train_options (s, p, s->n_threads, &train);
-  Retrain r = { s, epochs, 0, FALSE };
-  gboolean trained = seqnn_train (model, all, &train, on_retrain_progress, NULL, &r, &local);
-  seqnn_dataset_free (all);
-  if (cancel_requested (s->options)) {
-    g_clear_error (&local);
-    g_set_error (error, SEQNN_ERROR, SEQNN_ERROR_CANCELLED, "autotune cancelled");
-    g_clear_pointer (&model, seqnn_model_free);
-  } else if (!trained && !g_error_matches (local, SEQNN_ERROR, SEQNN_ERROR_CANCELLED)
-      && !g_error_matches (local, SEQNN_ERROR, SEQNN_ERROR_NUMERIC)) {
-    g_propagate_error (error, g_steal_pointer (&local));
-    g_clear_pointer (&model, seqnn_model_free);
-  } else if (r.cut || r.epochs_done < epochs
-      || g_error_matches (local, SEQNN_ERROR, SEQNN_ERROR_NUMERIC)) {
-    g_clear_pointer (&model, seqnn_model_free); /* the best trial's model, then */
+  Member *members = g_new0 (Member, n);
+  for (gint i = 0; i < n; i++) {
+    members[i] = (Member) { s, best, all, s->options->seed, MAX (1, s->n_threads / workers),
+        NULL, NULL };
+    if (i > 0)
+      members[i].seed = seqnn_rng_hash (s->options->seed, MEMBER_STREAM, (guint64) i);
   }
-  g_clear_error (&local);
+  train_members (members, n, workers);
+  seqnn_dataset_free (all);
+
+  for (gint i = 0; i < n && (error == NULL || *error == NULL); i++)
+    if (members[i].error != NULL)
+      g_propagate_error (error, g_steal_pointer (&members[i].error));
+  if (error == NULL || *error == NULL)
+    model = merge_members (members, n, n_merged);
+  for (gint i = 0; i < n; i++) {
+    g_clear_pointer (&members[i].model, seqnn_model_free);
+    g_clear_error (&members[i].error);
+  }
+  g_free (members);
   return model;
 }
 
@@ -1705,11 +1859,13 @@ seqnn_autotune (SeqnnDataset *dataset, const gchar *const *labels,
       best_info->best = TRUE;
     }
     GError *local = NULL;
-    SeqnnModel *retrained = retrain_all_rows (&s, best, &local);
+    gint n_members;
+    SeqnnModel *retrained = retrain_all_rows (&s, best, &n_members, &local);
     if (local != NULL)
       g_propagate_error (error, local);
     else
-      classifier = make_classifier (&s, best, retrained, labels, tokenizer, ran, error);
+      classifier = make_classifier (&s, best, retrained, n_members, labels, tokenizer, ran,
+          error);
   }
   if (n_trials != NULL)
     *n_trials = ran;

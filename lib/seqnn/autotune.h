@@ -40,10 +40,17 @@
  *   (over its epochs), stopped after its best epoch, with all n_threads and
  *   no validation; only when the best trial trained on all the training rows
  *   and the retrain is predicted, by that trial's measured speed, to fit in
- *   the time left. The other survivors' final runs and the little-data
- *   variations start only when the retrain still fits after them (if it fits
- *   at all). Like any trial it is cut at a batch boundary by the budget;
- *   cut (or diverged), it is dropped and the best trial's model returned.
+ *   the time left. On little data the retrain is an ensemble: up to
+ *   max_members networks of that setting, the first with the trial's seed,
+ *   the others with seeds of their own, `parallel` at a time, as many as
+ *   fit in the time left and max_model_size, merged into one network whose
+ *   logits are their mean (seqnn_model_new_ensemble: the seeds' errors
+ *   partly cancel, worth most where single networks vary most from seed to
+ *   seed). The other survivors' final runs and the little-data variations
+ *   start only when the retrain (its networks) still fits after them (if it
+ *   fits at all). Like any trial each network is cut at a batch boundary by
+ *   the budget; cut (or diverged), it is dropped, and with none left the
+ *   best trial's model is returned.
  *
  * The best trial is the one with the highest validation accuracy, except
  * between two trials on all the training rows: there a later one takes
@@ -65,8 +72,9 @@
  * the budget does not cut are the same on every run. What depends on the
  * clock (the measured speed): whether rung 1 still fits, which survivor
  * the final run takes and its epochs (or share of the rows), the trials the
- * budget cuts, whether the retrain runs (when it runs to its end, its
- * weights are the same on every run for the same best trial). When the budget ends before any trial has a result, the
+ * budget cuts, whether the retrain runs and how many networks it has (each
+ * network run to its end has the same weights on every run for the same
+ * best trial). When the budget ends before any trial has a result, the
  * first trial is evaluated as it stands (a minimal trial: however short the
  * budget, a model comes back). The search returns within the budget plus
  * one validation pass (the retrain has none); the caller's final write
@@ -74,8 +82,10 @@
  *
  * The model returned is the retrained one when the retrain ran to its end
  * (metadata "autotune.retrained" "true", "autotune.retrain_epochs" its
- * epochs), else the best trial's, trained on the training share (or a part
- * of it; "autotune.retrained" "false"). Its settings are in metadata keys
+ * epochs, "autotune.members" the networks merged in it: its embedding and
+ * hidden sizes are the setting's times that), else the best trial's, trained
+ * on the training share (or a part of it; "autotune.retrained" "false",
+ * "autotune.members" "1"). Its settings are in metadata keys
  * "autotune.*" (autotune.samples and autotune.validation_accuracy: the best
  * trial's) and, as seqnn_fit writes them, train.command (options->command),
  * train.samples (the rows it trained on: all of them when retrained),
@@ -155,6 +165,11 @@ typedef struct {
    * SEQNN_ERROR_CANCELLED. */
   const gint *cancel_flag;
   const gchar *command;         /* "train.command" metadata (the settings as text), or NULL */
+  /* The retrain on little data (under 20,000 training rows): up to this many
+   * networks of the best setting, each with a seed of its own, merged into
+   * one whose logits are their mean (seqnn_model_new_ensemble), as many as
+   * fit in the time left and max_model_size: 3, in [1, 8]; 1: one network. */
+  gint max_members;
 } SeqnnAutotuneOptions;
 
 /* Defaults above; fixed_params the lesson's settings, epochs 10. */

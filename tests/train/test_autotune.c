@@ -4,6 +4,7 @@
 #include <seqnn/seqnn.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <glib/gstdio.h>
 
@@ -194,7 +195,10 @@ test_fixed_respected (void)
   const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (c));
   g_assert_cmpint (config->cell, ==, SEQNN_CELL_GRU);
   g_assert_cmpint (config->head, ==, SEQNN_HEAD_MEAN);
-  g_assert_cmpint (config->hidden_dim, ==, 8);
+  /* each of the retrain's networks has the fixed size */
+  gint members = atoi (seqnn_classifier_get_metadata (c, "autotune.members"));
+  g_assert_cmpint (members, >=, 1);
+  g_assert_cmpint (config->hidden_dim, ==, 8 * members);
   seqnn_classifier_free (c);
 
   /* Everything fixed: one trial, the user's settings. */
@@ -694,6 +698,99 @@ test_retrain_all_rows (void)
   seqnn_dataset_free (data);
 }
 
+/* The retrain on little data as an ensemble: max_members networks of the
+ * best setting (the first the one network of max_members 1, the others
+ * with seeds of their own), merged; max_model_size caps their number. */
+static void
+test_ensemble (void)
+{
+  SeqnnDataset *data = make_dataset (3, 400, 9);
+  SeqnnAutotuneOptions o;
+  SeqnnAutotuneTrial best;
+  GError *error = NULL;
+
+  small_options (&o, 30.0);
+  o.fixed = ~0u;
+  o.fixed_params.embed_dim = 8;
+  o.fixed_params.min_freq = 1;
+  o.fixed_params.batch_size = 16;
+  o.fixed_params.learning_rate = 0.01f;
+  o.fixed_params.cell = SEQNN_CELL_LSTM;
+  o.fixed_params.bidirectional = TRUE;
+  o.fixed_params.head = SEQNN_HEAD_MAX;
+  o.fixed_params.epochs = 6;
+  o.max_members = 1;
+  SeqnnClassifier *one = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, &best, NULL,
+      &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (one, "autotune.members"), ==, "1");
+  g_assert_cmpstr (seqnn_classifier_get_metadata (one, "autotune.retrained"), ==, "true");
+
+  o.max_members = 3;
+  o.n_threads = 2; /* two networks at a time */
+  gint64 start = g_get_monotonic_time ();
+  SeqnnClassifier *three = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, &best, NULL,
+      &error);
+  gdouble took = (g_get_monotonic_time () - start) / 1e6;
+  g_assert_no_error (error);
+  g_assert_cmpfloat (took, <, o.duration);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (three, "autotune.members"), ==, "3");
+  const SeqnnModel *m1 = seqnn_classifier_peek_model (one);
+  const SeqnnModel *m3 = seqnn_classifier_peek_model (three);
+  const SeqnnConfig *c3 = seqnn_model_get_config (m3);
+  g_assert_cmpint (c3->embed_dim, ==, 3 * 8);
+  g_assert_cmpint (c3->hidden_dim, ==, 3 * 8);
+  g_assert_true (c3->bidirectional);
+  /* member 0 is the one network (the same seed, the same rows: two threads
+   * train the same weights as one), the others differ from it */
+  const SeqnnTensorInfo *e1 = seqnn_model_find_tensor (m1, "embedding.weight");
+  const SeqnnTensorInfo *e3 = seqnn_model_find_tensor (m3, "embedding.weight");
+  const gfloat *p1 = seqnn_model_peek_params (m1, NULL) + e1->offset;
+  const gfloat *p3 = seqnn_model_peek_params (m3, NULL) + e3->offset;
+  gsize differ = 0;
+  for (gint w = 0; w < c3->vocab_size; w++)
+    for (gint j = 0; j < 8; j++) {
+      g_assert_cmpfloat (p3[(gsize) w * 24 + j], ==, p1[(gsize) w * 8 + j]);
+      differ += p3[(gsize) w * 24 + 8 + j] != p1[(gsize) w * 8 + j];
+      differ += p3[(gsize) w * 24 + 16 + j] != p1[(gsize) w * 8 + j];
+    }
+  g_assert_cmpuint (differ, >, (gsize) c3->vocab_size * 8);
+  gdouble acc1 = fresh_accuracy (one, 90), acc3 = fresh_accuracy (three, 90);
+  g_test_message ("one network %.3f, three %.3f on fresh records", acc1, acc3);
+  g_assert_cmpfloat (acc3, >, 0.6);
+
+  /* A size bound below three networks' file: fewer networks, within it. */
+  SeqnnAutotuneParams p = best.params;
+  SeqnnVocab *vocab = seqnn_classifier_get_vocab (three);
+  p.embed_dim = 2 * 8;
+  p.hidden_dim = 2 * 8;
+  guint64 two_size = seqnn_autotune_estimate_model_size (&p, vocab, 3);
+  p.embed_dim = 3 * 8;
+  p.hidden_dim = 3 * 8;
+  g_assert_cmpuint (two_size, <, seqnn_autotune_estimate_model_size (&p, vocab, 3));
+  seqnn_classifier_free (three);
+  o.max_model_size = two_size;
+  SeqnnClassifier *two = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (seqnn_classifier_get_metadata (two, "autotune.members"), ==, "2");
+  g_assert_cmpint (seqnn_model_get_config (seqnn_classifier_peek_model (two))->hidden_dim, ==,
+      16);
+  seqnn_classifier_free (two);
+
+  /* members out of range */
+  o.max_members = 0;
+  g_assert_null (seqnn_autotune (data, labels, NULL, &o, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "members must be 1 to 8"));
+  g_clear_error (&error);
+  o.max_members = 9;
+  g_assert_null (seqnn_autotune (data, labels, NULL, &o, NULL, NULL, NULL, NULL, &error));
+  g_assert_error (error, SEQNN_ERROR, SEQNN_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  seqnn_classifier_free (one);
+  seqnn_dataset_free (data);
+}
+
 static gboolean
 cancel_after_first (const SeqnnAutotuneTrial *trial, gpointer user_data)
 {
@@ -781,5 +878,6 @@ main (int argc, char **argv)
   g_test_add_func ("/train/autotune/word-ngrams", test_word_ngrams);
   g_test_add_func ("/train/autotune/bad-input", test_bad_input);
   g_test_add_func ("/train/autotune/retrain-all-rows", test_retrain_all_rows);
+  g_test_add_func ("/train/autotune/ensemble", test_ensemble);
   return g_test_run ();
 }

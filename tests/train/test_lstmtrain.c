@@ -1124,7 +1124,7 @@ trial_structures (const Run *run)
 
 /* autotune-duration: trials reported (messages, progress, metrics rows), the
  * budget kept, the properties set respected, the best model written with
- * its settings. */
+ * its settings (one network: autotune-ensemble=1). */
 GST_START_TEST (test_autotune)
 {
   gdouble budget = under_valgrind () ? 8.0 : 2.0;
@@ -1133,8 +1133,8 @@ GST_START_TEST (test_autotune)
   gchar *metrics = tmp_path ("autotune-metrics.csv");
   gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
       "lstmtrain model-out=%s metrics-file=%s autotune-duration=%g n-threads=1 "
-      "embed-dim=8 hidden-dim=8 epochs=3 cell=gru max-model-size=200000", csv, model, metrics,
-      budget);
+      "embed-dim=8 hidden-dim=8 epochs=3 cell=gru max-model-size=200000 autotune-ensemble=1",
+      csv, model, metrics, budget);
   Run run;
   GError *error = NULL;
 
@@ -1177,6 +1177,8 @@ GST_START_TEST (test_autotune)
   fail_unless_equals_int (config->cell, SEQNN_CELL_GRU);
   fail_unless_equals_int (config->embed_dim, 8);
   fail_unless_equals_int (config->hidden_dim, 8);
+  /* autotune-ensemble=1: one network (the default merges up to 3 when time is left) */
+  fail_unless_equals_string (seqnn_classifier_get_metadata (classifier, "autotune.members"), "1");
   const gchar *settings = seqnn_classifier_get_metadata (classifier, "autotune.settings");
   fail_unless (settings != NULL && g_str_has_prefix (settings, "cell=gru embed-dim=8"));
   gchar *expected = g_strdup_printf ("%.6f", best_accuracy);
