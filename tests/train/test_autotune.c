@@ -612,6 +612,23 @@ set_flag (const SeqnnAutotuneTrial *trial, gpointer user_data)
   return TRUE; /* the search goes on, to the retrain, which sees the flag */
 }
 
+/* One setting (everything fixed: a bidirectional LSTM of 8 over an
+ * embedding of 8, max head, 6 epochs) and a generous budget. */
+static void
+one_setting_options (SeqnnAutotuneOptions *o)
+{
+  small_options (o, 30.0);
+  o->fixed = ~0u;
+  o->fixed_params.embed_dim = 8;
+  o->fixed_params.min_freq = 1;
+  o->fixed_params.batch_size = 16;
+  o->fixed_params.learning_rate = 0.01f;
+  o->fixed_params.cell = SEQNN_CELL_LSTM;
+  o->fixed_params.bidirectional = TRUE;
+  o->fixed_params.head = SEQNN_HEAD_MAX;
+  o->fixed_params.epochs = 6;
+}
+
 /* Time left after the search: the best setting is trained again on all the
  * rows, for the best trial's best epoch; with no time left, the best
  * trial's own model comes back. */
@@ -624,17 +641,7 @@ test_retrain_all_rows (void)
   GError *error = NULL;
   gint n_trials = 0;
 
-  /* One setting (everything fixed) and a generous budget. */
-  small_options (&o, 30.0);
-  o.fixed = ~0u;
-  o.fixed_params.embed_dim = 8;
-  o.fixed_params.min_freq = 1;
-  o.fixed_params.batch_size = 16;
-  o.fixed_params.learning_rate = 0.01f;
-  o.fixed_params.cell = SEQNN_CELL_LSTM;
-  o.fixed_params.bidirectional = TRUE;
-  o.fixed_params.head = SEQNN_HEAD_MAX;
-  o.fixed_params.epochs = 6;
+  one_setting_options (&o);
   gint64 start = g_get_monotonic_time ();
   SeqnnClassifier *c = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, &best, &n_trials,
       &error);
@@ -709,16 +716,7 @@ test_ensemble (void)
   SeqnnAutotuneTrial best;
   GError *error = NULL;
 
-  small_options (&o, 30.0);
-  o.fixed = ~0u;
-  o.fixed_params.embed_dim = 8;
-  o.fixed_params.min_freq = 1;
-  o.fixed_params.batch_size = 16;
-  o.fixed_params.learning_rate = 0.01f;
-  o.fixed_params.cell = SEQNN_CELL_LSTM;
-  o.fixed_params.bidirectional = TRUE;
-  o.fixed_params.head = SEQNN_HEAD_MAX;
-  o.fixed_params.epochs = 6;
+  one_setting_options (&o);
   o.max_members = 1;
   SeqnnClassifier *one = seqnn_autotune (data, labels, NULL, &o, NULL, NULL, &best, NULL,
       &error);
