@@ -1219,6 +1219,71 @@ GST_START_TEST (test_autotune)
 }
 GST_END_TEST;
 
+/* The text of the last COMPLETE progress message (owned by run). */
+static gchar *
+complete_text (const Run *run)
+{
+  gchar *text = NULL;
+  for (guint i = 0; i < run->messages->len; i++) {
+    GstMessage *msg = g_ptr_array_index (run->messages, i);
+    GstProgressType t;
+    gchar *msg_text = NULL;
+    if (GST_MESSAGE_TYPE (msg) != GST_MESSAGE_PROGRESS)
+      continue;
+    gst_message_parse_progress (msg, &t, NULL, &msg_text);
+    if (t == GST_PROGRESS_TYPE_COMPLETE) {
+      g_free (text);
+      text = g_steal_pointer (&msg_text);
+    }
+    g_free (msg_text);
+  }
+  return text;
+}
+
+/* autotune-ensemble by default (3) on little data: the model written is the
+ * networks merged (each of the fixed sizes), and the done message says so. */
+GST_START_TEST (test_autotune_ensemble)
+{
+  gchar *csv = write_csv ("autotune-ensemble.csv", 3, 300, 12);
+  gchar *model = tmp_path ("autotune-ensemble.model");
+  gchar *desc = g_strdup_printf ("filesrc location=%s ! seqtokenize format=csv ! "
+      "lstmtrain model-out=%s autotune-duration=%g n-threads=2 embed-dim=8 hidden-dim=8 "
+      "epochs=3 cell=gru", csv, model, under_valgrind () ? 8.0 : 2.0);
+  Run run;
+  GError *error = NULL;
+
+  run_pipeline (desc, &run);
+  fail_unless (run.got_eos, "autotune failed: %s", run.error ? run.error->message : "");
+  SeqnnClassifier *classifier = seqnn_classifier_load (model, &error);
+  g_assert_no_error (error);
+  const SeqnnConfig *config = seqnn_model_get_config (seqnn_classifier_peek_model (classifier));
+  const gchar *members = seqnn_classifier_get_metadata (classifier, "autotune.members");
+  fail_unless (members != NULL);
+  gint n = atoi (members);
+  /* as many as fit in the time left: 3 on an idle machine */
+  fail_unless (n >= 1 && n <= 3, "%s", members);
+  fail_unless_equals_int (config->embed_dim, 8 * n);
+  fail_unless_equals_int (config->hidden_dim, 8 * n);
+  fail_unless (strstr (seqnn_classifier_get_metadata (classifier, "train.command"),
+          " autotune-ensemble=3") != NULL);
+  gchar *text = complete_text (&run);
+  gchar *expected = g_strdup_printf (" as %d networks averaged,", n);
+  fail_unless (text != NULL && (strstr (text, expected) != NULL) == (n > 1), "%s", text);
+  g_free (expected);
+  g_free (text);
+  seqnn_classifier_free (classifier);
+  if (!under_valgrind ())
+    fail_unless (model_accuracy (model, 3, 200, 99) > 0.6);
+
+  run_clear (&run);
+  g_unlink (model);
+  g_unlink (csv);
+  g_free (desc);
+  g_free (model);
+  g_free (csv);
+}
+GST_END_TEST;
+
 /* A budget too short for any epoch: one minimal trial (cut after its first
  * batch, evaluated as it stands) is written, within the budget and a
  * validation pass. */
@@ -1326,6 +1391,7 @@ lstmtrain_suite (void)
   tcase_add_test (tc, test_cancel_on_state_null);
   tcase_add_test (tc, test_tokenizer_settings_travel);
   tcase_add_test (tc, test_autotune);
+  tcase_add_test (tc, test_autotune_ensemble);
   tcase_add_test (tc, test_autotune_budget_too_short);
   tcase_add_test (tc, test_autotune_keeps_model_out);
   return s;
