@@ -985,20 +985,28 @@ run_queue (gpointer data)
   return NULL;
 }
 
+/* Runs worker(queue) on `workers` threads, this one among them, and waits
+ * for all; with no thread to be had, this one does all the queue's work. */
+static void
+run_workers (GThreadFunc worker, gpointer queue, gint workers)
+{
+  GThread **threads = g_new0 (GThread *, workers);
+  for (gint w = 1; w < workers; w++)
+    threads[w] = g_thread_try_new ("seqnn-autotune", worker, queue, NULL);
+  worker (queue);
+  for (gint w = 1; w < workers; w++)
+    if (threads[w] != NULL)
+      g_thread_join (threads[w]);
+  g_free (threads);
+}
+
 /* Runs trials[0..n) parallel at a time (threads shared out); none starts
  * after stop (monotonic time) but the first `parallel`. */
 static void
 run_trials (const Search *s, Trial **trials, gint n, gint parallel, gint64 stop)
 {
   TrialQueue q = { s, trials, n, MIN (parallel, n), 0, stop };
-  GThread **threads = g_new0 (GThread *, q.parallel);
-  for (gint w = 1; w < q.parallel; w++)
-    threads[w] = g_thread_try_new ("seqnn-autotune", run_queue, &q, NULL);
-  run_queue (&q); /* with no thread to be had, this one takes every trial */
-  for (gint w = 1; w < q.parallel; w++)
-    if (threads[w] != NULL)
-      g_thread_join (threads[w]);
-  g_free (threads);
+  run_workers (run_queue, &q, q.parallel);
 }
 
 static gboolean
@@ -1679,21 +1687,6 @@ run_members (gpointer data)
   return NULL;
 }
 
-/* Trains members[0..n) `workers` at a time. */
-static void
-train_members (Member *members, gint n, gint workers)
-{
-  MemberQueue q = { members, n, 0 };
-  GThread **threads = g_new0 (GThread *, workers);
-  for (gint w = 1; w < workers; w++)
-    threads[w] = g_thread_try_new ("seqnn-member", run_members, &q, NULL);
-  run_members (&q); /* with no thread to be had, this one trains every member */
-  for (gint w = 1; w < workers; w++)
-    if (threads[w] != NULL)
-      g_thread_join (threads[w]);
-  g_free (threads);
-}
-
 /* The finished members as one model: the one, or their ensemble (on a
  * failure to merge, the first: a good model rather than none). Takes them. */
 static SeqnnModel *
@@ -1755,7 +1748,8 @@ retrain_all_rows (const Search *s, const Trial *best, gint *n_merged, GError **e
     if (i > 0)
       members[i].seed = seqnn_rng_hash (s->options->seed, MEMBER_STREAM, (guint64) i);
   }
-  train_members (members, n, workers);
+  MemberQueue q = { members, n, 0 };
+  run_workers (run_members, &q, workers);
   seqnn_dataset_free (all);
 
   for (gint i = 0; i < n && (error == NULL || *error == NULL); i++)

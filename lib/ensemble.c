@@ -55,12 +55,13 @@ check_members (SeqnnModel *const *members, guint n_members, GError **error)
   return TRUE;
 }
 
-/* The width of the blocks of a tensor's input columns: the embedding's for
- * the first layer (and a bag's classifier), the hidden size after it. */
+/* The width of the blocks of a tensor's columns: the embedding's for the
+ * embedding itself, the first layer (and a bag's classifier), the hidden
+ * size after it. */
 static gint
 input_block (const SeqnnConfig *c, const gchar *name)
 {
-  if (g_str_has_prefix (name, "rnn.weight_ih_l0"))
+  if (g_str_equal (name, "embedding.weight") || g_str_has_prefix (name, "rnn.weight_ih_l0"))
     return c->embed_dim;
   if (g_str_equal (name, "fc.weight") && c->num_layers == 0)
     return c->embed_dim;
@@ -80,7 +81,7 @@ place_tensor (const SeqnnConfig *c, const SeqnnTensorInfo *src_info, const gfloa
   gint rows = src_info->shape[0];
   gint cols = src_info->ndim == 2 ? src_info->shape[1] : 1;
   gint cols_m = dst_info->ndim == 2 ? dst_info->shape[1] : 1;
-  gint col_block = is_embedding ? c->embed_dim : input_block (c, name);
+  gint col_block = input_block (c, name);
   gfloat scale = is_fc ? 1.0f / n_members : 1.0f;
 
   if (g_str_equal (name, "fc.bias")) {
